@@ -1,0 +1,221 @@
+/**
+ * Telemetry event schema v1 (SPEC §1) and its normalisation into the stored row shape.
+ *
+ * One schema serves the Kafka consumer, POST /api/v1/events and the demo generator,
+ * so an event accepted at the HTTP edge is accepted by the consumer too.
+ */
+import { z } from "zod";
+
+export const EVENT_TYPES = [
+  "action",
+  "revocation",
+  "reinstatement",
+  "credential_issued",
+  "session_start",
+  "session_end",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const REVOCATION_SCOPES = ["agent", "session", "credential", "pipeline"] as const;
+export type RevocationScope = (typeof REVOCATION_SCOPES)[number];
+
+export const DECISIONS = ["allow", "deny", "unknown"] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+export const SENSITIVITIES = ["low", "medium", "high", "critical"] as const;
+export type Sensitivity = (typeof SENSITIVITIES)[number];
+
+/** Events more than this far in the future are dead-lettered (SPEC §1). */
+export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
+/** Messages larger than this are dead-lettered (SPEC §1). */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+// RFC 3339 with an explicit offset (Z or ±hh:mm), fractional seconds optional.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+const eventTime = z.union([
+  z.string().regex(RFC3339, "must be RFC 3339 with an offset, e.g. 2026-01-01T12:00:00.000Z"),
+  z.number().int("epoch milliseconds must be an integer").nonnegative(),
+]);
+
+const str = (max: number) => z.string().max(max);
+const optionalId = (max: number) => str(max).optional();
+
+const revocationObject = z.object({
+  scope: z.enum(REVOCATION_SCOPES),
+  subject: z.string().min(1).max(256),
+  reason: z.string().max(4096).optional(),
+  cascade: z.boolean().optional(),
+  initiated_by: z.string().max(256).optional(),
+});
+
+const credentialObject = z.object({
+  id: z.string().min(1).max(256),
+  kind: z.string().max(64).optional(),
+  parent_id: z.string().min(1).max(256).optional().nullable(),
+  expires_at: eventTime.optional().nullable(),
+});
+
+const attributeValue = z.union([z.string(), z.number(), z.boolean()]);
+
+const eventObject = z
+  .object({
+    event_id: z.string().min(1).max(128),
+    type: z.enum(EVENT_TYPES),
+    time: eventTime,
+    agent_id: optionalId(256),
+    pipeline_id: optionalId(256),
+    session_id: optionalId(256),
+    credential_id: optionalId(256),
+    layer: optionalId(64),
+    source: optionalId(256),
+    action: optionalId(128),
+    resource: optionalId(2048),
+    decision: z.enum(DECISIONS).optional(),
+    sensitivity: z.enum(SENSITIVITIES).optional(),
+    trace_id: z.string().regex(/^[0-9a-fA-F]{1,64}$/, "must be hex").optional(),
+    span_id: z.string().regex(/^[0-9a-fA-F]{1,32}$/, "must be hex").optional(),
+    revocation: revocationObject.optional(),
+    credential: credentialObject.optional(),
+    attributes: z.record(z.string(), attributeValue).optional(),
+  })
+  // Unknown top-level fields are kept (SPEC §1: never fatal); normalise() folds them into attributes.
+  .passthrough();
+
+export const telemetryEventSchema = eventObject.superRefine((e, ctx) => {
+    const need = (field: keyof typeof e, why: string) => {
+      if (e[field] === undefined || e[field] === "") {
+        ctx.addIssue({ code: "custom", path: [field as string], message: `required for ${why}` });
+      }
+    };
+    if (e.type === "action") {
+      need("agent_id", "type action");
+      need("layer", "type action");
+      need("action", "type action");
+    }
+    if (e.type === "credential_issued") {
+      need("agent_id", "type credential_issued");
+      need("credential", "type credential_issued");
+    }
+    if (e.type === "session_start" || e.type === "session_end") need("agent_id", `type ${e.type}`);
+    if (e.type === "revocation" || e.type === "reinstatement") need("revocation", `type ${e.type}`);
+  });
+
+export type TelemetryEvent = z.infer<typeof telemetryEventSchema>;
+
+/**
+ * The stored row: flat, every optional string '' when absent (ClickHouse String columns,
+ * no Nullable overhead), times as ISO-8601 UTC with milliseconds.
+ */
+export interface StoredEvent {
+  event_id: string;
+  type: EventType;
+  time: string;
+  agent_id: string;
+  pipeline_id: string;
+  session_id: string;
+  credential_id: string;
+  layer: string;
+  source: string;
+  action: string;
+  resource: string;
+  decision: Decision | "";
+  sensitivity: Sensitivity | "";
+  trace_id: string;
+  span_id: string;
+  rev_scope: RevocationScope | "";
+  rev_subject: string;
+  rev_reason: string;
+  rev_cascade: boolean;
+  rev_initiated_by: string;
+  cred_id: string;
+  cred_kind: string;
+  cred_parent_id: string;
+  cred_expires_at: string | null;
+  attributes: Record<string, string>;
+}
+
+export function toIsoMillis(time: string | number): string {
+  const ms = typeof time === "number" ? time : Date.parse(time);
+  return new Date(ms).toISOString();
+}
+
+const KNOWN_FIELDS = new Set(Object.keys(eventObject.shape));
+
+export function normalise(e: TelemetryEvent): StoredEvent {
+  const attributes: Record<string, string> = {};
+  for (const [k, v] of Object.entries(e.attributes ?? {})) attributes[k] = String(v);
+  for (const [k, v] of Object.entries(e)) {
+    // Unknown top-level fields survive as attributes (prefixed so they cannot shadow real ones).
+    if (!KNOWN_FIELDS.has(k) && v !== undefined) attributes[`_extra.${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  const isRevocationLike = e.type === "revocation" || e.type === "reinstatement";
+  return {
+    event_id: e.event_id,
+    type: e.type,
+    time: toIsoMillis(e.time),
+    agent_id: e.agent_id ?? "",
+    pipeline_id: e.pipeline_id ?? "",
+    session_id: e.session_id ?? "",
+    credential_id: e.credential_id ?? "",
+    layer: e.layer ?? "",
+    source: e.source ?? "",
+    action: e.action ?? "",
+    resource: e.resource ?? "",
+    decision: e.type === "action" ? (e.decision ?? "unknown") : (e.decision ?? ""),
+    sensitivity: e.sensitivity ?? "",
+    trace_id: e.trace_id?.toLowerCase() ?? "",
+    span_id: e.span_id?.toLowerCase() ?? "",
+    rev_scope: isRevocationLike ? e.revocation!.scope : "",
+    rev_subject: isRevocationLike ? e.revocation!.subject : "",
+    rev_reason: e.revocation?.reason ?? "",
+    rev_cascade: e.revocation?.cascade ?? true,
+    rev_initiated_by: e.revocation?.initiated_by ?? "",
+    cred_id: e.credential?.id ?? "",
+    cred_kind: e.credential?.kind ?? "",
+    cred_parent_id: e.credential?.parent_id ?? "",
+    cred_expires_at: e.credential?.expires_at != null ? toIsoMillis(e.credential.expires_at) : null,
+    attributes,
+  };
+}
+
+export type DecodeResult =
+  | { ok: true; event: StoredEvent }
+  | { ok: false; reason: string };
+
+/** Formats zod issues as one line: "time: must be RFC 3339…; layer: required for type action". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join(".") : "(event)"}: ${i.message}`)
+    .join("; ");
+}
+
+/** Validates an already-parsed JSON value against schema v1, including the future-time rule. */
+export function validateEvent(value: unknown, now: number = Date.now()): DecodeResult {
+  const parsed = telemetryEventSchema.safeParse(value);
+  if (!parsed.success) return { ok: false, reason: `schema: ${describeIssues(parsed.error)}` };
+  const event = normalise(parsed.data);
+  const ms = Date.parse(event.time);
+  if (Number.isNaN(ms)) return { ok: false, reason: "schema: time: not a valid date" };
+  if (ms > now + MAX_FUTURE_SKEW_MS) {
+    return { ok: false, reason: `time: ${event.time} is more than 24 h in the future` };
+  }
+  return { ok: true, event };
+}
+
+/** Decodes one Kafka message value (bytes) into a stored event, or a dead-letter reason. */
+export function decodeMessage(value: Buffer | null, now: number = Date.now()): DecodeResult {
+  if (value === null || value.length === 0) return { ok: false, reason: "empty message" };
+  if (value.length > MAX_EVENT_BYTES) return { ok: false, reason: `message of ${value.length} bytes exceeds 1 MiB` };
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString("utf8"));
+  } catch (err) {
+    return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return { ok: false, reason: "schema: a message must be one JSON object" };
+  }
+  return validateEvent(json, now);
+}
