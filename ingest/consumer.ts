@@ -1,0 +1,166 @@
+/**
+ * The ingest worker: a kafkajs consumer group reading the events topic into ClickHouse.
+ *
+ * At-least-once: offsets are committed only after the batch's rows are stored, its dead
+ * letters produced, and detection has seen it (autoCommit off). Redelivery after a crash
+ * is harmless: events are deduplicated on event_id (see lib/store/migrations/001_events.sql).
+ * While ClickHouse is unavailable the consumer pauses fetching, keeps heartbeating so it
+ * keeps its partitions, retries, and resumes when the insert goes through.
+ * stop() (SIGTERM) lets the in-flight batch finish and commit, then leaves the group.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Config } from "@/lib/config";
+import { decodeMessage, type StoredEvent } from "@/lib/events/schema";
+import { ensureTopics } from "@/lib/kafka";
+import { logger } from "@/lib/log";
+import { runtimeStatus } from "@/lib/runtime-status";
+import { Batcher, type Flush } from "./batcher";
+import { DeadLetterSink, type DeadLetter } from "./dead-letters";
+import { EventWriter, type EventRow } from "./event-writer";
+
+export interface IngestHooks {
+  /** Runs after a batch is stored and before its offsets are committed (detection). */
+  afterStore?: (events: StoredEvent[]) => Promise<void>;
+}
+
+export interface IngestOptions {
+  cfg: Config;
+  kafka: Kafka;
+  client: ClickHouseClient;
+  hooks?: IngestHooks;
+}
+
+export class IngestConsumer {
+  private readonly log = logger().child({ component: "ingest" });
+  private consumer: Consumer | null = null;
+  private readonly status = runtimeStatus().ingest;
+  private heartbeats = new Set<() => Promise<void>>();
+  private batcher: Batcher;
+  private writer: EventWriter;
+  private sink: DeadLetterSink | null = null;
+
+  constructor(private readonly opts: IngestOptions) {
+    this.writer = new EventWriter(opts.client, (attempt, err) => this.onStoreRetry(attempt, err));
+    this.batcher = new Batcher(opts.cfg.INGEST_BATCH_SIZE, opts.cfg.INGEST_FLUSH_MS, (f) => this.flush(f));
+  }
+
+  async start(): Promise<void> {
+    const { cfg, kafka } = this.opts;
+    await ensureTopics(kafka, cfg);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    this.sink = new DeadLetterSink(producer, this.opts.client, cfg.KAFKA_DLQ_TOPIC);
+
+    const consumer = kafka.consumer({
+      groupId: cfg.KAFKA_GROUP_ID,
+      // Let the broker gather up to INGEST_FLUSH_MS of traffic per fetch: fewer, larger inserts.
+      minBytes: 64 * 1024,
+      maxWaitTimeInMs: cfg.INGEST_FLUSH_MS,
+      // 4 MiB per partition ≈ 12k events of ~350 B: one fetch fills about one insert.
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.status.lastError = String(e.payload.error?.message ?? e.payload.error);
+      this.log.error({ err: this.status.lastError, restart: e.payload.restart }, "consumer crashed");
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.status.connected = true;
+    });
+    consumer.on(consumer.events.DISCONNECT, () => {
+      this.status.connected = false;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: cfg.KAFKA_TOPIC, fromBeginning: true });
+    this.status.running = true;
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, cfg.KAFKA_TOPIC_PARTITIONS),
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+    this.log.info({ topic: cfg.KAFKA_TOPIC, group: cfg.KAFKA_GROUP_ID }, "ingest consumer started");
+  }
+
+  async stop(): Promise<void> {
+    this.status.running = false;
+    // disconnect() waits for the running eachBatch calls (flush + commit), then leaves the group.
+    await this.consumer?.disconnect();
+    this.consumer = null;
+    this.log.info("ingest consumer stopped");
+  }
+
+  private async handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    this.batcher.enter();
+    const now = Date.now();
+    const rows: EventRow[] = [];
+    const letters: DeadLetter[] = [];
+    for (const m of batch.messages) {
+      const decoded = decodeMessage(m.value, now);
+      if (decoded.ok) {
+        rows.push({ ...decoded.event, kafka_partition: batch.partition, kafka_offset: m.offset });
+      } else {
+        letters.push({ origin: "kafka", topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, reason: decoded.reason });
+      }
+    }
+    this.status.consumed += batch.messages.length;
+    this.heartbeats.add(heartbeat);
+    try {
+      await this.batcher.add(rows, letters);
+    } finally {
+      this.heartbeats.delete(heartbeat);
+    }
+    const last = batch.lastOffset();
+    resolveOffset(last);
+    await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+  }
+
+  private async flush({ rows, letters }: Flush): Promise<void> {
+    const rejected = await this.writer.write(rows);
+    if (this.status.paused) this.resume();
+    const refused = new Set(rejected.map((r) => r.row));
+    for (const r of rejected) {
+      letters.push({
+        origin: "store",
+        topic: this.opts.cfg.KAFKA_TOPIC,
+        partition: r.row.kafka_partition,
+        offset: r.row.kafka_offset,
+        key: null,
+        value: Buffer.from(JSON.stringify(r.row)),
+        reason: r.reason,
+      });
+    }
+    await this.sink!.send(letters);
+    const stored = refused.size ? rows.filter((r) => !refused.has(r)) : rows;
+    this.status.stored += stored.length;
+    this.status.deadLettered += letters.length;
+    this.status.batches++;
+    this.status.lastBatchAt = new Date().toISOString();
+    if (letters.length) this.log.warn({ count: letters.length, first: letters[0].reason }, "messages dead-lettered");
+    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored);
+  }
+
+  /** ClickHouse is failing: stop fetching, keep our partitions (heartbeat), report it. */
+  private async onStoreRetry(attempt: number, err: Error): Promise<void> {
+    this.status.storeFailures++;
+    this.status.lastError = `clickhouse: ${err.message}`;
+    if (!this.status.paused && this.consumer) {
+      this.status.paused = true;
+      this.consumer.pause([{ topic: this.opts.cfg.KAFKA_TOPIC }]);
+      this.log.warn({ attempt }, "ClickHouse unavailable: consumer paused");
+    }
+    await Promise.all([...this.heartbeats].map((hb) => hb().catch(() => {})));
+  }
+
+  private resume(): void {
+    this.status.paused = false;
+    this.status.lastError = null;
+    this.consumer?.resume([{ topic: this.opts.cfg.KAFKA_TOPIC }]);
+    this.log.info("ClickHouse back: consumer resumed");
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The worker role: migrations, the detection engine, the ingest consumer (which calls
+ * detection after every stored batch, before committing offsets), and any background
+ * jobs registered by other modules (webhook delivery). Started in-process by
+ * instrumentation.ts (embedded mode) or on its own by ingest/main.ts (server mode).
+ */
+import { alertBus } from "@/lib/alerts/bus";
+import { config, type Config } from "@/lib/config";
+import { DetectionEngine } from "@/lib/detection/engine";
+import { createKafka } from "@/lib/kafka";
+import { logger } from "@/lib/log";
+import { runtimeStatus } from "@/lib/runtime-status";
+import { store, type Store } from "@/lib/store/clickhouse";
+import { migrate } from "@/lib/store/migrate";
+import { IngestConsumer } from "./consumer";
+
+export interface BackgroundJob {
+  name: string;
+  start(store: Store, cfg: Config): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Worker {
+  engine: DetectionEngine;
+  consumer: IngestConsumer;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] } = {}): Promise<Worker> {
+  const cfg = opts.cfg ?? config();
+  const log = logger().child({ component: "worker" });
+  const s = store();
+  await migrate(s.writer);
+  const status = runtimeStatus().detection;
+  const engine = new DetectionEngine(
+    s.writer,
+    { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
+    (changes) => alertBus().emit("changes", changes),
+  );
+  await engine.start();
+  status.running = true;
+  const consumer = new IngestConsumer({
+    cfg,
+    kafka: createKafka(cfg, "-ingest"),
+    client: s.writer,
+    hooks: {
+      afterStore: async (events) => {
+        try {
+          await engine.onEvents(events);
+          status.evaluations++;
+          status.lastEvaluationAt = new Date().toISOString();
+          status.lastError = null;
+        } catch (err) {
+          // Detection must not stall ingestion; the restart sweep re-evaluates everything.
+          status.lastError = (err as Error).message;
+          log.error({ err: (err as Error).message }, "detection failed for a batch");
+        }
+      },
+    },
+  });
+  await consumer.start();
+  for (const job of opts.jobs ?? []) await job.start(s, cfg);
+  log.info("worker started");
+  let stopped = false;
+  return {
+    engine,
+    consumer,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await consumer.stop();
+      for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
+      status.running = false;
+    },
+  };
+}

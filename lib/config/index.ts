@@ -1,0 +1,106 @@
+/**
+ * Every setting Revenant reads, validated once with defaults (STYLE: "configuration
+ * validated once"). The rest of the code imports `config()` instead of reading
+ * process.env, and a bad value stops the process at start with the setting's name.
+ * README.md lists the same settings; keep the two in step.
+ */
+import path from "node:path";
+import { z } from "zod";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", ""])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const csv = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+
+/** "gateway=500,tool=0" → { gateway: 500, tool: 0 } */
+const layerGrace = z.string().transform((v, ctx) => {
+  const out: Record<string, number> = {};
+  for (const part of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const [layer, ms] = part.split("=");
+    const n = Number(ms);
+    if (!layer || !Number.isInteger(n) || n < 0) {
+      ctx.addIssue({ code: "custom", message: `expected layer=milliseconds pairs, got "${part}"` });
+      return z.NEVER;
+    }
+    out[layer] = n;
+  }
+  return out;
+});
+
+const schema = z.object({
+  PORT: z.coerce.number().int().positive().default(3000),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /**
+   * Which jobs this process runs: "web" (the Next.js app and API) and "worker" (the Kafka
+   * consumer, detection and webhook delivery). Embedded mode needs both in one process.
+   */
+  REVENANT_ROLES: csv.pipe(z.array(z.enum(["web", "worker"]))).default(["web", "worker"]),
+  REVENANT_DATA_DIR: z.string().default(".data"),
+  REVENANT_DEMO: bool.default(false),
+
+  KAFKA_BROKERS: csv.default(["127.0.0.1:9092"]),
+  KAFKA_CLIENT_ID: z.string().default("revenant"),
+  KAFKA_TOPIC: z.string().min(1).default("revenant.events"),
+  KAFKA_DLQ_TOPIC: z.string().min(1).default("revenant.events.dlq"),
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(3),
+  KAFKA_GROUP_ID: z.string().min(1).default("revenant-ingest"),
+  KAFKA_SSL: bool.default(false),
+  KAFKA_SSL_CA_FILE: z.string().optional(),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: bool.default(true),
+  KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+
+  /** Flush a batch to ClickHouse at this many rows… */
+  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** …or this long after its first row, whichever comes first. */
+  INGEST_FLUSH_MS: z.coerce.number().int().min(1).max(60_000).default(200),
+
+  /** Unset: the embedded engine (chdb) under REVENANT_DATA_DIR/chdb. Set: a ClickHouse server over HTTP. */
+  CLICKHOUSE_URL: z.string().url().optional(),
+  CLICKHOUSE_USER: z.string().default("default"),
+  CLICKHOUSE_PASSWORD: z.string().default(""),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("default"),
+
+  DETECTION_GRACE_MS: z.coerce.number().int().min(0).default(0),
+  DETECTION_LAYER_GRACE_MS: layerGrace.default({}),
+
+  REVENANT_ADMIN_EMAIL: z.string().optional(),
+  REVENANT_ADMIN_PASSWORD: z.string().optional(),
+  REVENANT_BOOTSTRAP_API_KEY: z.string().optional(),
+  REVENANT_WEBHOOK_ALLOWLIST: csv.default([]),
+});
+
+export type Config = z.infer<typeof schema> & { chdbPath: string };
+
+export class ConfigError extends Error {}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const c = parsed.data;
+  if (c.KAFKA_SASL_MECHANISM && (!c.KAFKA_SASL_USERNAME || !c.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError("Invalid configuration:\n  KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM");
+  }
+  return { ...c, chdbPath: path.resolve(c.REVENANT_DATA_DIR, "chdb") };
+}
+
+const globalKey = Symbol.for("revenant.config");
+type WithConfig = typeof globalThis & { [globalKey]?: Config };
+
+/** The process's configuration, parsed from process.env on first use. */
+export function config(): Config {
+  const g = globalThis as WithConfig;
+  g[globalKey] ??= parseConfig(process.env);
+  return g[globalKey]!;
+}
+
+/** For tests: drop the cached config so the next config() re-reads process.env. */
+export function resetConfig(): void {
+  delete (globalThis as WithConfig)[globalKey];
+}

@@ -1,0 +1,94 @@
+/**
+ * A private Revenant stack for one test file: its own topics and consumer group on the
+ * shared real Kafka broker, its own embedded ClickHouse directory. Test files run in
+ * separate processes (vitest forks), so each one owns its chdb engine.
+ */
+import { inject } from "vitest";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { Partitioners, type Producer } from "kafkajs";
+import { config, resetConfig } from "@/lib/config";
+import { createKafka } from "@/lib/kafka";
+import { store } from "@/lib/store/clickhouse";
+
+export interface TestStack {
+  topic: string;
+  dlqTopic: string;
+  dataDir: string;
+  env: Record<string, string>;
+}
+
+/** Points this process's configuration at fresh topics and a fresh data directory. */
+export function configureTestStack(extra: Record<string, string> = {}): TestStack {
+  const id = randomUUID().slice(0, 8);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `revenant-test-${id}-`));
+  const env = {
+    KAFKA_BROKERS: inject("kafkaBrokers"),
+    KAFKA_TOPIC: `test.${id}.events`,
+    KAFKA_DLQ_TOPIC: `test.${id}.events.dlq`,
+    KAFKA_GROUP_ID: `test-${id}`,
+    KAFKA_TOPIC_PARTITIONS: "3",
+    REVENANT_DATA_DIR: dataDir,
+    INGEST_FLUSH_MS: "100",
+    LOG_LEVEL: "warn",
+    ...extra,
+  };
+  Object.assign(process.env, env);
+  resetConfig();
+  return { topic: env.KAFKA_TOPIC, dlqTopic: env.KAFKA_DLQ_TOPIC, dataDir, env };
+}
+
+export async function testProducer(): Promise<Producer> {
+  const producer = createKafka(config(), "-test").producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  return producer;
+}
+
+export async function produceJson(producer: Producer, topic: string, values: unknown[]): Promise<void> {
+  for (let i = 0; i < values.length; i += 1000) {
+    await producer.send({
+      topic,
+      messages: values.slice(i, i + 1000).map((v) => {
+        const value = typeof v === "string" ? v : JSON.stringify(v);
+        const key = typeof v === "object" && v && "agent_id" in v ? String((v as { agent_id: unknown }).agent_id) : null;
+        return { key, value };
+      }),
+    });
+  }
+}
+
+/** Polls until check() returns a truthy value, or fails with the last value seen. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+}
+
+export async function count(query: string, params: Record<string, unknown> = {}): Promise<number> {
+  const rs = await store().reader.query({ query, query_params: params, format: "JSONEachRow" });
+  const rows = await rs.json<Record<string, number>>();
+  return Number(Object.values(rows[0] ?? { n: 0 })[0]);
+}
+
+let seq = 0;
+export function actionEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  seq++;
+  return {
+    event_id: `evt-${process.pid}-${seq}-${randomUUID().slice(0, 6)}`,
+    type: "action",
+    time: new Date(Date.UTC(2026, 10, 1, 12, 0, 0) + seq).toISOString(),
+    agent_id: "agent-test",
+    layer: "tool",
+    action: "execute_tool",
+    resource: "search",
+    decision: "allow",
+    ...overrides,
+  };
+}

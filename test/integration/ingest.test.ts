@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createKafka } from "@/lib/kafka";
+import { config } from "@/lib/config";
+import { closeStore, store } from "@/lib/store/clickhouse";
+import { migrate } from "@/lib/store/migrate";
+import { actionEvent, configureTestStack, count, eventually, produceJson, testProducer, type TestStack } from "../helpers/stack";
+import type { Producer } from "kafkajs";
+
+/**
+ * Runs the real worker (ingest/main.ts) as a child process, so that it can be killed with
+ * SIGKILL in the middle of a stream like a crashing pod. The chdb data directory belongs
+ * to one process at a time: the test only opens it after the worker has exited.
+ */
+function startWorkerProcess(stack: TestStack): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "ingest/main.ts"], {
+    env: { ...process.env, ...stack.env, REVENANT_ROLES: "worker", INGEST_BATCH_SIZE: "500" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stderr!.on("data", (d) => process.stderr.write(d));
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    child.once("exit", (code) => resolve(code));
+  });
+}
+
+async function committedTotal(stack: TestStack): Promise<number> {
+  const admin = createKafka(config(), "-test-admin").admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchOffsets({ groupId: stack.env.KAFKA_GROUP_ID, topics: [stack.topic] });
+    return offsets[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function readDlq(stack: TestStack, expected: number) {
+  const consumer = createKafka(config(), "-test-dlq").consumer({ groupId: `${stack.env.KAFKA_GROUP_ID}-dlq-reader` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: stack.dlqTopic, fromBeginning: true });
+  const seen: { value: string; headers: Record<string, string> }[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      seen.push({ value: message.value?.toString() ?? "", headers });
+    },
+  });
+  await eventually(async () => seen.length >= expected, 30_000, `${expected} dead letters`);
+  await consumer.disconnect();
+  return seen;
+}
+
+describe("ingest from a real Kafka broker into the embedded engine", () => {
+  let stack: TestStack;
+  let producer: Producer;
+
+  beforeAll(async () => {
+    stack = configureTestStack();
+    producer = await testProducer();
+  });
+  afterAll(async () => {
+    await producer?.disconnect();
+    await closeStore();
+  });
+
+  it("stores valid events once, dead-letters bad ones with reasons, and survives SIGKILL mid-stream", async () => {
+    // 1. Valid events, duplicates of some of them, and four kinds of bad message.
+    const valid = Array.from({ length: 3000 }, (_, i) => actionEvent({ agent_id: `agent-${i % 7}` }));
+    const duplicates = valid.slice(0, 300);
+    const bad = [
+      "{not json",
+      JSON.stringify({ event_id: "no-type", time: "2026-01-01T00:00:00Z" }),
+      JSON.stringify(actionEvent({ time: "2999-01-01T00:00:00Z" })),
+      JSON.stringify(actionEvent({ layer: undefined })),
+    ];
+
+    let worker = startWorkerProcess(stack);
+    await produceJson(producer, stack.topic, [...valid.slice(0, 1500), ...bad]);
+
+    // 2. Kill the worker without warning once it has committed part of the stream.
+    await eventually(async () => (await committedTotal(stack)) > 0, 60_000, "a first committed batch");
+    worker.kill("SIGKILL");
+    await exited(worker);
+
+    // 3. The rest of the stream (and redeliveries) arrive while it is down.
+    await produceJson(producer, stack.topic, [...valid.slice(1500), ...duplicates]);
+    worker = startWorkerProcess(stack);
+    const total = valid.length + duplicates.length + bad.length;
+    await eventually(async () => (await committedTotal(stack)) >= total, 60_000, "all offsets committed");
+    worker.kill("SIGTERM");
+    expect(await exited(worker)).toBe(0);
+
+    // 4. Exactly once in ClickHouse, whatever was redelivered.
+    await migrate(store().writer);
+    expect(await count("SELECT count() FROM events FINAL")).toBe(valid.length);
+    expect(await count("SELECT uniqExact(event_id) FROM events")).toBe(valid.length);
+    expect(await count("SELECT count() FROM events FINAL WHERE agent_id = 'agent-3'")).toBe(valid.filter((v) => v.agent_id === "agent-3").length);
+    // Times were stored in UTC with their milliseconds.
+    const first = valid[0];
+    expect(await count("SELECT toUnixTimestamp64Milli(time) FROM events FINAL WHERE event_id = {id:String}", { id: first.event_id })).toBe(
+      Date.parse(String(first.time)),
+    );
+
+    // 5. Each bad message is in the dead-letter topic with its original bytes and reason,
+    //    and counted once in ClickHouse.
+    expect(await count("SELECT count() FROM dead_letters FINAL")).toBe(bad.length);
+    const letters = await readDlq(stack, bad.length);
+    const byValue = new Map(letters.map((l) => [l.value, l.headers]));
+    expect(byValue.get("{not json")?.["revenant-reason"]).toMatch(/^invalid JSON/);
+    expect(byValue.get(bad[1])?.["revenant-reason"]).toMatch(/type/);
+    expect(byValue.get(bad[2])?.["revenant-reason"]).toMatch(/more than 24 h in the future/);
+    expect(byValue.get(bad[3])?.["revenant-reason"]).toMatch(/layer: required for type action/);
+    for (const h of byValue.values()) {
+      expect(h["revenant-source-topic"]).toBe(stack.topic);
+      expect(Number(h["revenant-source-offset"])).toBeGreaterThanOrEqual(0);
+      expect(Number(h["revenant-source-partition"])).toBeGreaterThanOrEqual(0);
+    }
+  }, 240_000);
+});
