@@ -1,0 +1,16 @@
+/** Roles of SPEC §4, each including everything below it. */
+export const ROLES = ["viewer", "analyst", "investigator", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function roleAtLeast(have: Role, need: Role): boolean {
+  return ROLES.indexOf(have) >= ROLES.indexOf(need);
+}
+
+export interface Principal {
+  kind: "user" | "api_key";
+  /** user id or key id; never the secret */
+  id: string;
+  /** email or key name, for the audit log */
+  name: string;
+  role: Role;
+}

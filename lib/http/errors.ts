@@ -1,0 +1,18 @@
+/** The API's one error shape (STYLE): {error: {code, message, param}}. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly param?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const badParam = (param: string, message: string) => new ApiError(400, "invalid_parameter", `${param}: ${message}`, param);
+export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
+
+export function errorResponse(err: ApiError): Response {
+  return Response.json({ error: { code: err.code, message: err.message, ...(err.param ? { param: err.param } : {}) } }, { status: err.status });
+}
