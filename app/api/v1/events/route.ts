@@ -1,0 +1,47 @@
+import { validateEvent, MAX_EVENT_BYTES } from "@/lib/events/schema";
+import { ApiError } from "@/lib/http/errors";
+import { apiRoute, readJson } from "@/lib/http/route";
+import { config } from "@/lib/config";
+import { sharedProducer } from "@/lib/kafka";
+
+export const dynamic = "force-dynamic";
+
+const MAX_EVENTS_PER_REQUEST = 10_000;
+
+/**
+ * POST /api/v1/events: one event or an array (schema v1). Valid ones are produced to the
+ * events topic, so that every event travels one path (Kafka → consumer → ClickHouse);
+ * invalid ones are answered with their reasons and not produced.
+ * Role: analyst (a write to Revenant's evidence; viewers only read).
+ */
+export const POST = apiRoute("analyst", async (req) => {
+  const body = await readJson(req, 20 * 1024 * 1024);
+  const items = Array.isArray(body) ? body : [body];
+  if (items.length === 0) throw new ApiError(400, "empty", "no events in the body");
+  if (items.length > MAX_EVENTS_PER_REQUEST) throw new ApiError(413, "too_many_events", `at most ${MAX_EVENTS_PER_REQUEST} events per request`);
+  const now = Date.now();
+  const errors: { index: number; event_id: string | null; reason: string }[] = [];
+  const messages: { key: string | null; value: string }[] = [];
+  items.forEach((item, index) => {
+    const value = JSON.stringify(item);
+    const eventId = typeof item === "object" && item && typeof item.event_id === "string" ? item.event_id : null;
+    if (Buffer.byteLength(value) > MAX_EVENT_BYTES) {
+      errors.push({ index, event_id: eventId, reason: "event exceeds 1 MiB" });
+      return;
+    }
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      errors.push({ index, event_id: null, reason: "schema: an event must be a JSON object" });
+      return;
+    }
+    const r = validateEvent(item, now);
+    if (!r.ok) errors.push({ index, event_id: eventId, reason: r.reason });
+    else messages.push({ key: r.event.agent_id || null, value });
+  });
+  if (messages.length) {
+    const producer = await sharedProducer().catch(() => {
+      throw new ApiError(503, "kafka_unavailable", "Kafka is not reachable; nothing was accepted");
+    });
+    await producer.send({ topic: config().KAFKA_TOPIC, messages, acks: -1 });
+  }
+  return Response.json({ accepted: messages.length, rejected: errors.length, errors }, { status: 202 });
+});
