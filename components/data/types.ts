@@ -1,0 +1,157 @@
+/**
+ * API response shapes as the UI reads them (SPEC §3). Where lib/ already defines the
+ * shape, it is imported (types only — nothing from lib/ runs in the browser), so the UI
+ * and the API cannot drift apart silently.
+ */
+import type { Containment, LayerStatus, PostRevocationAction, RevocationSummary, Via, AlertRule, AlertSeverity } from "@/lib/detection/types";
+import type { Alert, AlertHistoryEntry, AlertStatus } from "@/lib/alerts/store";
+import type { Decision, EventType, RevocationScope, Sensitivity } from "@/lib/events/schema";
+
+export type { Containment, LayerStatus, PostRevocationAction, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export type Revocation = RevocationSummary;
+
+export interface AgentSummary {
+  agent_id: string;
+  first_seen: string | null;
+  last_seen: string | null;
+  pipelines: string[];
+  layers: string[];
+  event_count: number;
+  revoked: boolean;
+  containment: Containment | null;
+  violation_count: number;
+}
+
+export interface SessionSummary {
+  session_id: string;
+  first_seen?: string | null;
+  last_seen?: string | null;
+  started_at?: string | null;
+  ended_at?: string | null;
+  event_count?: number;
+  pipeline_id?: string | null;
+  revoked?: boolean;
+  [k: string]: unknown;
+}
+
+export interface CredentialNode {
+  credential_id: string;
+  parent_id: string | null;
+  kind: string | null;
+  first_seen: string | null;
+  last_seen: string | null;
+  presented_by: string[];
+  children: string[];
+  issued_to?: string | null;
+  [k: string]: unknown;
+}
+
+export interface AgentDetail extends AgentSummary {
+  sessions: SessionSummary[];
+  credentials: CredentialNode[];
+  [k: string]: unknown;
+}
+
+export interface PostRevocationFlag {
+  revocation_id: string;
+  violation: boolean;
+  via: Via;
+}
+
+export interface TimelineEvent {
+  event_id: string;
+  type: EventType;
+  time: string;
+  agent_id: string;
+  pipeline_id: string;
+  session_id: string;
+  credential_id: string;
+  layer: string;
+  source: string;
+  action: string;
+  resource: string;
+  decision: Decision | "";
+  sensitivity: Sensitivity | "";
+  attributes: Record<string, unknown>;
+  post_revocation: PostRevocationFlag[];
+  [k: string]: unknown;
+}
+
+export interface TimelineRevocation {
+  event_id: string;
+  time: string;
+  scope: RevocationScope;
+  subject: string;
+  reinstated_at: string | null;
+  [k: string]: unknown;
+}
+
+export interface TimelinePage extends Page<TimelineEvent> {
+  revocations?: TimelineRevocation[];
+}
+
+export interface PipelineSummary {
+  pipeline_id: string;
+  agents: string[] | number;
+  agent_count?: number;
+  first_seen?: string | null;
+  last_seen?: string | null;
+  event_count?: number;
+  revoked?: boolean;
+  containment?: Containment | null;
+  violation_count?: number;
+  revocation_count?: number;
+  [k: string]: unknown;
+}
+
+export type MatrixStatus = "enforcing" | "leaking" | "silent";
+
+export interface MatrixCell {
+  agent_id: string;
+  layer: string;
+  status: MatrixStatus;
+  [k: string]: unknown;
+}
+
+export interface LineageEdge {
+  credential_id: string;
+  parent_id: string | null;
+  kind?: string | null;
+  agent_id?: string | null;
+  holders?: string[];
+  presented_by?: string[];
+  [k: string]: unknown;
+}
+
+export interface PipelineDetail {
+  pipeline_id: string;
+  agents: (string | AgentSummary)[];
+  revocations: Revocation[];
+  matrix: MatrixCell[];
+  credentials: LineageEdge[];
+  [k: string]: unknown;
+}
+
+export interface AlertDetail extends Alert {
+  history: AlertHistoryEntry[];
+  [k: string]: unknown;
+}
+
+export interface DeadLetterSummary {
+  count: number;
+  recent: { reason: string; at?: string; time?: string; origin?: string; [k: string]: unknown }[];
+}
+
+export interface Health {
+  status: "ok" | "degraded" | string;
+  kafka: { connected: boolean; error?: string | null; [k: string]: unknown };
+  clickhouse: { ok: boolean; [k: string]: unknown };
+  lag: number | null;
+  [k: string]: unknown;
+}

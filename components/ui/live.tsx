@@ -1,0 +1,39 @@
+"use client";
+/**
+ * "live · last data at …": the newest successful answer among the queries this page is
+ * watching, and amber "stale" when the latest poll failed. Reads the react-query cache,
+ * so every page gets it without wiring.
+ */
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { useFormatTime } from "./time";
+
+export function LiveIndicator() {
+  const qc = useQueryClient();
+  const fmt = useFormatTime();
+  const [state, setState] = useState<{ at: number; failing: boolean }>({ at: 0, failing: false });
+  useEffect(() => {
+    const read = () => {
+      let at = 0;
+      let failing = false;
+      for (const q of qc.getQueryCache().getAll()) {
+        if (q.getObserversCount() === 0) continue;
+        at = Math.max(at, q.state.dataUpdatedAt);
+        if (q.state.errorUpdatedAt > q.state.dataUpdatedAt && q.state.status === "error") failing = true;
+      }
+      setState((s) => (s.at === at && s.failing === failing ? s : { at, failing }));
+    };
+    read();
+    const t = setInterval(read, 500);
+    return () => clearInterval(t);
+  }, [qc]);
+  const label = state.at ? fmt(state.at, { ms: false, date: false }) : "—";
+  return (
+    <div className={`live ${state.failing ? "live-stale" : state.at ? "live-ok" : "live-wait"}`} data-testid="live-indicator" role="status" aria-live="off">
+      <span className="live-dot" aria-hidden="true" />
+      <span>{state.failing ? "stale" : "live"}</span>
+      <span className="muted">· last data at</span>
+      <span className="ts">{label}</span>
+    </div>
+  );
+}

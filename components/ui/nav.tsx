@@ -1,0 +1,50 @@
+"use client";
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { LiveIndicator } from "./live";
+import { ZoneToggle } from "./time";
+
+const LINKS = [
+  { href: "/", label: "Overview" },
+  { href: "/agents", label: "Agents" },
+  { href: "/pipelines", label: "Pipelines" },
+  { href: "/alerts", label: "Alerts" },
+  { href: "/investigate", label: "Investigate" },
+  { href: "/settings/webhooks", label: "Settings", prefix: "/settings" },
+];
+
+export function NavBar() {
+  const pathname = usePathname() ?? "/";
+  return (
+    <header className="topbar">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Link href="/" className="brand" aria-label="Revenant overview">
+        <span className="brand-mark" aria-hidden="true">
+          ⟲
+        </span>
+        Revenant
+      </Link>
+      <nav aria-label="Main">
+        <ul className="nav-links">
+          {LINKS.map((l) => {
+            const base = l.prefix ?? l.href;
+            const active = base === "/" ? pathname === "/" : pathname === base || pathname.startsWith(`${base}/`);
+            return (
+              <li key={l.href}>
+                <Link href={l.href} className={active ? "active" : undefined} aria-current={active ? "page" : undefined}>
+                  {l.label}
+                </Link>
+              </li>
+            );
+          })}
+        </ul>
+      </nav>
+      <div className="topbar-right">
+        <LiveIndicator />
+        <ZoneToggle />
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,92 @@
+"use client";
+import { useEffect, useMemo, useState } from "react";
+import { useUrlState } from "./url-state";
+
+export const RANGE_PRESETS = [
+  { key: "15m", label: "15 min", ms: 15 * 60_000 },
+  { key: "1h", label: "1 h", ms: 3_600_000 },
+  { key: "6h", label: "6 h", ms: 6 * 3_600_000 },
+  { key: "24h", label: "24 h", ms: 24 * 3_600_000 },
+  { key: "7d", label: "7 d", ms: 7 * 24 * 3_600_000 },
+  { key: "30d", label: "30 d", ms: 30 * 24 * 3_600_000 },
+  { key: "all", label: "All", ms: 0 },
+] as const;
+
+export interface ResolvedRange {
+  from?: string;
+  to?: string;
+  /** The preset key, or "custom" when from/to are absolute. */
+  key: string;
+}
+
+function useMinuteTick(): number {
+  const [now, setNow] = useState(() => Math.floor(Date.now() / 60_000) * 60_000);
+  useEffect(() => {
+    const t = setInterval(() => setNow(Math.floor(Date.now() / 60_000) * 60_000), 60_000);
+    return () => clearInterval(t);
+  }, []);
+  return now;
+}
+
+/**
+ * The page's time range from the URL: absolute `from`/`to` (ISO) win, else the `range`
+ * preset relative to now (open-ended, so live data keeps arriving), else `fallback`.
+ * The relative start moves once a minute, not every render, so the query key is stable.
+ */
+export function useTimeRange(fallback = "24h"): ResolvedRange {
+  const { get } = useUrlState();
+  const now = useMinuteTick();
+  const from = get("from");
+  const to = get("to");
+  const range = get("range") || fallback;
+  return useMemo(() => {
+    if (from || to) return { from: from || undefined, to: to || undefined, key: "custom" };
+    const preset = RANGE_PRESETS.find((p) => p.key === range) ?? RANGE_PRESETS.find((p) => p.key === fallback)!;
+    if (!preset.ms) return { key: preset.key };
+    return { from: new Date(now - preset.ms).toISOString(), key: preset.key };
+  }, [from, to, range, fallback, now]);
+}
+
+/** ISO → value of <input type="datetime-local"> in UTC (the inputs are labelled UTC). */
+function toInput(iso: string): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : d.toISOString().slice(0, 19);
+}
+function fromInput(v: string): string {
+  if (!v) return "";
+  const d = new Date(`${v}Z`);
+  return Number.isNaN(d.getTime()) ? "" : d.toISOString();
+}
+
+export function TimeRangePicker({ fallback = "24h", custom = true }: { fallback?: string; custom?: boolean }) {
+  const { get, set } = useUrlState();
+  const active = get("from") || get("to") ? "custom" : get("range") || fallback;
+  return (
+    <div className="range-picker" role="group" aria-label="Time range">
+      {RANGE_PRESETS.map((p) => (
+        <button
+          key={p.key}
+          type="button"
+          className={`btn btn-sm ${active === p.key ? "btn-active" : "btn-ghost"}`}
+          aria-pressed={active === p.key}
+          onClick={() => set({ range: p.key === fallback ? null : p.key, from: null, to: null })}
+        >
+          {p.label}
+        </button>
+      ))}
+      {custom && (
+        <>
+          <label className="field-inline">
+            <span>From (UTC)</span>
+            <input type="datetime-local" step="1" value={toInput(get("from"))} onChange={(e) => set({ from: fromInput(e.target.value), range: null })} />
+          </label>
+          <label className="field-inline">
+            <span>To (UTC)</span>
+            <input type="datetime-local" step="1" value={toInput(get("to"))} onChange={(e) => set({ to: fromInput(e.target.value), range: null })} />
+          </label>
+        </>
+      )}
+    </div>
+  );
+}
