@@ -70,6 +70,31 @@ const schema = z.object({
   REVENANT_ADMIN_PASSWORD: z.string().optional(),
   REVENANT_BOOTSTRAP_API_KEY: z.string().optional(),
   REVENANT_WEBHOOK_ALLOWLIST: csv.default([]),
+
+  /** How long a sign-in lasts. */
+  REVENANT_SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  /** Secure flag on cookies: "auto" sets it when the request came over https (or X-Forwarded-Proto says so). */
+  REVENANT_COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
+  /** Sign-in attempts per minute, per client address and per email. */
+  REVENANT_LOGIN_RATE_PER_MIN: z.coerce.number().int().min(1).default(10),
+  /** POST /api/v1/events requests per minute per API key or user (each may carry an array of events). */
+  REVENANT_EVENTS_RATE_PER_MIN: z.coerce.number().int().min(1).default(1200),
+  /** Largest request body accepted by the API, except POST /api/v1/events. */
+  REVENANT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Largest body accepted by POST /api/v1/events (an array of events). */
+  REVENANT_EVENTS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
+
+  /** A webhook attempt that has no complete answer after this long counts as failed (SPEC §5: 10 s). */
+  REVENANT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** First retry delay; each further retry doubles it (with jitter) up to the maximum. Tests lower it. */
+  REVENANT_WEBHOOK_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(5_000),
+  REVENANT_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(60 * 60 * 1000),
+  /** Failed deliveries are retried for this long after they were created (SPEC §5: at least 24 h). */
+  REVENANT_WEBHOOK_RETRY_HOURS: z.coerce.number().positive().default(25),
+  /** Fallback poll of the outbox and of due retries; new alert changes wake the dispatcher at once. */
+  REVENANT_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Deliveries sent at the same time. */
+  REVENANT_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 });
 
 export type Config = z.infer<typeof schema> & { chdbPath: string };

@@ -2,11 +2,52 @@
  * Every API route handler is wrapped here: authentication and the role check happen on
  * the server before the handler runs, errors leave in one shape, and nothing internal
  * (stack traces, SQL, secrets) reaches the client.
+ *
+ * Also here, so that no route can forget them:
+ * - CSRF: a cookie-authenticated request other than GET/HEAD/OPTIONS must send the
+ *   `revenant_csrf` cookie's value in the `x-csrf-token` header (double submit). Bearer
+ *   requests are exempt: browsers never attach Authorization headers on their own.
+ * - Request size: a declared Content-Length above the limit is refused before reading;
+ *   readJson() enforces the same limit while streaming, for chunked bodies.
+ * - Rate limits: POST /api/v1/events per caller (see RATE_LIMITED below); sign-in has its
+ *   own limits in the login route (per address and per email).
  */
 import { z } from "zod";
 import { authenticate, roleAtLeast, type Principal, type Role } from "../auth";
+import { CSRF_COOKIE, CSRF_HEADER, readCookie } from "../auth/cookies";
+import { sameSecret } from "../auth/crypto";
+import { config } from "../config";
 import { logger } from "../log";
 import { ApiError, errorResponse } from "./errors";
+import { takeToken } from "./rate-limit";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The body limit for a request: events ingestion accepts arrays, so it gets the larger one. */
+export function bodyLimit(req: Request): number {
+  const cfg = config();
+  return new URL(req.url).pathname === "/api/v1/events" ? cfg.REVENANT_EVENTS_MAX_BODY_BYTES : cfg.REVENANT_MAX_BODY_BYTES;
+}
+
+function checkCsrf(req: Request): void {
+  const cookie = readCookie(req, CSRF_COOKIE);
+  const header = req.headers.get(CSRF_HEADER);
+  if (!cookie || !header || !sameSecret(cookie, header)) {
+    throw new ApiError(403, "csrf", `cookie-authenticated changes need the ${CSRF_HEADER} header (the value of the ${CSRF_COOKIE} cookie)`);
+  }
+}
+
+function checkRateLimit(req: Request, principal: Principal | null): void {
+  if (req.method !== "POST" || new URL(req.url).pathname !== "/api/v1/events") return;
+  const wait = takeToken(`events:${principal?.kind}:${principal?.id}`, config().REVENANT_EVENTS_RATE_PER_MIN);
+  if (wait > 0) throw new ApiError(429, "rate_limited", `too many requests; retry in ${wait} s`);
+}
+
+function checkDeclaredSize(req: Request): void {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  const limit = bodyLimit(req);
+  if (Number.isFinite(declared) && declared > limit) throw new ApiError(413, "payload_too_large", `the body exceeds ${limit} bytes`);
+}
 
 export interface RouteContext<P> {
   principal: Principal | null;
@@ -15,16 +56,24 @@ export interface RouteContext<P> {
 
 type Handler<P> = (req: Request, ctx: RouteContext<P>) => Promise<Response>;
 
-/** role null: public (health only). */
-export function apiRoute<P = Record<string, never>>(role: Role | null, handler: Handler<P>) {
-  return async (req: Request, next?: { params?: Promise<P> }): Promise<Response> => {
+export type RouteHandler = ((req: Request, next?: { params?: Promise<unknown> }) => Promise<Response>) & {
+  /** The least role the route needs (null: public). Read by the route-table test. */
+  readonly requiredRole: Role | null;
+};
+
+/** role null: public (health and sign-in only). */
+export function apiRoute<P = Record<string, never>>(role: Role | null, handler: Handler<P>): RouteHandler {
+  const wrapped = async (req: Request, next?: { params?: Promise<unknown> }): Promise<Response> => {
     try {
       let principal: Principal | null = null;
       if (role !== null) {
         principal = await authenticate(req);
         if (!principal) throw new ApiError(401, "unauthenticated", "sign in or send a bearer API key");
         if (!roleAtLeast(principal.role, role)) throw new ApiError(403, "forbidden", `this needs the ${role} role`);
+        if (principal.kind === "user" && !SAFE_METHODS.has(req.method)) checkCsrf(req);
+        checkRateLimit(req, principal);
       }
+      if (!SAFE_METHODS.has(req.method)) checkDeclaredSize(req);
       const params = ((await next?.params) ?? {}) as P;
       return await handler(req, { principal, params });
     } catch (err) {
@@ -38,6 +87,7 @@ export function apiRoute<P = Record<string, never>>(role: Role | null, handler: 
       return errorResponse(new ApiError(500, "internal", "internal error"));
     }
   };
+  return Object.assign(wrapped, { requiredRole: role });
 }
 
 /** Parses URLSearchParams against a zod object schema; a bad value is a 400 naming the parameter. */
@@ -48,13 +98,34 @@ export function parseQuery<S extends z.ZodType>(req: Request, schema: S): z.infe
   return schema.parse(raw);
 }
 
-/** Reads a JSON body; a body that is not JSON is a 400 with a clear message. */
-export async function readJson(req: Request, maxBytes = 5 * 1024 * 1024): Promise<unknown> {
-  const text = await req.text();
-  if (Buffer.byteLength(text) > maxBytes) throw new ApiError(413, "payload_too_large", `the body exceeds ${maxBytes} bytes`);
+/**
+ * Reads a JSON body; a body that is not JSON is a 400 with a clear message. The body is
+ * read as a stream and abandoned as soon as it passes the limit (default: the route's
+ * configured limit), so a huge body costs no more memory than the limit.
+ */
+export async function readJson(req: Request, maxBytes = bodyLimit(req)): Promise<unknown> {
+  const text = await readText(req, maxBytes);
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new ApiError(400, "invalid_json", `the body is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+async function readText(req: Request, maxBytes: number): Promise<string> {
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new ApiError(413, "payload_too_large", `the body exceeds ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

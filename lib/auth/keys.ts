@@ -1,0 +1,97 @@
+/**
+ * API keys for clients (SPEC §4): `rvk_` + 256 random bits, shown once at creation,
+ * stored as SHA-256 only, each with a role, revocable.
+ */
+import { randomUUID } from "node:crypto";
+import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
+import { queryRows, store } from "../store/clickhouse";
+import { nextVersion } from "../store/version";
+import { authCache } from "./cache";
+import { randomToken, sha256Hex } from "./crypto";
+import type { Principal, Role } from "./roles";
+
+export const KEY_PREFIX = "rvk_";
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  prefix: string;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+}
+
+interface ApiKeyRow extends ApiKey {
+  key_hash: string;
+  version: number;
+}
+
+export const keyNameSchema = z.string().trim().min(1).max(128);
+
+const PUBLIC_COLUMNS = "id, name, role, prefix, created_at, created_by, revoked_at";
+
+export class ApiKeyStore {
+  constructor(
+    private readonly reader: ClickHouseClient = store().reader,
+    private readonly writer: ClickHouseClient = store().writer,
+  ) {}
+
+  /** Returns the key itself once; only its hash is kept. */
+  async create(input: { name: string; role: Role; createdBy: string }): Promise<{ key: string; apiKey: ApiKey }> {
+    const key = KEY_PREFIX + randomToken();
+    const row: ApiKeyRow = {
+      id: randomUUID(),
+      name: keyNameSchema.parse(input.name),
+      role: input.role,
+      key_hash: sha256Hex(key),
+      prefix: key.slice(0, KEY_PREFIX.length + 6),
+      created_at: new Date().toISOString(),
+      created_by: input.createdBy,
+      revoked_at: null,
+      version: nextVersion(),
+    };
+    await this.writer.insert({ table: "api_keys", values: [row], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "keys:create" } });
+    const { key_hash: _h, version: _v, ...apiKey } = row;
+    return { key, apiKey };
+  }
+
+  async list(): Promise<ApiKey[]> {
+    return queryRows<ApiKey>(this.reader, "keys:list", `SELECT ${PUBLIC_COLUMNS} FROM api_keys FINAL ORDER BY created_at DESC`);
+  }
+
+  async get(id: string): Promise<ApiKey | null> {
+    const rows = await queryRows<ApiKey>(this.reader, "keys:get", `SELECT ${PUBLIC_COLUMNS} FROM api_keys FINAL WHERE id = {id:String}`, { id });
+    return rows[0] ?? null;
+  }
+
+  /** Returns the revoked key, or null if there is no such key. Revoking twice keeps the first time. */
+  async revoke(id: string): Promise<ApiKey | null> {
+    const rows = await queryRows<ApiKeyRow>(this.reader, "keys:getRow", `SELECT * FROM api_keys FINAL WHERE id = {id:String}`, { id });
+    const row = rows[0];
+    if (!row) return null;
+    authCache().clear();
+    if (row.revoked_at) return this.get(id);
+    const revoked = { ...row, revoked_at: new Date().toISOString(), version: nextVersion() };
+    await this.writer.insert({ table: "api_keys", values: [revoked], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "keys:revoke" } });
+    authCache().clear();
+    const { key_hash: _h, version: _v, ...apiKey } = revoked;
+    return apiKey;
+  }
+
+  async principal(key: string): Promise<Principal | null> {
+    if (!key.startsWith(KEY_PREFIX)) return null;
+    const hash = sha256Hex(key);
+    return authCache().get(`k:${hash}`, async () => {
+      const rows = await queryRows<ApiKeyRow>(
+        this.reader,
+        "keys:lookup",
+        `SELECT ${PUBLIC_COLUMNS} FROM api_keys FINAL WHERE key_hash = {h:String} AND revoked_at IS NULL`,
+        { h: hash },
+      );
+      const k = rows[0];
+      return k ? ({ kind: "api_key", id: k.id, name: k.name, role: k.role } satisfies Principal) : null;
+    });
+  }
+}

@@ -1,0 +1,123 @@
+/** People who sign in (SPEC §4). Passwords are stored as argon2id hashes only. */
+import { randomUUID } from "node:crypto";
+import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
+import { queryRows, store } from "../store/clickhouse";
+import { nextVersion } from "../store/version";
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./passwords";
+import { ROLES, type Role } from "./roles";
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  disabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+interface UserRow extends User {
+  password_hash: string;
+  version: number;
+  is_deleted: number;
+}
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(3)
+  .max(254)
+  .regex(/^[^\s@]+@[^\s@]+$/, "not an email address");
+export const passwordSchema = z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH);
+export const roleSchema = z.enum(ROLES);
+
+const COLUMNS = "id, email, role, password_hash, disabled, created_at, updated_at";
+// Inserts that the next request must see (a new user signs in at once): no async insert buffering.
+const SYNC = { async_insert: 0 } as const;
+
+export class UserExistsError extends Error {}
+
+export class UserStore {
+  constructor(
+    private readonly reader: ClickHouseClient = store().reader,
+    private readonly writer: ClickHouseClient = store().writer,
+  ) {}
+
+  async list(): Promise<User[]> {
+    return queryRows<User>(this.reader, "users:list", `SELECT id, email, role, disabled, created_at, updated_at FROM users FINAL ORDER BY email`);
+  }
+
+  /** With the password hash: only for sign-in. */
+  async byEmailWithHash(email: string): Promise<(User & { password_hash: string }) | null> {
+    const rows = await queryRows<User & { password_hash: string }>(this.reader, "users:byEmail", `SELECT ${COLUMNS} FROM users FINAL WHERE email = {email:String}`, {
+      email: email.trim().toLowerCase(),
+    });
+    return rows[0] ?? null;
+  }
+
+  async byId(id: string): Promise<User | null> {
+    const rows = await queryRows<User>(this.reader, "users:byId", `SELECT id, email, role, disabled, created_at, updated_at FROM users FINAL WHERE id = {id:String}`, { id });
+    return rows[0] ?? null;
+  }
+
+  async count(): Promise<number> {
+    const rows = await queryRows<{ n: number }>(this.reader, "users:count", `SELECT count() AS n FROM users FINAL`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async create(input: { email: string; role: Role; password: string }): Promise<User> {
+    const email = emailSchema.parse(input.email);
+    const password = passwordSchema.parse(input.password);
+    if (await this.byEmailWithHash(email)) throw new UserExistsError(`a user with email ${email} exists`);
+    const now = new Date().toISOString();
+    const row: UserRow = {
+      id: randomUUID(),
+      email,
+      role: roleSchema.parse(input.role),
+      password_hash: await hashPassword(password),
+      disabled: false,
+      created_at: now,
+      updated_at: now,
+      version: nextVersion(),
+      is_deleted: 0,
+    };
+    await this.writer.insert({ table: "users", values: [row], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "users:create" } });
+    return strip(row);
+  }
+
+  /** Changes role, password or disabled flag. Returns null when the user does not exist. */
+  async update(id: string, change: { role?: Role; password?: string; disabled?: boolean }): Promise<User | null> {
+    const current = await this.byId(id);
+    if (!current) return null;
+    const withHash = (await this.byEmailWithHash(current.email))!;
+    const row: UserRow = {
+      ...withHash,
+      role: change.role ?? current.role,
+      disabled: change.disabled ?? current.disabled,
+      password_hash: change.password !== undefined ? await hashPassword(passwordSchema.parse(change.password)) : withHash.password_hash,
+      updated_at: new Date().toISOString(),
+      version: nextVersion(),
+      is_deleted: 0,
+    };
+    await this.writer.insert({ table: "users", values: [row], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "users:update" } });
+    return strip(row);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const current = await this.byId(id);
+    if (!current) return false;
+    const withHash = (await this.byEmailWithHash(current.email))!;
+    await this.writer.insert({
+      table: "users",
+      values: [{ ...withHash, updated_at: new Date().toISOString(), version: nextVersion(), is_deleted: 1 }],
+      format: "JSONEachRow",
+      clickhouse_settings: { ...SYNC, log_comment: "users:delete" },
+    });
+    return true;
+  }
+}
+
+function strip(row: UserRow): User {
+  return { id: row.id, email: row.email, role: row.role, disabled: row.disabled, created_at: row.created_at, updated_at: row.updated_at };
+}

@@ -1,0 +1,39 @@
+/**
+ * In-process token buckets. Per process, not per cluster: with N web processes the
+ * effective limit is N times higher, which is acceptable for abuse control (sign-in
+ * guessing, a runaway producer); the sign-in hash cost bounds guessing further.
+ */
+const key = Symbol.for("revenant.rateLimits");
+type Bucket = { tokens: number; at: number };
+type WithBuckets = typeof globalThis & { [key]?: Map<string, Bucket> };
+
+function buckets(): Map<string, Bucket> {
+  const g = globalThis as WithBuckets;
+  g[key] ??= new Map();
+  return g[key]!;
+}
+
+/**
+ * Takes one token from bucket `name` holding at most `perMinute` tokens, refilled evenly
+ * over a minute. Returns 0 when allowed, else the seconds until a token is available.
+ */
+export function takeToken(name: string, perMinute: number, now = Date.now()): number {
+  const map = buckets();
+  const rate = perMinute / 60_000;
+  const b = map.get(name) ?? { tokens: perMinute, at: now };
+  b.tokens = Math.min(perMinute, b.tokens + (now - b.at) * rate);
+  b.at = now;
+  if (map.size > 50_000) map.clear(); // bound memory under a flood of distinct keys
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    map.set(name, b);
+    return 0;
+  }
+  map.set(name, b);
+  return Math.ceil((1 - b.tokens) / rate / 1000);
+}
+
+/** For tests. */
+export function resetRateLimits(): void {
+  buckets().clear();
+}
