@@ -9,7 +9,7 @@
  * stop() (SIGTERM) lets the in-flight batch finish and commit, then leaves the group.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from "kafkajs";
 import type { Config } from "@/lib/config";
 import { decodeMessage, type StoredEvent } from "@/lib/events/schema";
 import { ensureTopics } from "@/lib/kafka";
@@ -48,7 +48,7 @@ export class IngestConsumer {
   async start(): Promise<void> {
     const { cfg, kafka } = this.opts;
     await ensureTopics(kafka, cfg);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     this.sink = new DeadLetterSink(producer, this.opts.client, cfg.KAFKA_DLQ_TOPIC);
 

@@ -203,8 +203,8 @@ export class DetectionEngine {
       covered: [...covered],
     };
     // The window (R + grace(layer), L]; grace ≥ 0, so "time > R" prunes partitions first.
-    const window = `time > {revoked_at:DateTime64(3)} AND time <= {until:DateTime64(3)}
-      AND time > addMilliseconds({revoked_at:DateTime64(3)},
+    const window = `time > parseDateTime64BestEffort({revoked_at:String}, 3, 'UTC') AND time <= parseDateTime64BestEffort({until:String}, 3, 'UTC')
+      AND time > addMilliseconds(parseDateTime64BestEffort({revoked_at:String}, 3, 'UTC'),
             if(has({grace_layers:Array(String)}, layer),
                {grace_values:Array(Int64)}[indexOf({grace_layers:Array(String)}, layer)],
                {grace:Int64}))`;

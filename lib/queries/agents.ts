@@ -225,16 +225,16 @@ export async function agentTimeline(
   const params: Record<string, unknown> = { a: agentId, limit: limit + 1 };
   const parts = ["agent_id = {a:String}"];
   if (range.from) {
-    parts.push("time >= {from:DateTime64(3)}");
+    parts.push("time >= parseDateTime64BestEffort({from:String}, 3, 'UTC')");
     params.from = range.from;
   }
   if (range.to) {
-    parts.push("time <= {to:DateTime64(3)}");
+    parts.push("time <= parseDateTime64BestEffort({to:String}, 3, 'UTC')");
     params.to = range.to;
   }
   const after = decodeCursor(cursor);
   if (after) {
-    parts.push("(time, event_id) < ({c_t:DateTime64(3)}, {c_id:String})");
+    parts.push("(time, event_id) < (parseDateTime64BestEffort({c_t:String}, 3, 'UTC'), {c_id:String})");
     Object.assign(params, { c_t: after.t, c_id: after.id });
   }
   const rows = await queryRows<EventRow>(

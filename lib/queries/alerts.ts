@@ -24,7 +24,7 @@ export async function listAlerts(client: ClickHouseClient, f: AlertFilters, curs
   }
   const after = decodeCursor(cursor);
   if (after) {
-    parts.push("(created_at, id) < ({c_t:DateTime64(3)}, {c_id:String})");
+    parts.push("(created_at, id) < (parseDateTime64BestEffort({c_t:String}, 3, 'UTC'), {c_id:String})");
     Object.assign(params, { c_t: after.t, c_id: after.id });
   }
   const rows = await queryRows<Alert>(

@@ -43,16 +43,16 @@ function where(f: PairFilters, after: CursorKey | null): { sql: string; params: 
     params.violation = f.violation;
   }
   if (f.from) {
-    parts.push("time >= {from:DateTime64(3)}");
+    parts.push("time >= parseDateTime64BestEffort({from:String}, 3, 'UTC')");
     params.from = f.from;
   }
   if (f.to) {
-    parts.push("time <= {to:DateTime64(3)}");
+    parts.push("time <= parseDateTime64BestEffort({to:String}, 3, 'UTC')");
     params.to = f.to;
   }
   if (after) {
     const [eventId, revocationId] = JSON.parse(after.id) as [string, string];
-    parts.push("(time, event_id, revocation_id) < ({c_t:DateTime64(3)}, {c_e:String}, {c_r:String})");
+    parts.push("(time, event_id, revocation_id) < (parseDateTime64BestEffort({c_t:String}, 3, 'UTC'), {c_e:String}, {c_r:String})");
     Object.assign(params, { c_t: after.t, c_e: eventId, c_r: revocationId });
   }
   return { sql: parts.length ? `WHERE ${parts.join(" AND ")}` : "", params };

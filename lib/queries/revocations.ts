@@ -40,11 +40,11 @@ function conditions(f: RevocationFilters, params: Record<string, unknown>): stri
     params.pipeline_id = f.pipeline_id;
   }
   if (f.from) {
-    parts.push("time >= {from:DateTime64(3)}");
+    parts.push("time >= parseDateTime64BestEffort({from:String}, 3, 'UTC')");
     params.from = f.from;
   }
   if (f.to) {
-    parts.push("time <= {to:DateTime64(3)}");
+    parts.push("time <= parseDateTime64BestEffort({to:String}, 3, 'UTC')");
     params.to = f.to;
   }
   return parts;
@@ -55,7 +55,7 @@ export async function listRevocations(client: ClickHouseClient, f: RevocationFil
   const parts = conditions(f, params);
   const after = decodeCursor(cursor);
   if (after) {
-    parts.push("(time, event_id) < ({c_t:DateTime64(3)}, {c_id:String})");
+    parts.push("(time, event_id) < (parseDateTime64BestEffort({c_t:String}, 3, 'UTC'), {c_id:String})");
     Object.assign(params, { c_t: after.t, c_id: after.id });
   }
   const rows = await queryRows<RevocationRow>(

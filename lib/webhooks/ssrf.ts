@@ -1,0 +1,122 @@
+/**
+ * Server-side request forgery protection for webhook URLs (issue 5 §4).
+ *
+ * A webhook may only reach a public unicast address, unless the operator allow-list
+ * (REVENANT_WEBHOOK_ALLOWLIST: hosts or CIDRs) permits it. The check is made on the
+ * address actually connected to: the sender resolves the name through vettedLookup(),
+ * which drops every disallowed address before the socket sees it (so a DNS answer that
+ * changes between a check and the connection cannot slip through), and checks the
+ * socket's remote address again once connected.
+ */
+import dns from "node:dns";
+import type { LookupFunction } from "node:net";
+import ipaddr from "ipaddr.js";
+
+export class SsrfError extends Error {
+  readonly code = "ssrf_refused";
+}
+
+export interface Allowlist {
+  hosts: Set<string>;
+  ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][];
+}
+
+export function parseAllowlist(entries: string[]): Allowlist {
+  const list: Allowlist = { hosts: new Set(), ranges: [] };
+  for (const raw of entries) {
+    const entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry.includes("/")) {
+      try {
+        const [addr, bits] = ipaddr.parseCIDR(entry);
+        list.ranges.push([normalize(addr), addr.kind() === "ipv6" && normalize(addr).kind() === "ipv4" ? Math.max(0, bits - 96) : bits]);
+        continue;
+      } catch {
+        // not a CIDR: treat as a host name below
+      }
+    }
+    const bare = entry.replace(/^\[|\]$/g, "");
+    if (ipaddr.isValid(bare)) {
+      const a = normalize(ipaddr.parse(bare));
+      list.ranges.push([a, a.kind() === "ipv4" ? 32 : 128]);
+    } else {
+      list.hosts.add(entry);
+    }
+  }
+  return list;
+}
+
+/** IPv4-mapped IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address it is. */
+function normalize(a: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
+  if (a.kind() === "ipv6" && (a as ipaddr.IPv6).isIPv4MappedAddress()) return (a as ipaddr.IPv6).toIPv4Address();
+  return a;
+}
+
+/**
+ * Public means ipaddr.js classifies it as plain "unicast": loopback, private, link-local
+ * (169.254.0.0/16: cloud metadata), unique-local, carrier-grade NAT (100.64/10: Alibaba's
+ * metadata), unspecified, multicast, reserved, and the IPv6 transition ranges that can embed
+ * an IPv4 address (6to4, Teredo, NAT64) are all refused.
+ */
+export function isPublicAddress(ip: string): boolean {
+  if (!ipaddr.isValid(ip)) return false;
+  return normalize(ipaddr.parse(ip)).range() === "unicast";
+}
+
+export function addressAllowed(ip: string, allow: Allowlist): boolean {
+  if (!ipaddr.isValid(ip)) return false;
+  const a = normalize(ipaddr.parse(ip));
+  if (a.range() === "unicast") return true;
+  return allow.ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
+}
+
+export function hostAllowlisted(hostname: string, allow: Allowlist): boolean {
+  return allow.hosts.has(hostname.toLowerCase().replace(/\.$/, ""));
+}
+
+/** The URL's host without IPv6 brackets. */
+export function bareHost(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, "");
+}
+
+/**
+ * A lookup for http.request that only ever hands out allowed addresses. `base` is
+ * dns.lookup unless a test injects its own resolver.
+ */
+export function vettedLookup(allow: Allowlist, base: LookupFunction = dns.lookup as unknown as LookupFunction): LookupFunction {
+  return ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+    const byName = hostAllowlisted(hostname, allow);
+    base(hostname, { ...options, all: true }, (err, result) => {
+      if (err) return callback(err, "", 0);
+      const addresses = (Array.isArray(result) ? result : [{ address: result as unknown as string, family: 4 }]) as dns.LookupAddress[];
+      const ok = addresses.filter((a) => byName || addressAllowed(a.address, allow));
+      if (ok.length === 0) {
+        return callback(new SsrfError(`${hostname} resolves only to non-public addresses (${addresses.map((a) => a.address).join(", ")}); allow it with REVENANT_WEBHOOK_ALLOWLIST`), "", 0);
+      }
+      if (options.all) callback(null, ok);
+      else callback(null, ok[0].address, ok[0].family);
+    });
+  }) as LookupFunction;
+}
+
+/** Checks a URL before it is stored (the sender checks again at every attempt). */
+export async function vetUrl(raw: string, allow: Allowlist, base?: LookupFunction): Promise<URL> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SsrfError("not a valid URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new SsrfError("only http and https URLs are allowed");
+  if (url.username || url.password) throw new SsrfError("credentials in the URL are not allowed");
+  const host = bareHost(url);
+  if (ipaddr.isValid(host)) {
+    if (!hostAllowlisted(host, allow) && !addressAllowed(host, allow)) throw new SsrfError(`${host} is not a public address; allow it with REVENANT_WEBHOOK_ALLOWLIST`);
+    return url;
+  }
+  if (hostAllowlisted(host, allow)) return url;
+  await new Promise<void>((resolve, reject) => {
+    vettedLookup(allow, base)(host, { all: true }, (err) => (err ? reject(err instanceof SsrfError ? err : new SsrfError(`cannot resolve ${host}: ${err.code ?? err.message}`)) : resolve()));
+  });
+  return url;
+}
