@@ -1,0 +1,119 @@
+/** Webhook endpoints (issue 5 §1): URL, signing secret, filters, enabled flag. */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
+import { ALERT_RULES, ALERT_SEVERITIES } from "../detection/types";
+import type { Alert } from "../alerts/store";
+import { queryRows, store } from "../store/clickhouse";
+import { nextVersion } from "../store/version";
+
+export interface Endpoint {
+  id: string;
+  url: string;
+  description: string;
+  min_severity: (typeof ALERT_SEVERITIES)[number];
+  rules: string[];
+  pipelines: string[];
+  enabled: boolean;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}
+
+/** With the secret: only for signing, never for the API (except once, at creation). */
+export interface EndpointWithSecret extends Endpoint {
+  secret: string;
+}
+
+export const endpointInput = z.object({
+  url: z.string().trim().min(1).max(2048),
+  description: z.string().max(512).default(""),
+  min_severity: z.enum(ALERT_SEVERITIES).default("high"),
+  rules: z.array(z.enum(ALERT_RULES)).max(ALERT_RULES.length).default([]),
+  pipelines: z.array(z.string().min(1).max(256)).max(100).default([]),
+  enabled: z.boolean().default(true),
+});
+export type EndpointInput = z.infer<typeof endpointInput>;
+
+export const endpointPatch = endpointInput.partial().omit({ url: true });
+
+/** Standard Webhooks secrets: "whsec_" + base64 of 32 random bytes. */
+export function newSecret(): string {
+  return `whsec_${randomBytes(32).toString("base64")}`;
+}
+
+const SEVERITY_RANK: Record<string, number> = { high: 1, critical: 2 };
+
+/** Empty rule or pipeline lists match everything. */
+export function endpointMatches(e: Endpoint, alert: Pick<Alert, "severity" | "rule" | "pipeline_id">): boolean {
+  if (!e.enabled) return false;
+  if ((SEVERITY_RANK[alert.severity] ?? 0) < (SEVERITY_RANK[e.min_severity] ?? 0)) return false;
+  if (e.rules.length > 0 && !e.rules.includes(alert.rule)) return false;
+  if (e.pipelines.length > 0 && (!alert.pipeline_id || !e.pipelines.includes(alert.pipeline_id))) return false;
+  return true;
+}
+
+const PUBLIC = "id, url, description, min_severity, rules, pipelines, enabled, created_at, created_by, updated_at";
+const SYNC = { async_insert: 0 } as const;
+
+export class EndpointStore {
+  constructor(
+    private readonly reader: ClickHouseClient = store().reader,
+    private readonly writer: ClickHouseClient = store().writer,
+  ) {}
+
+  async list(): Promise<Endpoint[]> {
+    return queryRows<Endpoint>(this.reader, "webhooks:list", `SELECT ${PUBLIC} FROM webhook_endpoints FINAL ORDER BY created_at DESC`);
+  }
+
+  async listWithSecrets(): Promise<EndpointWithSecret[]> {
+    return queryRows<EndpointWithSecret>(this.reader, "webhooks:listSecrets", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
+  }
+
+  async getWithSecret(id: string): Promise<EndpointWithSecret | null> {
+    const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:get", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL WHERE id = {id:String}`, { id });
+    return rows[0] ?? null;
+  }
+
+  async get(id: string): Promise<Endpoint | null> {
+    const e = await this.getWithSecret(id);
+    return e ? withoutSecret(e) : null;
+  }
+
+  /** The URL must already be vetted (vetUrl). Returns the endpoint with its secret, the one time it is shown. */
+  async create(input: EndpointInput, createdBy: string): Promise<EndpointWithSecret> {
+    const now = new Date().toISOString();
+    const e: EndpointWithSecret = { id: `ep_${randomUUID().replace(/-/g, "")}`, secret: newSecret(), ...input, created_at: now, created_by: createdBy, updated_at: now };
+    await this.write(e, 0);
+    return e;
+  }
+
+  async update(id: string, patch: z.infer<typeof endpointPatch>): Promise<Endpoint | null> {
+    const current = await this.getWithSecret(id);
+    if (!current) return null;
+    const next = { ...current, ...patch, updated_at: new Date().toISOString() };
+    await this.write(next, 0);
+    return withoutSecret(next);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const current = await this.getWithSecret(id);
+    if (!current) return false;
+    await this.write({ ...current, updated_at: new Date().toISOString() }, 1);
+    return true;
+  }
+
+  private async write(e: EndpointWithSecret, isDeleted: number): Promise<void> {
+    await this.writer.insert({
+      table: "webhook_endpoints",
+      values: [{ ...e, version: nextVersion(), is_deleted: isDeleted }],
+      format: "JSONEachRow",
+      clickhouse_settings: { ...SYNC, log_comment: "webhooks:write" },
+    });
+  }
+}
+
+export function withoutSecret(e: EndpointWithSecret): Endpoint {
+  const { secret: _s, ...rest } = e;
+  return rest;
+}
