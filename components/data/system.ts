@@ -1,30 +1,20 @@
-import { useQuery } from "@tanstack/react-query";
-import { api, ApiClientError } from "./api";
-import type { DeadLetterSummary, Health } from "./types";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { api } from "./api";
+import type { DeadLetterSummary, Health, Overview } from "./types";
 
 export function useHealth() {
   return useQuery({ queryKey: ["health"], queryFn: ({ signal }) => api<Health>("/health", { signal }), refetchInterval: 5000 });
 }
 
-export function useDeadLetters() {
-  return useQuery({ queryKey: ["dead-letters"], queryFn: ({ signal }) => api<DeadLetterSummary>("/dead-letters", { signal }) });
+export function useDeadLetters(limit = 20) {
+  return useQuery({ queryKey: ["dead-letters", limit], queryFn: ({ signal }) => api<DeadLetterSummary>("/dead-letters", { params: { limit }, signal }) });
 }
 
-/**
- * GET /api/v1/overview when the server has it; null when it answers 404 (older server),
- * in which case the overview page derives its numbers from the other resources.
- */
-export function useOverview<T>(params: { from?: string; to?: string }) {
+/** Counts and series for the overview page over [from, to] (server default: the last 24 h). */
+export function useOverview(params: { from?: string; to?: string }) {
   return useQuery({
     queryKey: ["overview", params],
-    queryFn: async ({ signal }) => {
-      try {
-        return await api<T>("/overview", { params, signal });
-      } catch (err) {
-        if (err instanceof ApiClientError && err.status === 404 && err.code !== "not_found") return null;
-        if (err instanceof ApiClientError && err.status === 404) return null;
-        throw err;
-      }
-    },
+    queryFn: ({ signal }) => api<Overview>("/overview", { params, signal }),
+    placeholderData: keepPreviousData,
   });
 }

@@ -14,7 +14,11 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-export type Revocation = RevocationSummary;
+export interface Revocation extends RevocationSummary {
+  agents?: string[];
+  pipelines?: string[];
+  evaluated_at?: string;
+}
 
 export interface AgentSummary {
   agent_id: string;
@@ -48,7 +52,7 @@ export interface CredentialNode {
   last_seen: string | null;
   presented_by: string[];
   children: string[];
-  issued_to?: string | null;
+  issued_at?: string | null;
   [k: string]: unknown;
 }
 
@@ -65,6 +69,8 @@ export interface PostRevocationFlag {
 }
 
 export interface TimelineEvent {
+  revocation?: { scope: string; subject: string; reason: string; cascade: boolean } | null;
+  credential?: { id: string; kind: string; parent_id: string | null } | null;
   event_id: string;
   type: EventType;
   time: string;
@@ -98,8 +104,7 @@ export interface TimelinePage extends Page<TimelineEvent> {
 
 export interface PipelineSummary {
   pipeline_id: string;
-  agents: string[] | number;
-  agent_count?: number;
+  agents: string[];
   first_seen?: string | null;
   last_seen?: string | null;
   event_count?: number;
@@ -119,22 +124,21 @@ export interface MatrixCell {
   [k: string]: unknown;
 }
 
-export interface LineageEdge {
-  credential_id: string;
-  parent_id: string | null;
-  kind?: string | null;
-  agent_id?: string | null;
-  holders?: string[];
-  presented_by?: string[];
-  [k: string]: unknown;
+export interface PipelineMember {
+  agent_id: string;
+  layers: string[];
+  first_seen: string;
+  last_seen: string;
 }
 
 export interface PipelineDetail {
   pipeline_id: string;
-  agents: (string | AgentSummary)[];
+  agents: PipelineMember[];
+  layers?: string[];
+  containment?: Containment | null;
   revocations: Revocation[];
   matrix: MatrixCell[];
-  credentials: LineageEdge[];
+  credentials: CredentialNode[];
   [k: string]: unknown;
 }
 
@@ -145,7 +149,30 @@ export interface AlertDetail extends Alert {
 
 export interface DeadLetterSummary {
   count: number;
-  recent: { reason: string; at?: string; time?: string; origin?: string; [k: string]: unknown }[];
+  items: { received_at: string; origin: string; topic: string; partition: number; offset: number; reason: string; payload: string }[];
+}
+
+/** GET /api/v1/overview */
+export interface Overview {
+  from: string;
+  to: string;
+  bucket_seconds: number;
+  counts: {
+    agents_active: number;
+    revocations: number;
+    violations: number;
+    blocked: number;
+    partial: number;
+    uncontained: number;
+    open_alerts: Record<string, number>;
+    dead_letters: number;
+  };
+  series: { time: string; violations: number; blocked: number }[];
+  containment: Record<Containment, number>;
+  leaking_layers: { layer: string; violations: number; blocked: number }[];
+  propagation: { layer: string; median_ms: number; max_ms: number; revocations: number }[];
+  newest_alerts: Alert[];
+  last_event_at: string | null;
 }
 
 export interface Health {

@@ -1,0 +1,87 @@
+/**
+ * Event marks, told apart by shape first and colour second (colour-blind safe):
+ * violation = red triangle, blocked attempt = amber square with a bar,
+ * ordinary action = grey dot, other events (credentials, sessions) = hollow diamond.
+ */
+export type MarkKind = "violation" | "blocked" | "normal" | "other";
+
+export const MARK_COLOR: Record<MarkKind, string> = {
+  violation: "var(--violation)",
+  blocked: "var(--blocked)",
+  normal: "var(--normal)",
+  other: "var(--accent)",
+};
+
+export function MarkShape({ kind, cx, cy, selected = false }: { kind: MarkKind; cx: number; cy: number; selected?: boolean }) {
+  const ring = selected ? <circle cx={cx} cy={cy} r={11} fill="none" stroke="var(--focus)" strokeWidth={2} /> : null;
+  switch (kind) {
+    case "violation":
+      return (
+        <g data-mark="violation">
+          {ring}
+          <path d={`M${cx},${cy - 7} L${cx + 7},${cy + 5} L${cx - 7},${cy + 5} Z`} fill="var(--violation)" stroke="#ffd0d5" strokeWidth={1} />
+        </g>
+      );
+    case "blocked":
+      return (
+        <g data-mark="blocked">
+          {ring}
+          <rect x={cx - 5.5} y={cy - 5.5} width={11} height={11} fill="var(--blocked)" stroke="#1a1206" strokeWidth={1} />
+          <line x1={cx - 3.5} y1={cy} x2={cx + 3.5} y2={cy} stroke="#1a1206" strokeWidth={2} />
+        </g>
+      );
+    case "other":
+      return (
+        <g data-mark="other">
+          {ring}
+          <path d={`M${cx},${cy - 5} L${cx + 5},${cy} L${cx},${cy + 5} L${cx - 5},${cy} Z`} fill="none" stroke="var(--accent)" strokeWidth={1.5} />
+        </g>
+      );
+    default:
+      return (
+        <g data-mark="normal">
+          {ring}
+          <circle cx={cx} cy={cy} r={3.5} fill="var(--normal)" fillOpacity={0.85} />
+        </g>
+      );
+  }
+}
+
+export function LegendMark({ kind }: { kind: MarkKind }) {
+  return (
+    <svg width={16} height={16} aria-hidden="true">
+      <MarkShape kind={kind} cx={8} cy={9} />
+    </svg>
+  );
+}
+
+export function TimelineLegend() {
+  return (
+    <div className="timeline-legend" aria-label="Legend">
+      <span className="legend-item">
+        <LegendMark kind="violation" /> violation (acted after revocation)
+      </span>
+      <span className="legend-item">
+        <LegendMark kind="blocked" /> blocked attempt
+      </span>
+      <span className="legend-item">
+        <LegendMark kind="normal" /> action
+      </span>
+      <span className="legend-item">
+        <LegendMark kind="other" /> credential / session event
+      </span>
+      <span className="legend-item">
+        <svg width={22} height={12} aria-hidden="true">
+          <line x1={2} y1={6} x2={20} y2={6} stroke="var(--revocation)" strokeWidth={2} strokeDasharray="4 3" />
+        </svg>
+        revocation
+      </span>
+      <span className="legend-item">
+        <svg width={22} height={12} aria-hidden="true">
+          <line x1={2} y1={6} x2={20} y2={6} stroke="var(--reinstatement)" strokeWidth={2} strokeDasharray="1 3" />
+        </svg>
+        reinstatement
+      </span>
+    </div>
+  );
+}
