@@ -1,0 +1,14 @@
+import { audit } from "@/lib/auth/audit";
+import { ApiKeyStore } from "@/lib/auth/keys";
+import { notFound } from "@/lib/http/errors";
+import { apiRoute } from "@/lib/http/route";
+
+export const dynamic = "force-dynamic";
+
+/** DELETE /api/v1/keys/{id}: revokes the key at once (admin). The record stays, marked revoked. */
+export const DELETE = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
+  const revoked = await new ApiKeyStore().revoke(params.id);
+  if (!revoked) throw notFound("API key");
+  await audit(principal, "key.revoke", revoked.id, { name: revoked.name }, req);
+  return Response.json(revoked);
+});

@@ -1,0 +1,42 @@
+import { z } from "zod";
+import { audit } from "@/lib/auth/audit";
+import { SessionStore } from "@/lib/auth/sessions";
+import { passwordSchema, roleSchema, UserStore } from "@/lib/auth/users";
+import { ApiError, notFound } from "@/lib/http/errors";
+import { apiRoute, readJson } from "@/lib/http/route";
+
+export const dynamic = "force-dynamic";
+
+const patch = z.object({ role: roleSchema.optional(), password: passwordSchema.optional(), disabled: z.boolean().optional() }).strict();
+
+/** Refuses a change that would leave no enabled admin. */
+async function keepAnAdmin(users: UserStore, id: string): Promise<void> {
+  const others = (await users.list()).filter((u) => u.id !== id && u.role === "admin" && !u.disabled);
+  if (others.length === 0) throw new ApiError(409, "last_admin", "this is the last enabled admin");
+}
+
+/** PATCH /api/v1/users/{id} {role?, password?, disabled?} (admin). Role, password and disable changes end the user's sessions. */
+export const PATCH = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
+  const change = patch.parse(await readJson(req));
+  const users = new UserStore();
+  const current = await users.byId(params.id);
+  if (!current) throw notFound("user");
+  if (current.role === "admin" && ((change.role && change.role !== "admin") || change.disabled)) await keepAnAdmin(users, params.id);
+  const updated = await users.update(params.id, change);
+  if (!updated) throw notFound("user");
+  await new SessionStore().revokeAllFor(params.id);
+  await audit(principal, "user.update", params.id, { email: updated.email, role: change.role, disabled: change.disabled, password_changed: change.password !== undefined }, req);
+  return Response.json(updated);
+});
+
+/** DELETE /api/v1/users/{id} (admin). */
+export const DELETE = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
+  const users = new UserStore();
+  const current = await users.byId(params.id);
+  if (!current) throw notFound("user");
+  if (current.role === "admin") await keepAnAdmin(users, params.id);
+  await users.delete(params.id);
+  await new SessionStore().revokeAllFor(params.id);
+  await audit(principal, "user.delete", params.id, { email: current.email }, req);
+  return new Response(null, { status: 204 });
+});

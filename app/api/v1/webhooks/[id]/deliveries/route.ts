@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { notFound } from "@/lib/http/errors";
+import { limitParam } from "@/lib/http/params";
+import { apiRoute, parseQuery } from "@/lib/http/route";
+import { DeliveryStore } from "@/lib/webhooks/deliveries";
+import { EndpointStore } from "@/lib/webhooks/endpoints";
+
+export const dynamic = "force-dynamic";
+
+const query = z.object({ limit: limitParam(50), cursor: z.string().max(512).optional() });
+
+/**
+ * GET /api/v1/webhooks/{id}/deliveries (admin): deliveries newest first, each with its
+ * status, webhook-id (`id`), attempt count, next attempt time and `attempt_log`
+ * [{attempt, at, status_code, error, duration_ms, outcome}].
+ */
+export const GET = apiRoute<{ id: string }>("admin", async (req, { params }) => {
+  const { limit, cursor } = parseQuery(req, query);
+  if (!(await new EndpointStore().get(params.id))) throw notFound("webhook endpoint");
+  return Response.json(await new DeliveryStore().listForEndpoint(params.id, limit, cursor));
+});

@@ -1,0 +1,20 @@
+import { audit } from "@/lib/auth/audit";
+import { notFound } from "@/lib/http/errors";
+import { apiRoute } from "@/lib/http/route";
+import { sendTestDelivery } from "@/lib/webhooks/dispatcher";
+import { EndpointStore } from "@/lib/webhooks/endpoints";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * POST /api/v1/webhooks/{id}/test (admin): sends a signed `webhook.test` event now, once,
+ * and answers with the outcome {delivery_id, ok, status_code, error, duration_ms}. It is
+ * also listed among the endpoint's deliveries.
+ */
+export const POST = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
+  const endpoint = await new EndpointStore().getWithSecret(params.id);
+  if (!endpoint) throw notFound("webhook endpoint");
+  const { delivery, result } = await sendTestDelivery(endpoint);
+  await audit(principal, "webhook.test", endpoint.id, { ok: result.ok, status_code: result.statusCode }, req);
+  return Response.json({ delivery_id: delivery.id, ok: result.ok, status_code: result.statusCode, error: result.error, duration_ms: result.durationMs });
+});
