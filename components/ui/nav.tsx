@@ -15,6 +15,18 @@ const LINKS = [
 
 export function NavBar() {
   const pathname = usePathname() ?? "/";
+  if (pathname === "/login") {
+    return (
+      <header className="topbar">
+        <span className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            ⟲
+          </span>
+          Revenant
+        </span>
+      </header>
+    );
+  }
   return (
     <header className="topbar">
       <a className="skip-link" href="#main">

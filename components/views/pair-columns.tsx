@@ -1,0 +1,25 @@
+"use client";
+import type { PostRevocationAction } from "@/components/data/types";
+import type { Column } from "@/components/ui/data-table";
+import { DecisionBadge } from "@/components/ui/badges";
+import { AgentLink } from "@/components/ui/links";
+import { Time } from "@/components/ui/time";
+
+const mono = (v: unknown) => <span className="mono" title={String(v ?? "")}>{String(v || "—")}</span>;
+
+export const pairColumns: Column<PostRevocationAction>[] = [
+  { id: "time", header: "Time", accessorKey: "time", size: 200, cell: (c) => <Time value={c.row.original.time} /> },
+  { id: "verdict", header: "Verdict", accessorFn: (p) => (p.violation ? 1 : 0), size: 120, cell: (c) => <DecisionBadge decision={c.row.original.decision} violation={c.row.original.violation} /> },
+  { id: "agent_id", header: "Agent", accessorKey: "agent_id", size: 170, cell: (c) => <AgentLink id={c.row.original.agent_id} params={{ event: c.row.original.event_id, at: c.row.original.time }} /> },
+  { id: "layer", header: "Layer", accessorKey: "layer", size: 100 },
+  { id: "action", header: "Action", accessorKey: "action", size: 130, cell: (c) => mono(c.getValue()) },
+  { id: "resource", header: "Resource", accessorKey: "resource", size: 200, cell: (c) => mono(c.getValue()) },
+  { id: "decision", header: "Decision", accessorKey: "decision", size: 80, cell: (c) => <DecisionBadge decision={String(c.getValue())} /> },
+  { id: "via", header: "Via", accessorKey: "via", size: 80 },
+  { id: "credential_id", header: "Credential", accessorKey: "credential_id", size: 130, cell: (c) => mono(c.getValue()) },
+  { id: "session_id", header: "Session", accessorKey: "session_id", size: 120, cell: (c) => mono(c.getValue()) },
+  { id: "revocation_id", header: "Revocation", accessorKey: "revocation_id", size: 140, cell: (c) => mono(c.getValue()) },
+  { id: "event_id", header: "Event", accessorKey: "event_id", size: 140, cell: (c) => mono(c.getValue()) },
+];
+
+export const pairRowClass = (p: PostRevocationAction) => (p.violation ? "row-violation" : "row-blocked");
