@@ -1,0 +1,251 @@
+/**
+ * Access control (SPEC §4, issue 5 §7–9), against the real route handlers and an embedded
+ * ClickHouse: every route under app/api/v1 (found on disk, so new routes are covered
+ * automatically) answers 401 without credentials and 403 for the role just below its need;
+ * sign-in, sessions, CSRF, API keys, rate limits and the audit log.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { ROLES, type Role } from "@/lib/auth/roles";
+import { ApiKeyStore } from "@/lib/auth/keys";
+import { UserStore } from "@/lib/auth/users";
+import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
+import { resetRateLimits } from "@/lib/http/rate-limit";
+import type { RouteHandler } from "@/lib/http/route";
+import { closeStore, store } from "@/lib/store/clickhouse";
+import { migrate } from "@/lib/store/migrate";
+import { configureTestStack } from "../helpers/stack";
+
+const API_ROOT = path.resolve(__dirname, "../../app/api/v1");
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+/** The only routes anyone may call: health (SPEC §3) and sign-in (how a session starts). */
+const PUBLIC = new Set(["GET /api/v1/health", "POST /api/v1/auth/login"]);
+
+interface RouteCase {
+  method: (typeof METHODS)[number];
+  path: string;
+  url: string;
+  params: Record<string, string>;
+  handler: RouteHandler;
+}
+
+function routeFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? routeFiles(path.join(dir, e.name)) : e.name === "route.ts" ? [path.join(dir, e.name)] : [],
+  );
+}
+
+async function loadRoutes(): Promise<RouteCase[]> {
+  const cases: RouteCase[] = [];
+  for (const file of routeFiles(API_ROOT).sort()) {
+    const rel = path.relative(API_ROOT, path.dirname(file)).split(path.sep).filter(Boolean);
+    const params: Record<string, string> = {};
+    const segments = rel.map((s) => {
+      const m = /^\[(?:\.\.\.)?(.+)\]$/.exec(s);
+      if (!m) return s;
+      params[m[1]] = "does-not-exist";
+      return "does-not-exist";
+    });
+    const mod = (await import(file)) as Record<string, unknown>;
+    for (const method of METHODS) {
+      const handler = mod[method] as RouteHandler | undefined;
+      if (!handler) continue;
+      const p = "/api/v1" + (rel.length ? "/" + rel.join("/") : "");
+      cases.push({ method, path: p, url: "/api/v1" + (segments.length ? "/" + segments.join("/") : ""), params, handler });
+    }
+  }
+  return cases;
+}
+
+function request(c: { method: string; url: string }, headers: Record<string, string> = {}, body?: string): Request {
+  return new Request(`http://localhost${c.url}`, { method: c.method, headers, body: c.method === "GET" ? undefined : (body ?? "{}") });
+}
+
+const call = (c: RouteCase, headers: Record<string, string> = {}, body?: string) =>
+  c.handler(request(c, { "content-type": "application/json", ...headers }, body), { params: Promise.resolve(c.params) });
+
+// One embedded engine per test process: one stack for the whole file.
+beforeAll(async () => {
+  configureTestStack({ REVENANT_ADMIN_EMAIL: "Root@Example.com", REVENANT_ADMIN_PASSWORD: "correct horse battery", REVENANT_LOGIN_RATE_PER_MIN: "10" });
+  await migrate(store().writer);
+});
+afterAll(async () => {
+  await closeStore();
+});
+
+describe("access control on every API route", () => {
+  let routes: RouteCase[];
+  const keys = {} as Record<Role, string>;
+
+  beforeAll(async () => {
+    const store_ = new ApiKeyStore();
+    for (const role of ROLES) keys[role] = (await store_.create({ name: `test ${role}`, role, createdBy: "test" })).key;
+    routes = await loadRoutes();
+  });
+
+  it("finds the routes on disk, each wrapped by apiRoute with a declared role", () => {
+    expect(routes.length).toBeGreaterThan(15);
+    for (const r of routes) {
+      expect(r.handler.requiredRole, `${r.method} ${r.path} is not wrapped by apiRoute`).not.toBeUndefined();
+      if (r.handler.requiredRole === null) expect(PUBLIC, `${r.method} ${r.path} is public`).toContain(`${r.method} ${r.path}`);
+    }
+    const declared = Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.handler.requiredRole]));
+    // Spot checks of SPEC §4's ladder.
+    expect(declared["PATCH /api/v1/alerts/[id]"]).toBe("analyst");
+    for (const [k, role] of Object.entries(declared)) {
+      if (/\/api\/v1\/(webhooks|keys|users|audit)\b/.test(k)) expect(role, k).toBe("admin");
+      if (!k.startsWith("GET ") && !PUBLIC.has(k) && !k.includes("/auth/")) expect(ROLES.indexOf(role as Role), k).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it("answers 401 without credentials or with a wrong key, on every non-public route", async () => {
+    for (const r of routes) {
+      if (r.handler.requiredRole === null) continue;
+      for (const headers of [{}, { authorization: "Bearer rvk_not-a-real-key" }, { authorization: "Basic abc" }, { cookie: "revenant_session=forged" }]) {
+        const res = await call(r, headers);
+        expect(res.status, `${r.method} ${r.path} with ${JSON.stringify(headers)}`).toBe(401);
+        expect((await res.json()).error.code).toBe("unauthenticated");
+      }
+    }
+  });
+
+  it("answers 403 for the role just below the route's need, and lets the needed role through", async () => {
+    let checked = 0;
+    for (const r of routes) {
+      const need = r.handler.requiredRole;
+      if (need === null) continue;
+      const below = ROLES[ROLES.indexOf(need) - 1];
+      if (below) {
+        const res = await call(r, { authorization: `Bearer ${keys[below]}` });
+        expect(res.status, `${r.method} ${r.path} as ${below}`).toBe(403);
+        expect((await res.json()).error.code).toBe("forbidden");
+        checked++;
+      }
+      const ok = await call(r, { authorization: `Bearer ${keys[need]}` });
+      expect([401, 403], `${r.method} ${r.path} as ${need} answered ${ok.status}`).not.toContain(ok.status);
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
+
+  it("keeps exports to investigators, inside a viewer route", async () => {
+    const r = routes.find((x) => x.method === "GET" && x.path === "/api/v1/post-revocation-actions")!;
+    for (const [role, status] of [["analyst", 403], ["investigator", 200]] as const) {
+      const res = await r.handler(request({ method: "GET", url: `${r.url}?format=csv` }, { authorization: `Bearer ${keys[role]}` }), { params: Promise.resolve({}) });
+      expect(res.status, role).toBe(status);
+      await res.body?.cancel();
+    }
+  });
+});
+
+describe("sign-in, sessions, CSRF, keys, audit", () => {
+  const route = async (p: string) => (await import(path.join(API_ROOT, p, "route.ts"))) as Record<string, RouteHandler>;
+  const send = (h: RouteHandler, url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; params?: Record<string, string> } = {}) =>
+    h(
+      new Request(`http://localhost${url}`, {
+        method: init.method ?? "GET",
+        headers: { "content-type": "application/json", ...init.headers },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      }),
+      { params: Promise.resolve(init.params ?? {}) },
+    );
+  const cookiesOf = (res: Response) => Object.fromEntries(res.headers.getSetCookie().map((c) => c.split(";")[0].split("=") as [string, string]));
+
+  it("creates the first admin once from the environment", async () => {
+    expect(await ensureFirstAdmin()).toBe("created");
+    expect(await ensureFirstAdmin()).toBe("exists");
+    const users = await new UserStore().list();
+    expect(users.map((u) => [u.email, u.role])).toEqual([["root@example.com", "admin"]]);
+    expect(JSON.stringify(users)).not.toContain("argon2");
+  });
+
+  it("signs in with a password, sets httpOnly SameSite cookies, and needs the CSRF header for changes", async () => {
+    resetRateLimits();
+    const login = (await route("auth/login")).POST;
+    const bad = await send(login, "/api/v1/auth/login", { method: "POST", body: { email: "root@example.com", password: "wrong password!" } });
+    expect(bad.status).toBe(401);
+    const unknown = await send(login, "/api/v1/auth/login", { method: "POST", body: { email: "nobody@example.com", password: "wrong password!" } });
+    expect(unknown.status).toBe(401);
+    expect(await unknown.json()).toEqual(await bad.json());
+    const formPost = await login(new Request("http://localhost/api/v1/auth/login", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }));
+    expect(formPost.status).toBe(415);
+
+    const ok = await send(login, "/api/v1/auth/login", { method: "POST", body: { email: "ROOT@example.com", password: "correct horse battery" } });
+    expect(ok.status).toBe(200);
+    const setCookies = ok.headers.getSetCookie();
+    const session = setCookies.find((c) => c.startsWith("revenant_session="))!;
+    const csrfCookie = setCookies.find((c) => c.startsWith("revenant_csrf="))!;
+    expect(session).toMatch(/HttpOnly/);
+    expect(session).toMatch(/SameSite=Lax/);
+    expect(csrfCookie).not.toMatch(/HttpOnly/);
+    const { revenant_session, revenant_csrf } = cookiesOf(ok);
+    const body = await ok.json();
+    expect(body.user.role).toBe("admin");
+    expect(body.csrf_token).toBe(decodeURIComponent(revenant_csrf));
+    const cookie = `revenant_session=${revenant_session}; revenant_csrf=${revenant_csrf}`;
+
+    const me = await send((await route("auth/me")).GET, "/api/v1/auth/me", { headers: { cookie } });
+    expect(await me.json()).toMatchObject({ kind: "user", name: "root@example.com", role: "admin" });
+
+    // Cookie-authenticated change without / with a wrong / with the right CSRF header.
+    const keysRoute = await route("keys");
+    const noCsrf = await send(keysRoute.POST, "/api/v1/keys", { method: "POST", headers: { cookie }, body: { name: "ci", role: "viewer" } });
+    expect(noCsrf.status).toBe(403);
+    expect((await noCsrf.json()).error.code).toBe("csrf");
+    const wrongCsrf = await send(keysRoute.POST, "/api/v1/keys", { method: "POST", headers: { cookie, "x-csrf-token": "nope" }, body: { name: "ci", role: "viewer" } });
+    expect(wrongCsrf.status).toBe(403);
+    const created = await send(keysRoute.POST, "/api/v1/keys", { method: "POST", headers: { cookie, "x-csrf-token": decodeURIComponent(revenant_csrf) }, body: { name: "ci", role: "viewer" } });
+    expect(created.status).toBe(201);
+    const key = await created.json();
+    expect(key.key).toMatch(/^rvk_/);
+
+    // The key works as a bearer (no CSRF needed), is listed without its secret, and stops working when revoked.
+    const meAsKey = await send((await route("auth/me")).GET, "/api/v1/auth/me", { headers: { authorization: `Bearer ${key.key}` } });
+    expect(await meAsKey.json()).toMatchObject({ kind: "api_key", role: "viewer", name: "ci" });
+    const list = await send(keysRoute.GET, "/api/v1/keys", { headers: { cookie } });
+    const listed = JSON.stringify(await list.json());
+    expect(listed).toContain(key.id);
+    expect(listed).not.toContain(key.key);
+    const revoke = await send((await route("keys/[id]")).DELETE, `/api/v1/keys/${key.id}`, { method: "DELETE", headers: { cookie, "x-csrf-token": decodeURIComponent(revenant_csrf) }, params: { id: key.id } });
+    expect(revoke.status).toBe(200);
+    const afterRevoke = await send((await route("auth/me")).GET, "/api/v1/auth/me", { headers: { authorization: `Bearer ${key.key}` } });
+    expect(afterRevoke.status).toBe(401);
+
+    // Logout ends the session.
+    const logout = await send((await route("auth/logout")).POST, "/api/v1/auth/logout", { method: "POST", headers: { cookie, "x-csrf-token": decodeURIComponent(revenant_csrf) } });
+    expect(logout.status).toBe(204);
+    expect(logout.headers.getSetCookie().join()).toMatch(/revenant_session=;.*Max-Age=0/);
+    const meAfter = await send((await route("auth/me")).GET, "/api/v1/auth/me", { headers: { cookie } });
+    expect(meAfter.status).toBe(401);
+
+    // The audit log saw it all, and holds no secret.
+    const auditRes = await send((await route("audit")).GET, "/api/v1/audit?limit=100", { headers: { authorization: `Bearer ${(await new ApiKeyStore().create({ name: "auditor", role: "admin", createdBy: "test" })).key}` } });
+    const audit = await auditRes.json();
+    const actions = audit.items.map((e: { action: string }) => e.action);
+    for (const a of ["auth.login_failed", "auth.login", "key.create", "key.revoke", "auth.logout"]) expect(actions).toContain(a);
+    expect(JSON.stringify(audit)).not.toContain(key.key);
+    expect(JSON.stringify(audit)).not.toContain("correct horse");
+    const failed = audit.items.find((e: { action: string; target: string }) => e.action === "auth.login_failed" && e.target === "nobody@example.com");
+    expect(failed.details.reason).toBe("unknown_email");
+  });
+
+  it("rate-limits sign-in per address", async () => {
+    resetRateLimits();
+    const login = (await route("auth/login")).POST;
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await send(login, "/api/v1/auth/login", { method: "POST", headers: { "x-forwarded-for": "203.0.113.9" }, body: { email: `u${i}@example.com`, password: "whatever-it-is" } });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(10)).toEqual([429, 429]);
+  });
+
+  it("refuses bodies over the size limit before reading them", async () => {
+    const users = (await route("users")).POST;
+    const admin = (await new ApiKeyStore().create({ name: "big", role: "admin", createdBy: "test" })).key;
+    const huge = "x".repeat(2 * 1024 * 1024);
+    const res = await users(new Request("http://localhost/api/v1/users", { method: "POST", headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify({ email: huge }) }));
+    expect(res.status).toBe(413);
+  });
+});
