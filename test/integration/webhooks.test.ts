@@ -1,0 +1,241 @@
+/**
+ * Signed webhooks (SPEC §5, issue 5 §1–5) against an embedded ClickHouse and a real
+ * receiver on 127.0.0.1 (allowed through REVENANT_WEBHOOK_ALLOWLIST): the receiver
+ * verifies every request with the reference Standard Webhooks verification, is down
+ * (connection refused, then 503s, then one that hangs past the timeout) while the
+ * dispatcher is restarted in the middle of its retries, and in the end holds every alert
+ * change exactly once after deduplicating on webhook-id.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+import { AlertStore } from "@/lib/alerts/store";
+import { alertBus } from "@/lib/alerts/bus";
+import type { DerivedAlert } from "@/lib/detection/types";
+import { alertId } from "@/lib/detection/alert-id";
+import { closeStore, store, queryRows } from "@/lib/store/clickhouse";
+import { migrate } from "@/lib/store/migrate";
+import { WebhookDispatcher, eventTypeFor, webhookEvents } from "@/lib/webhooks/dispatcher";
+import { call, json, TEST_API_KEY } from "../helpers/api";
+import { configureTestStack, eventually } from "../helpers/stack";
+import * as webhooksRoute from "@/app/api/v1/webhooks/route";
+import * as deliveriesRoute from "@/app/api/v1/webhooks/[id]/deliveries/route";
+import * as testRoute from "@/app/api/v1/webhooks/[id]/test/route";
+
+interface Received {
+  id: string;
+  body: string;
+  verified: unknown;
+  path: string;
+}
+
+type Mode = "ok" | "fail" | "hang";
+
+class Receiver {
+  readonly received: Received[] = [];
+  mode: Mode = "ok";
+  failures = 0;
+  private server: http.Server | null = null;
+  port = 0;
+
+  constructor(private readonly secrets: () => Record<string, string>) {}
+
+  async listen(port = 0): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+        const secret = this.secrets()[req.url ?? ""];
+        // Reference verification: throws on a bad signature, a stale timestamp or a missing header.
+        const verified = new Webhook(secret).verify(body, headers);
+        if (this.mode === "hang") return; // never answers: the sender's timeout must fire
+        if (this.mode === "fail") {
+          this.failures++;
+          res.writeHead(503).end("busy");
+          return;
+        }
+        this.received.push({ id: headers["webhook-id"], body, verified, path: req.url ?? "" });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, "127.0.0.1", resolve));
+    this.port = (this.server!.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  uniqueIds(path: string): Map<string, Received> {
+    const m = new Map<string, Received>();
+    for (const r of this.received) if (r.path === path && !m.has(r.id)) m.set(r.id, r);
+    return m;
+  }
+}
+
+function derived(rev: string, agent: string, overrides: Partial<DerivedAlert> = {}): DerivedAlert {
+  return {
+    id: alertId("post_revocation_activity", rev, agent),
+    rule: "post_revocation_activity",
+    severity: "high",
+    revocation_id: rev,
+    agent_id: agent,
+    pipeline_id: "pipe-a",
+    layers_enforcing: [],
+    layers_leaking: ["tool"],
+    violation_count: 1,
+    first_violation_at: "2026-11-01T12:00:00.000Z",
+    last_violation_at: "2026-11-01T12:00:00.000Z",
+    sample_event_ids: ["e1"],
+    ...overrides,
+  };
+}
+
+describe("webhook delivery", () => {
+  const secrets: Record<string, string> = {};
+  const receiver = new Receiver(() => secrets);
+  const alerts = () => new AlertStore(store().writer);
+  const running: WebhookDispatcher[] = [];
+
+  beforeAll(async () => {
+    configureTestStack({
+      REVENANT_BOOTSTRAP_API_KEY: TEST_API_KEY,
+      REVENANT_WEBHOOK_ALLOWLIST: "127.0.0.1",
+      // Fast retries for the test; production defaults are 5 s doubling to 1 h, for 25 h.
+      REVENANT_WEBHOOK_BACKOFF_BASE_MS: "100",
+      REVENANT_WEBHOOK_BACKOFF_MAX_MS: "400",
+      REVENANT_WEBHOOK_POLL_MS: "100",
+      REVENANT_WEBHOOK_TIMEOUT_MS: "800",
+    });
+    await migrate(store().writer);
+    await receiver.listen();
+  });
+  afterAll(async () => {
+    for (const d of running) await d.stop();
+    await receiver.close();
+    await closeStore();
+  });
+
+  it("delivers every alert change exactly once (by webhook-id) through downtime, timeouts and a dispatcher restart", async () => {
+    // Two endpoints: everything, and critical-only.
+    const mk = async (path: string, extra: Record<string, unknown> = {}) => {
+      const res = await call(webhooksRoute.POST as never, "/api/v1/webhooks", { method: "POST", body: { url: `http://127.0.0.1:${receiver.port}${path}`, ...extra } });
+      expect(res.status).toBe(201);
+      const e = await json(res);
+      expect(e.secret).toMatch(/^whsec_/);
+      secrets[path] = e.secret;
+      return e;
+    };
+    const all = await mk("/all");
+    const critical = await mk("/critical", { min_severity: "critical" });
+    const listed = await json(await call(webhooksRoute.GET as never, "/api/v1/webhooks"));
+    expect(JSON.stringify(listed)).not.toContain(all.secret);
+
+    // The receiver goes down: connection refused.
+    const port = receiver.port;
+    await receiver.close();
+
+    const dispatcherA = new WebhookDispatcher();
+    running.push(dispatcherA);
+    await dispatcherA.start();
+    const failedAttempts: string[] = [];
+    const onAttempt = (e: { result: { ok: boolean; error: string } }) => !e.result.ok && failedAttempts.push(e.result.error);
+    webhookEvents().on("attempt", onAttempt);
+
+    // Alert changes: 4 raised (one critical), 2 updated, 1 resolved, 1 withdrawn.
+    const emit = (h: unknown) => alertBus().emit("changes", h as never);
+    emit(await alerts().reconcile("rev-1", [derived("rev-1", "a1"), derived("rev-1", "a2", { severity: "critical" }), derived("rev-1", "a3")]));
+    emit(await alerts().reconcile("rev-2", [derived("rev-2", "b1")]));
+    emit(await alerts().reconcile("rev-1", [derived("rev-1", "a1", { violation_count: 2 }), derived("rev-1", "a2", { severity: "critical", violation_count: 5 }), derived("rev-1", "a3")]));
+    await alerts().setStatus(derived("rev-1", "a1").id, "resolved", "analyst@example.com");
+    // b1 is withdrawn once its creation is on record: the creation is still delivered, the
+    // withdrawal is not (an alert withdrawn before the dispatcher saw it is never announced).
+    await eventually(
+      async () => (await queryRows(store().reader, "test", "SELECT 1 FROM webhook_deliveries WHERE alert_id = {a:String}", { a: derived("rev-2", "b1").id })).length > 0,
+      10_000,
+      "b1's delivery recorded",
+    );
+    emit(await alerts().reconcile("rev-2", []));
+
+    await eventually(async () => failedAttempts.filter((e) => e === "ECONNREFUSED").length >= 6, 20_000, "attempts refused while the receiver is down");
+
+    // Restart in the middle of the retries: stop A, change more while nothing runs, start B.
+    await dispatcherA.stop();
+    emit(await alerts().reconcile("rev-3", [derived("rev-3", "c1", { severity: "critical" })]));
+    await alerts().setStatus(derived("rev-1", "a3").id, "acknowledged", "analyst@example.com");
+
+    // Up again, but answering 503 for a while, then hanging past the timeout.
+    await receiver.listen(port);
+    receiver.mode = "fail";
+    const dispatcherB = new WebhookDispatcher();
+    running.push(dispatcherB);
+    await dispatcherB.start();
+    await eventually(async () => receiver.failures >= 5, 20_000, "503 answers");
+    receiver.mode = "hang";
+    await eventually(async () => failedAttempts.some((e) => e.startsWith("timeout")), 20_000, "a timed-out attempt");
+    receiver.mode = "ok";
+
+    // Expected: one delivery per non-withdrawn change per matching endpoint.
+    const history = await queryRows<{ alert_id: string; seq: number; kind: string }>(store().reader, "test", "SELECT alert_id, seq, kind FROM alert_history ORDER BY seq");
+    const sendable = history.filter((h) => eventTypeFor(h.kind) !== null);
+    expect(sendable.length).toBe(9); // created a1 a2 a3 b1 c1, updated a1 a2, acknowledged a3, resolved a1
+    const criticalIds = new Set([derived("rev-1", "a2").id, derived("rev-3", "c1").id]);
+    const expectCritical = sendable.filter((h) => criticalIds.has(h.alert_id)).length;
+
+    await eventually(async () => receiver.uniqueIds("/all").size >= sendable.length && receiver.uniqueIds("/critical").size >= expectCritical, 30_000, "every delivery");
+    await new Promise((r) => setTimeout(r, 500)); // anything extra would arrive now
+    await dispatcherB.stop();
+    webhookEvents().off("attempt", onAttempt);
+
+    const got = receiver.uniqueIds("/all");
+    expect(got.size).toBe(sendable.length);
+    const payloads = [...got.values()].map((r) => r.verified as { type: string; alert: { id: string; severity: string } });
+    const types = payloads.map((p) => p.type).sort();
+    expect(types).toEqual(sendable.map((h) => eventTypeFor(h.kind)!).sort());
+    expect(types.filter((t) => t === "alert.created")).toHaveLength(5);
+    expect(types.filter((t) => t === "alert.updated")).toHaveLength(3);
+    expect(types.filter((t) => t === "alert.resolved")).toHaveLength(1);
+    expect(payloads.filter((p) => p.alert.id === derived("rev-2", "b1").id).map((p) => p.type)).toEqual(["alert.created"]);
+    // Redelivered copies (if any) carry the same body as the first.
+    for (const r of receiver.received) expect(r.body).toBe(got.get(r.id)?.body ?? receiver.uniqueIds("/critical").get(r.id)!.body);
+
+    const crit = [...receiver.uniqueIds("/critical").values()].map((r) => r.verified as { alert: { severity: string } });
+    expect(crit).toHaveLength(expectCritical);
+    expect(crit.every((p) => p.alert.severity === "critical")).toBe(true);
+
+    // Every attempt is visible per endpoint: failures first, then the success, same webhook-id throughout.
+    const page = await json(await call(deliveriesRoute.GET as never, `/api/v1/webhooks/${all.id}/deliveries?limit=100`, { params: { id: all.id } }));
+    expect(page.items).toHaveLength(sendable.length);
+    for (const d of page.items) {
+      expect(d.status).toBe("succeeded");
+      expect(d.attempt_log.length).toBe(d.attempts);
+      expect(d.attempt_log.at(-1).outcome).toBe("succeeded");
+      expect(d.delivered_at).not.toBeNull();
+    }
+    const retried = page.items.filter((d: { attempts: number }) => d.attempts > 1);
+    expect(retried.length).toBeGreaterThan(0);
+    const errors = retried.flatMap((d: { attempt_log: { error: string }[] }) => d.attempt_log.map((a) => a.error));
+    expect(errors).toContain("ECONNREFUSED");
+    expect(errors).toContain("HTTP 503");
+
+    // "Send test" reaches the receiver, signed, and is listed.
+    const test = await json(await call(testRoute.POST as never, `/api/v1/webhooks/${all.id}/test`, { method: "POST", params: { id: all.id } }));
+    expect(test).toMatchObject({ ok: true, status_code: 204 });
+    expect((receiver.received.at(-1)!.verified as { type: string }).type).toBe("webhook.test");
+  });
+
+  it("refuses private and metadata addresses when an endpoint is created", async () => {
+    for (const url of ["http://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook", "http://[::ffff:192.168.0.1]/x", "ftp://127.0.0.1/x", "http://user:pw@127.0.0.1/x"]) {
+      const res = await call(webhooksRoute.POST as never, "/api/v1/webhooks", { method: "POST", body: { url } });
+      expect(res.status, url).toBe(400);
+      expect((await json(res)).error.param).toBe("url");
+    }
+  });
+});
