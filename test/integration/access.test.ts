@@ -102,7 +102,8 @@ describe("access control on every API route", () => {
   it("answers 401 without credentials or with a wrong key, on every non-public route", async () => {
     for (const r of routes) {
       if (r.handler.requiredRole === null) continue;
-      for (const headers of [{}, { authorization: "Bearer rvk_not-a-real-key" }, { authorization: "Basic abc" }, { cookie: "revenant_session=forged" }]) {
+      const variants: Record<string, string>[] = [{}, { authorization: "Bearer rvk_not-a-real-key" }, { authorization: "Basic abc" }, { cookie: "revenant_session=forged" }];
+      for (const headers of variants) {
         const res = await call(r, headers);
         expect(res.status, `${r.method} ${r.path} with ${JSON.stringify(headers)}`).toBe(401);
         expect((await res.json()).error.code).toBe("unauthenticated");

@@ -43,7 +43,7 @@ describe("SSRF protection on the address connected to", () => {
   const none = parseAllowlist([]);
   const send = (url: string, allow = none, lookup?: LookupFunction, timeoutMs = 2_000) => sendOnce({ url, headers: {}, body: "{}", timeoutMs, allow, lookup });
 
-  it.each([
+  const cases: [string, () => string, LookupFunction | undefined][] = [
     ["loopback literal", () => `http://127.0.0.1:${port}/x`, undefined],
     ["cloud metadata", () => "http://169.254.169.254/latest/meta-data/", undefined],
     ["IPv4-mapped IPv6 loopback", () => `http://[::ffff:127.0.0.1]:${port}/x`, undefined],
@@ -53,7 +53,8 @@ describe("SSRF protection on the address connected to", () => {
     ["a name resolving to loopback", () => `http://hooks.example.test:${port}/x`, fakeDns("127.0.0.1")],
     ["a name resolving to metadata", () => `http://metadata.example.test/x`, fakeDns("169.254.169.254")],
     ["a name resolving to NAT64-embedded loopback", () => `http://hooks.example.test:${port}/x`, fakeDns("64:ff9b::7f00:1")],
-  ] as const)("refuses %s without the allow-list", async (_name, url, lookup) => {
+  ];
+  it.each(cases)("refuses %s without the allow-list", async (_name, url, lookup) => {
     const before = hits.length;
     const r = await send(url(), none, lookup);
     expect(r.ok).toBe(false);

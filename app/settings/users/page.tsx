@@ -1,0 +1,20 @@
+import { SettingsTabs } from "@/components/settings/shared";
+import { UsersSettings } from "@/components/settings/users";
+
+// Admin only (proxy.ts checks the role before this renders; the API checks it again).
+// Rendered per request so that the CSP nonce reaches the scripts.
+export const dynamic = "force-dynamic";
+
+export const metadata = { title: "Users · Settings · Revenant" };
+
+export default function Page() {
+  return (
+    <>
+      <div className="page-head">
+        <h1>Users</h1>
+      </div>
+      <SettingsTabs />
+      <UsersSettings />
+    </>
+  );
+}

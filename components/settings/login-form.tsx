@@ -1,0 +1,48 @@
+"use client";
+/** Sign-in form: POST /api/v1/auth/login, then on to `next` (a same-site path only). */
+import { useState, type FormEvent } from "react";
+import { api } from "@/components/data/api";
+import { ErrorLine, errorText } from "./shared";
+
+function safeNext(next: string | null): string {
+  // Only local paths: "//evil.example" or "https://…" would make this an open redirect.
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+}
+
+export function LoginForm({ next }: { next: string | null }) {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api("/auth/login", { method: "POST", body: { email, password } });
+      window.location.assign(safeNext(next));
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card stack" style={{ maxWidth: 380, margin: "48px auto" }} onSubmit={submit} aria-labelledby="login-title">
+      <h1 id="login-title">Sign in to Revenant</h1>
+      <label className="field">
+        Email
+        <input type="email" name="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+      </label>
+      <label className="field">
+        Password
+        <input type="password" name="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+      </label>
+      <ErrorLine error={error} />
+      <button type="submit" className="btn btn-primary" disabled={busy}>
+        {busy ? "Signing in…" : "Sign in"}
+      </button>
+    </form>
+  );
+}
