@@ -1,14 +1,17 @@
 /**
- * Gathers the rows of the partition batches that kafkajs hands over concurrently and
- * writes them as one ClickHouse insert.
+ * Gathers decoded rows from the partition batches kafkajs hands over and writes them to
+ * ClickHouse in as few inserts as the load allows, overlapping decoding with writing.
  *
- * A flush starts when (a) the buffer reaches INGEST_BATCH_SIZE rows, or (b) every partition
- * handler that is running has added its rows and is waiting (kafkajs fetches no more until
- * they return, so waiting longer only adds latency), or (c) INGEST_FLUSH_MS passed since the
- * first buffered row. Small inserts are avoided upstream instead: the consumer asks the
- * broker to hold a fetch until it has minBytes or INGEST_FLUSH_MS passed.
- * Each handler's promise settles only when its own rows are durable (and dead letters
- * sent), so its offsets can be committed.
+ * Flushes run one at a time. A flush starts as soon as rows are waiting and no flush is
+ * running: under light load every fetch is written at once (low latency for detection);
+ * under heavy load rows pile up while the previous insert runs, so inserts grow by
+ * themselves up to INGEST_BATCH_SIZE (few large inserts: what ClickHouse wants).
+ * Small inserts are limited upstream too: the consumer asks the broker to hold a fetch
+ * until it has 64 KiB or INGEST_FLUSH_MS passed.
+ *
+ * add() resolves when the rows were handed over, and waits (back-pressure) while more than
+ * INGEST_BATCH_SIZE rows are queued. The returned `stored` promise settles when those rows
+ * are durable, which is when their offsets may be committed.
  */
 import type { DeadLetter } from "./dead-letters";
 import type { EventRow } from "./event-writer";
@@ -18,60 +21,54 @@ export interface Flush {
   letters: DeadLetter[];
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 export class Batcher {
   private rows: EventRow[] = [];
   private letters: DeadLetter[] = [];
-  private waiters: Waiter[] = [];
-  private active = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  private stored: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  private running: Promise<void> | null = null;
+  private roomWaiters: (() => void)[] = [];
 
   constructor(
     private readonly maxRows: number,
-    private readonly maxWaitMs: number,
     private readonly flushFn: (f: Flush) => Promise<void>,
   ) {}
 
-  /** A partition handler begins; call before add(). */
-  enter(): void {
-    this.active++;
-  }
-
-  /** Adds a handler's rows; resolves once they are stored. The handler leaves when it settles. */
-  add(rows: EventRow[], letters: DeadLetter[]): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  /** Queues rows; resolves (after back-pressure) with a promise of their being stored. */
+  async add(rows: EventRow[], letters: DeadLetter[]): Promise<{ stored: Promise<void> }> {
+    while (this.rows.length >= this.maxRows) await new Promise<void>((r) => this.roomWaiters.push(r));
     for (const r of rows) this.rows.push(r);
     for (const l of letters) this.letters.push(l);
-    if (this.rows.length >= this.maxRows || this.waiters.length >= this.active) {
-      this.flushNow();
-    } else {
-      this.timer ??= setTimeout(() => this.flushNow(), this.maxWaitMs);
+    if (!this.stored) {
+      let resolve!: () => void, reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => {}); // observed by the caller; never an unhandled rejection here
+      this.stored = { promise, resolve, reject };
     }
-    return done.finally(() => {
-      this.active--;
-    });
+    const stored = this.stored.promise;
+    if (!this.running) this.running = this.loop();
+    return { stored };
   }
 
-  private flushNow(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const batch: Flush = { rows: this.rows, letters: this.letters };
-    const waiters = this.waiters;
-    this.rows = [];
-    this.letters = [];
-    this.waiters = [];
-    if (waiters.length === 0) return;
-    // Flushes run one after another so rows reach ClickHouse (and detection) in order.
-    this.flushing = this.flushing.then(
-      () => this.flushFn(batch).then(
-        () => waiters.forEach((w) => w.resolve()),
-        (err) => waiters.forEach((w) => w.reject(err)),
-      ),
-    );
+  /** Resolves when everything queued so far is stored. */
+  async drain(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.stored) {
+      const batch: Flush = { rows: this.rows, letters: this.letters };
+      const done = this.stored;
+      this.rows = [];
+      this.letters = [];
+      this.stored = null;
+      this.roomWaiters.splice(0).forEach((w) => w());
+      try {
+        await this.flushFn(batch);
+        done.resolve();
+      } catch (err) {
+        done.reject(err);
+      }
+    }
+    this.running = null;
   }
 }

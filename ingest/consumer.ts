@@ -39,10 +39,12 @@ export class IngestConsumer {
   private batcher: Batcher;
   private writer: EventWriter;
   private sink: DeadLetterSink | null = null;
+  private stopping = false;
+  private pendingCommits = new Set<Promise<void>>();
 
   constructor(private readonly opts: IngestOptions) {
     this.writer = new EventWriter(opts.client, (attempt, err) => this.onStoreRetry(attempt, err));
-    this.batcher = new Batcher(opts.cfg.INGEST_BATCH_SIZE, opts.cfg.INGEST_FLUSH_MS, (f) => this.flush(f));
+    this.batcher = new Batcher(opts.cfg.INGEST_BATCH_SIZE, (f) => this.flushUntilStored(f));
   }
 
   async start(): Promise<void> {
@@ -88,7 +90,12 @@ export class IngestConsumer {
 
   async stop(): Promise<void> {
     this.status.running = false;
-    // disconnect() waits for the running eachBatch calls (flush + commit), then leaves the group.
+    this.stopping = true;
+    // Stop fetching, store and commit what was handed over, then leave the group
+    // (disconnect() also waits for a running eachBatch).
+    this.consumer?.pause([{ topic: this.opts.cfg.KAFKA_TOPIC }]);
+    await this.batcher.drain();
+    await Promise.all(this.pendingCommits);
     await this.consumer?.disconnect();
     this.consumer = null;
     this.log.info("ingest consumer stopped");
@@ -96,7 +103,6 @@ export class IngestConsumer {
 
   private async handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
-    this.batcher.enter();
     const now = Date.now();
     const rows: EventRow[] = [];
     const letters: DeadLetter[] = [];
@@ -110,17 +116,48 @@ export class IngestConsumer {
     }
     this.status.consumed += batch.messages.length;
     this.heartbeats.add(heartbeat);
-    try {
-      await this.batcher.add(rows, letters);
-    } finally {
-      this.heartbeats.delete(heartbeat);
-    }
-    const last = batch.lastOffset();
-    resolveOffset(last);
-    await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    const { stored } = await this.batcher.add(rows, letters);
+    // Return at once so kafkajs fetches the next batch while this one is written; the
+    // offset is committed when its rows are stored. Flushes complete in order, so commits
+    // of one partition happen in order too.
+    // resolveOffset moves kafkajs's fetch position on; with autoCommit off it commits nothing.
+    resolveOffset(batch.lastOffset());
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    const commit = stored
+      .then(() => this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]))
+      .catch((err: Error) => {
+        // A rebalance took the partition away: its new owner re-reads from the last commit,
+        // and event_id deduplication absorbs the repeat.
+        this.log.warn({ partition: batch.partition, offset: next, err: err.message }, "offset commit failed");
+      })
+      .finally(() => {
+        this.heartbeats.delete(heartbeat);
+        this.pendingCommits.delete(commit);
+      });
+    this.pendingCommits.add(commit);
   }
 
-  private async flush({ rows, letters }: Flush): Promise<void> {
+  /**
+   * A flush is retried until it succeeds (or the worker stops): later batches must never be
+   * committed past one that was not stored.
+   */
+  private async flushUntilStored(f: Flush): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.flush(f);
+        return;
+      } catch (err) {
+        if (this.stopping && attempt > 3) throw err;
+        this.status.lastError = (err as Error).message;
+        this.log.error({ attempt, rows: f.rows.length, err: (err as Error).message }, "flush failed; retrying");
+        await this.onStoreRetry(attempt, err as Error);
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
+  private async flush({ rows, letters: decodeLetters }: Flush): Promise<void> {
+    const letters = [...decodeLetters];
     const rejected = await this.writer.write(rows);
     if (this.status.paused) this.resume();
     const refused = new Set(rejected.map((r) => r.row));

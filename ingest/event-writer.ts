@@ -12,6 +12,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import type { StoredEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
 
@@ -31,6 +32,63 @@ function isDataError(err: unknown): boolean {
   // 6 CANNOT_PARSE_TEXT, 27 CANNOT_PARSE_INPUT_ASSERTION_FAILED, 53 TYPE_MISMATCH, 41/38 date parse,
   // 117 INCORRECT_DATA, 26 CANNOT_PARSE_QUOTED_STRING, 69 ARGUMENT_OUT_OF_BOUND, 70 CANNOT_CONVERT_TYPE
   return [6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131].includes(code);
+}
+
+/** Failures that go away by themselves: the engine or server is down, busy or restarting. */
+function isTransient(err: unknown): boolean {
+  const e = err as { code?: string | number; message?: string };
+  const code = Number(e.code);
+  if ([159, 164, 202, 209, 210, 241, 242, 252, 394, 425, 999].includes(code)) return true;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|Timeout|closed|Cannot lock file|Another server instance/i.test(e.message ?? String(err));
+}
+
+/** Errors that are neither clearly transient nor clearly the data's are retried this often, then treated as the data's. */
+const UNKNOWN_ERROR_RETRIES = 5;
+
+/** Every column the writer fills, in the order of the TabSeparated rows it sends. */
+const COLUMNS = [
+  "event_id", "type", "time", "agent_id", "pipeline_id", "session_id", "credential_id", "layer", "source", "action",
+  "resource", "decision", "sensitivity", "trace_id", "span_id", "rev_scope", "rev_subject", "rev_reason", "rev_cascade",
+  "rev_initiated_by", "cred_id", "cred_kind", "cred_parent_id", "cred_expires_at", "attributes", "kafka_partition", "kafka_offset",
+] as const satisfies readonly (keyof EventRow)[];
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const TSV_SPECIAL = /[\\\t\n\r]/g;
+const TSV_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+const tsvField = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]) : v);
+const QUOTED_SPECIAL = /[\\'\t\n\r]/g;
+const QUOTED_ESCAPES: Record<string, string> = { ...TSV_ESCAPES, "'": "\\'" };
+/**
+ * A string inside the Map column of a TSV row. ClickHouse reads a Map field with its
+ * quoted-string rules (not TSV unescaping), so ' and \ are escaped and so are the
+ * characters that would end the field or the row.
+ */
+const quoted = (v: string) => `'${v.replace(QUOTED_SPECIAL, (c) => QUOTED_ESCAPES[c])}'`;
+
+/**
+ * One row of TabSeparated. The hot path sends TSV rather than JSONEachRow: ClickHouse parses
+ * it about twice as fast (measured on the embedded engine: 50k events 1.0 s as slim JSON,
+ * 0.52 s as TSV including 0.16 s of encoding here), and ingest is bound by that parse.
+ */
+export function toTsvRow(row: EventRow): string {
+  let out = "";
+  for (let i = 0; i < COLUMNS.length; i++) {
+    const col = COLUMNS[i];
+    const v = row[col];
+    let field: string;
+    if (col === "attributes") {
+      const attrs = v as Record<string, string>;
+      let m = "";
+      for (const k in attrs) m += (m ? "," : "") + quoted(k) + ":" + quoted(attrs[k]);
+      field = `{${m}}`;
+    } else if (v === null) {
+      field = "\\N";
+    } else {
+      field = tsvField(String(v));
+    }
+    out += i === 0 ? field : "\t" + field;
+  }
+  return out;
 }
 
 function dedupToken(rows: EventRow[]): string {
@@ -59,7 +117,7 @@ export class EventWriter {
     try {
       await this.insertWithRetry(rows);
     } catch (err) {
-      if (!isDataError(err)) throw err;
+      if (isTransient(err)) throw err;
       if (rows.length === 1) {
         rejected.push({ row: rows[0], reason: `clickhouse rejected the row: ${(err as Error).message.slice(0, 500)}` });
         return;
@@ -74,10 +132,12 @@ export class EventWriter {
     const token = dedupToken(rows);
     for (let attempt = 1; ; attempt++) {
       try {
+        const body = rows.map(toTsvRow).join("\n") + "\n";
         await this.client.insert({
           table: "events",
-          format: "JSONEachRow",
-          values: rows,
+          format: "TabSeparated",
+          columns: [...COLUMNS],
+          values: Readable.from([body], { objectMode: false }),
           clickhouse_settings: {
             insert_deduplication_token: token,
             // The engine waits for the rows to be durable before acknowledging: offsets are
@@ -88,9 +148,9 @@ export class EventWriter {
         });
         return;
       } catch (err) {
-        if (isDataError(err)) throw err;
+        if (isDataError(err) || (!isTransient(err) && attempt > UNKNOWN_ERROR_RETRIES)) throw err;
         const delay = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6));
-        this.log.warn({ attempt, rows: rows.length, delayMs: delay, err: (err as Error).message }, "insert failed; retrying");
+        this.log.warn({ attempt, rows: rows.length, delayMs: delay, code: (err as { code?: string }).code, err: (err as Error).message }, "insert failed; retrying");
         await this.onRetry(attempt, err as Error);
         await new Promise((r) => setTimeout(r, delay));
       }

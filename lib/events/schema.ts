@@ -135,7 +135,11 @@ export interface StoredEvent {
   attributes: Record<string, string>;
 }
 
+// Already canonical (UTC, 3 fractional digits): the common case, kept as is without a Date round trip.
+const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function toIsoMillis(time: string | number): string {
+  if (typeof time === "string" && CANONICAL_UTC.test(time)) return time;
   const ms = typeof time === "number" ? time : Date.parse(time);
   return new Date(ms).toISOString();
 }
@@ -144,10 +148,12 @@ const KNOWN_FIELDS = new Set(Object.keys(eventObject.shape));
 
 export function normalise(e: TelemetryEvent): StoredEvent {
   const attributes: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e.attributes ?? {})) attributes[k] = String(v);
-  for (const [k, v] of Object.entries(e)) {
+  if (e.attributes) for (const k in e.attributes) attributes[k] = String(e.attributes[k]);
+  for (const k in e) {
     // Unknown top-level fields survive as attributes (prefixed so they cannot shadow real ones).
-    if (!KNOWN_FIELDS.has(k) && v !== undefined) attributes[`_extra.${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    if (KNOWN_FIELDS.has(k)) continue;
+    const v = (e as Record<string, unknown>)[k];
+    if (v !== undefined) attributes[`_extra.${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   }
   const isRevocationLike = e.type === "revocation" || e.type === "reinstatement";
   return {

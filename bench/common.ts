@@ -1,0 +1,51 @@
+/** Shared set-up for benchmarks: a broker, a fresh data directory, fresh topics. */
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { resetConfig } from "@/lib/config";
+
+export async function benchEnvironment(name: string, extra: Record<string, string> = {}) {
+  const port = process.env.BENCH_KAFKA_PORT ?? process.env.TEST_KAFKA_PORT ?? "19092";
+  if (!process.env.KAFKA_BROKERS) {
+    process.env.KAFKA_PORT = port;
+    // @ts-expect-error plain .mjs script
+    const broker = await import("../scripts/kafka/broker.mjs");
+    await broker.startBroker();
+    process.env.KAFKA_BROKERS = `127.0.0.1:${port}`;
+  }
+  const id = randomUUID().slice(0, 8);
+  Object.assign(process.env, {
+    KAFKA_TOPIC: `bench.${name}.${id}`,
+    KAFKA_DLQ_TOPIC: `bench.${name}.${id}.dlq`,
+    KAFKA_GROUP_ID: `bench-${name}-${id}`,
+    REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), `revenant-bench-${name}-`)),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    KAFKAJS_NO_PARTITIONER_WARNING: "1",
+    ...extra,
+  });
+  resetConfig();
+  return { id };
+}
+
+/** A schema-valid action of about 350 bytes, like a tool server's. */
+export function benchEvent(i: number, baseMs: number): string {
+  const agent = i % 500;
+  return JSON.stringify({
+    event_id: `bench-${i}-${(i * 2654435761) % 1e9}`,
+    type: "action",
+    time: new Date(baseMs + i).toISOString(),
+    agent_id: `spiffe://acme.prod/pipeline-${agent % 40}/agent-${agent}`,
+    pipeline_id: `pipeline-${agent % 40}`,
+    session_id: `sess-${agent}-${i >> 12}`,
+    credential_id: `tok-${agent}-${i >> 14}`,
+    layer: ["gateway", "tool", "saas", "secret_store"][i % 4],
+    source: `mcp-tools-${i % 3}`,
+    action: "execute_tool",
+    resource: `tool://search/${i % 97}`,
+    decision: i % 20 === 0 ? "deny" : "allow",
+    sensitivity: "low",
+  });
+}
+
+export const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
