@@ -65,8 +65,8 @@ export async function proxy(request: NextRequest) {
 
 export const config = {
   matcher: [
-    // Everything but static build output and the favicon. Prefetches are NOT exempted
+    // Everything but Next.js internals (static build output, images, dev HMR) and the favicon. Prefetches are NOT exempted
     // (Next's CSP example exempts them): a prefetch header would otherwise skip the auth check.
-    "/((?!_next/static|_next/image|favicon.ico).*)",
+    "/((?!_next/|favicon.ico).*)",
   ],
 };

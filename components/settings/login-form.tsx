@@ -29,7 +29,7 @@ export function LoginForm({ next }: { next: string | null }) {
   }
 
   return (
-    <form className="card stack" style={{ maxWidth: 380, margin: "48px auto" }} onSubmit={submit} aria-labelledby="login-title">
+    <form method="post" action="/login" className="card stack" style={{ maxWidth: 380, margin: "48px auto" }} onSubmit={submit} aria-labelledby="login-title">
       <h1 id="login-title">Sign in to Revenant</h1>
       <label className="field">
         Email

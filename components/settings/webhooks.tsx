@@ -231,7 +231,7 @@ function CreateEndpoint({ onCreated }: { onCreated: (secret: string) => void }) 
           <div className="row">
             {RULES.map((r) => (
               <label key={r} className="field-inline">
-                <input type="checkbox" checked={rules.includes(r)} onChange={(e) => setRules((rs) => (e.target.checked ? [...rs, r] : rs.filter((x) => x !== r)))} />
+                <input type="checkbox" style={{ minWidth: 0, width: "auto" }} checked={rules.includes(r)} onChange={(e) => setRules((rs) => (e.target.checked ? [...rs, r] : rs.filter((x) => x !== r)))} />
                 {r}
               </label>
             ))}
