@@ -4,6 +4,7 @@ import { notFound } from "@/lib/http/errors";
 import { AlertStore, ALERT_STATUSES } from "@/lib/alerts/store";
 import { alertBus } from "@/lib/alerts/bus";
 import { store } from "@/lib/store/clickhouse";
+import { audit } from "@/lib/auth/audit";
 
 export const dynamic = "force-dynamic";
 
@@ -22,6 +23,7 @@ export const PATCH = apiRoute<{ id: string }>("analyst", async (req, { params, p
   const alerts = new AlertStore(store().writer);
   const updated = await alerts.setStatus(params.id, body.status, principal!.name, body.comment ?? "");
   if (!updated) throw notFound("alert");
+  await audit(principal, "alert.status", params.id, { status: body.status, comment: body.comment ?? "" }, req);
   const history = await alerts.history(params.id);
   alertBus().emit("changes", history.slice(-1));
   return Response.json({ ...updated, history });
