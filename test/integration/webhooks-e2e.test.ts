@@ -70,7 +70,7 @@ describe("alerts leave as signed webhooks, end to end", () => {
     await new Promise((r) => setTimeout(r, 1_500));
     const sent = Date.now();
     await produceJson(producer, config().KAFKA_TOPIC, [actionEvent({ agent_id: "agent-e2e", time: new Date(revTime + 1_000).toISOString(), action: "secret.read" })]);
-    const hit = await eventually(async () => received.find((r) => r.payload.alert.agent_id === "agent-e2e"), 20_000, "the webhook");
+    const hit = (await eventually(async () => received.find((r) => r.payload.alert.agent_id === "agent-e2e"), 20_000, "the webhook"))!;
     expect(hit.payload.type).toBe("alert.created");
     expect(hit.payload.alert.rule).toBe("post_revocation_activity");
     // Produce → consume → store → detect → deliver; the target (1.5 s p99) is from
