@@ -213,7 +213,7 @@ export interface TimelineEvent extends Omit<StoredEvent, "rev_scope" | "rev_subj
   post_revocation: { revocation_id: string; violation: boolean; via: string }[];
 }
 
-interface EventRow extends StoredEvent {}
+type EventRow = StoredEvent;
 
 export async function agentTimeline(
   client: ClickHouseClient,
