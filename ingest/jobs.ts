@@ -4,6 +4,7 @@
  */
 import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
 import { logger } from "@/lib/log";
+import { dispatcherClient } from "@/lib/webhooks/client";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import type { BackgroundJob } from "./worker";
 
@@ -22,14 +23,18 @@ export function firstAdminJob(): BackgroundJob {
 /** Signed webhook delivery from the alert_history outbox (lib/webhooks/dispatcher.ts). */
 export function webhookJob(): BackgroundJob {
   let dispatcher: WebhookDispatcher | null = null;
+  let close = async () => {};
   return {
     name: "webhooks",
     async start(store, cfg) {
-      dispatcher = new WebhookDispatcher({ cfg, reader: store.reader, writer: store.writer });
+      const own = dispatcherClient(store, cfg);
+      close = own.close;
+      dispatcher = new WebhookDispatcher({ cfg, reader: own.client, writer: own.client });
       await dispatcher.start();
     },
     async stop() {
       await dispatcher?.stop();
+      await close();
     },
   };
 }

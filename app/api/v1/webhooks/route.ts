@@ -28,7 +28,8 @@ export const POST = apiRoute("admin", async (req, { principal }) => {
     throw err;
   }
   const endpoint = await new EndpointStore().create(input, principal!.name);
-  await audit(principal, "webhook.create", endpoint.id, { url: endpoint.url, min_severity: endpoint.min_severity, rules: endpoint.rules, pipelines: endpoint.pipelines }, req);
+  // Only the origin: webhook URLs often carry a token in their path (chat integrations).
+  await audit(principal, "webhook.create", endpoint.id, { origin: new URL(endpoint.url).origin, min_severity: endpoint.min_severity, rules: endpoint.rules, pipelines: endpoint.pipelines }, req);
   return Response.json(endpoint, { status: 201, headers: { "cache-control": "no-store" } });
 });
 
