@@ -28,3 +28,21 @@ export function parseZoom(v: string): [number, number] | null {
 export function formatZoom(z: [number, number] | null): string | null {
   return z ? `${Math.round(z[0])}-${Math.round(z[1])}` : null;
 }
+
+const STEPS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500,
+  1_000, 2_000, 5_000, 10_000, 15_000, 30_000,
+  60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000,
+  3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000,
+  86_400_000, 172_800_000, 604_800_000, 2_592_000_000,
+];
+
+/** Round-numbered time ticks (UTC-aligned) across a domain, at most `max` of them. */
+export function timeTicks(domain: [number, number], max = 8): number[] {
+  const span = domain[1] - domain[0];
+  if (!(span > 0)) return [domain[0]];
+  const step = STEPS.find((s) => span / s <= max) ?? Math.ceil(span / max);
+  const out: number[] = [];
+  for (let t = Math.ceil(domain[0] / step) * step; t <= domain[1]; t += step) out.push(t);
+  return out;
+}

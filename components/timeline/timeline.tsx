@@ -23,10 +23,10 @@ import {
 import type { TimelineEvent, TimelineRevocation } from "@/components/data/types";
 import { useFormatTime } from "@/components/ui/time";
 import { MarkShape, TimelineLegend, type MarkKind } from "./marks";
-import { markKind, type TimelinePoint } from "./model";
+import { markKind, timeTicks, type TimelinePoint } from "./model";
 
 const MARGIN = { top: 26, right: 24, bottom: 4, left: 8 };
-const Y_AXIS_WIDTH = 168;
+const Y_AXIS_WIDTH = 190;
 const LANE_HEIGHT = 44;
 const BUCKETS = 120;
 /** More marks than this turn SVG sluggish; plain actions are thinned, flagged ones always kept. */
@@ -298,7 +298,8 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
               allowDataOverflow
               scale="time"
               tickFormatter={tickFmt}
-              tickCount={8}
+              ticks={timeTicks(domain, Math.max(3, Math.floor(plotWidth / 130)))}
+              interval={0}
               stroke="#4a5b6e"
               tick={{ fill: "#9aa8b7", fontSize: 11, fontFamily: "var(--mono)" }}
               orientation="bottom"
@@ -313,7 +314,7 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
               width={Y_AXIS_WIDTH}
               tickFormatter={(i: number) => {
                 const l = laneLabel ? laneLabel(lanes[i] ?? "") : (lanes[i] ?? "");
-                return l.length > 24 ? `…${l.slice(-23)}` : l;
+                return l.length > 28 ? `…${l.slice(-27)}` : l;
               }}
               stroke="#4a5b6e"
               tick={{ fill: "#c9d3dd", fontSize: 12 }}

@@ -89,10 +89,14 @@ export function DataTable<T extends RowData>({
   }, [lastIndex, rows.length, onEndReached]);
 
   const headers = table.getHeaderGroups()[0]?.headers ?? [];
-  const template = useMemo(() => headers.map((h) => `minmax(${h.column.getSize()}px, ${h.column.getSize()}fr)`).join(" "), [headers]);
+  // Columns shrink to 60 % of their size, then the table scrolls sideways instead of overflowing the page.
+  const template = useMemo(() => headers.map((h) => `minmax(${Math.round(h.column.getSize() * 0.6)}px, ${h.column.getSize()}fr)`).join(" "), [headers]);
+  const minWidth = useMemo(() => headers.reduce((n, h) => n + Math.round(h.column.getSize() * 0.6), 0) + 12 * Math.max(0, headers.length - 1) + 24, [headers]);
 
   return (
     <div className="dtable" role="table" aria-label={label} aria-rowcount={rows.length + 1} data-testid={testId}>
+      <div className="dtable-scroll">
+      <div style={{ minWidth }}>
       <div className="dtable-head" role="rowgroup">
         <div className="dtable-row dtable-header-row" role="row" style={{ gridTemplateColumns: template }}>
           {headers.map((h) => {
@@ -156,6 +160,8 @@ export function DataTable<T extends RowData>({
             })}
           </div>
         )}
+      </div>
+      </div>
       </div>
       {footer && <div className="dtable-foot">{footer}</div>}
     </div>

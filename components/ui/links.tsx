@@ -10,7 +10,7 @@ export const investigateHref = (params: QueryParams) => `/investigate${toQuerySt
 export function AgentLink({ id, params }: { id: string | null | undefined; params?: QueryParams }) {
   if (!id) return <span className="muted">—</span>;
   return (
-    <Link href={agentHref(id, params)} className="mono" title={id} onClick={(e) => e.stopPropagation()}>
+    <Link href={agentHref(id, params)} prefetch={false} className="mono" title={id} onClick={(e) => e.stopPropagation()}>
       {id}
     </Link>
   );
@@ -19,7 +19,7 @@ export function AgentLink({ id, params }: { id: string | null | undefined; param
 export function PipelineLink({ id }: { id: string | null | undefined }) {
   if (!id) return <span className="muted">—</span>;
   return (
-    <Link href={pipelineHref(id)} className="mono" title={id} onClick={(e) => e.stopPropagation()}>
+    <Link href={pipelineHref(id)} prefetch={false} className="mono" title={id} onClick={(e) => e.stopPropagation()}>
       {id}
     </Link>
   );

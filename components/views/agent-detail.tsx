@@ -105,9 +105,9 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
             {visible.length.toLocaleString("en-US")} events in view · <span style={{ color: "var(--violation)" }}>▲ {counts.v} violations</span> ·{" "}
             <span style={{ color: "var(--blocked)" }}>■ {counts.b} blocked</span>
           </span>
-          <div className="right">
-            <TimeRangePicker fallback="all" />
-          </div>
+        </div>
+        <div className="card-toolbar">
+          <TimeRangePicker fallback="all" />
         </div>
         {timeline.isPending ? (
           <Loading height={260} />
@@ -173,7 +173,9 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
           ) : (
             <div className="stack">
               <DelegationTree credentials={a.credentials} holder={agentId} />
-              <CredentialsTable credentials={a.credentials} holder={agentId} />
+              <div className="table-scroll">
+                <CredentialsTable credentials={a.credentials} holder={agentId} />
+              </div>
             </div>
           )}
         </div>
@@ -186,6 +188,7 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
           ) : a.sessions.length === 0 ? (
             <Empty title="No sessions" height={120} />
           ) : (
+            <div className="table-scroll">
             <table className="simple" data-testid="sessions-table">
               <thead>
                 <tr>
@@ -212,6 +215,7 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
                 ))}
               </tbody>
             </table>
+            </div>
           )}
         </div>
       </div>

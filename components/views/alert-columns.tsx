@@ -15,7 +15,7 @@ export const alertColumns: Column<Alert>[] = [
     accessorKey: "rule",
     size: 210,
     cell: (c) => (
-      <Link href={alertHref(c.row.original.id)} onClick={(e) => e.stopPropagation()}>
+      <Link href={alertHref(c.row.original.id)} prefetch={false} onClick={(e) => e.stopPropagation()}>
         {RULE_LABEL[c.row.original.rule] ?? c.row.original.rule}
       </Link>
     ),

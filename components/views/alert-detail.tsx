@@ -5,7 +5,7 @@ import { useAlert, useUpdateAlert } from "@/components/data/alerts";
 import { usePostRevocationActions } from "@/components/data/investigate";
 import { flattenPages } from "@/components/data/query";
 import { useRevocation } from "@/components/data/revocations";
-import type { AlertStatus } from "@/components/data/types";
+import type { AlertHistoryEntry, AlertStatus } from "@/components/data/types";
 import { ApiClientError } from "@/components/data/api";
 import { ContainmentBadge, LayerStatusBadge, RULE_LABEL, SeverityBadge, StatusBadge } from "@/components/ui/badges";
 import { DataTable } from "@/components/ui/data-table";
@@ -15,6 +15,17 @@ import { Time, formatDuration } from "@/components/ui/time";
 import { pairColumns, pairRowClass } from "./pair-columns";
 
 const MARGIN_MS = 2 * 60_000;
+
+/** Newest first; a run of detection "updated" entries (each new violation) folds into one line. */
+function groupHistory(history: AlertHistoryEntry[]): { entry: AlertHistoryEntry; repeats: number }[] {
+  const out: { entry: AlertHistoryEntry; repeats: number }[] = [];
+  for (const h of [...history].reverse()) {
+    const last = out[out.length - 1];
+    if (last && h.kind === "updated" && last.entry.kind === "updated" && !h.comment && !last.entry.comment) last.repeats++;
+    else out.push({ entry: h, repeats: 1 });
+  }
+  return out;
+}
 
 export function AlertDetailView({ alertId }: { alertId: string }) {
   const alert = useAlert(alertId);
@@ -227,11 +238,12 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
               <Empty title="No history" height={80} />
             ) : (
               <ol className="history" data-testid="alert-history">
-                {[...a.history].reverse().map((h) => (
+                {groupHistory(a.history).map(({ entry: h, repeats }) => (
                   <li key={`${h.at}-${h.seq}`}>
                     <Time value={h.at} />
                     <div>
-                      <strong>{h.kind}</strong>{" "}
+                      <strong>{h.kind}</strong>
+                      {repeats > 1 ? <span className="muted"> ×{repeats} (new violations, now {h.violation_count})</span> : null}{" "}
                       {h.from_status && h.from_status !== h.to_status ? (
                         <span className="muted">
                           {h.from_status} → {h.to_status}

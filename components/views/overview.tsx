@@ -11,6 +11,9 @@ import { Empty, ErrorState, Loading } from "@/components/ui/states";
 import { Time, formatDuration, useFormatTime } from "@/components/ui/time";
 import { TimeRangePicker, useTimeRange } from "@/components/ui/time-range";
 import { alertColumns } from "./alert-columns";
+import { timeTicks } from "@/components/timeline/model";
+
+const compactAlertColumns = alertColumns.filter((c) => ["severity", "status", "rule", "agent_id", "violation_count", "last_violation_at"].includes(c.id ?? ""));
 
 function Tile({ label, value, note, tone, href, testId }: { label: string; value: number | string | undefined; note?: string; tone?: "bad" | "warn"; href?: string; testId?: string }) {
   const body = (
@@ -52,6 +55,8 @@ function SeriesChart({ data }: { data: Overview }) {
           type="number"
           scale="time"
           domain={[Date.parse(data.from), Date.parse(data.to)]}
+          ticks={timeTicks([Date.parse(data.from), Date.parse(data.to)], 8)}
+          interval={0}
           tickFormatter={(v: number) => fmt(v, { ms: false, date: span > 2 * 86_400_000 })}
           stroke="#4a5b6e"
           tick={{ fill: "#9aa8b7", fontSize: 11 }}
@@ -247,7 +252,7 @@ export function OverviewView() {
               label="Newest alerts"
               testId="newest-alerts"
               data={d.newest_alerts}
-              columns={alertColumns}
+              columns={compactAlertColumns}
               rowId={(a) => a.id}
               height={Math.max(120, d.newest_alerts.length * 34 + 4)}
               onRowClick={(a) => router.push(alertHref(a.id))}

@@ -10,7 +10,7 @@ const mono = (v: unknown) => <span className="mono" title={String(v ?? "")}>{Str
 export const pairColumns: Column<PostRevocationAction>[] = [
   { id: "time", header: "Time", accessorKey: "time", size: 200, cell: (c) => <Time value={c.row.original.time} /> },
   { id: "verdict", header: "Verdict", accessorFn: (p) => (p.violation ? 1 : 0), size: 120, cell: (c) => <DecisionBadge decision={c.row.original.decision} violation={c.row.original.violation} /> },
-  { id: "agent_id", header: "Agent", accessorKey: "agent_id", size: 170, cell: (c) => <AgentLink id={c.row.original.agent_id} params={{ event: c.row.original.event_id, at: c.row.original.time }} /> },
+  { id: "agent_id", header: "Agent", accessorKey: "agent_id", size: 240, cell: (c) => <AgentLink id={c.row.original.agent_id} params={{ event: c.row.original.event_id, at: c.row.original.time }} /> },
   { id: "layer", header: "Layer", accessorKey: "layer", size: 100 },
   { id: "action", header: "Action", accessorKey: "action", size: 130, cell: (c) => mono(c.getValue()) },
   { id: "resource", header: "Resource", accessorKey: "resource", size: 200, cell: (c) => mono(c.getValue()) },

@@ -16,6 +16,8 @@ import { DelegationTree } from "./credentials";
 import { RevocationsTable } from "./revocations-table";
 
 const laneOf = (e: TimelineEvent) => e.agent_id;
+/** SPIFFE ids share a long trust-domain prefix: the lane shows the path. */
+const laneLabel = (id: string) => id.replace(/^spiffe:\/\/[^/]+\//, "");
 
 export function PipelineDetailView({ pipelineId }: { pipelineId: string }) {
   const { get, set } = useUrlState();
@@ -82,6 +84,7 @@ export function PipelineDetailView({ pipelineId }: { pipelineId: string }) {
                 events={events}
                 lanes={agentIds}
                 laneOf={laneOf}
+                laneLabel={laneLabel}
                 revocations={revocations}
                 zoom={zoom}
                 onZoom={onZoom}
@@ -90,26 +93,24 @@ export function PipelineDetailView({ pipelineId }: { pipelineId: string }) {
               />
             )}
           </div>
-          <div className="grid grid-2 section">
-            <div className="card">
-              <div className="card-head">
-                <h2>Containment matrix</h2>
-                <span className="faint" style={{ fontSize: 12 }}>post-revocation behaviour per agent and layer</span>
-              </div>
-              {!p ? <Loading height={160} /> : agentIds.length === 0 ? <Empty title="No agents" /> : <ContainmentMatrix agents={agentIds} layers={layers} cells={p.matrix} />}
+          <div className="card section">
+            <div className="card-head">
+              <h2>Containment matrix</h2>
+              <span className="faint" style={{ fontSize: 12 }}>post-revocation behaviour per agent and layer</span>
             </div>
-            <div className="card">
-              <div className="card-head">
-                <h2>Credential delegation tree</h2>
-              </div>
-              {!p ? <Loading height={160} /> : p.credentials.length === 0 ? <Empty title="No credentials seen" /> : <DelegationTree credentials={p.credentials} />}
+            {!p ? <Loading height={160} /> : agentIds.length === 0 ? <Empty title="No agents" /> : <ContainmentMatrix agents={agentIds} layers={layers} cells={p.matrix} />}
+          </div>
+          <div className="card section">
+            <div className="card-head">
+              <h2>Credential delegation tree</h2>
             </div>
+            {!p ? <Loading height={160} /> : p.credentials.length === 0 ? <Empty title="No credentials seen" /> : <DelegationTree credentials={p.credentials} />}
           </div>
           <div className="card section">
             <div className="card-head">
               <h2>Revocations that touched this pipeline</h2>
             </div>
-            {!p ? <Loading height={120} /> : p.revocations.length === 0 ? <Empty title="No revocations" height={100} /> : <RevocationsTable revocations={p.revocations} />}
+            {!p ? <Loading height={120} /> : p.revocations.length === 0 ? <Empty title="No revocations" height={100} /> : <div className="table-scroll"><RevocationsTable revocations={p.revocations} /></div>}
           </div>
         </>
       )}
