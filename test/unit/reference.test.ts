@@ -802,7 +802,7 @@ describe("duplicates and ordering", () => {
     expect(r.alerts.length).toBe(4); // 3 × post_revocation_activity + partial for v0
   });
 
-  it("evaluates ~5,000 events well under a second", () => {
+  it("evaluates a 5,000-event scenario with 50 revocations of every scope", () => {
     const events: StoredEvent[] = [];
     const agents = 50;
     for (let a = 0; a < agents; a++) {
@@ -828,11 +828,10 @@ describe("duplicates and ordering", () => {
         }),
       );
     }
-    const started = performance.now();
+    // No timing assertion here (speed belongs to benchmarks): this checks the oracle copes
+    // with a realistic size and produces a non-trivial result.
     const r = evaluateReference(events);
-    const elapsed = performance.now() - started;
     expect(r.revocations).toHaveLength(50);
     expect(r.pairs.length).toBeGreaterThan(1_000);
-    expect(elapsed).toBeLessThan(1_000);
   });
 });
