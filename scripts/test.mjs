@@ -47,7 +47,8 @@ runStep(
   bin("vitest"),
   ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${path.join(reports, "vitest.json")}`],
   path.join(reports, "vitest.json"),
-  (j) => ({ passed: j.numPassedTests ?? 0, failed: (j.numFailedTests ?? 0) + (j.numFailedTestSuites ?? 0) }),
+  // A file that fails to load has no failed test of its own: count it once.
+  (j) => ({ passed: j.numPassedTests ?? 0, failed: (j.numFailedTests ?? 0) || (j.success === false ? 1 : 0) }),
 );
 
 if (!args.has("--no-e2e")) {
@@ -56,7 +57,7 @@ if (!args.has("--no-e2e")) {
     bin("playwright"),
     ["test"],
     path.join(reports, "playwright.json"),
-    (j) => ({ passed: j.stats?.expected ?? 0, failed: (j.stats?.unexpected ?? 0) + (j.stats?.flaky ?? 0) * 0 }),
+    (j) => ({ passed: (j.stats?.expected ?? 0) + (j.stats?.flaky ?? 0), failed: j.stats?.unexpected ?? 0 }),
   );
 }
 
