@@ -35,4 +35,46 @@ describe("EventWriter", () => {
       `SELECT * EXCEPT (ingested_at) FROM events FINAL ORDER BY event_id`);
     expect(stored).toEqual(rows.map((e) => ({ ...e, kafka_offset: Number(e.kafka_offset) })));
   });
+
+  it("waits out an unavailable ClickHouse and stores the batch once it is back", async () => {
+    let failuresLeft = 3;
+    // The real client, except that its first three inserts fail as if the server were down.
+    const flaky = new Proxy(s.writer, {
+      get(target, prop, receiver) {
+        if (prop === "insert") {
+          return async (...args: Parameters<typeof target.insert>) => {
+            if (failuresLeft-- > 0) throw new Error("connect ECONNREFUSED 127.0.0.1:8123");
+            return target.insert(...args);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const retries: number[] = [];
+    const writer = new EventWriter(flaky, async (attempt) => void retries.push(attempt));
+    const rows = Array.from({ length: 50 }, (_, i) => {
+      const r = validateEvent({ event_id: `outage-${i}`, type: "action", time: 1_700_000_000_000 + i, agent_id: "a", layer: "tool", action: "x" });
+      if (!r.ok) throw new Error(r.reason);
+      return { ...r.event, kafka_partition: 0, kafka_offset: String(i) };
+    });
+    expect(await writer.write(rows)).toEqual([]);
+    expect(retries).toEqual([1, 2, 3]);
+    const [{ n }] = await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM events FINAL WHERE event_id LIKE 'outage-%'");
+    expect(Number(n)).toBe(50);
+  });
+
+  it("isolates a row ClickHouse refuses and stores its neighbours", async () => {
+    const rows = Array.from({ length: 9 }, (_, i) => {
+      const r = validateEvent({ event_id: `split-${i}`, type: "action", time: 1_700_000_000_000 + i, agent_id: "a", layer: "tool", action: "x" });
+      if (!r.ok) throw new Error(r.reason);
+      return { ...r.event, kafka_partition: 0, kafka_offset: String(i) };
+    });
+    // A value no Int64 column accepts stands in for a row the engine cannot parse.
+    (rows[6] as unknown as { kafka_offset: string }).kafka_offset = "not-a-number";
+    const rejected = await new EventWriter(s.writer).write(rows);
+    expect(rejected.map((r) => r.row.event_id)).toEqual(["split-6"]);
+    expect(rejected[0].reason).toMatch(/^clickhouse rejected the row/);
+    const [{ n }] = await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM events FINAL WHERE event_id LIKE 'split-%'");
+    expect(Number(n)).toBe(8);
+  });
 });
