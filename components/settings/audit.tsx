@@ -1,7 +1,7 @@
 "use client";
 /** The audit log, newest first, filterable by action and actor, paged with the API's cursor. */
-import { useCallback, useEffect, useState } from "react";
-import { api } from "@/components/data/api";
+import { useState } from "react";
+import { useSettingsPages } from "./hooks";
 import { ErrorLine, errorText, Time } from "./shared";
 
 interface Entry {
@@ -17,32 +17,12 @@ interface Entry {
 }
 
 export function AuditLog() {
-  const [items, setItems] = useState<Entry[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
   const [action, setAction] = useState("");
   const [actor, setActor] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-
-  const load = useCallback(
-    async (from: string | null) => {
-      setLoading(true);
-      setError(null);
-      try {
-        const page = await api<{ items: Entry[]; next_cursor: string | null }>("/audit", { params: { limit: 100, cursor: from, action, actor } });
-        setItems((prev) => (from ? [...prev, ...page.items] : page.items));
-        setCursor(page.next_cursor);
-      } catch (err) {
-        setError(errorText(err));
-      } finally {
-        setLoading(false);
-      }
-    },
-    [action, actor],
-  );
-  useEffect(() => {
-    void load(null);
-  }, [load]);
+  const pages = useSettingsPages<Entry>("audit", "/audit", { limit: 100, action, actor });
+  const items = pages.data?.pages.flatMap((p) => p.items) ?? [];
+  const loading = pages.isFetching;
+  const error = pages.error ? errorText(pages.error) : null;
 
   return (
     <div className="stack">
@@ -98,8 +78,8 @@ export function AuditLog() {
             ))}
           </tbody>
         </table>
-        {cursor && (
-          <button className="btn btn-sm" disabled={loading} onClick={() => load(cursor)}>
+        {pages.hasNextPage && (
+          <button className="btn btn-sm" disabled={loading} onClick={() => void pages.fetchNextPage()}>
             Older
           </button>
         )}

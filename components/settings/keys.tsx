@@ -1,7 +1,8 @@
 "use client";
 /** API keys: list, create (the key is shown once), revoke. */
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { api } from "@/components/data/api";
+import { useInvalidate, useSettingsList } from "./hooks";
 import { ErrorLine, errorText, ShowOnce, Time } from "./shared";
 
 interface ApiKey {
@@ -17,22 +18,14 @@ interface ApiKey {
 const ROLES = ["viewer", "analyst", "investigator", "admin"];
 
 export function KeysSettings() {
-  const [keys, setKeys] = useState<ApiKey[] | null>(null);
+  const list = useSettingsList<ApiKey>("keys", "/keys");
+  const keys = list.data?.items ?? null;
+  const load = useInvalidate("keys");
   const [error, setError] = useState<string | null>(null);
   const [name, setName] = useState("");
   const [role, setRole] = useState("viewer");
   const [fresh, setFresh] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setKeys((await api<{ items: ApiKey[] }>("/keys")).items);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function create(e: FormEvent) {
     e.preventDefault();
@@ -77,7 +70,7 @@ export function KeysSettings() {
           Create key
         </button>
       </form>
-      <ErrorLine error={error} />
+      <ErrorLine error={error ?? (list.error ? errorText(list.error) : null)} />
       <div className="card">
         <table className="simple">
           <thead>

@@ -21,7 +21,9 @@ export function LoginForm({ next }: { next: string | null }) {
     setError(null);
     try {
       await api("/auth/login", { method: "POST", body: { email, password } });
-      window.location.assign(safeNext(next));
+      // A full load, not router.push: the new session cookie must reach the proxy and the server render.
+      // eslint-disable-next-line @next/next/no-location-assign-relative-destination
+      window.location.href = safeNext(next);
     } catch (err) {
       setError(errorText(err));
       setBusy(false);

@@ -37,7 +37,7 @@ export function SignOut() {
       onClick={async () => {
         setBusy(true);
         await api("/auth/logout", { method: "POST" }).catch(() => undefined);
-        window.location.assign("/login");
+        window.location.href = "/login";
       }}
     >
       Sign out

@@ -1,7 +1,8 @@
 "use client";
 /** Users: list, add, change role, disable/enable, delete. */
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { api } from "@/components/data/api";
+import { useInvalidate, useSettingsList } from "./hooks";
 import { ErrorLine, errorText, Time } from "./shared";
 
 interface User {
@@ -15,22 +16,14 @@ interface User {
 const ROLES = ["viewer", "analyst", "investigator", "admin"];
 
 export function UsersSettings() {
-  const [users, setUsers] = useState<User[] | null>(null);
+  const list = useSettingsList<User>("users", "/users");
+  const users = list.data?.items ?? null;
+  const load = useInvalidate("users");
   const [error, setError] = useState<string | null>(null);
   const [email, setEmail] = useState("");
   const [role, setRole] = useState("viewer");
   const [password, setPassword] = useState("");
 
-  const load = useCallback(async () => {
-    try {
-      setUsers((await api<{ items: User[] }>("/users")).items);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function act(fn: () => Promise<unknown>) {
     setError(null);
@@ -74,7 +67,7 @@ export function UsersSettings() {
           Add user
         </button>
       </form>
-      <ErrorLine error={error} />
+      <ErrorLine error={error ?? (list.error ? errorText(list.error) : null)} />
       <div className="card">
         <table className="simple">
           <thead>

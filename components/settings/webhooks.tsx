@@ -1,7 +1,8 @@
 "use client";
 /** Webhook endpoints: list, create (the signing secret is shown once), enable/disable, delete, send test, deliveries. */
-import { Fragment, useCallback, useEffect, useState, type FormEvent } from "react";
+import { Fragment, useState, type FormEvent } from "react";
 import { api } from "@/components/data/api";
+import { useInvalidate, useSettingsList } from "./hooks";
 import { ErrorLine, errorText, ShowOnce, Time } from "./shared";
 
 interface Endpoint {
@@ -42,22 +43,14 @@ interface Delivery {
 const RULES = ["post_revocation_activity", "delegated_authority_leak", "partial_containment"];
 
 export function WebhooksSettings() {
-  const [items, setItems] = useState<Endpoint[] | null>(null);
+  const list = useSettingsList<Endpoint>("webhooks", "/webhooks");
+  const items = list.data?.items ?? null;
+  const load = useInvalidate("webhooks");
   const [error, setError] = useState<string | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const [testResult, setTestResult] = useState<Record<string, string>>({});
 
-  const load = useCallback(async () => {
-    try {
-      setItems((await api<{ items: Endpoint[] }>("/webhooks")).items);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function act(fn: () => Promise<unknown>) {
     setError(null);
@@ -78,7 +71,7 @@ export function WebhooksSettings() {
           void load();
         }}
       />
-      <ErrorLine error={error} />
+      <ErrorLine error={error ?? (list.error ? errorText(list.error) : null)} />
       <div className="card">
         <table className="simple">
           <thead>
@@ -251,21 +244,9 @@ function CreateEndpoint({ onCreated }: { onCreated: (secret: string) => void }) 
 }
 
 function Deliveries({ endpointId }: { endpointId: string }) {
-  const [items, setItems] = useState<Delivery[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(async () => {
-    try {
-      setItems((await api<{ items: Delivery[] }>(`/webhooks/${endpointId}/deliveries`, { params: { limit: 50 } })).items);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, [endpointId]);
-  useEffect(() => {
-    void load();
-    const t = setInterval(load, 5_000);
-    return () => clearInterval(t);
-  }, [load]);
-  if (error) return <ErrorLine error={error} />;
+  const list = useSettingsList<Delivery>("webhooks", `/webhooks/${endpointId}/deliveries`, { limit: 50 }, 5_000);
+  const items = list.data?.items ?? null;
+  if (list.error) return <ErrorLine error={errorText(list.error)} />;
   if (!items) return <p className="muted">Loading deliveries…</p>;
   if (items.length === 0) return <p className="muted">No deliveries yet.</p>;
   return (

@@ -134,7 +134,7 @@ describe("webhook delivery", () => {
       return e;
     };
     const all = await mk("/all");
-    const critical = await mk("/critical", { min_severity: "critical" });
+    await mk("/critical", { min_severity: "critical" });
     const listed = await json(await call(webhooksRoute.GET as never, "/api/v1/webhooks"));
     expect(JSON.stringify(listed)).not.toContain(all.secret);
 
