@@ -92,3 +92,24 @@ export function actionEvent(overrides: Record<string, unknown> = {}): Record<str
     ...overrides,
   };
 }
+
+/** Sum of the committed offsets of the configured group on the configured topic. */
+export async function committedOffsets(): Promise<number> {
+  const cfg = config();
+  const admin = createKafka(cfg, "-test-admin").admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchOffsets({ groupId: cfg.KAFKA_GROUP_ID, topics: [cfg.KAFKA_TOPIC] });
+    return offsets[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until the worker has committed `total` messages: offsets are committed only after
+ * a batch is stored and detection has evaluated it, so everything derived is in place.
+ */
+export async function waitUntilConsumed(total: number, timeoutMs = 60_000): Promise<void> {
+  await eventually(async () => (await committedOffsets()) >= total, timeoutMs, `${total} messages consumed and evaluated`);
+}

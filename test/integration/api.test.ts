@@ -23,7 +23,7 @@ import * as eventsRoute from "@/app/api/v1/events/route";
 import * as overviewRoute from "@/app/api/v1/overview/route";
 import * as healthRoute from "@/app/api/v1/health/route";
 import { buildScenario } from "../helpers/scenario";
-import { actionEvent, configureTestStack, count, eventually, produceJson, testProducer } from "../helpers/stack";
+import { actionEvent, configureTestStack, count, eventually, produceJson, testProducer, waitUntilConsumed } from "../helpers/stack";
 import { call, json, TEST_API_KEY } from "../helpers/api";
 
 const T0 = Date.UTC(2026, 9, 1, 12, 0, 0);
@@ -49,8 +49,7 @@ describe("API v1", () => {
     producer = await testProducer();
     worker = await startWorker();
     await produceJson(producer, config().KAFKA_TOPIC, [...scenario, ...incident]);
-    await eventually(async () => (await count("SELECT count() FROM events FINAL")) === scenario.length + incident.length, 60_000, "scenario stored");
-    await eventually(async () => (await count("SELECT count() FROM alerts FINAL WHERE revocation_id = 'inc-rev'")) === 3, 30_000, "incident alerts");
+    await waitUntilConsumed(scenario.length + incident.length);
   }, 120_000);
 
   afterAll(async () => {
@@ -121,8 +120,8 @@ describe("API v1", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const url = `/api/v1/post-revocation-actions?limit=7${cursor ? `&cursor=${cursor}` : ""}`;
-      const res = await json(await call(pairsRoute.GET, url));
+      const url: string = `/api/v1/post-revocation-actions?limit=7${cursor ? `&cursor=${cursor}` : ""}`;
+      const res: { items: any[]; next_cursor: string | null } = await json(await call(pairsRoute.GET, url));
       seen.push(...res.items.map((p: any) => `${p.event_id}/${p.revocation_id}`));
       cursor = res.next_cursor;
       if (pages++ === 1) {

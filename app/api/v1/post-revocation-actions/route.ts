@@ -2,7 +2,7 @@ import { z } from "zod";
 import { apiRoute, parseQuery } from "@/lib/http/route";
 import { ApiError } from "@/lib/http/errors";
 import { boolParam, idParam, limitParam, timeParam } from "@/lib/http/params";
-import { roleAtLeast } from "@/lib/auth";
+import { audit, roleAtLeast } from "@/lib/auth";
 import { exportStream, listPairs } from "@/lib/queries/post-revocation";
 import { store } from "@/lib/store/clickhouse";
 
@@ -33,6 +33,7 @@ export const GET = apiRoute("viewer", async (req, { principal }) => {
   const { format, limit, cursor, ...filters } = parseQuery(req, query);
   if (format === "json") return Response.json(await listPairs(store().reader, filters, cursor, limit));
   if (!principal || !roleAtLeast(principal.role, "investigator")) throw new ApiError(403, "forbidden", "exports need the investigator role");
+  await audit(principal, "export", `post-revocation-actions.${format}`, { filters }, req);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   return new Response(exportStream(store().reader, filters, format), {
     headers: {

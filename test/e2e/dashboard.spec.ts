@@ -1,0 +1,183 @@
+/**
+ * The SOC dashboard end to end, on the real stack (see playwright.config.ts): a partial
+ * containment with a delegated sub-agent (test/e2e/scenario.ts), seeded through Kafka.
+ * Screenshots of every page land in test-results/screenshots/.
+ */
+import { readFileSync } from "node:fs";
+import { expect, test, type Page } from "@playwright/test";
+import { scenario, seed } from "./scenario";
+
+test.describe.configure({ mode: "serial" });
+
+const s = scenario(process.env.E2E_RUN_ID ?? "local");
+const { ids } = s;
+const enc = encodeURIComponent;
+
+async function shot(page: Page, name: string) {
+  await expect(page.getByTestId("live-indicator")).toHaveClass(/live-ok/);
+  await page.waitForTimeout(300); // let charts finish their first layout
+  await page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
+}
+
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") row.push(cell), (cell = "");
+    else if (ch === "\n" || ch === "\r") {
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+      row.push(cell), rows.push(row), (row = []), (cell = "");
+    } else cell += ch;
+  }
+  if (cell || row.length) row.push(cell), rows.push(row);
+  return rows.filter((r) => r.length > 1 || r[0]);
+}
+
+test("a new alert appears live on an open page", async ({ page, request }) => {
+  await seed(request, s.before);
+  // Wait until the pre-revocation world is ingested (the revocation and the blocked attempt).
+  await expect
+    .poll(async () => (await (await request.get(`/api/v1/post-revocation-actions?pipeline_id=${enc(ids.pipeline)}`)).json()).items?.length ?? 0, { timeout: 60_000 })
+    .toBe(1);
+
+  await page.goto(`/alerts?pipeline_id=${enc(ids.pipeline)}`);
+  await expect(page.getByText("No alerts match")).toBeVisible();
+  await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+
+  const seededAt = Date.now();
+  await seed(request, s.after);
+  const table = page.getByTestId("alerts-table");
+  await expect(table.getByRole("row").filter({ hasText: "Post-revocation activity" })).toBeVisible({ timeout: 30_000 });
+  console.log(`alert visible ${Date.now() - seededAt} ms after the offending action was posted`);
+  await expect(table.getByRole("row").filter({ hasText: "Delegated authority leak" })).toBeVisible();
+  await expect(table.getByRole("row").filter({ hasText: "Partial containment" })).toBeVisible();
+  // It arrived by polling, not by a reload.
+  expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+  await expect(page.getByTestId("live-indicator")).toContainText("live");
+  await shot(page, "alerts");
+});
+
+test("clicking through reaches the agent's timeline with the violations marked", async ({ page }) => {
+  await page.goto(`/alerts?pipeline_id=${enc(ids.pipeline)}`);
+  await page.getByTestId("alerts-table").getByRole("row").filter({ hasText: "Post-revocation activity" }).getByRole("link", { name: "Post-revocation activity" }).click();
+  await expect(page).toHaveURL(/\/alerts\/al_/);
+  await expect(page.getByRole("heading", { name: "Post-revocation activity" })).toBeVisible();
+  const evidence = page.getByTestId("evidence-table");
+  await expect(evidence.locator(".row-violation")).toHaveCount(1);
+  await expect(evidence.locator(".row-blocked")).toHaveCount(1);
+  await shot(page, "alert");
+
+  await page.getByTestId("timeline-link").click();
+  await expect(page).toHaveURL(new RegExp(`/agents/${enc(ids.a).replace(/%/g, "%")}\\?`));
+  await expect(page.getByTestId("agent-title")).toHaveText(ids.a);
+  const timeline = page.getByTestId("agent-timeline");
+  await expect(timeline.locator("[data-mark=violation]")).toHaveCount(1);
+  await expect(timeline.locator("[data-mark=blocked]")).toHaveCount(1);
+  await expect(timeline.getByText("revoked agent")).toBeVisible();
+  const events = page.getByTestId("events-table");
+  await expect(events.locator(".row-violation")).toContainText("sql_query");
+  await expect(events.locator(".row-blocked")).toContainText("deny");
+
+  // Click the violation mark for the full event.
+  await timeline.locator("[data-mark=violation]").first().click();
+  const drawer = page.getByTestId("event-drawer");
+  await expect(drawer).toContainText(`a-tool-leak-${process.env.E2E_RUN_ID ?? "local"}`);
+  await expect(drawer).toContainText(ids.revocation);
+  await page.keyboard.press("Escape");
+  await expect(drawer).toBeHidden();
+  await shot(page, "agent");
+});
+
+test("acknowledging an alert changes its status everywhere", async ({ page, request }) => {
+  const list = await (await request.get(`/api/v1/alerts?agent_id=${enc(ids.a)}&rule=post_revocation_activity`)).json();
+  const alert = list.items[0];
+  expect(alert.status).toBe("open");
+
+  await page.goto(`/alerts/${alert.id}`);
+  await expect(page.getByTestId("alert-status")).toContainText("open");
+  await page.getByTestId("alert-comment").fill("Gateway enforced; tool server still trusts the cached token. Paged the MCP team.");
+  await page.getByRole("button", { name: "Acknowledge" }).click();
+  await expect(page.getByTestId("alert-status")).toContainText("acknowledged");
+  await expect(page.getByTestId("alert-history")).toContainText("Paged the MCP team.");
+
+  await page.goto(`/alerts?pipeline_id=${enc(ids.pipeline)}`);
+  const row = page.getByTestId("alerts-table").getByRole("row").filter({ hasText: "Post-revocation activity" });
+  await expect(row).toContainText("acknowledged");
+  await page.getByLabel("Status").selectOption("open");
+  await expect(page).toHaveURL(/status=open/);
+  await expect(page.getByTestId("alerts-table").getByRole("row").filter({ hasText: "Post-revocation activity" })).toHaveCount(0);
+  await page.getByLabel("Status").selectOption("acknowledged");
+  await expect(page.getByTestId("alerts-table").getByRole("row").filter({ hasText: "Post-revocation activity" })).toContainText("acknowledged");
+
+  await page.goto("/");
+  const newest = page.getByTestId("newest-alerts").getByRole("row").filter({ hasText: "Post-revocation activity" });
+  await expect(newest.first()).toContainText("acknowledged");
+  await shot(page, "overview");
+});
+
+test("the pipeline's containment matrix shows the leaking layer", async ({ page }) => {
+  await page.goto("/pipelines");
+  await expect(page.getByTestId("pipelines-table")).toContainText(ids.pipeline);
+  await shot(page, "pipelines");
+
+  await page.getByTestId("pipelines-table").getByRole("link", { name: ids.pipeline }).click();
+  await expect(page.getByTestId("pipeline-title")).toHaveText(ids.pipeline);
+  const matrix = page.getByTestId("containment-matrix");
+  await expect(matrix.locator(`td[data-agent="${ids.a}"][data-layer="tool"]`)).toHaveAttribute("data-status", "leaking");
+  await expect(matrix.locator(`td[data-agent="${ids.a}"][data-layer="gateway"]`)).toHaveAttribute("data-status", "enforcing");
+  await expect(matrix.locator(`td[data-agent="${ids.b}"][data-layer="tool"]`)).toHaveAttribute("data-status", "leaking");
+  await expect(matrix.locator(`td[data-agent="${ids.b}"][data-layer="gateway"]`)).toHaveAttribute("data-status", "silent");
+  // The delegation tree: cB hangs under cA.
+  const tree = page.getByTestId("delegation-tree");
+  await expect(tree.locator(`li:has(> .tree-node[data-credential="${ids.cA}"]) .tree-node[data-credential="${ids.cB}"]`)).toBeVisible();
+  await expect(page.getByTestId("pipeline-timeline").locator("[data-mark=violation]")).toHaveCount(2);
+  await shot(page, "pipeline");
+});
+
+test("an export downloads the right rows", async ({ page }) => {
+  await page.goto(`/investigate?pipeline_id=${enc(ids.pipeline)}`);
+  await expect(page.getByTestId("investigate-count")).toHaveText(/^3 rows/);
+  await shot(page, "investigate");
+
+  const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+  const csv = parseCsv(readFileSync((await csvDownload.path())!, "utf8"));
+  const [header, ...rows] = csv;
+  const col = (name: string) => header.indexOf(name);
+  for (const name of ["event_id", "revocation_id", "violation", "via", "agent_id", "layer", "decision"]) expect(header).toContain(name);
+  const run = process.env.E2E_RUN_ID ?? "local";
+  const byEvent = Object.fromEntries(rows.map((r) => [r[col("event_id")], r]));
+  expect(Object.keys(byEvent).sort()).toEqual([`a-gw-denied-${run}`, `a-tool-leak-${run}`, `b-tool-leak-${run}`].sort());
+  expect(rows.every((r) => r[col("revocation_id")] === ids.revocation)).toBe(true);
+  expect(byEvent[`a-gw-denied-${run}`][col("violation")]).toBe("false");
+  expect(byEvent[`a-tool-leak-${run}`][col("violation")]).toBe("true");
+  expect(byEvent[`b-tool-leak-${run}`][col("violation")]).toBe("true");
+  expect(byEvent[`b-tool-leak-${run}`][col("via")]).toBe("cascade");
+
+  const [ndjsonDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-ndjson").click()]);
+  const lines = readFileSync((await ndjsonDownload.path())!, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines.map((l) => l.event_id).sort()).toEqual(Object.keys(byEvent).sort());
+});
+
+test("the agents list finds the sub-agent, and the agent page shows its lineage", async ({ page }) => {
+  await page.goto(`/agents?q=${enc(run())}`);
+  const table = page.getByTestId("agents-table");
+  await expect(table.getByRole("row").filter({ hasText: ids.b })).toBeVisible();
+  await expect(table.getByRole("row").filter({ hasText: ids.a })).toContainText("revoked");
+  await shot(page, "agents");
+
+  await page.goto(`/agents/${enc(ids.b)}`);
+  await expect(page.getByTestId("credentials-table")).toContainText(ids.cA);
+  await expect(page.getByTestId("agent-timeline").locator("[data-mark=violation]")).toHaveCount(1);
+});
+
+function run() {
+  return process.env.E2E_RUN_ID ?? "local";
+}
