@@ -19,7 +19,7 @@ import type { AlertHistoryEntry } from "../alerts/store";
 import { AlertStore } from "../alerts/store";
 import type { RevocationScope, StoredEvent } from "../events/schema";
 import { logger } from "../log";
-import { queryRows } from "../store/clickhouse";
+import { queryRows, timeParam } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { deriveAlerts, summarise, type RevocationInfo } from "./derive";
 import type { DetectionSettings, PostRevocationAction, RevocationSummary } from "./types";
@@ -203,8 +203,8 @@ export class DetectionEngine {
       covered: [...covered],
     };
     // The window (R + grace(layer), L]; grace ≥ 0, so "time > R" prunes partitions first.
-    const window = `time > parseDateTime64BestEffort({revoked_at:String}, 3, 'UTC') AND time <= parseDateTime64BestEffort({until:String}, 3, 'UTC')
-      AND time > addMilliseconds(parseDateTime64BestEffort({revoked_at:String}, 3, 'UTC'),
+    const window = `time > ${timeParam("revoked_at")} AND time <= ${timeParam("until")}
+      AND time > addMilliseconds(${timeParam("revoked_at")},
             if(has({grace_layers:Array(String)}, layer),
                {grace_values:Array(Int64)}[indexOf({grace_layers:Array(String)}, layer)],
                {grace:Int64}))`;

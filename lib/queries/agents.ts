@@ -9,6 +9,7 @@ import type { Containment } from "../detection/types";
 import type { StoredEvent } from "../events/schema";
 import { decodeCursor, page } from "../http/cursor";
 import { queryRows } from "../store/clickhouse";
+import { Conditions } from "./conditions";
 import { allRevocations, worstContainment, type RevocationRow } from "./revocations";
 
 export interface AgentListItem {
@@ -222,29 +223,18 @@ export async function agentTimeline(
   cursor: string | undefined,
   limit: number,
 ) {
-  const params: Record<string, unknown> = { a: agentId, limit: limit + 1 };
-  const parts = ["agent_id = {a:String}"];
-  if (range.from) {
-    parts.push("time >= parseDateTime64BestEffort({from:String}, 3, 'UTC')");
-    params.from = range.from;
-  }
-  if (range.to) {
-    parts.push("time <= parseDateTime64BestEffort({to:String}, 3, 'UTC')");
-    params.to = range.to;
-  }
-  const after = decodeCursor(cursor);
-  if (after) {
-    parts.push("(time, event_id) < (parseDateTime64BestEffort({c_t:String}, 3, 'UTC'), {c_id:String})");
-    Object.assign(params, { c_t: after.t, c_id: after.id });
-  }
+  const c = new Conditions()
+    .add("agent_id = {a:String}", { a: agentId })
+    .timeRange("time", range.from, range.to)
+    .before("time", "event_id", decodeCursor(cursor));
   const rows = await queryRows<EventRow>(
     client,
     "api:timeline",
     `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, source, action, resource, decision,
             sensitivity, trace_id, span_id, rev_scope, rev_subject, rev_reason, rev_cascade, rev_initiated_by, cred_id, cred_kind,
             cred_parent_id, cred_expires_at, attributes
-     FROM events FINAL WHERE ${parts.join(" AND ")} ORDER BY time DESC, event_id DESC LIMIT {limit:UInt32}`,
-    params,
+     FROM events FINAL ${c.where} ORDER BY time DESC, event_id DESC LIMIT {limit:UInt32}`,
+    { ...c.params, limit: limit + 1 },
   );
   const paged = page(rows, limit, (e) => ({ t: e.time, id: e.event_id }));
   const ids = paged.items.map((e) => e.event_id);

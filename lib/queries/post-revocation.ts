@@ -6,7 +6,8 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { stringify } from "csv-stringify/sync";
 import type { PostRevocationAction } from "../detection/types";
 import { decodeCursor, encodeCursor, page, type CursorKey } from "../http/cursor";
-import { queryRows } from "../store/clickhouse";
+import { queryRows, timeParam } from "../store/clickhouse";
+import { Conditions } from "./conditions";
 
 export interface PairFilters {
   agent_id?: string;
@@ -27,35 +28,17 @@ export const PAIR_COLUMNS = [
   "credential_id", "layer", "action", "resource", "decision", "sensitivity",
 ] as const;
 
-/** Builds the WHERE clause from a fixed set of column conditions; values are always bound. */
-function where(f: PairFilters, after: CursorKey | null): { sql: string; params: Record<string, unknown> } {
-  const parts: string[] = [];
-  const params: Record<string, unknown> = {};
-  const eq = ["agent_id", "pipeline_id", "credential_id", "session_id", "layer", "decision", "revocation_id", "via"] as const;
-  for (const col of eq) {
-    if (f[col] !== undefined) {
-      parts.push(`${col} = {${col}:String}`);
-      params[col] = f[col];
-    }
-  }
-  if (f.violation !== undefined) {
-    parts.push("violation = {violation:Bool}");
-    params.violation = f.violation;
-  }
-  if (f.from) {
-    parts.push("time >= parseDateTime64BestEffort({from:String}, 3, 'UTC')");
-    params.from = f.from;
-  }
-  if (f.to) {
-    parts.push("time <= parseDateTime64BestEffort({to:String}, 3, 'UTC')");
-    params.to = f.to;
-  }
+function where(f: PairFilters, after: CursorKey | null): Conditions {
+  const c = new Conditions()
+    .equals(f, ["agent_id", "pipeline_id", "credential_id", "session_id", "layer", "decision", "revocation_id", "via"])
+    .timeRange("time", f.from, f.to);
+  if (f.violation !== undefined) c.add("violation = {violation:Bool}", { violation: f.violation });
   if (after) {
+    // The tie-breaker is (event_id, revocation_id): a pair's identity.
     const [eventId, revocationId] = JSON.parse(after.id) as [string, string];
-    parts.push("(time, event_id, revocation_id) < (parseDateTime64BestEffort({c_t:String}, 3, 'UTC'), {c_e:String}, {c_r:String})");
-    Object.assign(params, { c_t: after.t, c_e: eventId, c_r: revocationId });
+    c.add(`(time, event_id, revocation_id) < (${timeParam("c_t")}, {c_e:String}, {c_r:String})`, { c_t: after.t, c_e: eventId, c_r: revocationId });
   }
-  return { sql: parts.length ? `WHERE ${parts.join(" AND ")}` : "", params };
+  return c;
 }
 
 const keyOf = (p: PostRevocationAction): CursorKey => ({ t: p.time, id: JSON.stringify([p.event_id, p.revocation_id]) });
@@ -65,7 +48,7 @@ async function fetchPage(client: ClickHouseClient, f: PairFilters, after: Cursor
   return queryRows<PostRevocationAction>(
     client,
     "api:postRevocationActions",
-    `SELECT ${PAIR_COLUMNS.join(", ")} FROM post_revocation_actions FINAL ${w.sql}
+    `SELECT ${PAIR_COLUMNS.join(", ")} FROM post_revocation_actions FINAL ${w.where}
      ORDER BY time DESC, event_id DESC, revocation_id DESC LIMIT {limit:UInt32}`,
     { ...w.params, limit },
   );

@@ -3,6 +3,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { RevocationSummary } from "../detection/types";
 import { decodeCursor, page } from "../http/cursor";
 import { queryRows } from "../store/clickhouse";
+import { Conditions } from "./conditions";
 
 export interface RevocationRow extends RevocationSummary {
   agents: string[];
@@ -23,59 +24,36 @@ export interface RevocationFilters {
   to?: string;
 }
 
-function conditions(f: RevocationFilters, params: Record<string, unknown>): string[] {
-  const parts: string[] = [];
-  for (const col of ["scope", "subject", "containment"] as const) {
-    if (f[col] !== undefined) {
-      parts.push(`${col} = {${col}:String}`);
-      params[col] = f[col];
-    }
-  }
+function conditions(f: RevocationFilters): Conditions {
+  const c = new Conditions().equals(f, ["scope", "subject", "containment"]).timeRange("time", f.from, f.to);
   if (f.agent_id !== undefined) {
-    parts.push("(has(agents, {agent_id:String}) OR (scope = 'agent' AND subject = {agent_id:String}))");
-    params.agent_id = f.agent_id;
+    c.add("(has(agents, {agent_id:String}) OR (scope = 'agent' AND subject = {agent_id:String}))", { agent_id: f.agent_id });
   }
   if (f.pipeline_id !== undefined) {
-    parts.push("(has(pipelines, {pipeline_id:String}) OR (scope = 'pipeline' AND subject = {pipeline_id:String}))");
-    params.pipeline_id = f.pipeline_id;
+    c.add("(has(pipelines, {pipeline_id:String}) OR (scope = 'pipeline' AND subject = {pipeline_id:String}))", { pipeline_id: f.pipeline_id });
   }
-  if (f.from) {
-    parts.push("time >= parseDateTime64BestEffort({from:String}, 3, 'UTC')");
-    params.from = f.from;
-  }
-  if (f.to) {
-    parts.push("time <= parseDateTime64BestEffort({to:String}, 3, 'UTC')");
-    params.to = f.to;
-  }
-  return parts;
+  return c;
 }
 
 export async function listRevocations(client: ClickHouseClient, f: RevocationFilters, cursor: string | undefined, limit: number) {
-  const params: Record<string, unknown> = { limit: limit + 1 };
-  const parts = conditions(f, params);
-  const after = decodeCursor(cursor);
-  if (after) {
-    parts.push("(time, event_id) < (parseDateTime64BestEffort({c_t:String}, 3, 'UTC'), {c_id:String})");
-    Object.assign(params, { c_t: after.t, c_id: after.id });
-  }
+  const c = conditions(f).before("time", "event_id", decodeCursor(cursor));
   const rows = await queryRows<RevocationRow>(
     client,
     "api:revocations",
-    `SELECT ${REVOCATION_COLUMNS} FROM revocation_status FINAL ${parts.length ? `WHERE ${parts.join(" AND ")}` : ""}
+    `SELECT ${REVOCATION_COLUMNS} FROM revocation_status FINAL ${c.where}
      ORDER BY time DESC, event_id DESC LIMIT {limit:UInt32}`,
-    params,
+    { ...c.params, limit: limit + 1 },
   );
   return page(rows, limit, (r) => ({ t: r.time, id: r.event_id }));
 }
 
 export async function allRevocations(client: ClickHouseClient, f: RevocationFilters = {}): Promise<RevocationRow[]> {
-  const params: Record<string, unknown> = {};
-  const parts = conditions(f, params);
+  const c = conditions(f);
   return queryRows<RevocationRow>(
     client,
     "api:revocations:all",
-    `SELECT ${REVOCATION_COLUMNS} FROM revocation_status FINAL ${parts.length ? `WHERE ${parts.join(" AND ")}` : ""} ORDER BY time DESC, event_id DESC`,
-    params,
+    `SELECT ${REVOCATION_COLUMNS} FROM revocation_status FINAL ${c.where} ORDER BY time DESC, event_id DESC`,
+    c.params,
   );
 }
 

@@ -97,3 +97,10 @@ export async function queryRows<T>(
   });
   return rs.json<T>();
 }
+
+/**
+ * A time bound as a String parameter: ClickHouse's DateTime64 parameters do not accept
+ * the API's ISO-8601 "…Z" form, parseDateTime64BestEffort does (and is constant-folded,
+ * so indexes and partition pruning still apply).
+ */
+export const timeParam = (name: string) => `parseDateTime64BestEffort({${name}:String}, 3, 'UTC')`;

@@ -1,0 +1,44 @@
+/**
+ * WHERE clauses for the API's list queries. Column names come from the code (fixed lists
+ * per query); every value is a bound parameter.
+ */
+import { timeParam } from "../store/clickhouse";
+
+export class Conditions {
+  private readonly parts: string[] = [];
+  readonly params: Record<string, unknown> = {};
+
+  /** `col = {col:String}` for each listed column whose filter value is set. */
+  equals<K extends string>(filters: Partial<Record<K, unknown>>, columns: readonly K[]): this {
+    for (const col of columns) {
+      const value = filters[col];
+      if (value === undefined) continue;
+      this.parts.push(`${col} = {${col}:String}`);
+      this.params[col] = value;
+    }
+    return this;
+  }
+
+  /** `column` between from and to, both inclusive and optional. */
+  timeRange(column: string, from?: string, to?: string): this {
+    if (from) this.add(`${column} >= ${timeParam("from")}`, { from });
+    if (to) this.add(`${column} <= ${timeParam("to")}`, { to });
+    return this;
+  }
+
+  /** Keyset pagination: rows strictly before (time, id) in a newest-first order. */
+  before(timeColumn: string, idColumn: string, cursor: { t: string; id: string } | null): this {
+    if (cursor) this.add(`(${timeColumn}, ${idColumn}) < (${timeParam("c_t")}, {c_id:String})`, { c_t: cursor.t, c_id: cursor.id });
+    return this;
+  }
+
+  add(sql: string, params: Record<string, unknown> = {}): this {
+    this.parts.push(sql);
+    Object.assign(this.params, params);
+    return this;
+  }
+
+  get where(): string {
+    return this.parts.length ? `WHERE ${this.parts.join(" AND ")}` : "";
+  }
+}
