@@ -12,19 +12,21 @@ export const MARK_COLOR: Record<MarkKind, string> = {
   other: "var(--accent)",
 };
 
-export function MarkShape({ kind, cx, cy, selected = false }: { kind: MarkKind; cx: number; cy: number; selected?: boolean }) {
+export function MarkShape({ kind, cx, cy, selected = false, legend = false, onClick }: { kind: MarkKind; cx: number; cy: number; selected?: boolean; legend?: boolean; onClick?: () => void }) {
+  // Legend swatches carry no data-mark: tests and tools count marks by it.
+  const mark = legend ? undefined : kind;
   const ring = selected ? <circle cx={cx} cy={cy} r={11} fill="none" stroke="var(--focus)" strokeWidth={2} /> : null;
   switch (kind) {
     case "violation":
       return (
-        <g data-mark="violation">
+        <g data-mark={mark} onClick={onClick} style={onClick ? { cursor: "pointer" } : undefined}>
           {ring}
           <path d={`M${cx},${cy - 7} L${cx + 7},${cy + 5} L${cx - 7},${cy + 5} Z`} fill="var(--violation)" stroke="#ffd0d5" strokeWidth={1} />
         </g>
       );
     case "blocked":
       return (
-        <g data-mark="blocked">
+        <g data-mark={mark} onClick={onClick} style={onClick ? { cursor: "pointer" } : undefined}>
           {ring}
           <rect x={cx - 5.5} y={cy - 5.5} width={11} height={11} fill="var(--blocked)" stroke="#1a1206" strokeWidth={1} />
           <line x1={cx - 3.5} y1={cy} x2={cx + 3.5} y2={cy} stroke="#1a1206" strokeWidth={2} />
@@ -32,15 +34,16 @@ export function MarkShape({ kind, cx, cy, selected = false }: { kind: MarkKind; 
       );
     case "other":
       return (
-        <g data-mark="other">
+        <g data-mark={mark} onClick={onClick} style={onClick ? { cursor: "pointer" } : undefined}>
           {ring}
           <path d={`M${cx},${cy - 5} L${cx + 5},${cy} L${cx},${cy + 5} L${cx - 5},${cy} Z`} fill="none" stroke="var(--accent)" strokeWidth={1.5} />
         </g>
       );
     default:
       return (
-        <g data-mark="normal">
+        <g data-mark={mark} onClick={onClick} style={onClick ? { cursor: "pointer" } : undefined}>
           {ring}
+          <circle cx={cx} cy={cy} r={7} fill="transparent" />
           <circle cx={cx} cy={cy} r={3.5} fill="var(--normal)" fillOpacity={0.85} />
         </g>
       );
@@ -50,7 +53,7 @@ export function MarkShape({ kind, cx, cy, selected = false }: { kind: MarkKind; 
 export function LegendMark({ kind }: { kind: MarkKind }) {
   return (
     <svg width={16} height={16} aria-hidden="true">
-      <MarkShape kind={kind} cx={8} cy={9} />
+      <MarkShape kind={kind} cx={8} cy={9} legend />
     </svg>
   );
 }

@@ -124,10 +124,12 @@ export interface TimelineProps {
   onSelect: (e: TimelineEvent) => void;
   /** A moment to mark (e.g. an alert's first violation). */
   focusTime?: number | null;
+  /** The queried range, when it is bounded: the unzoomed chart spans it exactly. */
+  range?: { from?: string; to?: string };
   testId?: string;
 }
 
-export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, onZoom, selectedId, onSelect, focusTime, testId }: TimelineProps) {
+export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, onZoom, selectedId, onSelect, focusTime, range, testId }: TimelineProps) {
   const fmt = useFormatTime();
   const [wrapRef, width] = useWidth<HTMLDivElement>();
   const laneIndex = useMemo(() => new Map(lanes.map((l, i) => [l, i])), [lanes]);
@@ -147,13 +149,14 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
       if (t > hi) hi = t;
       if (r.reinstated_at) hi = Math.max(hi, Date.parse(r.reinstated_at));
     }
+    if (range?.from && range?.to) return [Date.parse(range.from), Date.parse(range.to)];
     if (!Number.isFinite(lo)) {
       const now = Date.now();
       return [now - 3_600_000, now];
     }
     const pad = Math.max((hi - lo) * 0.03, 1000);
-    return [lo - pad, hi + pad];
-  }, [events, revocations]);
+    return [range?.from ? Date.parse(range.from) : lo - pad, range?.to ? Date.parse(range.to) : hi + pad];
+  }, [events, revocations, range?.from, range?.to]);
   const domain: [number, number] = zoom ?? extent;
 
   const points = useMemo(() => {
@@ -215,6 +218,7 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
   const pxToTime = (px: number) => domain[0] + ((px - plotLeft) / plotWidth) * (domain[1] - domain[0]);
   const [drag, setDrag] = useState<{ a: number; b: number } | null>(null);
   const dragMoved = useRef(false);
+  const dragStart = useRef<number | null>(null);
   const localX = (ev: React.MouseEvent) => ev.clientX - (wrapRef.current?.getBoundingClientRect().left ?? 0);
 
   const zoomBy = (factor: number) => {
@@ -236,12 +240,18 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
     function Shape(props: unknown) {
       const p = props as { cx?: number; cy?: number; payload?: TimelinePoint };
       if (p.cx === undefined || p.cy === undefined) return <g />;
-      return <MarkShape kind={kind} cx={p.cx} cy={p.cy} selected={!!selectedId && p.payload?.event.event_id === selectedId} />;
+      const ev = p.payload?.event;
+      return (
+        <MarkShape
+          kind={kind}
+          cx={p.cx}
+          cy={p.cy}
+          selected={!!selectedId && ev?.event_id === selectedId}
+          onClick={ev ? () => !dragMoved.current && onSelect(ev) : undefined}
+        />
+      );
     };
-  const clickPoint = (d: unknown) => {
-    const p = (d as { payload?: TimelinePoint })?.payload ?? (d as TimelinePoint);
-    if (p?.event && !dragMoved.current) onSelect(p.event);
-  };
+
 
   return (
     <div className="timeline" data-testid={testId}>
@@ -268,14 +278,16 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
         onMouseDown={(ev) => {
           const x = localX(ev);
           if (x < plotLeft || x > plotLeft + plotWidth) return;
+          // No state change on press: re-rendering under the pointer would swallow a click on a mark.
+          dragStart.current = x;
           dragMoved.current = false;
-          setDrag({ a: x, b: x });
         }}
         onMouseMove={(ev) => {
-          if (!drag) return;
+          if (dragStart.current === null) return;
           const x = Math.min(plotLeft + plotWidth, Math.max(plotLeft, localX(ev)));
-          if (Math.abs(x - drag.a) > 4) dragMoved.current = true;
-          setDrag({ a: drag.a, b: x });
+          if (!dragMoved.current && Math.abs(x - dragStart.current) <= 4) return;
+          dragMoved.current = true;
+          setDrag({ a: dragStart.current, b: x });
         }}
         onMouseUp={() => {
           if (drag && dragMoved.current) {
@@ -283,10 +295,14 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
             const t1 = pxToTime(Math.max(drag.a, drag.b));
             if (t1 - t0 > 5) onZoom([t0, t1]);
           }
-          setDrag(null);
+          dragStart.current = null;
+          if (drag) setDrag(null);
           setTimeout(() => (dragMoved.current = false), 0);
         }}
-        onMouseLeave={() => setDrag(null)}
+        onMouseLeave={() => {
+          dragStart.current = null;
+          if (drag) setDrag(null);
+        }}
       >
         {width > 0 && (
           <ScatterChart width={width} height={chartHeight} margin={MARGIN}>
@@ -358,7 +374,6 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
                 data={points[kind]}
                 shape={renderShape(kind)}
                 isAnimationActive={false}
-                onClick={clickPoint}
                 style={{ cursor: "pointer" }}
               />
             ))}

@@ -127,6 +127,7 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
             selectedId={selectedId}
             onSelect={onSelect}
             focusTime={focus}
+            range={range.key === "custom" ? range : undefined}
           />
         )}
       </div>

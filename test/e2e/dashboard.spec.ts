@@ -4,7 +4,7 @@
  * Screenshots of every page land in test-results/screenshots/.
  */
 import { readFileSync } from "node:fs";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Browser, type Page } from "@playwright/test";
 import { scenario, seed } from "./scenario";
 
 test.describe.configure({ mode: "serial" });
@@ -17,6 +17,18 @@ async function shot(page: Page, name: string) {
   await expect(page.getByTestId("live-indicator")).toHaveClass(/live-ok/);
   await page.waitForTimeout(300); // let charts finish their first layout
   await page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
+}
+
+/**
+ * A person's browser: no bearer key, signed in through /api/v1/auth/login, so requests
+ * carry the session cookie and writes must send the CSRF header (the UI's fetch wrapper),
+ * and download links are authenticated like any navigation.
+ */
+async function signedInPage(browser: Browser): Promise<Page> {
+  const ctx = await browser.newContext({ extraHTTPHeaders: {}, baseURL: test.info().project.use.baseURL, viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const res = await ctx.request.post("/api/v1/auth/login", { data: { email: process.env.E2E_ADMIN_EMAIL, password: process.env.E2E_ADMIN_PASSWORD } });
+  expect(res.status(), await res.text()).toBe(200);
+  return ctx.newPage();
 }
 
 function parseCsv(text: string): string[][] {
@@ -96,7 +108,8 @@ test("clicking through reaches the agent's timeline with the violations marked",
   await shot(page, "agent");
 });
 
-test("acknowledging an alert changes its status everywhere", async ({ page, request }) => {
+test("acknowledging an alert changes its status everywhere", async ({ browser, request }) => {
+  const page = await signedInPage(browser);
   const list = await (await request.get(`/api/v1/alerts?agent_id=${enc(ids.a)}&rule=post_revocation_activity`)).json();
   const alert = list.items[0];
   expect(alert.status).toBe("open");
@@ -142,7 +155,8 @@ test("the pipeline's containment matrix shows the leaking layer", async ({ page 
   await shot(page, "pipeline");
 });
 
-test("an export downloads the right rows", async ({ page }) => {
+test("an export downloads the right rows", async ({ browser }) => {
+  const page = await signedInPage(browser);
   await page.goto(`/investigate?pipeline_id=${enc(ids.pipeline)}`);
   await expect(page.getByTestId("investigate-count")).toHaveText(/^3 rows/);
   await shot(page, "investigate");
