@@ -8,7 +8,7 @@ import { Time } from "@/components/ui/time";
 
 export const alertColumns: Column<Alert>[] = [
   { id: "severity", header: "Severity", accessorKey: "severity", size: 110, cell: (c) => <SeverityBadge value={c.row.original.severity} /> },
-  { id: "status", header: "Status", accessorKey: "status", size: 130, cell: (c) => <StatusBadge value={c.row.original.status} /> },
+  { id: "status", header: "Status", accessorKey: "status", size: 150, cell: (c) => <StatusBadge value={c.row.original.status} /> },
   {
     id: "rule",
     header: "Rule",

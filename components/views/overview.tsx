@@ -122,8 +122,8 @@ export function OverviewView() {
         <Tile label="Agents active" value={c?.agents_active} href="/agents" testId="tile-agents" />
         <Tile label="Revocations" value={c?.revocations} note="effective in range" />
         <Tile label="Violations" value={c?.violations} tone="bad" note="▲ acted after revocation" href={`/investigate?violation=true&${rangeParams}`} testId="tile-violations" />
-        <Tile label="Blocked attempts" value={c?.blocked} tone="warn" note="■ denied after revocation" href={`/investigate?violation=false&${rangeParams}`} />
-        <Tile label="Partial containment" value={c?.partial} tone="warn" note="◐ some layers leak" />
+        <Tile label="Blocked" value={c?.blocked} tone="warn" note="■ denied after revocation" href={`/investigate?violation=false&${rangeParams}`} />
+        <Tile label="Partial" value={c?.partial} tone="warn" note="◐ some layers leak" />
         <Tile label="Uncontained" value={c?.uncontained} tone="bad" note="○ nothing blocked" />
         <Tile label="Open critical" value={c?.open_alerts?.critical ?? (c ? 0 : undefined)} tone="bad" note="◆◆ alerts" href="/alerts?status=open&severity=critical" testId="tile-open-critical" />
         <Tile label="Open high" value={c?.open_alerts?.high ?? (c ? 0 : undefined)} tone="warn" note="◆ alerts" href="/alerts?status=open&severity=high" />

@@ -28,6 +28,8 @@ async function signedInPage(browser: Browser): Promise<Page> {
   const ctx = await browser.newContext({ extraHTTPHeaders: {}, baseURL: test.info().project.use.baseURL, viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   const res = await ctx.request.post("/api/v1/auth/login", { data: { email: process.env.E2E_ADMIN_EMAIL, password: process.env.E2E_ADMIN_PASSWORD } });
   expect(res.status(), await res.text()).toBe(200);
+  // Really a person's session, not the bearer key: the CSRF path is exercised.
+  expect((await (await ctx.request.get("/api/v1/auth/me")).json()).kind).toBe("user");
   return ctx.newPage();
 }
 
