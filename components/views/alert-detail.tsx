@@ -15,6 +15,9 @@ import { Time, formatDuration } from "@/components/ui/time";
 import { pairColumns, pairRowClass } from "./pair-columns";
 
 const MARGIN_MS = 2 * 60_000;
+/** The alert names the revocation (and usually the agent): the evidence table leaves them out. */
+const evidenceColumns = pairColumns.filter((c) => !["revocation_id", "session_id", "event_id"].includes(c.id ?? ""));
+const evidenceColumnsOneAgent = evidenceColumns.filter((c) => c.id !== "agent_id");
 
 /** Newest first; a run of detection "updated" entries (each new violation) folds into one line. */
 function groupHistory(history: AlertHistoryEntry[]): { entry: AlertHistoryEntry; repeats: number }[] {
@@ -141,7 +144,7 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
                 label="Evidence"
                 testId="evidence-table"
                 data={pairs}
-                columns={pairColumns}
+                columns={a.agent_id ? evidenceColumnsOneAgent : evidenceColumns}
                 rowId={(p) => `${p.event_id}:${p.revocation_id}`}
                 rowClassName={pairRowClass}
                 height={Math.min(380, Math.max(120, pairs.length * 34 + 8))}
