@@ -109,7 +109,11 @@ export class IngestConsumer {
     for (const m of batch.messages) {
       const decoded = decodeMessage(m.value, now);
       if (decoded.ok) {
-        rows.push({ ...decoded.event, kafka_partition: batch.partition, kafka_offset: m.offset });
+        // The decoded object is ours alone: adding the coordinates in place saves a copy per event.
+        const row = decoded.event as EventRow;
+        row.kafka_partition = batch.partition;
+        row.kafka_offset = m.offset;
+        rows.push(row);
       } else {
         letters.push({ origin: "kafka", topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, reason: decoded.reason });
       }

@@ -65,15 +65,33 @@ const QUOTED_ESCAPES: Record<string, string> = { ...TSV_ESCAPES, "'": "\\'" };
  */
 const quoted = (v: string) => `'${v.replace(QUOTED_SPECIAL, (c) => QUOTED_ESCAPES[c])}'`;
 
+type Column = (typeof COLUMNS)[number];
+
+/** A column's value that the table's DEFAULT reproduces, so the column need not be sent. */
+function isDefault(col: Column, v: unknown): boolean {
+  if (col === "attributes") return Object.keys(v as object).length === 0;
+  if (col === "rev_cascade") return v === true;
+  return v === "" || v === null;
+}
+
+/**
+ * The columns at least one row of the batch sets. Events carry few of their optional
+ * fields, and every column left out is one ClickHouse does not parse for every row
+ * (measured: 50k typical actions, 27 columns 0.52 s, 13 columns noticeably less).
+ */
+export function usedColumns(rows: EventRow[]): Column[] {
+  return COLUMNS.filter((col) => col === "event_id" || rows.some((r) => !isDefault(col, r[col])));
+}
+
 /**
  * One row of TabSeparated. The hot path sends TSV rather than JSONEachRow: ClickHouse parses
  * it about twice as fast (measured on the embedded engine: 50k events 1.0 s as slim JSON,
  * 0.52 s as TSV including 0.16 s of encoding here), and ingest is bound by that parse.
  */
-export function toTsvRow(row: EventRow): string {
+export function toTsvRow(row: EventRow, columns: readonly Column[] = COLUMNS): string {
   let out = "";
-  for (let i = 0; i < COLUMNS.length; i++) {
-    const col = COLUMNS[i];
+  for (let i = 0; i < columns.length; i++) {
+    const col = columns[i];
     const v = row[col];
     let field: string;
     if (col === "attributes") {
@@ -92,9 +110,18 @@ export function toTsvRow(row: EventRow): string {
 }
 
 function dedupToken(rows: EventRow[]): string {
-  const h = createHash("sha1");
-  for (const r of rows) h.update(`${r.kafka_partition}:${r.kafka_offset}:${r.event_id}\n`);
-  return h.digest("hex");
+  // The Kafka coordinates a batch covers name it: per partition, its first and last offset
+  // and row count (rows of one partition arrive in offset order).
+  const ranges = new Map<number, [string, string, number]>();
+  for (const r of rows) {
+    const range = ranges.get(r.kafka_partition);
+    if (range) {
+      range[1] = r.kafka_offset;
+      range[2]++;
+    } else ranges.set(r.kafka_partition, [r.kafka_offset, r.kafka_offset, 1]);
+  }
+  const key = [...ranges.entries()].sort(([a], [b]) => a - b).map(([p, [first, last, n]]) => `${p}:${first}-${last}#${n}`).join(",");
+  return createHash("sha1").update(`${key}|${rows[0]?.event_id}|${rows[rows.length - 1]?.event_id}`).digest("hex");
 }
 
 export class EventWriter {
@@ -132,11 +159,12 @@ export class EventWriter {
     const token = dedupToken(rows);
     for (let attempt = 1; ; attempt++) {
       try {
-        const body = rows.map(toTsvRow).join("\n") + "\n";
+        const columns = usedColumns(rows);
+        const body = rows.map((r) => toTsvRow(r, columns)).join("\n") + "\n";
         await this.client.insert({
           table: "events",
           format: "TabSeparated",
-          columns: [...COLUMNS],
+          columns: columns as [Column, ...Column[]],
           values: Readable.from([body], { objectMode: false }),
           clickhouse_settings: {
             insert_deduplication_token: token,

@@ -6,8 +6,9 @@
 -- A redelivered event has the same agent_id, time and event_id, so duplicates share a key
 -- and are merged away in the background; readers use FINAL so they never see a duplicate
 -- before that merge. ingested_at is the version: the last stored copy wins.
--- Lookups by credential, session, pipeline and event id use bloom-filter skip indexes
--- instead of extra projections: those lists are small next to a timeline.
+-- Lookups by credential, session and pipeline use bloom-filter skip indexes instead of
+-- extra projections: those lists are small next to a timeline. (No index on event_id or
+-- type: nothing reads events by id alone, and each index costs every insert.)
 -- PARTITION BY month keeps parts of a useful size at 10k events/s and lets TTL or manual
 -- retention drop whole months.
 -- non_replicated_deduplication_window: retried inserts of the same batch (same
@@ -33,7 +34,7 @@ CREATE TABLE IF NOT EXISTS events
     rev_scope         LowCardinality(String),
     rev_subject       String,
     rev_reason        String,
-    rev_cascade       Bool,
+    rev_cascade       Bool DEFAULT true,
     rev_initiated_by  String,
     cred_id           String,
     cred_kind         LowCardinality(String),
@@ -42,11 +43,9 @@ CREATE TABLE IF NOT EXISTS events
     attributes        Map(String, String),
     kafka_partition   Int32 DEFAULT -1,
     kafka_offset      Int64 DEFAULT -1,
-    INDEX idx_event_id      event_id      TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX idx_credential_id credential_id TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX idx_session_id    session_id    TYPE bloom_filter(0.01) GRANULARITY 4,
-    INDEX idx_pipeline_id   pipeline_id   TYPE bloom_filter(0.01) GRANULARITY 4,
-    INDEX idx_type          type          TYPE set(8) GRANULARITY 4
+    INDEX idx_pipeline_id   pipeline_id   TYPE bloom_filter(0.01) GRANULARITY 4
 )
 ENGINE = ReplacingMergeTree(ingested_at)
 PARTITION BY toYYYYMM(time)
@@ -69,11 +68,14 @@ CREATE TABLE IF NOT EXISTS credential_presence
 ENGINE = AggregatingMergeTree
 ORDER BY (owner_kind, owner_id, credential_id);
 
+-- GROUP BY inside the view collapses each insert block first: an agent presents the same
+-- token thousands of times, and only (owner, credential, first, last) matters.
 CREATE MATERIALIZED VIEW IF NOT EXISTS credential_presence_mv TO credential_presence AS
-SELECT owner.1 AS owner_kind, owner.2 AS owner_id, cred AS credential_id, time AS first_seen, time AS last_seen
+SELECT owner.1 AS owner_kind, owner.2 AS owner_id, cred AS credential_id, min(time) AS first_seen, max(time) AS last_seen
 FROM events
 ARRAY JOIN arrayFilter(c -> c != '', arrayDistinct([credential_id, cred_id])) AS cred
-ARRAY JOIN arrayFilter(o -> o.2 != '', [('agent', agent_id), ('session', session_id), ('pipeline', pipeline_id)]) AS owner;
+ARRAY JOIN arrayFilter(o -> o.2 != '', [('agent', agent_id), ('session', session_id), ('pipeline', pipeline_id)]) AS owner
+GROUP BY owner_kind, owner_id, credential_id;
 
 -- Credential lineage (child → parent) from credential_issued events.
 -- ORDER BY (parent_id, credential_id): cascade walks the graph downwards, parent to children.
