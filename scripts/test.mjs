@@ -42,6 +42,13 @@ function runStep(name, cmd, argv, reportFile, count) {
 
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
 
+console.log("\n[test] lint (eslint)");
+const lint = spawnSync(bin("eslint"), ["."], { cwd: root, env, stdio: "inherit" });
+if (lint.status !== 0) {
+  console.log("[test] lint failed");
+  exitCode = lint.status ?? 1;
+}
+
 runStep(
   "unit + integration (vitest)",
   bin("vitest"),
