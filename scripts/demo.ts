@@ -102,46 +102,72 @@ async function main() {
   }
   log.info({ pipelines: pipelines.map((p) => p.id) }, "demo traffic started");
 
-  // An incident: revoke something, then let layers disagree about it for a while.
+  // Agents whose ordinary traffic is suspended: a revoked agent only does what its incident
+  // script says (and nothing at all once it is decommissioned).
+  const quarantined = new Set<string>();
+  // A fresh credential for an agent, and fresh delegated ones for its sub-agents.
+  const reprovision = async (p: Pipeline) => {
+    p.orchestrator.credential = id("tok");
+    const events = [issue(p.orchestrator)];
+    for (const w of p.workers) {
+      w.credential = id("tok");
+      events.push(issue(w, p.orchestrator.credential));
+    }
+    await send(events);
+  };
+
+  // An incident: revoke something, then let the layers disagree about it for a while.
   const incidents: { until: number; tick: (t: number) => Event[] }[] = [];
   let incidentNo = 0;
   const startIncident = async () => {
     const p = pipelines[incidentNo % pipelines.length];
-    const kind = incidentNo % 3;
+    const kind = incidentNo % 3; // 0: agent revoked then reinstated, 1: agent revoked for good, 2: credential revoked
+    const contained = incidentNo % 4 === 3; // now and then every layer enforces at once
     incidentNo++;
     const target = p.orchestrator;
+    const subAgent = p.workers[0];
     const scope = kind === 2 ? "credential" : "agent";
     const revocation: Event = {
       event_id: id("rev"), type: "revocation", time: now(), source: "control-plane",
       revocation: { scope, subject: scope === "agent" ? target.id : target.credential, reason: pick(["prompt injection detected", "anomalous data access", "owner offboarded", "token leaked in logs"]), initiated_by: "soc-analyst@acme.example", cascade: true },
     };
     await send([revocation]);
-    log.info({ pipeline: p.id, scope, revocation: revocation.event_id }, "demo incident: revocation");
+    log.info({ pipeline: p.id, scope, contained, revocation: revocation.event_id }, "demo incident: revocation");
+    for (const a of [target, ...p.workers]) quarantined.add(a.id);
     const copycat: Agent = { id: `spiffe://acme.prod/shadow/${id("worker")}`, pipeline: p.id, session: id("sess"), credential: target.credential };
-    const until = Date.now() + 15_000;
+    const leakyLayer = pick(["tool", "saas"]);
+    const started = Date.now();
+    const until = started + 15_000;
     incidents.push({
       until,
       tick: (t) => {
         const out: Event[] = [];
-        // The gateway enforces at once: blocked attempts.
+        const cacheStillTrusted = !contained && t - started < 10_000;
+        // The gateway and the secret store check revocation on every call: blocked attempts.
         if (Math.random() < 0.6) out.push(act(target, "gateway", "deny"));
-        // The tool server trusts its cached bearer token for a while: violations.
-        if (incidentNo % 4 !== 0 && until - t > 5_000 && Math.random() < 0.5) out.push(act(target, pick(["tool", "saas"]), "allow"));
-        // A sub-agent carries on with its delegated credential (cascade).
-        if (Math.random() < 0.4) out.push(act(p.workers[0], pick(["tool", "secret_store"]), "allow"));
+        if (Math.random() < 0.2) out.push(act(target, "secret_store", "deny"));
+        // The tool server (or SaaS connector) trusts its cached bearer token for a while: violations.
+        if (Math.random() < 0.5) out.push(act(target, leakyLayer, cacheStillTrusted ? "allow" : "deny"));
+        // A sub-agent carries on with its delegated credential where only the token is checked.
+        if (Math.random() < 0.4) out.push(act(subAgent, leakyLayer, cacheStillTrusted ? "allow" : "deny"));
+        if (Math.random() < 0.2) out.push(act(subAgent, "gateway", "deny"));
         // A copied token presented by another agent.
-        if (kind === 1 && Math.random() < 0.2) out.push(act(copycat, "saas", "unknown", target.credential, copycat.id));
+        if (kind === 1 && !contained && Math.random() < 0.2) out.push(act(copycat, "saas", "unknown", target.credential, copycat.id));
         return out;
       },
     });
-    if (kind === 0) {
-      setTimeout(() => {
-        void send([{ event_id: id("rein"), type: "reinstatement", time: now(), source: "control-plane", revocation: { scope, subject: target.id, reason: "investigation closed" } }]);
-        // The agent resumes with a fresh credential.
-        target.credential = id("tok");
-        void send([issue(target)]);
-      }, 20_000);
-    }
+    setTimeout(() => {
+      void (async () => {
+        if (kind === 0) {
+          await send([{ event_id: id("rein"), type: "reinstatement", time: now(), source: "control-plane", revocation: { scope, subject: target.id, reason: "investigation closed" } }]);
+        } else if (kind === 1) {
+          // Decommissioned: the pipeline gets a new orchestrator identity.
+          p.orchestrator = { ...target, id: `${target.id.replace(/-v\d+$/, "")}-v${incidentNo + 1}`, session: id("sess") };
+        }
+        await reprovision(p);
+        for (const a of [target, ...p.workers]) quarantined.delete(a.id);
+      })();
+    }, 20_000);
   };
 
   let stopping = false;
@@ -159,7 +185,7 @@ async function main() {
     const batch: (Event | string)[] = [];
     for (const p of pipelines) {
       for (const a of [p.orchestrator, ...p.workers]) {
-        if (Math.random() < 0.5) batch.push(act(a, pick(LAYERS), Math.random() < 0.05 ? "deny" : "allow"));
+        if (!quarantined.has(a.id) && Math.random() < 0.5) batch.push(act(a, pick(LAYERS), Math.random() < 0.05 ? "deny" : "allow"));
       }
     }
     for (const inc of incidents.filter((i) => i.until > t)) batch.push(...inc.tick(t));
