@@ -33,12 +33,12 @@ interface SummaryRow {
   event_count: number;
   pipelines: string[];
   layers: string[];
-  sessions: string[];
+  session_count: number;
 }
 
 const SUMMARY_SQL = `SELECT agent_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(event_count) AS event_count,
    arraySort(groupUniqArrayArray(pipelines)) AS pipelines, arraySort(groupUniqArrayArray(layers)) AS layers,
-   groupUniqArrayArray(sessions) AS sessions
+   uniqMerge(sessions) AS session_count
  FROM agent_summary`;
 
 /** An agent is revoked while a revocation naming it (agent scope) has no reinstatement. */
@@ -70,8 +70,7 @@ async function violationsByAgent(client: ClickHouseClient, agentIds?: string[]):
 }
 
 function toItem(s: SummaryRow, revocations: RevocationRow[], violations: Map<string, number>): AgentListItem {
-  const { sessions, ...rest } = s;
-  return { ...rest, event_count: Number(s.event_count), session_count: sessions.length, ...revocationState(s, revocations), violation_count: violations.get(s.agent_id) ?? 0 };
+  return { ...s, event_count: Number(s.event_count), session_count: Number(s.session_count), ...revocationState(s, revocations), violation_count: violations.get(s.agent_id) ?? 0 };
 }
 
 export type AgentSort = "last_seen" | "agent_id" | "violation_count" | "event_count";

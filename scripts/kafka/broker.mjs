@@ -153,7 +153,17 @@ export async function startBroker({ foreground = false } = {}) {
     await waitForMetadata();
     return existing;
   }
-  if (await portOpen(port)) throw new Error(`port ${port} is in use by another process; set KAFKA_PORT`);
+  if (await portOpen(port)) {
+    // Another process owns the port: fine if it is a Kafka broker (started from another
+    // checkout, or by hand), an error otherwise.
+    try {
+      await waitForMetadata(10_000);
+    } catch {
+      throw new Error(`port ${port} is in use by something that is not a Kafka broker; set KAFKA_PORT`);
+    }
+    log("a Kafka broker started elsewhere already answers on this port; using it");
+    return null;
+  }
   const { file, logDir } = writeServerProperties();
   formatStorageOnce(file, logDir);
   const out = openSync(path.join(dataDir, "broker.log"), "a");
@@ -190,6 +200,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     stop: stopBroker,
     run: async () => {
       const child = await startBroker({ foreground: true });
+      if (!child || typeof child === "number") return log("a broker is already running; nothing to run in the foreground");
       const stop = () => child.kill("SIGTERM");
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);

@@ -11,7 +11,8 @@ CREATE TABLE IF NOT EXISTS agent_summary
     event_count  SimpleAggregateFunction(sum, UInt64),
     pipelines    SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
     layers       SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
-    sessions     SimpleAggregateFunction(groupUniqArrayArray, Array(String))
+    -- A count, not a list: a long-lived agent opens sessions without end.
+    sessions     AggregateFunction(uniq, String)
 )
 ENGINE = AggregatingMergeTree
 ORDER BY agent_id;
@@ -23,7 +24,7 @@ SELECT agent_id,
        toUInt64(count()) AS event_count,
        groupUniqArrayIf(pipeline_id, pipeline_id != '') AS pipelines,
        groupUniqArrayIf(layer, layer != '') AS layers,
-       groupUniqArrayIf(session_id, session_id != '') AS sessions
+       uniqStateIf(session_id, session_id != '') AS sessions
 FROM events
 WHERE agent_id != ''
 GROUP BY agent_id;
