@@ -15,9 +15,13 @@ export async function register() {
     logger().fatal({ err: err.message }, "worker failed to start");
     process.exit(1);
   });
+  // Next.js exits on SIGTERM/SIGINT within milliseconds unless NEXT_MANUAL_SIG_HANDLE is
+  // set (scripts/start.mjs sets it): then this handler owns shutdown, so the consumer can
+  // store and commit what it holds and leave its group. A stuck shutdown ends after 30 s.
   const shutdown = async (signal: string) => {
     logger().info({ signal }, "shutting down worker");
-    await worker.stop();
+    setTimeout(() => process.exit(1), 30_000).unref();
+    await worker.stop().catch((err: Error) => logger().error({ err: err.message }, "worker stop failed"));
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));

@@ -27,6 +27,8 @@ export class Batcher {
   private stored: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
   private running: Promise<void> | null = null;
   private roomWaiters: (() => void)[] = [];
+  /** Set once a flush failed for good: nothing queued after it may count as stored. */
+  private failed: unknown = null;
 
   constructor(
     private readonly maxRows: number,
@@ -62,10 +64,17 @@ export class Batcher {
       this.letters = [];
       this.stored = null;
       this.roomWaiters.splice(0).forEach((w) => w());
+      if (this.failed) {
+        // A later flush must not succeed past a failed one: its offsets would be committed
+        // beyond rows that were never stored.
+        done.reject(this.failed);
+        continue;
+      }
       try {
         await this.flushFn(batch);
         done.resolve();
       } catch (err) {
+        this.failed = err;
         done.reject(err);
       }
     }

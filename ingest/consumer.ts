@@ -2,7 +2,8 @@
  * The ingest worker: a kafkajs consumer group reading the events topic into ClickHouse.
  *
  * At-least-once: offsets are committed only after the batch's rows are stored, its dead
- * letters produced, and detection has seen it (autoCommit off). Redelivery after a crash
+ * letters produced, and detection has run on it (autoCommit off; a revocation whose
+ * evaluation failed is retried by the engine, see lib/detection/engine.ts). Redelivery after a crash
  * is harmless: events are deduplicated on event_id (see lib/store/migrations/001_events.sql).
  * While ClickHouse is unavailable the consumer pauses fetching, keeps heartbeating so it
  * keeps its partitions, retries, and resumes when the insert goes through.
@@ -43,7 +44,13 @@ export class IngestConsumer {
   private pendingCommits = new Set<Promise<void>>();
 
   constructor(private readonly opts: IngestOptions) {
-    this.writer = new EventWriter(opts.client, (attempt, err) => this.onStoreRetry(attempt, err));
+    this.writer = new EventWriter(
+      opts.client,
+      (attempt, err) => this.onStoreRetry(attempt, err),
+      // While stopping, an unavailable ClickHouse is not waited out: the batch stays
+      // uncommitted and is redelivered after the restart.
+      () => this.stopping,
+    );
     this.batcher = new Batcher(opts.cfg.INGEST_BATCH_SIZE, (f) => this.flushUntilStored(f));
   }
 
@@ -107,7 +114,13 @@ export class IngestConsumer {
     const rows: EventRow[] = [];
     const letters: DeadLetter[] = [];
     for (const m of batch.messages) {
-      const decoded = decodeMessage(m.value, now);
+      let decoded: ReturnType<typeof decodeMessage>;
+      try {
+        decoded = decodeMessage(m.value, now);
+      } catch (err) {
+        // A decoder bug must not stall the partition: the message is dead-lettered with it.
+        decoded = { ok: false, reason: `decoder error: ${(err as Error).message}` };
+      }
       if (decoded.ok) {
         // The decoded object is ours alone: adding the coordinates in place saves a copy per event.
         const row = decoded.event as EventRow;
@@ -128,12 +141,18 @@ export class IngestConsumer {
     resolveOffset(batch.lastOffset());
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     const commit = stored
-      .then(() => this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]))
-      .catch((err: Error) => {
-        // A rebalance took the partition away: its new owner re-reads from the last commit,
-        // and event_id deduplication absorbs the repeat.
-        this.log.warn({ partition: batch.partition, offset: next, err: err.message }, "offset commit failed");
-      })
+      .then(
+        () =>
+          this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]).catch((err: Error) => {
+            // A rebalance took the partition away: its new owner re-reads from the last
+            // commit, and event_id deduplication absorbs the repeat.
+            this.log.warn({ partition: batch.partition, offset: next, err: err.message }, "offset commit failed");
+          }),
+        (err: Error) => {
+          // Given up while stopping: the offsets stay uncommitted and Kafka redelivers the batch.
+          this.log.warn({ partition: batch.partition, offset: next, err: err.message }, "batch not stored; offsets left uncommitted");
+        },
+      )
       .finally(() => {
         this.heartbeats.delete(heartbeat);
         this.pendingCommits.delete(commit);
@@ -154,7 +173,7 @@ export class IngestConsumer {
         if (this.stopping && attempt > 3) throw err;
         this.status.lastError = (err as Error).message;
         this.log.error({ attempt, rows: f.rows.length, err: (err as Error).message }, "flush failed; retrying");
-        await this.onStoreRetry(attempt, err as Error);
+        await this.pauseAndHeartbeat(attempt);
         await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))));
       }
     }
@@ -163,7 +182,7 @@ export class IngestConsumer {
   private async flush({ rows, letters: decodeLetters }: Flush): Promise<void> {
     const letters = [...decodeLetters];
     const rejected = await this.writer.write(rows);
-    if (this.status.paused) this.resume();
+    if (this.status.paused && !this.stopping) this.resume();
     const refused = new Set(rejected.map((r) => r.row));
     for (const r of rejected) {
       letters.push({
@@ -177,19 +196,25 @@ export class IngestConsumer {
       });
     }
     await this.sink!.send(letters);
+    if (letters.length) this.log.warn({ count: letters.length, first: letters[0].reason }, "messages dead-lettered");
     const stored = refused.size ? rows.filter((r) => !refused.has(r)) : rows;
+    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored);
+    // Counted last, so that a flush retried after a failure above is counted once.
     this.status.stored += stored.length;
     this.status.deadLettered += letters.length;
     this.status.batches++;
     this.status.lastBatchAt = new Date().toISOString();
-    if (letters.length) this.log.warn({ count: letters.length, first: letters[0].reason }, "messages dead-lettered");
-    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored);
   }
 
-  /** ClickHouse is failing: stop fetching, keep our partitions (heartbeat), report it. */
+  /** ClickHouse is failing: count it, then pause and heartbeat. */
   private async onStoreRetry(attempt: number, err: Error): Promise<void> {
     this.status.storeFailures++;
     this.status.lastError = `clickhouse: ${err.message}`;
+    await this.pauseAndHeartbeat(attempt);
+  }
+
+  /** Stop fetching while a batch cannot be stored, and keep our partitions (heartbeat). */
+  private async pauseAndHeartbeat(attempt: number): Promise<void> {
     if (!this.status.paused && this.consumer) {
       this.status.paused = true;
       this.consumer.pause([{ topic: this.opts.cfg.KAFKA_TOPIC }]);

@@ -37,8 +37,11 @@ function isDataError(err: unknown): boolean {
 /** Failures that go away by themselves: the engine or server is down, busy or restarting. */
 function isTransient(err: unknown): boolean {
   const e = err as { code?: string | number; message?: string };
-  const code = Number(e.code);
-  if ([159, 164, 202, 209, 210, 241, 242, 252, 394, 425, 999].includes(code)) return true;
+  if (e.code !== undefined && e.code !== null && e.code !== "" && !Number.isNaN(Number(e.code))) {
+    // A ClickHouse error: its code decides. (Its message may quote the row, which the
+    // telemetry producer wrote, so the message is never matched against.)
+    return [159, 164, 202, 209, 210, 241, 242, 252, 394, 425, 999].includes(Number(e.code));
+  }
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|Timeout|closed|Cannot lock file|Another server instance/i.test(e.message ?? String(err));
 }
 
@@ -130,6 +133,8 @@ export class EventWriter {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly onRetry: (attempt: number, err: Error) => Promise<void> = async () => {},
+    /** True when retrying for ever is no longer wanted (shutdown): give up after a few attempts. */
+    private readonly givingUp: () => boolean = () => false,
   ) {}
 
   /** Stores every row it can; returns the rows ClickHouse refused, each with its reason. */
@@ -144,7 +149,7 @@ export class EventWriter {
     try {
       await this.insertWithRetry(rows);
     } catch (err) {
-      if (isTransient(err)) throw err;
+      if (!isDataError(err) && isTransient(err)) throw err;
       if (rows.length === 1) {
         rejected.push({ row: rows[0], reason: `clickhouse rejected the row: ${(err as Error).message.slice(0, 500)}` });
         return;
@@ -177,6 +182,7 @@ export class EventWriter {
         return;
       } catch (err) {
         if (isDataError(err) || (!isTransient(err) && attempt > UNKNOWN_ERROR_RETRIES)) throw err;
+        if (this.givingUp() && attempt > 3) throw err;
         const delay = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6));
         this.log.warn({ attempt, rows: rows.length, delayMs: delay, code: (err as { code?: string }).code, err: (err as Error).message }, "insert failed; retrying");
         await this.onRetry(attempt, err as Error);

@@ -44,21 +44,25 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     kafka: createKafka(cfg, "-ingest"),
     client: s.writer,
     hooks: {
+      // Runs before the batch's offsets are committed. A revocation whose evaluation fails
+      // is kept by the engine and retried (next batch, and every 5 s below), so detection
+      // trouble delays results without stalling ingestion or losing them.
       afterStore: async (events) => {
-        try {
-          await engine.onEvents(events);
-          status.evaluations++;
-          status.lastEvaluationAt = new Date().toISOString();
-          status.lastError = null;
-        } catch (err) {
-          // Detection must not stall ingestion; the restart sweep re-evaluates everything.
-          status.lastError = (err as Error).message;
-          log.error({ err: (err as Error).message }, "detection failed for a batch");
-        }
+        await engine.onEvents(events);
+        status.evaluations++;
+        status.lastEvaluationAt = new Date().toISOString();
+        status.lastError = engine.lastError;
       },
     },
   });
   await consumer.start();
+  const retry = setInterval(() => {
+    engine
+      .retryFailed()
+      .then(() => (status.lastError = engine.lastError))
+      .catch((err: Error) => log.error({ err: err.message }, "detection retry failed"));
+  }, 5_000);
+  retry.unref();
   for (const job of opts.jobs ?? []) await job.start(s, cfg);
   log.info("worker started");
   let stopped = false;
@@ -68,6 +72,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     async stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(retry);
       await consumer.stop();
       for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
       status.running = false;

@@ -23,6 +23,9 @@ const env = {
   KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? `127.0.0.1:${kafkaPort}`,
   REVENANT_DATA_DIR: process.env.REVENANT_DATA_DIR ?? path.join(root, ".data", dev ? "dev" : "app"),
   REVENANT_DEMO: demo ? "1" : "0",
+  // The worker inside the app handles SIGTERM itself (instrumentation.ts): it stores and
+  // commits what it holds before the process exits.
+  NEXT_MANUAL_SIG_HANDLE: "true",
 };
 if (demo) {
   env.REVENANT_ADMIN_EMAIL ??= "admin@revenant.local";

@@ -4,9 +4,18 @@ import { useState, type FormEvent } from "react";
 import { api } from "@/components/data/api";
 import { ErrorLine, errorText } from "./shared";
 
-function safeNext(next: string | null): string {
-  // Only local paths: "//evil.example" or "https://…" would make this an open redirect.
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+/**
+ * Only paths on this origin. Resolving the URL (rather than checking prefixes) also catches
+ * "/\t/evil.example": browsers drop tabs and newlines, which turns it into "//evil.example".
+ */
+export function safeNext(next: string | null, origin: string): string {
+  if (!next) return "/";
+  try {
+    const url = new URL(next, origin);
+    return url.origin === origin ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
 }
 
 export function LoginForm({ next }: { next: string | null }) {
@@ -23,7 +32,7 @@ export function LoginForm({ next }: { next: string | null }) {
       await api("/auth/login", { method: "POST", body: { email, password } });
       // A full load, not router.push: the new session cookie must reach the proxy and the server render.
       // eslint-disable-next-line @next/next/no-location-assign-relative-destination
-      window.location.href = safeNext(next);
+      window.location.href = safeNext(next, window.location.origin);
     } catch (err) {
       setError(errorText(err));
       setBusy(false);

@@ -56,6 +56,23 @@ function contentChanged(a: DerivedAlert, b: DerivedAlert): boolean {
   );
 }
 
+/**
+ * Detection (reconcile) and analysts (setStatus) both read an alert and write a new version
+ * of the whole row. Running those read-modify-writes one at a time keeps either from
+ * overwriting the other's change. The lock is per process, on globalThis because route
+ * handlers and the worker are separate bundles; in embedded mode (one process) that covers
+ * every writer. In server mode a web process and the worker can still race within a few ms.
+ */
+const lockKey = Symbol.for("revenant.alertWriteLock");
+type WithLock = typeof globalThis & { [lockKey]?: Promise<unknown> };
+
+function withAlertLock<T>(fn: () => Promise<T>): Promise<T> {
+  const g = globalThis as WithLock;
+  const run = (g[lockKey] ?? Promise.resolve()).then(fn);
+  g[lockKey] = run.catch(() => {});
+  return run;
+}
+
 export class AlertStore {
   constructor(private readonly client: ClickHouseClient) {}
 
@@ -89,7 +106,11 @@ export class AlertStore {
    * resolved alert that got new violations since its status change goes back to open.
    * Alerts no longer derived (a late reinstatement closed the window) are withdrawn.
    */
-  async reconcile(revocationId: string, derived: DerivedAlert[]): Promise<AlertHistoryEntry[]> {
+  reconcile(revocationId: string, derived: DerivedAlert[]): Promise<AlertHistoryEntry[]> {
+    return withAlertLock(() => this.reconcileLocked(revocationId, derived));
+  }
+
+  private async reconcileLocked(revocationId: string, derived: DerivedAlert[]): Promise<AlertHistoryEntry[]> {
     const existing = new Map((await this.byRevocation(revocationId)).map((a) => [a.id, a]));
     const now = new Date().toISOString();
     const rows: AlertRow[] = [];
@@ -120,7 +141,11 @@ export class AlertStore {
   }
 
   /** An analyst acknowledges or resolves (or re-opens) an alert. Returns null if it does not exist. */
-  async setStatus(id: string, status: AlertStatus, actor: string, comment = ""): Promise<Alert | null> {
+  setStatus(id: string, status: AlertStatus, actor: string, comment = ""): Promise<Alert | null> {
+    return withAlertLock(() => this.setStatusLocked(id, status, actor, comment));
+  }
+
+  private async setStatusLocked(id: string, status: AlertStatus, actor: string, comment: string): Promise<Alert | null> {
     const old = await this.get(id);
     if (!old) return null;
     const now = new Date().toISOString();

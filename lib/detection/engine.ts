@@ -32,9 +32,6 @@ const SCOPE_FIELD: Record<RevocationScope, "agent_id" | "session_id" | "credenti
   pipeline: "pipeline_id",
 };
 
-/** Lineage deeper than this is treated as a cycle or an attack on the engine, and cut. */
-const MAX_LINEAGE_DEPTH = 64;
-
 interface RevocationEventRow {
   event_id: string;
   type: "revocation" | "reinstatement";
@@ -69,6 +66,10 @@ export class DetectionEngine {
   private byCoveredCredential = new Map<string, Set<string>>();
   /** Serialises evaluations: one chdb session runs one query at a time anyway. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Revocations whose last evaluation failed: retried with the next batch and by retryFailed(). */
+  private failed = new Set<string>();
+  /** The last evaluation error, null once every revocation evaluated cleanly again. */
+  lastError: string | null = null;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -119,17 +120,40 @@ export class DetectionEngine {
         if (e.cred_parent_id) mark(this.byCoveredCredential.get(e.cred_parent_id));
       }
     }
+    for (const id of this.failed) affected.add(id);
     if (affected.size) await this.evaluate([...affected]);
   }
 
-  /** Evaluates the given revocations one after another (serialised across callers). */
+  /** Re-evaluates the revocations whose evaluation failed (called periodically by the worker). */
+  async retryFailed(): Promise<void> {
+    if (this.failed.size) await this.evaluate([...this.failed]);
+  }
+
+  failedCount(): number {
+    return this.failed.size;
+  }
+
+  /**
+   * Evaluates the given revocations one after another (serialised across callers). One
+   * failing revocation does not stop the others: it is remembered and retried, so a
+   * transient ClickHouse error delays its results but never loses them.
+   */
   evaluate(revocationIds: string[]): Promise<EvaluationOutcome[]> {
     const run = this.queue.then(async () => {
       const out: EvaluationOutcome[] = [];
       for (const id of revocationIds) {
         const rev = this.revocations.get(id);
-        if (rev) out.push(await this.evaluateOne(rev));
+        if (!rev) continue;
+        try {
+          out.push(await this.evaluateOne(rev));
+          this.failed.delete(id);
+        } catch (err) {
+          this.failed.add(id);
+          this.lastError = (err as Error).message;
+          this.log.error({ revocation_id: id, err: this.lastError }, "evaluation failed; will retry");
+        }
       }
+      if (this.failed.size === 0) this.lastError = null;
       return out;
     });
     this.queue = run.catch(() => {});
@@ -176,8 +200,10 @@ export class DetectionEngine {
       roots.forEach((x) => covered.add(x.credential_id));
     }
     if (!r.cascade) return covered;
+    // Breadth-first down the lineage, any depth (SPEC §2); a credential already covered is
+    // never visited twice, which also ends cycles.
     let frontier = [...covered];
-    for (let depth = 0; frontier.length && depth < MAX_LINEAGE_DEPTH; depth++) {
+    while (frontier.length) {
       const children = await queryRows<{ credential_id: string }>(
         this.client,
         "detection:lineage",

@@ -33,10 +33,27 @@ export const MAX_EVENT_BYTES = 1024 * 1024;
 // RFC 3339 with an explicit offset (Z or ±hh:mm), fractional seconds optional.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/** Latest time stored (DateTime64(3) ends in 2299); also keeps Date arithmetic finite. */
+const MAX_EPOCH_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+
+// The regex checks the shape only: "2026-13-45T00:00:00Z" has it, so the value must also be
+// a real date (its month, day and hour in range) within what the table can store.
 const eventTime = z.union([
-  z.string().regex(RFC3339, "must be RFC 3339 with an offset, e.g. 2026-01-01T12:00:00.000Z"),
-  z.number().int("epoch milliseconds must be an integer").nonnegative(),
+  z
+    .string()
+    .regex(RFC3339, "must be RFC 3339 with an offset, e.g. 2026-01-01T12:00:00.000Z")
+    .refine((v) => isRealDate(v), "not a valid date (month, day or time out of range)")
+    .refine((v) => Date.parse(v) <= MAX_EPOCH_MS, "is after 2299-12-31, the latest time stored"),
+  z.number().int("epoch milliseconds must be an integer").nonnegative().max(MAX_EPOCH_MS, "is after the year 2299"),
 ]);
+
+function isRealDate(v: string): boolean {
+  if (!Number.isFinite(Date.parse(v))) return false;
+  // Date.parse rolls some impossible dates over (Feb 30 → Mar 2): compare the calendar fields.
+  const [, y, mo, d, h, mi, sec] = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})/.exec(v)!.map(Number);
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && sec <= 60;
+}
 
 const str = (max: number) => z.string().max(max);
 const optionalId = (max: number) => str(max).optional();

@@ -23,7 +23,7 @@ export function takeToken(name: string, perMinute: number, now = Date.now()): nu
   const b = map.get(name) ?? { tokens: perMinute, at: now };
   b.tokens = Math.min(perMinute, b.tokens + (now - b.at) * rate);
   b.at = now;
-  if (map.size > 50_000) map.clear(); // bound memory under a flood of distinct keys
+  if (map.size > 50_000) evictIdle(map, now);
   if (b.tokens >= 1) {
     b.tokens -= 1;
     map.set(name, b);
@@ -31,6 +31,20 @@ export function takeToken(name: string, perMinute: number, now = Date.now()): nu
   }
   map.set(name, b);
   return Math.ceil((1 - b.tokens) / rate / 1000);
+}
+
+/**
+ * Bounds memory under a flood of distinct keys. Only buckets idle for a minute go: those
+ * have refilled completely, so dropping them changes nothing, whereas clearing every
+ * bucket would hand a flooder fresh tokens for the account it is guessing at. If the
+ * flood is so fast that nothing is idle, the oldest half goes.
+ */
+function evictIdle(map: Map<string, Bucket>, now: number): void {
+  for (const [k, b] of map) if (now - b.at > 60_000) map.delete(k);
+  if (map.size > 50_000) {
+    const oldest = [...map.entries()].sort((a, b) => a[1].at - b[1].at).slice(0, map.size >> 1);
+    for (const [k] of oldest) map.delete(k);
+  }
 }
 
 /** For tests. */

@@ -88,7 +88,9 @@ export function exportStream(client: ClickHouseClient, f: PairFilters, format: "
       const rows = next.value;
       const text =
         format === "csv"
-          ? stringify(rows, { header: first, columns: [...PAIR_COLUMNS], cast: { boolean: (v) => String(v) } })
+          ? // escape_formulas: agent-controlled values (resource, action) must not run as
+            // spreadsheet formulas when an investigator opens the export.
+            stringify(rows, { header: first, columns: [...PAIR_COLUMNS], cast: { boolean: (v) => String(v) }, escape_formulas: true })
           : rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
       first = false;
       controller.enqueue(encoder.encode(text));

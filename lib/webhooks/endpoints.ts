@@ -25,17 +25,28 @@ export interface EndpointWithSecret extends Endpoint {
   secret: string;
 }
 
+/** The settable fields, without defaults: a patch must change only what it names. */
+const endpointFields = {
+  description: z.string().max(512),
+  min_severity: z.enum(ALERT_SEVERITIES),
+  rules: z.array(z.enum(ALERT_RULES)).max(ALERT_RULES.length),
+  pipelines: z.array(z.string().min(1).max(256)).max(100),
+  enabled: z.boolean(),
+};
+
 export const endpointInput = z.object({
   url: z.string().trim().min(1).max(2048),
-  description: z.string().max(512).default(""),
-  min_severity: z.enum(ALERT_SEVERITIES).default("high"),
-  rules: z.array(z.enum(ALERT_RULES)).max(ALERT_RULES.length).default([]),
-  pipelines: z.array(z.string().min(1).max(256)).max(100).default([]),
-  enabled: z.boolean().default(true),
+  description: endpointFields.description.default(""),
+  min_severity: endpointFields.min_severity.default("high"),
+  rules: endpointFields.rules.default([]),
+  pipelines: endpointFields.pipelines.default([]),
+  enabled: endpointFields.enabled.default(true),
 });
 export type EndpointInput = z.infer<typeof endpointInput>;
 
-export const endpointPatch = endpointInput.partial().omit({ url: true });
+// No defaults here (zod keeps inner defaults through .partial(), which would reset every
+// field a patch leaves out, e.g. widen the filters of an endpoint when it is disabled).
+export const endpointPatch = z.object(endpointFields).partial().strict();
 
 /** Standard Webhooks secrets: "whsec_" + base64 of 32 random bytes. */
 export function newSecret(): string {

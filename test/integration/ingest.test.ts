@@ -75,7 +75,7 @@ describe("ingest from a real Kafka broker into the embedded engine", () => {
     const bad = [
       "{not json",
       JSON.stringify({ event_id: "no-type", time: "2026-01-01T00:00:00Z" }),
-      JSON.stringify(actionEvent({ time: "2999-01-01T00:00:00Z" })),
+      JSON.stringify(actionEvent({ time: "2099-01-01T00:00:00Z" })),
       JSON.stringify(actionEvent({ layer: undefined })),
     ];
 
@@ -98,7 +98,9 @@ describe("ingest from a real Kafka broker into the embedded engine", () => {
     // 4. Exactly once in ClickHouse, whatever was redelivered.
     await migrate(store().writer);
     expect(await count("SELECT count() FROM events FINAL")).toBe(valid.length);
-    expect(await count("SELECT uniqExact(event_id) FROM events")).toBe(valid.length);
+    // After a forced merge no duplicate row is left even without FINAL.
+    await store().writer.command({ query: "OPTIMIZE TABLE events FINAL" });
+    expect(await count("SELECT count() FROM events")).toBe(valid.length);
     expect(await count("SELECT count() FROM events FINAL WHERE agent_id = 'agent-3'")).toBe(valid.filter((v) => v.agent_id === "agent-3").length);
     // Times were stored in UTC with their milliseconds.
     const first = valid[0];

@@ -55,4 +55,15 @@ describe("schema v1", () => {
     expect(decodeMessage(Buffer.from("[1]"))).toMatchObject({ ok: false, reason: expect.stringMatching(/one JSON object/) });
     expect(decodeMessage(Buffer.alloc(1024 * 1024 + 1, 32))).toMatchObject({ ok: false, reason: expect.stringMatching(/exceeds 1 MiB/) });
   });
+
+  it("dead-letters impossible dates instead of throwing", () => {
+    for (const time of ["2026-13-45T00:00:00Z", "2026-02-30T10:00:00Z", "2026-02-10T25:61:00Z", 9e15]) {
+      const r = decodeMessage(Buffer.from(JSON.stringify({ ...action, time })));
+      expect(r.ok, String(time)).toBe(false);
+      if (!r.ok) expect(r.reason).toMatch(/time/);
+    }
+    const expiry = validateEvent({ event_id: "c", type: "credential_issued", time: 0, agent_id: "a", credential: { id: "x", expires_at: 9e15 } });
+    expect(expiry.ok || expiry.reason).toMatch(/credential.expires_at/);
+    expect(validateEvent({ ...action, time: "2024-02-29T10:00:00Z" }).ok).toBe(true);
+  });
 });

@@ -8,7 +8,7 @@ import type { AddressInfo, LookupFunction } from "node:net";
 import { sendOnce } from "@/lib/webhooks/send";
 import { addressAllowed, isPublicAddress, parseAllowlist, vetUrl } from "@/lib/webhooks/ssrf";
 import { backoffMs, eventTypeFor } from "@/lib/webhooks/dispatcher";
-import { endpointMatches, type Endpoint } from "@/lib/webhooks/endpoints";
+import { endpointMatches, endpointPatch, type Endpoint } from "@/lib/webhooks/endpoints";
 import { takeToken, resetRateLimits } from "@/lib/http/rate-limit";
 
 /** A resolver that answers every name with the given addresses (what a hostile DNS would do). */
@@ -148,5 +148,13 @@ describe("delivery rules", () => {
     for (let i = 0; i < 10; i++) expect(takeToken("k", 10, t0)).toBe(0);
     expect(takeToken("k", 10, t0)).toBeGreaterThan(0);
     expect(takeToken("k", 10, t0 + 6_000)).toBe(0); // one token back after 6 s
+  });
+});
+
+describe("endpoint patches", () => {
+  it("change only the fields they name (disabling an endpoint keeps its filters)", () => {
+    expect(endpointPatch.parse({ enabled: false })).toEqual({ enabled: false });
+    expect(endpointPatch.parse({ description: "pager" })).toEqual({ description: "pager" });
+    expect(() => endpointPatch.parse({ url: "https://elsewhere.example" })).toThrow();
   });
 });

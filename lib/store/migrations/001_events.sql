@@ -73,7 +73,7 @@ ORDER BY (owner_kind, owner_id, credential_id);
 CREATE MATERIALIZED VIEW IF NOT EXISTS credential_presence_mv TO credential_presence AS
 SELECT owner.1 AS owner_kind, owner.2 AS owner_id, cred AS credential_id, min(time) AS first_seen, max(time) AS last_seen
 FROM events
-ARRAY JOIN arrayFilter(c -> c != '', arrayDistinct([credential_id, cred_id])) AS cred
+ARRAY JOIN arrayFilter(c -> c != '', arrayDistinct([credential_id, if(type = 'credential_issued', cred_id, '')])) AS cred
 ARRAY JOIN arrayFilter(o -> o.2 != '', [('agent', agent_id), ('session', session_id), ('pipeline', pipeline_id)]) AS owner
 GROUP BY owner_kind, owner_id, credential_id;
 

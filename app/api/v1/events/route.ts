@@ -15,7 +15,7 @@ const MAX_EVENTS_PER_REQUEST = 10_000;
  * Role: analyst (a write to Revenant's evidence; viewers only read).
  */
 export const POST = apiRoute("analyst", async (req) => {
-  const body = await readJson(req, 20 * 1024 * 1024);
+  const body = await readJson(req);
   const items = Array.isArray(body) ? body : [body];
   if (items.length === 0) throw new ApiError(400, "empty", "no events in the body");
   if (items.length > MAX_EVENTS_PER_REQUEST) throw new ApiError(413, "too_many_events", `at most ${MAX_EVENTS_PER_REQUEST} events per request`);
