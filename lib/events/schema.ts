@@ -42,17 +42,31 @@ const eventTime = z.union([
   z
     .string()
     .regex(RFC3339, "must be RFC 3339 with an offset, e.g. 2026-01-01T12:00:00.000Z")
-    .refine((v) => isRealDate(v), "not a valid date (month, day or time out of range)")
-    .refine((v) => Date.parse(v) <= MAX_EPOCH_MS, "is after 2299-12-31, the latest time stored"),
+    .superRefine((v, ctx) => {
+      const problem = timeProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
   z.number().int("epoch milliseconds must be an integer").nonnegative().max(MAX_EPOCH_MS, "is after the year 2299"),
 ]);
 
-function isRealDate(v: string): boolean {
-  if (!Number.isFinite(Date.parse(v))) return false;
-  // Date.parse rolls some impossible dates over (Feb 30 → Mar 2): compare the calendar fields.
-  const [, y, mo, d, h, mi, sec] = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})/.exec(v)!.map(Number);
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && sec <= 60;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Why an RFC 3339-shaped string is still not a time we can store, or null. Date.parse
+ * accepts some impossible dates (Feb 30 rolls over to Mar 2), so the calendar fields are
+ * checked directly; the regex guarantees their positions. On the hot path: no allocation.
+ */
+function timeProblem(v: string): string | null {
+  const y = +v.slice(0, 4), mo = +v.slice(5, 7), d = +v.slice(8, 10);
+  const h = +v.slice(11, 13), mi = +v.slice(14, 16), sec = +v.slice(17, 19);
+  const leap = mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
+  if (mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1] + (leap ? 1 : 0) || h > 23 || mi > 59 || sec > 60) {
+    return "not a valid date (month, day or time out of range)";
+  }
+  const ms = Date.parse(v);
+  if (!Number.isFinite(ms)) return "not a valid date";
+  if (ms > MAX_EPOCH_MS) return "is after 2299-12-31, the latest time stored";
+  return null;
 }
 
 const str = (max: number) => z.string().max(max);
