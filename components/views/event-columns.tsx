@@ -26,9 +26,17 @@ export const eventColumns: Column<TimelineEvent>[] = [
     header: "Decision",
     accessorKey: "decision",
     size: 90,
-    cell: (c) => <DecisionBadge decision={String(c.getValue())} />,
+    // Only actions have a decision; other events (issues, revocations, sessions) show a dash.
+    cell: (c) => (c.row.original.type === "action" ? <DecisionBadge decision={String(c.getValue())} /> : <span className="faint">—</span>),
   },
-  { id: "credential_id", header: "Credential", accessorKey: "credential_id", size: 150, cell: (c) => <span className="mono">{String(c.getValue() || "—")}</span> },
+  {
+    id: "credential_id",
+    header: "Credential",
+    accessorKey: "credential_id",
+    size: 150,
+    // A credential_issued event names the credential it issued rather than one it presented.
+    cell: (c) => <span className="mono">{String(c.getValue() || c.row.original.credential?.id || "—")}</span>,
+  },
   { id: "session_id", header: "Session", accessorKey: "session_id", size: 130, cell: (c) => <span className="mono">{String(c.getValue() || "—")}</span> },
 ];
 
