@@ -76,6 +76,7 @@ export default defineConfig({
       REVENANT_ADMIN_EMAIL: process.env.E2E_ADMIN_EMAIL,
       REVENANT_ADMIN_PASSWORD: process.env.E2E_ADMIN_PASSWORD,
       REVENANT_DEMO: "0",
+      REVENANT_WEBHOOK_ALLOWLIST: "127.0.0.1",
     },
   },
 });
