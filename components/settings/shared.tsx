@@ -1,9 +1,9 @@
 "use client";
-/** Small pieces shared by the settings pages: tabs, sign-out, error line, time cell. */
+/** Small pieces shared by the settings pages: tabs, error line, time cell. */
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useState } from "react";
-import { api, ApiClientError } from "@/components/data/api";
+import { ApiClientError } from "@/components/data/api";
 
 const TABS = [
   { href: "/settings/webhooks", label: "Webhooks" },
@@ -21,27 +21,7 @@ export function SettingsTabs() {
           {t.label}
         </Link>
       ))}
-      <span style={{ marginLeft: "auto" }}>
-        <SignOut />
-      </span>
     </nav>
-  );
-}
-
-export function SignOut() {
-  const [busy, setBusy] = useState(false);
-  return (
-    <button
-      className="btn btn-sm btn-ghost"
-      disabled={busy}
-      onClick={async () => {
-        setBusy(true);
-        await api("/auth/logout", { method: "POST" }).catch(() => undefined);
-        window.location.href = "/login";
-      }}
-    >
-      Sign out
-    </button>
   );
 }
 

@@ -2,6 +2,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { LiveIndicator } from "./live";
+import { SignOut } from "./sign-out";
 import { ZoneToggle } from "./time";
 
 const LINKS = [
@@ -56,6 +57,7 @@ export function NavBar() {
       <div className="topbar-right">
         <LiveIndicator />
         <ZoneToggle />
+        <SignOut />
       </div>
     </header>
   );

@@ -55,10 +55,8 @@ test("signing in through the form lands on the page asked for; signing out ends 
     expect(session, "a session cookie after signing in").toBeTruthy();
     expect(session!.httpOnly).toBe(true);
 
-    // Sign out (the button is on the settings pages).
-    await nav.getByRole("link", { name: "Settings" }).click();
-    await expect(page).toHaveURL(/\/settings\/webhooks$/);
-    await page.getByRole("button", { name: "Sign out" }).click();
+    // Sign out from the top bar, right where the user is.
+    await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login$/);
     await expect(page.getByRole("heading", { name: "Sign in to Revenant" })).toBeVisible();
 
