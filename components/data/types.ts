@@ -3,9 +3,11 @@
  * shape, it is imported (types only — nothing from lib/ runs in the browser), so the UI
  * and the API cannot drift apart silently.
  */
-import type { Containment, LayerStatus, PostRevocationAction, RevocationSummary, Via, AlertRule, AlertSeverity } from "@/lib/detection/types";
+import type { Containment, LayerStatus, PostRevocationAction, Via, AlertRule, AlertSeverity } from "@/lib/detection/types";
 import type { Alert, AlertHistoryEntry, AlertStatus } from "@/lib/alerts/store";
 import type { Decision, EventType, RevocationScope, Sensitivity } from "@/lib/events/schema";
+import type { AgentListItem, CredentialInfo, TimelineEvent as ApiTimelineEvent } from "@/lib/queries/agents";
+import type { RevocationRow } from "@/lib/queries/revocations";
 
 export type { Containment, LayerStatus, PostRevocationAction, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };
 
@@ -14,23 +16,9 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-export interface Revocation extends RevocationSummary {
-  agents?: string[];
-  pipelines?: string[];
-  evaluated_at?: string;
-}
+export type Revocation = RevocationRow;
 
-export interface AgentSummary {
-  agent_id: string;
-  first_seen: string | null;
-  last_seen: string | null;
-  pipelines: string[];
-  layers: string[];
-  event_count: number;
-  revoked: boolean;
-  containment: Containment | null;
-  violation_count: number;
-}
+export type AgentSummary = AgentListItem;
 
 export interface SessionSummary {
   session_id: string;
@@ -44,17 +32,7 @@ export interface SessionSummary {
   [k: string]: unknown;
 }
 
-export interface CredentialNode {
-  credential_id: string;
-  parent_id: string | null;
-  kind: string | null;
-  first_seen: string | null;
-  last_seen: string | null;
-  presented_by: string[];
-  children: string[];
-  issued_at?: string | null;
-  [k: string]: unknown;
-}
+export type CredentialNode = CredentialInfo;
 
 export interface AgentDetail extends AgentSummary {
   sessions: SessionSummary[];
@@ -68,26 +46,7 @@ export interface PostRevocationFlag {
   via: Via;
 }
 
-export interface TimelineEvent {
-  revocation?: { scope: string; subject: string; reason: string; cascade: boolean } | null;
-  credential?: { id: string; kind: string; parent_id: string | null } | null;
-  event_id: string;
-  type: EventType;
-  time: string;
-  agent_id: string;
-  pipeline_id: string;
-  session_id: string;
-  credential_id: string;
-  layer: string;
-  source: string;
-  action: string;
-  resource: string;
-  decision: Decision | "";
-  sensitivity: Sensitivity | "";
-  attributes: Record<string, unknown>;
-  post_revocation: PostRevocationFlag[];
-  [k: string]: unknown;
-}
+export type TimelineEvent = ApiTimelineEvent;
 
 export interface TimelineRevocation {
   event_id: string;
