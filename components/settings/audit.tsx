@@ -1,20 +1,10 @@
 "use client";
 /** The audit log, newest first, filterable by action and actor, paged with the API's cursor. */
 import { useState } from "react";
+import type { AuditEntry as Entry } from "@/lib/auth/audit";
 import { useSettingsPages } from "./hooks";
 import { ErrorLine, errorText, Time } from "./shared";
 
-interface Entry {
-  at: string;
-  id: string;
-  actor_kind: string;
-  actor_id: string;
-  actor_name: string;
-  action: string;
-  target: string;
-  details: Record<string, unknown>;
-  ip: string;
-}
 
 export function AuditLog() {
   const [action, setAction] = useState("");

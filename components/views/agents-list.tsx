@@ -8,7 +8,7 @@ import { DataTable, type Column } from "@/components/ui/data-table";
 import { ClearFilters, SelectFilter, TextFilter } from "@/components/ui/filters";
 import { AgentLink, agentHref } from "@/components/ui/links";
 import { ContainmentBadge } from "@/components/ui/badges";
-import { Empty, ErrorState, Loading } from "@/components/ui/states";
+import { Empty, QueryState } from "@/components/ui/states";
 import { Time } from "@/components/ui/time";
 import { pick, useUrlState } from "@/components/ui/url-state";
 
@@ -71,32 +71,30 @@ export function AgentsListView() {
         />
         <ClearFilters keys={[...FILTER_KEYS]} />
       </div>
-      {query.isPending ? (
-        <Loading height={520} />
-      ) : query.error && !query.data ? (
-        <ErrorState error={query.error} height={520} retry={() => void query.refetch()} />
-      ) : (
-        <DataTable
-          label="Agents"
-          testId="agents-table"
-          data={rows}
-          columns={columns}
-          rowId={(r) => r.agent_id}
-          height={Math.min(640, Math.max(200, rows.length * 34 + 8))}
-          onRowClick={(r) => router.push(agentHref(r.agent_id))}
-          onEndReached={query.hasNextPage && !query.isFetchingNextPage ? () => void query.fetchNextPage() : undefined}
-          empty={<Empty title="No agents match" height={180}>Agents appear here as soon as their telemetry is ingested.</Empty>}
-          footer={
-            <>
-              <span>
-                {rows.length.toLocaleString("en-US")} agent{rows.length === 1 ? "" : "s"}
-                {query.hasNextPage ? " loaded · scroll for more" : ""}
-              </span>
-              {query.isFetching && <span className="faint">refreshing…</span>}
-            </>
-          }
-        />
-      )}
+      <QueryState query={query} height={520}>
+        {() => (
+          <DataTable
+            label="Agents"
+            testId="agents-table"
+            data={rows}
+            columns={columns}
+            rowId={(r) => r.agent_id}
+            height={Math.min(640, Math.max(200, rows.length * 34 + 8))}
+            onRowClick={(r) => router.push(agentHref(r.agent_id))}
+            onEndReached={query.hasNextPage && !query.isFetchingNextPage ? () => void query.fetchNextPage() : undefined}
+            empty={<Empty title="No agents match" height={180}>Agents appear here as soon as their telemetry is ingested.</Empty>}
+            footer={
+              <>
+                <span>
+                  {rows.length.toLocaleString("en-US")} agent{rows.length === 1 ? "" : "s"}
+                  {query.hasNextPage ? " loaded · scroll for more" : ""}
+                </span>
+                {query.isFetching && <span className="faint">refreshing…</span>}
+              </>
+            }
+          />
+        )}
+      </QueryState>
     </>
   );
 }

@@ -4,7 +4,7 @@ import { exportUrl, usePostRevocationActions, type PostRevocationFilters } from 
 import { flattenPages } from "@/components/data/query";
 import { DataTable } from "@/components/ui/data-table";
 import { ClearFilters, SelectFilter, TextFilter } from "@/components/ui/filters";
-import { Empty, ErrorState, Loading } from "@/components/ui/states";
+import { Empty, QueryState } from "@/components/ui/states";
 import { TimeRangePicker, useTimeRange } from "@/components/ui/time-range";
 import { pick, useUrlState } from "@/components/ui/url-state";
 import { pairColumns, pairRowClass } from "./pair-columns";
@@ -47,35 +47,33 @@ export function InvestigateView() {
         <div style={{ flexBasis: "100%" }} />
         <TimeRangePicker fallback="all" />
       </div>
-      {query.isPending ? (
-        <Loading height={520} />
-      ) : query.error && !query.data ? (
-        <ErrorState error={query.error} height={520} retry={() => void query.refetch()} />
-      ) : (
-        <DataTable
-          label="Post-revocation actions"
-          testId="investigate-table"
-          data={rows}
-          columns={pairColumns}
-          rowId={(p) => `${p.event_id}:${p.revocation_id}`}
-          rowClassName={pairRowClass}
-          height={560}
-          onEndReached={query.hasNextPage && !query.isFetchingNextPage ? () => void query.fetchNextPage() : undefined}
-          empty={<Empty title="No post-revocation actions match" height={200}>Widen the time range or clear filters.</Empty>}
-          footer={
-            <>
-              <span data-testid="investigate-count">
-                {rows.length.toLocaleString("en-US")} row{rows.length === 1 ? "" : "s"}
-                {query.hasNextPage ? " loaded · scroll for more" : ""}
-              </span>
-              <span>
-                ▲ {rows.filter((r) => r.violation).length} violations · ■ {rows.filter((r) => !r.violation).length} blocked
-              </span>
-              {query.isFetchingNextPage && <span className="faint">loading more…</span>}
-            </>
-          }
-        />
-      )}
+      <QueryState query={query} height={520}>
+        {() => (
+          <DataTable
+            label="Post-revocation actions"
+            testId="investigate-table"
+            data={rows}
+            columns={pairColumns}
+            rowId={(p) => `${p.event_id}:${p.revocation_id}`}
+            rowClassName={pairRowClass}
+            height={560}
+            onEndReached={query.hasNextPage && !query.isFetchingNextPage ? () => void query.fetchNextPage() : undefined}
+            empty={<Empty title="No post-revocation actions match" height={200}>Widen the time range or clear filters.</Empty>}
+            footer={
+              <>
+                <span data-testid="investigate-count">
+                  {rows.length.toLocaleString("en-US")} row{rows.length === 1 ? "" : "s"}
+                  {query.hasNextPage ? " loaded · scroll for more" : ""}
+                </span>
+                <span>
+                  ▲ {rows.filter((r) => r.violation).length} violations · ■ {rows.filter((r) => !r.violation).length} blocked
+                </span>
+                {query.isFetchingNextPage && <span className="faint">loading more…</span>}
+              </>
+            }
+          />
+        )}
+      </QueryState>
     </>
   );
 }

@@ -26,15 +26,8 @@ export interface AgentListItem {
   revocation_ids: string[];
 }
 
-interface SummaryRow {
-  agent_id: string;
-  first_seen: string;
-  last_seen: string;
-  event_count: number;
-  pipelines: string[];
-  layers: string[];
-  session_count: number;
-}
+/** What agent_summary knows; the rest of a list item comes from the detection tables. */
+type SummaryRow = Omit<AgentListItem, "revoked" | "containment" | "violation_count" | "revocation_ids">;
 
 const SUMMARY_SQL = `SELECT agent_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(event_count) AS event_count,
    arraySort(groupUniqArrayArray(pipelines)) AS pipelines, arraySort(groupUniqArrayArray(layers)) AS layers,
