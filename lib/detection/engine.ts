@@ -93,6 +93,8 @@ export class DetectionEngine {
 
   /** Re-evaluates the revocations a stored batch of events can change. */
   async onEvents(events: StoredEvent[]): Promise<void> {
+    // Hot path: with no revocation known and none in the batch, nothing can be affected.
+    if (this.revocations.size === 0 && this.failed.size === 0 && !events.some((e) => e.type === "revocation" || e.type === "reinstatement")) return;
     const affected = new Set<string>();
     const mark = (ids: Set<string> | undefined) => ids?.forEach((id) => affected.add(id));
     for (const e of events) {
