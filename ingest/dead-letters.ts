@@ -4,9 +4,19 @@
  * so the UI can count and show it. Both must succeed before the source offset is
  * committed, so a crash can only repeat a dead letter (deduplicated by the table's
  * Kafka-coordinate key), never lose one.
+ *
+ * A dead letter is never allowed to stop its partition. A message just under the broker's
+ * message.max.bytes becomes a dead letter over it once the reason headers are added, and the
+ * broker refuses it for good; retrying it would pause ingest forever. So every dead letter
+ * carries the size and SHA-256 of the original payload, payloads that no event may have
+ * (over MAX_EVENT_BYTES) are cut to what the table keeps, and a letter the broker still
+ * refuses for its size is produced again with less of its payload, then with none: its
+ * reason, source coordinates, size and hash always get through.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Producer, IHeaders } from "kafkajs";
+import { createHash } from "node:crypto";
+import type { IHeaders, Message, Producer } from "kafkajs";
+import { MAX_EVENT_BYTES } from "@/lib/events/schema";
 
 export interface DeadLetter {
   origin: "kafka" | "http" | "store";
@@ -18,8 +28,31 @@ export interface DeadLetter {
   reason: string;
 }
 
-/** The table keeps at most this much of a payload; the topic keeps all of it. */
-const STORED_PAYLOAD_BYTES = 64 * 1024;
+/** The table keeps at most this much of a payload; the topic keeps all of it when the broker takes it. */
+export const STORED_PAYLOAD_BYTES = 64 * 1024;
+/** Keys are agent ids: a longer one is cut (its hash is not needed to find the agent). */
+const MAX_KEY_BYTES = 4 * 1024;
+/**
+ * Letters are produced in requests of at most this many payload bytes: all letters of a
+ * request go to the one dead-letter partition, and the broker limits a partition's batch
+ * (2 MiB on the project's broker, 1 MiB by Kafka's default).
+ */
+const REQUEST_BYTES = 768 * 1024;
+
+interface Prepared {
+  letter: DeadLetter;
+  bytes: number;
+  sha256: string;
+}
+
+/** Broker errors that refuse a record for its size or shape: retrying the same record cannot help. */
+export function refusedForSize(err: unknown): boolean {
+  for (let e = err as { type?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.type === "MESSAGE_TOO_LARGE" || e.type === "RECORD_LIST_TOO_LARGE" || e.type === "INVALID_RECORD") return true;
+    if (/too large|larger than the max/i.test(e.message ?? "")) return true;
+  }
+  return false;
+}
 
 export class DeadLetterSink {
   constructor(
@@ -31,25 +64,23 @@ export class DeadLetterSink {
   async send(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     const now = new Date().toISOString();
-    await this.producer.send({
-      topic: this.dlqTopic,
-      messages: letters.map((l) => ({
-        key: l.key,
-        value: l.value,
-        headers: {
-          "revenant-reason": l.reason,
-          "revenant-origin": l.origin,
-          "revenant-source-topic": l.topic,
-          "revenant-source-partition": String(l.partition),
-          "revenant-source-offset": l.offset,
-          "revenant-failed-at": now,
-        } satisfies IHeaders,
-      })),
-    });
+    const prepared = letters.map((letter) => ({
+      letter,
+      bytes: letter.value?.length ?? 0,
+      sha256: createHash("sha256").update(letter.value ?? Buffer.alloc(0)).digest("hex"),
+    }));
+    for (const chunk of chunks(prepared)) {
+      try {
+        await this.producer.send({ topic: this.dlqTopic, messages: chunk.map((p) => message(p, now, MAX_EVENT_BYTES)) });
+      } catch (err) {
+        if (!refusedForSize(err)) throw err;
+        for (const p of chunk) await this.sendAlone(p, now);
+      }
+    }
     await this.client.insert({
       table: "dead_letters",
       format: "JSONEachRow",
-      values: letters.map((l) => ({
+      values: prepared.map(({ letter: l, bytes, sha256 }) => ({
         received_at: now,
         origin: l.origin,
         topic: l.topic,
@@ -57,8 +88,62 @@ export class DeadLetterSink {
         offset: l.offset,
         reason: l.reason,
         payload: l.value ? l.value.subarray(0, STORED_PAYLOAD_BYTES).toString("utf8") : "",
+        payload_bytes: bytes,
+        payload_sha256: sha256,
       })),
       clickhouse_settings: { log_comment: "ingest:dead_letters" },
     });
   }
+
+  /** A letter the broker refused for its size: again with the table's share of the payload, then with none. */
+  private async sendAlone(p: Prepared, now: string): Promise<void> {
+    for (const limit of [STORED_PAYLOAD_BYTES, 0]) {
+      try {
+        await this.producer.send({ topic: this.dlqTopic, messages: [message(p, now, limit)] });
+        return;
+      } catch (err) {
+        if (!refusedForSize(err)) throw err;
+      }
+    }
+    // Not even the headers fit (a broker limit of a few KiB): the table row below still
+    // records it, and the partition moves on.
+  }
+}
+
+function chunks(prepared: Prepared[]): Prepared[][] {
+  const out: Prepared[][] = [];
+  let current: Prepared[] = [];
+  let size = 0;
+  for (const p of prepared) {
+    const bytes = Math.min(p.bytes, MAX_EVENT_BYTES);
+    if (current.length && size + bytes > REQUEST_BYTES) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(p);
+    size += bytes;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+function message({ letter: l, bytes, sha256 }: Prepared, now: string, payloadLimit: number): Message {
+  const truncated = bytes > payloadLimit;
+  const key = l.key && l.key.length > MAX_KEY_BYTES ? l.key.subarray(0, MAX_KEY_BYTES) : l.key;
+  return {
+    key,
+    value: l.value ? (truncated ? l.value.subarray(0, payloadLimit) : l.value) : null,
+    headers: {
+      "revenant-reason": l.reason,
+      "revenant-origin": l.origin,
+      "revenant-source-topic": l.topic,
+      "revenant-source-partition": String(l.partition),
+      "revenant-source-offset": l.offset,
+      "revenant-failed-at": now,
+      "revenant-payload-bytes": String(bytes),
+      "revenant-payload-sha256": sha256,
+      ...(truncated ? { "revenant-payload-truncated": String(Math.min(bytes, payloadLimit)) } : {}),
+    } satisfies IHeaders,
+  };
 }

@@ -11,6 +11,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { logger } from "../log";
+import { ensureDurableTables } from "./durability";
 
 export function migrationsDir(): string {
   return process.env.REVENANT_MIGRATIONS_DIR ?? path.join(process.cwd(), "lib", "store", "migrations");
@@ -57,5 +58,6 @@ export async function migrate(client: ClickHouseClient, dir = migrationsDir()): 
     applied.push(m.name);
     logger().info({ migration: m.name }, "migration applied");
   }
+  await ensureDurableTables(client);
   return applied;
 }
