@@ -2,7 +2,7 @@
  * Kafka clients from configuration. Connecting to an external cluster is configuration
  * only: KAFKA_BROKERS, KAFKA_SSL*, KAFKA_SASL_* (see lib/config).
  */
-import { Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions } from "kafkajs";
 import { readFileSync } from "node:fs";
 import { config, type Config } from "./config";
 import { logger } from "./log";
@@ -14,7 +14,7 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
-export function createKafka(cfg: Config = config(), clientIdSuffix = ""): Kafka {
+export function createKafka(cfg: Config = config(), clientIdSuffix = "", overrides: Partial<KafkaConfig> = {}): Kafka {
   const sasl: SASLOptions | undefined = cfg.KAFKA_SASL_MECHANISM
     ? ({ mechanism: cfg.KAFKA_SASL_MECHANISM, username: cfg.KAFKA_SASL_USERNAME!, password: cfg.KAFKA_SASL_PASSWORD! } as SASLOptions)
     : undefined;
@@ -37,6 +37,7 @@ export function createKafka(cfg: Config = config(), clientIdSuffix = ""): Kafka 
       delete (extra as Record<string, unknown>).sasl;
       logger()[LEVELS[level] ?? "info"]({ kafka: namespace, ...extra }, message);
     },
+    ...overrides,
   });
 }
 
@@ -59,14 +60,25 @@ export async function ensureTopics(kafka: Kafka, cfg: Config = config()): Promis
 const producerKey = Symbol.for("revenant.producer");
 type WithProducer = typeof globalThis & { [producerKey]?: Promise<Producer> };
 
-/** One idempotent producer per process, connected on first use (HTTP ingest, dead letters). */
+/**
+ * One producer per process for HTTP ingest, connected on first use. A caller is waiting, so
+ * it gives up within about two seconds when the broker is unreachable (kafkajs's defaults
+ * retry for ~20 s) and the route answers 503 with Retry-After. Not idempotent, because
+ * kafkajs requires unlimited retries for that: a request repeated after a failure is
+ * absorbed by event_id deduplication instead (docs/SEMANTICS.md).
+ */
 export function sharedProducer(): Promise<Producer> {
   const g = globalThis as WithProducer;
   g[producerKey] ??= (async () => {
-    const producer = createKafka(config(), "-producer").producer({
+    const kafka = createKafka(config(), "-producer", {
+      connectionTimeout: 1_000,
+      requestTimeout: 5_000,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+    const producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
-      idempotent: true,
       maxInFlightRequests: 1,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
     await producer.connect();
     return producer;
@@ -82,4 +94,65 @@ export async function closeSharedProducer(): Promise<void> {
   const p = g[producerKey];
   delete g[producerKey];
   if (p) await (await p.catch(() => null))?.disconnect();
+}
+
+/**
+ * Bytes of message values and keys per produce request. The broker refuses a partition's
+ * batch over message.max.bytes (2 MiB on the project's broker, 1 MiB by Kafka's default),
+ * and one request may put all its messages on one partition (one agent's events share a
+ * key), so requests are cut at 1 MiB. A single message over it still goes alone.
+ */
+export const PRODUCE_REQUEST_BYTES = 1024 * 1024;
+
+/** Produces messages in order, in as many requests as PRODUCE_REQUEST_BYTES needs. */
+export async function sendInRequests(producer: Producer, topic: string, messages: Message[], maxBytes = PRODUCE_REQUEST_BYTES): Promise<number> {
+  let requests = 0;
+  for (let start = 0; start < messages.length; ) {
+    let end = start;
+    let bytes = 0;
+    while (end < messages.length) {
+      const m = messages[end];
+      const size = byteSize(m.value) + byteSize(m.key) + 64;
+      if (end > start && bytes + size > maxBytes) break;
+      bytes += size;
+      end++;
+    }
+    await producer.send({ topic, messages: messages.slice(start, end), acks: -1 });
+    requests++;
+    start = end;
+  }
+  return requests;
+}
+
+function byteSize(v: Message["value"] | Message["key"]): number {
+  if (v == null) return 0;
+  return typeof v === "string" ? Buffer.byteLength(v) : v.length;
+}
+
+const UNREACHABLE = new Set([
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSRequestTimeoutError",
+  "KafkaJSBrokerNotFound",
+  "KafkaJSNoBrokerAvailableError",
+  "KafkaJSMetadataNotLoaded",
+  "KafkaJSTopicMetadataNotLoaded",
+  "KafkaJSGroupCoordinatorNotFound",
+  "KafkaJSTimeout",
+  "KafkaJSLockTimeout",
+]);
+
+/**
+ * Errors that mean "the broker cannot be reached, or has no leader, right now": a retry
+ * later can succeed (HTTP 503). Retries given up (KafkaJSNumberOfRetriesExceeded) are
+ * judged by their cause; a record refused for its content is not unavailability.
+ */
+export function kafkaUnavailable(err: unknown): boolean {
+  let e = err as { name?: string; retriable?: boolean; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
+    if (UNREACHABLE.has(e.name ?? "")) return true;
+    if (e.name === "KafkaJSNumberOfRetriesExceeded") continue;
+    if (e.name?.startsWith("KafkaJS")) return e.retriable === true;
+  }
+  return false;
 }

@@ -4,6 +4,7 @@
  * One schema serves the Kafka consumer, POST /api/v1/events and the demo generator,
  * so an event accepted at the HTTP edge is accepted by the consumer too.
  */
+import { isUtf8 } from "node:buffer";
 import { z } from "zod";
 
 export const EVENT_TYPES = [
@@ -230,9 +231,13 @@ export function describeIssues(error: z.ZodError): string {
 
 /** Validates an already-parsed JSON value against schema v1, including the future-time rule. */
 export function validateEvent(value: unknown, now: number = Date.now()): DecodeResult {
+  const protoAt = protoKeyAt(value);
+  if (protoAt) return { ok: false, reason: `schema: ${protoAt}: "__proto__" is not accepted as a field name` };
   const parsed = telemetryEventSchema.safeParse(value);
   if (!parsed.success) return { ok: false, reason: `schema: ${describeIssues(parsed.error)}` };
   const event = normalise(parsed.data);
+  const malformed = malformedStringAt(event);
+  if (malformed) return { ok: false, reason: `schema: ${malformed}: not valid Unicode (a lone UTF-16 surrogate)` };
   const ms = Date.parse(event.time);
   if (Number.isNaN(ms)) return { ok: false, reason: "schema: time: not a valid date" };
   if (ms > now + MAX_FUTURE_SKEW_MS) {
@@ -241,10 +246,43 @@ export function validateEvent(value: unknown, now: number = Date.now()): DecodeR
   return { ok: true, event };
 }
 
+/**
+ * JSON.parse keeps a "__proto__" key as an own property, but copying the object (zod,
+ * spreading) turns it into a prototype and the field disappears without a trace. Refused
+ * where it can occur: at the top level and in the nested objects of schema v1.
+ */
+function protoKeyAt(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) return null;
+  if (Object.hasOwn(value, "__proto__")) return "(event)";
+  for (const field of ["attributes", "revocation", "credential"]) {
+    const inner = (value as Record<string, unknown>)[field];
+    if (typeof inner === "object" && inner !== null && Object.hasOwn(inner, "__proto__")) return field;
+  }
+  return null;
+}
+
+/**
+ * A lone UTF-16 surrogate ("\ud800" in JSON) has no UTF-8 form: stored, it becomes U+FFFD,
+ * so two different ids could collapse into one. Every string and attribute key must be
+ * well-formed. Returns the first offending field, or null.
+ */
+function malformedStringAt(e: StoredEvent): string | null {
+  for (const k in e) {
+    const v = (e as unknown as Record<string, unknown>)[k];
+    if (typeof v === "string" && !v.isWellFormed()) return k;
+  }
+  for (const k in e.attributes) {
+    if (!k.isWellFormed() || !e.attributes[k].isWellFormed()) return `attributes.${k.toWellFormed()}`;
+  }
+  return null;
+}
+
 /** Decodes one Kafka message value (bytes) into a stored event, or a dead-letter reason. */
 export function decodeMessage(value: Buffer | null, now: number = Date.now()): DecodeResult {
   if (value === null || value.length === 0) return { ok: false, reason: "empty message" };
   if (value.length > MAX_EVENT_BYTES) return { ok: false, reason: `message of ${value.length} bytes exceeds 1 MiB` };
+  // Invalid UTF-8 would be decoded with U+FFFD in its place: the stored event would not be the one sent.
+  if (!isUtf8(value)) return { ok: false, reason: "not valid UTF-8" };
   let json: unknown;
   try {
     json = JSON.parse(value.toString("utf8"));

@@ -19,6 +19,7 @@ import { sameSecret } from "../auth/crypto";
 import { config } from "../config";
 import { logger } from "../log";
 import { ApiError, errorResponse } from "./errors";
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "./json-depth";
 import { takeToken } from "./rate-limit";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -105,11 +106,14 @@ export function parseQuery<S extends z.ZodType>(req: Request, schema: S): z.infe
  */
 export async function readJson(req: Request, maxBytes = bodyLimit(req)): Promise<unknown> {
   const text = await readText(req, maxBytes);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new ApiError(400, "invalid_json", `the body is not valid JSON: ${(err as Error).message}`);
   }
+  if (nestedDeeperThan(value)) throw new ApiError(400, "too_deeply_nested", `the body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
 }
 
 async function readText(req: Request, maxBytes: number): Promise<string> {

@@ -1,17 +1,23 @@
 import { validateEvent, MAX_EVENT_BYTES } from "@/lib/events/schema";
-import { ApiError } from "@/lib/http/errors";
+import { ApiError, errorResponse } from "@/lib/http/errors";
 import { apiRoute, readJson } from "@/lib/http/route";
 import { config } from "@/lib/config";
-import { sharedProducer } from "@/lib/kafka";
+import { kafkaUnavailable, sendInRequests, sharedProducer } from "@/lib/kafka";
 
 export const dynamic = "force-dynamic";
 
 const MAX_EVENTS_PER_REQUEST = 10_000;
+/** A broker restart takes a few seconds; clients are asked to wait about that long. */
+const RETRY_AFTER_SECONDS = 5;
 
 /**
  * POST /api/v1/events: one event or an array (schema v1). Valid ones are produced to the
  * events topic, so that every event travels one path (Kafka → consumer → ClickHouse);
  * invalid ones are answered with their reasons and not produced.
+ * A body of up to 10,000 events may be larger than the broker takes in one request: it is
+ * produced in requests of at most 1 MiB (lib/kafka.ts). While Kafka is unreachable the
+ * answer is 503 with Retry-After within about two seconds; a client that repeats the
+ * request causes no duplicates, because events are deduplicated by event_id.
  * Role: analyst (a write to Revenant's evidence; viewers only read).
  */
 export const POST = apiRoute("analyst", async (req) => {
@@ -37,11 +43,28 @@ export const POST = apiRoute("analyst", async (req) => {
     if (!r.ok) errors.push({ index, event_id: eventId, reason: r.reason });
     else messages.push({ key: r.event.agent_id || null, value });
   });
-  if (messages.length) {
-    const producer = await sharedProducer().catch(() => {
-      throw new ApiError(503, "kafka_unavailable", "Kafka is not reachable; nothing was accepted");
-    });
-    await producer.send({ topic: config().KAFKA_TOPIC, messages, acks: -1 });
+  if (messages.length === 0) {
+    // Nothing to produce: the request as a whole failed, and says why.
+    const first = errors[0];
+    return Response.json(
+      {
+        error: { code: "invalid_events", message: `no event was accepted; item ${first.index}: ${first.reason}` },
+        accepted: 0,
+        rejected: errors.length,
+        errors,
+      },
+      { status: 422 },
+    );
+  }
+  try {
+    await sendInRequests(await sharedProducer(), config().KAFKA_TOPIC, messages);
+  } catch (err) {
+    if (!kafkaUnavailable(err)) throw err;
+    const res = errorResponse(
+      new ApiError(503, "kafka_unavailable", "Kafka is not reachable; retry the whole request later (events already produced are deduplicated by event_id)"),
+    );
+    res.headers.set("Retry-After", String(RETRY_AFTER_SECONDS));
+    return res;
   }
   return Response.json({ accepted: messages.length, rejected: errors.length, errors }, { status: 202 });
 });
