@@ -56,6 +56,7 @@ export class IngestConsumer {
 
   async start(): Promise<void> {
     const { cfg, kafka } = this.opts;
+    this.status.state = "starting";
     await ensureTopics(kafka, cfg);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -73,15 +74,27 @@ export class IngestConsumer {
       heartbeatInterval: 3_000,
     });
     this.consumer = consumer;
+    // What health reports (lib/health.ts): a crash (broker gone, group lost) makes ingest
+    // "disconnected" until kafkajs has rejoined the group, which also clears the error.
     consumer.on(consumer.events.CRASH, (e) => {
-      this.status.lastError = String(e.payload.error?.message ?? e.payload.error);
+      this.status.state = this.stopping ? "stopped" : "disconnected";
+      this.status.connected = false;
+      this.status.lastError = `kafka: ${String(e.payload.error?.message ?? e.payload.error)}`;
       this.log.error({ err: this.status.lastError, restart: e.payload.restart }, "consumer crashed");
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.status.connected = true;
+      this.status.state = "consuming";
+      this.status.lastFetchAt = Date.now();
+      // A ClickHouse outage keeps its own error until the insert goes through (resume()).
+      if (!this.status.paused) this.status.lastError = null;
+    });
+    consumer.on(consumer.events.FETCH, () => {
+      this.status.lastFetchAt = Date.now();
     });
     consumer.on(consumer.events.DISCONNECT, () => {
       this.status.connected = false;
+      if (this.status.state === "consuming") this.status.state = this.stopping ? "stopped" : "disconnected";
     });
     await consumer.connect();
     await consumer.subscribe({ topic: cfg.KAFKA_TOPIC, fromBeginning: true });
@@ -97,6 +110,7 @@ export class IngestConsumer {
 
   async stop(): Promise<void> {
     this.status.running = false;
+    this.status.state = "stopped";
     this.stopping = true;
     // Stop fetching, store and commit what was handed over, then leave the group
     // (disconnect() also waits for a running eachBatch).

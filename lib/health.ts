@@ -1,10 +1,16 @@
 /**
  * GET /api/v1/health: can we reach Kafka and ClickHouse, how far behind is the consumer,
  * and what ingest and detection have done. Lag is cached briefly: health is polled.
+ *
+ * status: "ok"; "starting" while the worker of this process is still starting (the web
+ * app already serves); "degraded" when Kafka or ClickHouse does not answer, or when the
+ * worker of this process is not consuming (out of its group, paused by a ClickHouse
+ * outage, or no fetch answered for STALE_FETCH_MS). A process without the worker role
+ * judges Kafka and ClickHouse only.
  */
 import { config } from "./config";
 import { createKafka } from "./kafka";
-import { runtimeStatus } from "./runtime-status";
+import { runtimeStatus, type IngestStatus } from "./runtime-status";
 import { store } from "./store/clickhouse";
 
 interface LagReading {
@@ -54,11 +60,31 @@ async function pingClickHouse(): Promise<{ ok: boolean; mode: string; error: str
   }
 }
 
+/**
+ * A consumer that is in its group fetches at least every INGEST_FLUSH_MS (the broker holds
+ * an empty fetch that long) unless a batch is being stored; a minute without a fetch
+ * answer means it is stuck, although kafkajs has not noticed yet.
+ */
+export const STALE_FETCH_MS = 60_000;
+
+export type HealthStatus = "ok" | "starting" | "degraded";
+
+/** How this process's ingest worker is doing, or null when the process does not run one. */
+export function ingestHealth(ingest: IngestStatus, worker: boolean, now = Date.now()): HealthStatus | null {
+  if (!worker) return null;
+  if (ingest.state === "starting") return "starting";
+  if (ingest.state !== "consuming" || ingest.paused) return "degraded";
+  if (ingest.lastFetchAt !== null && now - ingest.lastFetchAt > STALE_FETCH_MS) return "degraded";
+  return "ok";
+}
+
 export async function healthReport() {
   const [kafka, clickhouse] = await Promise.all([readLag(), pingClickHouse()]);
   const { ingest, detection } = runtimeStatus();
+  const worker = ingestHealth(ingest, config().REVENANT_ROLES.includes("worker"));
+  const status: HealthStatus = !kafka.connected || !clickhouse.ok ? "degraded" : (worker ?? "ok");
   return {
-    status: kafka.connected && clickhouse.ok ? "ok" : "degraded",
+    status,
     kafka: { connected: kafka.connected, brokers: config().KAFKA_BROKERS, topic: config().KAFKA_TOPIC, error: kafka.error },
     clickhouse,
     lag: kafka.lag,

@@ -3,7 +3,17 @@
  * On globalThis because the ingest worker (started from instrumentation) and the
  * route handlers live in different Next.js bundles of the same process.
  */
+/**
+ * starting: migrations, detection start-up and joining the consumer group (the web app
+ * already serves); consuming: in the group and fetching; disconnected: lost the broker or
+ * the group, kafkajs is reconnecting; stopped: not running in this process.
+ */
+export type IngestState = "stopped" | "starting" | "consuming" | "disconnected";
+
 export interface IngestStatus {
+  state: IngestState;
+  /** Epoch ms of the last fetch answered by the broker (also empty ones). */
+  lastFetchAt: number | null;
   running: boolean;
   connected: boolean;
   consumed: number;
@@ -35,6 +45,8 @@ export function runtimeStatus(): RuntimeStatus {
   const g = globalThis as WithStatus;
   g[key] ??= {
     ingest: {
+      state: "stopped",
+      lastFetchAt: null,
       running: false,
       connected: false,
       consumed: 0,

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { unexpectedExitCode, whenExited } from "./supervise.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Set(process.argv.slice(2));
@@ -61,9 +62,12 @@ async function shutdown(code = 0) {
   if (shuttingDown) return;
   shuttingDown = true;
   for (const c of children) c.kill("SIGTERM");
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once("exit", r)))));
+  // The app stores and commits what it holds within 30 s (ingest/in-app.ts); past that it is killed.
+  const force = setTimeout(() => children.forEach((c) => c.kill("SIGKILL")), 40_000);
+  await Promise.all(children.map(whenExited));
+  clearTimeout(force);
   const { stopBroker } = await import("./kafka/broker.mjs");
-  await stopBroker();
+  await stopBroker().catch((err) => console.error(`[revenant] stopping the Kafka broker failed: ${err.message}`));
   process.exit(code);
 }
 process.on("SIGINT", () => void shutdown(0));
@@ -83,7 +87,12 @@ const next = path.join(root, "node_modules/next/dist/bin/next");
 // V8's default semi-space the scavenger ran often enough to cost ~20% of throughput
 // (bench:ingest: ~55k → ~69k events/s).
 const app = run(process.execPath, ["--max-semi-space-size=64", next, dev ? "dev" : "start", "-p", port]);
-app.once("exit", (code) => void shutdown(code ?? 1));
+// The app ending on its own (crash, OOM kill, SIGKILL) stops everything else too, and
+// `npm start` reports it with a non-zero exit code.
+app.once("exit", (code, signal) => {
+  if (!shuttingDown) console.error(`[revenant] the app stopped (${signal ?? `exit code ${code}`}); stopping everything`);
+  void shutdown(unexpectedExitCode(code, signal));
+});
 
 if (demo) {
   // Give the consumer a moment to create the topics and join its group.
