@@ -144,15 +144,16 @@ const UNREACHABLE = new Set([
 
 /**
  * Errors that mean "the broker cannot be reached, or has no leader, right now": a retry
- * later can succeed (HTTP 503). Retries given up (KafkaJSNumberOfRetriesExceeded) are
- * judged by their cause; a record refused for its content is not unavailability.
+ * later can succeed (HTTP 503). kafkajs wraps the cause (retries given up, a non-retriable
+ * wrapper around a connection error), so the whole cause chain is searched; a record
+ * refused for its content is not unavailability.
  */
 export function kafkaUnavailable(err: unknown): boolean {
-  let e = err as { name?: string; retriable?: boolean; cause?: unknown } | undefined;
-  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
+  let e = err as { name?: string; retriable?: boolean; type?: string; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 8; depth++, e = e.cause as typeof e) {
     if (UNREACHABLE.has(e.name ?? "")) return true;
-    if (e.name === "KafkaJSNumberOfRetriesExceeded") continue;
-    if (e.name?.startsWith("KafkaJS")) return e.retriable === true;
+    if (e.name === "KafkaJSProtocolError" && e.retriable === true) return true;
+    if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT/.test(String((e as Error).message))) return true;
   }
   return false;
 }

@@ -1,0 +1,109 @@
+/**
+ * The Kafka broker stopped for 30 s in the middle of a stream, then restarted: the worker
+ * recovers by itself and nothing is lost or duplicated; meanwhile health says degraded,
+ * POST /api/v1/events answers 503 with Retry-After, and after recovery health is ok again
+ * with no stale error.
+ *
+ * This file stops a broker, so it runs its own on FAULT_KAFKA_PORT (TEST_KAFKA_PORT + 5 by
+ * default) and leaves the shared test broker alone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Producer } from "kafkajs";
+import { config } from "@/lib/config";
+import { closeSharedProducer } from "@/lib/kafka";
+import { closeStore } from "@/lib/store/clickhouse";
+import { runtimeStatus } from "@/lib/runtime-status";
+import { startWorker, type Worker } from "@/ingest/worker";
+import * as eventsRoute from "@/app/api/v1/events/route";
+import * as healthRoute from "@/app/api/v1/health/route";
+import { actionEvent, configureTestStack, count, eventually, testProducer, waitUntilConsumed } from "../helpers/stack";
+import { call, TEST_API_KEY } from "../helpers/api";
+
+const port = process.env.FAULT_KAFKA_PORT ?? String(Number(process.env.TEST_KAFKA_PORT ?? 19092) + 5);
+type Broker = { startBroker(): Promise<void>; stopBroker(): Promise<void> };
+
+describe("a Kafka outage mid-stream", () => {
+  let broker: Broker;
+  let worker: Worker;
+  let producer: Producer;
+
+  beforeAll(async () => {
+    process.env.KAFKA_PORT = port;
+    // @ts-expect-error plain .mjs script without types
+    broker = (await import("../../scripts/kafka/broker.mjs")) as Broker;
+    await broker.startBroker();
+    configureTestStack({ KAFKA_BROKERS: `127.0.0.1:${port}`, REVENANT_BOOTSTRAP_API_KEY: TEST_API_KEY, INGEST_FLUSH_MS: "50" });
+    producer = await testProducer();
+    worker = await startWorker();
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await producer?.disconnect();
+    await closeSharedProducer();
+    await closeStore();
+    await broker?.stopBroker();
+  }, 120_000);
+
+  it("recovers by itself with every event stored exactly once", async () => {
+    const total = 3000;
+    let sent = 0;
+    let failedSends = 0;
+    // A client that retries each request until the broker takes it, as a real one would.
+    const stream = (async () => {
+      while (sent < total) {
+        const events = Array.from({ length: 50 }, (_, i) => actionEvent({ agent_id: `outage-${(sent + i) % 5}`, event_id: `outage-${sent + i}` }));
+        try {
+          await producer.send({ topic: config().KAFKA_TOPIC, messages: events.map((e) => ({ key: String(e.agent_id), value: JSON.stringify(e) })) });
+          sent += events.length;
+        } catch {
+          failedSends++;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        // ~250 events/s: the stream is still running when the broker stops.
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+
+    await waitUntilConsumed(500, 60_000);
+    const before = await call(eventsRoute.POST, "/api/v1/events", { method: "POST", body: actionEvent({ agent_id: "http-outage", event_id: "http-before" }) });
+    expect(before.status).toBe(202);
+
+    await broker.stopBroker();
+    const stoppedAt = Date.now();
+    const refused = await call(eventsRoute.POST, "/api/v1/events", { method: "POST", body: actionEvent({ agent_id: "http-outage", event_id: "http-during" }) });
+    console.info(`POST while the broker is down answered ${refused.status} after ${Date.now() - stoppedAt} ms`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(await refused.json()).toEqual({ error: { code: "kafka_unavailable", message: expect.stringMatching(/Kafka is not reachable/) } });
+    const health = await call(healthRoute.GET, "/api/v1/health", { auth: null });
+    expect(health.status).toBe(503);
+    expect((await health.json()).status).toBe("degraded");
+    await eventually(async () => runtimeStatus().ingest.state === "disconnected", 60_000, "the consumer noticing the outage");
+    await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - stoppedAt))));
+
+    expect(sent).toBeLessThan(total);
+    await broker.startBroker();
+    await stream;
+    // The client that got 503 repeats its request once Kafka is back.
+    const retried = await eventually(async () => {
+      const res = await call(eventsRoute.POST, "/api/v1/events", { method: "POST", body: actionEvent({ agent_id: "http-outage", event_id: "http-during" }) });
+      return res.status === 202 ? res : null;
+    }, 60_000, "POST accepted again");
+    expect(retried!.status).toBe(202);
+
+    await waitUntilConsumed(total + 2, 120_000);
+    expect(await count("SELECT count() FROM events FINAL WHERE startsWith(agent_id, 'outage-')")).toBe(total);
+    expect(await count("SELECT uniqExact(event_id) FROM events WHERE startsWith(agent_id, 'outage-')")).toBe(total);
+    expect(await count("SELECT count() FROM events FINAL WHERE agent_id = 'http-outage'")).toBe(2);
+    expect(await count("SELECT count() FROM dead_letters FINAL")).toBe(0);
+    console.info(`${failedSends} produce requests failed during the outage and were repeated`);
+
+    // Recovered by itself: consuming again, error cleared, health ok.
+    await eventually(async () => {
+      const res = await call(healthRoute.GET, "/api/v1/health", { auth: null });
+      return res.status === 200 && (await res.json()).status === "ok";
+    }, 60_000, "health ok again");
+    expect(runtimeStatus().ingest).toMatchObject({ state: "consuming", lastError: null, paused: false });
+  }, 300_000);
+});
