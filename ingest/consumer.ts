@@ -70,8 +70,9 @@ export class IngestConsumer {
       // 4 MiB per partition ≈ 12k events of ~350 B: one fetch fills about one insert.
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: cfg.KAFKA_SESSION_TIMEOUT_MS,
+      // kafkajs wants heartbeats well inside the session timeout: a third of it at most.
+      heartbeatInterval: Math.min(3_000, Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 3)),
     });
     this.consumer = consumer;
     // What health reports (lib/health.ts): a crash (broker gone, group lost) makes ingest

@@ -45,6 +45,11 @@ const schema = z.object({
   KAFKA_DLQ_TOPIC: z.string().min(1).default("revenant.events.dlq"),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(3),
   KAFKA_GROUP_ID: z.string().min(1).default("revenant-ingest"),
+  /**
+   * A consumer that dies without leaving its group (SIGKILL, power loss) holds its
+   * partitions this long: its successor waits for it. Brokers accept 6,000–300,000 by default.
+   */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   KAFKA_SSL: bool.default(false),
   KAFKA_SSL_CA_FILE: z.string().optional(),
   KAFKA_SSL_REJECT_UNAUTHORIZED: bool.default(true),
