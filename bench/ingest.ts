@@ -9,6 +9,8 @@
  *    to 250 ms so that the default 7.5 s timer does not make the reference look slow.
  * Prints both rates and A/B. Target: A ≥ 50,000 events/s and A/B ≥ 1.
  *   BENCH_EVENTS=200000 npm run bench:ingest    (a shorter run)
+ *   BENCH_FSYNC=0 npm run bench:ingest          (tables without fsync on insert, as before
+ *                                                lib/store/durability.ts: the cost of durability)
  */
 import { Partitioners } from "kafkajs";
 import { config } from "@/lib/config";
@@ -101,7 +103,15 @@ async function clickhouseKafkaEngine(): Promise<number> {
 async function main() {
   await benchEnvironment("ingest", { INGEST_BATCH_SIZE: process.env.INGEST_BATCH_SIZE ?? "20000" });
   await migrate(store().writer);
-  console.log(`bench:ingest — ${fmt(TOTAL)} events of ~${benchEvent(1, Date.now()).length} bytes, topic ${config().KAFKA_TOPIC} (${config().KAFKA_TOPIC_PARTITIONS} partitions)`);
+  const fsync = process.env.BENCH_FSYNC !== "0";
+  if (!fsync) {
+    // Every MergeTree table back to the engine's defaults (the reference copies events' settings).
+    const rs = await store().writer.query({ query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'", format: "JSONEachRow" });
+    for (const { name } of await rs.json<{ name: string }>()) {
+      await store().writer.command({ query: `ALTER TABLE \`${name}\` MODIFY SETTING fsync_after_insert = 0, fsync_part_directory = 0` });
+    }
+  }
+  console.log(`bench:ingest — ${fmt(TOTAL)} events of ~${benchEvent(1, Date.now()).length} bytes, topic ${config().KAFKA_TOPIC} (${config().KAFKA_TOPIC_PARTITIONS} partitions), fsync on insert: ${fsync ? "on" : "off"}`);
   const produceS = await produce();
   console.log(`produced in ${produceS.toFixed(1)} s (${fmt(TOTAL / produceS)} events/s)`);
   const ours = await revenantIngest();
