@@ -96,10 +96,14 @@ export async function lastEventAt(client: ClickHouseClient): Promise<string | nu
 export async function deadLetterList(client: ClickHouseClient, limit: number) {
   const [count, items] = await Promise.all([
     queryRows<{ n: number }>(client, "api:deadLetters:count", `SELECT count() AS n FROM dead_letters FINAL`),
-    queryRows<{ received_at: string; origin: string; topic: string; partition: number; offset: number; reason: string; payload: string }>(
+    // payload_bytes and payload_sha256 describe the whole original message; payload is its start.
+    queryRows<{
+      received_at: string; origin: string; topic: string; partition: number; offset: number; reason: string;
+      payload: string; payload_bytes: number; payload_sha256: string;
+    }>(
       client,
       "api:deadLetters",
-      `SELECT received_at, origin, topic, partition, offset, reason, substring(payload, 1, 2000) AS payload
+      `SELECT received_at, origin, topic, partition, offset, reason, substring(payload, 1, 2000) AS payload, payload_bytes, payload_sha256
        FROM dead_letters FINAL ORDER BY received_at DESC LIMIT {limit:UInt32}`,
       { limit },
     ),

@@ -11,13 +11,15 @@ import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { actionEvent, configureTestStack, count, testProducer, waitUntilConsumed } from "../helpers/stack";
 import { readDeadLetterTopic } from "../helpers/faults";
+import { call, TEST_API_KEY } from "../helpers/api";
+import * as deadLettersRoute from "@/app/api/v1/dead-letters/route";
 
 describe("dead letters that do not fit the broker", () => {
   let producer: Producer;
   let worker: Worker;
 
   beforeAll(async () => {
-    configureTestStack({ KAFKA_TOPIC_PARTITIONS: "1" });
+    configureTestStack({ KAFKA_TOPIC_PARTITIONS: "1", REVENANT_BOOTSTRAP_API_KEY: TEST_API_KEY });
     producer = await testProducer();
     worker = await startWorker();
   }, 120_000);
@@ -55,6 +57,11 @@ describe("dead letters that do not fit the broker", () => {
     expect(rows[0].reason).toBe(`message of ${huge.length} bytes exceeds 1 MiB`);
     expect(rows[1]).toMatchObject({ offset: before.length + 1, payload_bytes: 9, payload_len: 9 });
     expect(rows[1].reason).toMatch(/^invalid JSON/);
+
+    // The API shows what identifies the original: its size and hash.
+    const listed = await (await call(deadLettersRoute.GET, "/api/v1/dead-letters")).json();
+    expect(listed.count).toBe(2);
+    expect(listed.items).toContainEqual(expect.objectContaining({ offset: before.length, payload_bytes: huge.length, payload_sha256: sha }));
 
     const letters = await readDeadLetterTopic(config().KAFKA_DLQ_TOPIC, 2);
     expect(letters).toHaveLength(2);
