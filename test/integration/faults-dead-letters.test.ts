@@ -1,12 +1,15 @@
 /**
  * A message just under the broker's 2 MiB limit (scripts/kafka/broker.mjs) cannot be
  * dead-lettered whole: its reason headers push it over. It must still be recorded, and the
- * events behind it on the same partition must be stored. Also: every table fsyncs inserts.
+ * events behind it on the same partition must be stored; here the dead-letter topic takes
+ * only 100 kB per message, so the sink's fallback to a shorter payload runs too.
+ * Also: every table fsyncs inserts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import type { Producer } from "kafkajs";
 import { config } from "@/lib/config";
+import { createKafka } from "@/lib/kafka";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { actionEvent, configureTestStack, count, testProducer, waitUntilConsumed } from "../helpers/stack";
@@ -20,6 +23,15 @@ describe("dead letters that do not fit the broker", () => {
 
   beforeAll(async () => {
     configureTestStack({ KAFKA_TOPIC_PARTITIONS: "1", REVENANT_BOOTSTRAP_API_KEY: TEST_API_KEY });
+    // A dead-letter topic that takes less than 1 MiB per message (Kafka's default limit is
+    // 1 MiB): the sink must fall back to a shorter payload rather than retry forever.
+    const admin = createKafka().admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: config().KAFKA_DLQ_TOPIC, numPartitions: 1, configEntries: [{ name: "max.message.bytes", value: "100000" }] }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
     producer = await testProducer();
     worker = await startWorker();
   }, 120_000);
@@ -71,9 +83,9 @@ describe("dead letters that do not fit the broker", () => {
       "revenant-source-partition": "0",
       "revenant-payload-bytes": String(huge.length),
       "revenant-payload-sha256": sha,
-      "revenant-payload-truncated": String(1024 * 1024),
+      "revenant-payload-truncated": String(64 * 1024),
     });
-    expect(big.value!.equals(huge.subarray(0, 1024 * 1024))).toBe(true);
+    expect(big.value!.equals(huge.subarray(0, 64 * 1024))).toBe(true);
     const small = letters.find((l) => l.headers["revenant-source-offset"] === String(before.length + 1))!;
     expect(small.value!.toString()).toBe("{not json");
     expect(small.headers["revenant-payload-truncated"]).toBeUndefined();
