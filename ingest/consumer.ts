@@ -10,7 +10,7 @@
  * stop() (SIGTERM) lets the in-flight batch finish and commit, then leaves the group.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from "kafkajs";
+import { Partitioners, type Consumer, type ConsumerRunConfig, type EachBatchPayload, type Kafka } from "kafkajs";
 import type { Config } from "@/lib/config";
 import { decodeMessage, type StoredEvent } from "@/lib/events/schema";
 import { ensureTopics } from "@/lib/kafka";
@@ -42,6 +42,8 @@ export class IngestConsumer {
   private sink: DeadLetterSink | null = null;
   private stopping = false;
   private pendingCommits = new Set<Promise<void>>();
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restarts = 0;
 
   constructor(private readonly opts: IngestOptions) {
     this.writer = new EventWriter(
@@ -82,8 +84,12 @@ export class IngestConsumer {
       this.status.connected = false;
       this.status.lastError = `kafka: ${String(e.payload.error?.message ?? e.payload.error)}`;
       this.log.error({ err: this.status.lastError, restart: e.payload.restart }, "consumer crashed");
+      // kafkajs restarts itself after retriable errors only; "Failed to find group
+      // coordinator" while a broker restarts is not one, and would stop ingest for good.
+      if (!e.payload.restart && !this.stopping) this.scheduleRestart();
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.restarts = 0;
       this.status.connected = true;
       this.status.state = "consuming";
       this.status.lastFetchAt = Date.now();
@@ -100,22 +106,52 @@ export class IngestConsumer {
     await consumer.connect();
     await consumer.subscribe({ topic: cfg.KAFKA_TOPIC, fromBeginning: true });
     this.status.running = true;
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, cfg.KAFKA_TOPIC_PARTITIONS),
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
+    await consumer.run(this.runConfig());
     this.log.info({ topic: cfg.KAFKA_TOPIC, group: cfg.KAFKA_GROUP_ID }, "ingest consumer started");
   }
 
+  private runConfig(): ConsumerRunConfig {
+    return {
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, this.opts.cfg.KAFKA_TOPIC_PARTITIONS),
+      eachBatch: (payload) => this.handleBatch(payload),
+    };
+  }
+
+  /**
+   * Runs the consumer again after a crash kafkajs will not restart from, with capped
+   * backoff. Batches in flight from before the crash are still stored; their commits fail
+   * (the partitions were given up) and Kafka redelivers them, which deduplication absorbs.
+   */
+  private scheduleRestart(): void {
+    if (this.restartTimer) return;
+    const delay = Math.min(30_000, 1_000 * 2 ** Math.min(this.restarts++, 5));
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      const consumer = this.consumer;
+      if (this.stopping || !consumer) return;
+      this.log.warn({ attempt: this.restarts }, "restarting the consumer after a crash");
+      consumer
+        .connect()
+        .then(() => consumer.run(this.runConfig()))
+        .catch((err: Error) => {
+          this.status.lastError = `kafka: ${err.message}`;
+          this.log.error({ err: err.message }, "consumer restart failed");
+          if (!this.stopping) this.scheduleRestart();
+        });
+    }, delay);
+  }
+
   async stop(): Promise<void> {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     this.status.running = false;
     this.status.state = "stopped";
     this.stopping = true;
     // Stop fetching, store and commit what was handed over, then leave the group
     // (disconnect() also waits for a running eachBatch).
-    this.consumer?.pause([{ topic: this.opts.cfg.KAFKA_TOPIC }]);
+    this.pauseTopic();
     await this.batcher.drain();
     await Promise.all(this.pendingCommits);
     await this.consumer?.disconnect();
@@ -232,7 +268,7 @@ export class IngestConsumer {
   private async pauseAndHeartbeat(attempt: number): Promise<void> {
     if (!this.status.paused && this.consumer) {
       this.status.paused = true;
-      this.consumer.pause([{ topic: this.opts.cfg.KAFKA_TOPIC }]);
+      this.pauseTopic();
       this.log.warn({ attempt }, "ClickHouse unavailable: consumer paused");
     }
     await Promise.all([...this.heartbeats].map((hb) => hb().catch(() => {})));
@@ -241,7 +277,20 @@ export class IngestConsumer {
   private resume(): void {
     this.status.paused = false;
     this.status.lastError = null;
-    this.consumer?.resume([{ topic: this.opts.cfg.KAFKA_TOPIC }]);
+    try {
+      this.consumer?.resume([{ topic: this.opts.cfg.KAFKA_TOPIC }]);
+    } catch {
+      // Not running (between a crash and its restart): a restarted consumer fetches anyway.
+    }
     this.log.info("ClickHouse back: consumer resumed");
+  }
+
+  /** kafkajs throws when the consumer is not running (after a crash): nothing to pause then. */
+  private pauseTopic(): void {
+    try {
+      this.consumer?.pause([{ topic: this.opts.cfg.KAFKA_TOPIC }]);
+    } catch {
+      // Not running: it fetches nothing until it runs again.
+    }
   }
 }
