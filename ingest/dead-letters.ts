@@ -86,7 +86,9 @@ export class DeadLetterSink {
         topic: l.topic,
         partition: l.partition,
         offset: l.offset,
-        reason: l.reason,
+        // A reason can quote a field name with a lone surrogate (zod paths); the engine
+        // refuses such a string, and the insert would fail on every retry.
+        reason: l.reason.toWellFormed(),
         payload: l.value ? l.value.subarray(0, STORED_PAYLOAD_BYTES).toString("utf8") : "",
         payload_bytes: bytes,
         payload_sha256: sha256,
@@ -135,7 +137,7 @@ function message({ letter: l, bytes, sha256 }: Prepared, now: string, payloadLim
     key,
     value: l.value ? (truncated ? l.value.subarray(0, payloadLimit) : l.value) : null,
     headers: {
-      "revenant-reason": l.reason,
+      "revenant-reason": l.reason.toWellFormed(),
       "revenant-origin": l.origin,
       "revenant-source-topic": l.topic,
       "revenant-source-partition": String(l.partition),

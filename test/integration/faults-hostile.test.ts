@@ -53,6 +53,8 @@ describe("hostile inputs", () => {
       JSON.stringify(actionEvent({ agent_id: agent, time: -1 })),
       JSON.stringify(actionEvent({ agent_id: agent, time: 1e20 })),
       JSON.stringify(actionEvent({ agent_id: agent, event_id: "lone-\ud800" })),
+      // The reason names the field, lone surrogate and all: it must still be recordable.
+      JSON.stringify(actionEvent({ agent_id: agent, attributes: { "k\ud800": { nested: 1 } } })),
       randomBytes(512),
       Buffer.from([0xc3, 0x28, 0xa0, 0xa1]),
     ];
@@ -86,6 +88,7 @@ describe("hostile inputs", () => {
       expect.stringMatching(/^schema: time/),
       expect.stringMatching(/^schema: time/),
       expect.stringMatching(/event_id: not valid Unicode/),
+      expect.stringMatching(/^schema: attributes\.k\ufffd/),
       "not valid UTF-8",
       "not valid UTF-8",
     ]);
