@@ -3,6 +3,7 @@
  * (ingest/in-app.ts) and health reports ingest as "starting" until it consumes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
 import { createKafka, ensureTopics } from "@/lib/kafka";
 import { closeStore } from "@/lib/store/clickhouse";
 import { runtimeStatus } from "@/lib/runtime-status";
@@ -47,4 +48,14 @@ describe("start-up in the app process", () => {
     expect(ok.status).toBe(200);
     expect((await ok.json()).status).toBe("ok");
   }, 120_000);
+
+  it("still ends the process with exit code 1 when the worker cannot start", async () => {
+    // ClickHouse refuses the connection, so migrations fail after register() has returned.
+    const child = spawn(process.execPath, ["--import", "tsx", "-e", "import('./ingest/in-app.ts').then((m) => m.startWorkerInApp())"], {
+      env: { ...process.env, REVENANT_ROLES: "web,worker", CLICKHOUSE_URL: "http://127.0.0.1:1", LOG_LEVEL: "fatal" },
+      stdio: "ignore",
+    });
+    const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    expect(code).toBe(1);
+  }, 60_000);
 });
