@@ -65,6 +65,11 @@ const schema = z.object({
 
   DETECTION_GRACE_MS: z.coerce.number().int().min(0).default(0),
   DETECTION_LAYER_GRACE_MS: layerGrace.default({}),
+  /**
+   * A detection update that only grows an alert's counts is announced (alert.updated) at most
+   * once per this interval per alert, with the latest counts; other changes go out at once.
+   */
+  REVENANT_ALERT_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
 
   REVENANT_ADMIN_EMAIL: z.string().optional(),
   REVENANT_ADMIN_PASSWORD: z.string().optional(),

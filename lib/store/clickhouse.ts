@@ -21,6 +21,8 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
 export interface Store {
   writer: ClickHouseClient;
   reader: ClickHouseClient;
+  /** Detection's derivation scans (lib/detection/derivation.ts), beside ingest's writer. */
+  scanner: ClickHouseClient;
   mode: "embedded" | "server";
   close(): Promise<void>;
 }
@@ -42,7 +44,7 @@ export function createStore(cfg: Config = config()): Store {
       clickhouse_settings: COMMON_SETTINGS,
       request_timeout: 60_000,
     });
-    return { writer: client, reader: client, mode: "server", close: () => client.close() };
+    return { writer: client, reader: client, scanner: client, mode: "server", close: () => client.close() };
   }
   mkdirSync(cfg.chdbPath, { recursive: true });
   const embedded = () =>
@@ -54,11 +56,14 @@ export function createStore(cfg: Config = config()): Store {
     });
   const writer = embedded();
   const reader = embedded();
+  const scanner = embedded();
   return {
     writer,
     reader,
+    scanner,
     mode: "embedded",
     close: async () => {
+      await scanner.close();
       await reader.close();
       await writer.close();
     },

@@ -20,7 +20,8 @@ import { buildScenario, seededRandom, shuffle, type WireEvent } from "../helpers
 import { configureTestStack, eventually, produceJson, testProducer } from "../helpers/stack";
 
 const TABLES = ["events", "credential_presence", "credential_lineage", "revocation_events", "dead_letters",
-  "post_revocation_actions", "revocation_status", "alerts", "alert_history", "agent_summary"];
+  "post_revocation_actions", "revocation_status", "alerts", "alert_history", "agent_summary",
+  "coverage", "revocation_state", "revocation_counters"];
 
 async function committed(groupId: string, topic: string): Promise<number> {
   const admin = createKafka(config(), "-test-admin").admin();
@@ -103,6 +104,7 @@ describe("detection converges whatever the arrival order", () => {
       sent += chunk.length;
       await eventually(async () => (await committed(config().KAFKA_GROUP_ID, config().KAFKA_TOPIC)) >= sent, 30_000, "chunk consumed");
     }
+    await worker.engine.idle();
     return observe();
   }
 
