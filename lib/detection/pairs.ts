@@ -6,6 +6,7 @@
  * writing the same batch twice, or two passes interleaved, changes nothing the second time.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { createHash } from "node:crypto";
 import { queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import type { MatchedPair } from "./matcher";
@@ -50,13 +51,30 @@ export async function storedPairsOf(client: ClickHouseClient, revocationIds: str
 
 const INSERT_CHUNK = 50_000;
 
-async function insertRows(client: ClickHouseClient, rows: object[], comment: string): Promise<void> {
+type PairRow = { revocation_id: string; event_id: string; generation: number; is_deleted: number };
+
+/**
+ * Inserts pair rows with a deduplication token derived from their keys (not their version):
+ * two passes that computed the same new pairs, e.g. a batch evaluated twice at once, send the
+ * same token, and the table drops the second insert together with its counters' share
+ * (deduplicate_blocks_in_dependent_materialized_views), so nothing is counted twice.
+ */
+async function insertRows(client: ClickHouseClient, rows: PairRow[], comment: string): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
+    const token = createHash("sha256");
+    for (const key of chunk.map((r) => `${r.is_deleted}\u0000${r.revocation_id}\u0000${r.event_id}\u0000${r.generation}`).sort()) token.update(key + "\n");
     await client.insert({
       table: "post_revocation_actions",
-      values: rows.slice(i, i + INSERT_CHUNK),
+      values: chunk,
       format: "JSONEachRow",
-      clickhouse_settings: { log_comment: comment, async_insert: 0, input_format_skip_unknown_fields: 1 },
+      clickhouse_settings: {
+        log_comment: comment,
+        async_insert: 0,
+        input_format_skip_unknown_fields: 1,
+        insert_deduplication_token: token.digest("hex"),
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+      },
     });
   }
 }

@@ -52,6 +52,9 @@ ORDER BY revocation_id;
 -- Pairs belong to a generation of their revocation: a derivation from scratch writes a whole
 -- new generation, so counters never have to subtract.
 ALTER TABLE post_revocation_actions ADD COLUMN IF NOT EXISTS generation UInt32 DEFAULT 0;
+-- Pair inserts carry a token derived from their keys (lib/detection/pairs.ts): the table remembers
+-- the last 1000 tokens and drops a repeated insert, so a pass repeated concurrently counts once.
+ALTER TABLE post_revocation_actions MODIFY SETTING non_replicated_deduplication_window = 1000;
 
 -- Per (revocation, generation, agent, via, layer) counters, kept by a materialized view over
 -- the pairs as they are appended: a pair is inserted once per generation (the writer checks
@@ -78,7 +81,10 @@ CREATE TABLE IF NOT EXISTS revocation_counters
     samples          AggregateFunction(groupArraySorted(10), Tuple(DateTime64(3, 'UTC'), String))
 )
 ENGINE = AggregatingMergeTree
-ORDER BY (revocation_id, generation, agent_id, via, layer);
+ORDER BY (revocation_id, generation, agent_id, via, layer)
+-- A pair insert dropped as a repeat (its token, lib/detection/pairs.ts) must not count here
+-- either: the view's blocks inherit the token and are deduplicated the same way.
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS revocation_counters_mv TO revocation_counters AS
 SELECT revocation_id, generation, agent_id, via, layer,
