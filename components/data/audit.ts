@@ -6,6 +6,6 @@ export type AuditFilters = Pick<AuditListQuery, "action" | "actor">;
 
 export const auditKeys = { all: ["audit"] as const, list: (f: AuditFilters) => ["audit", "list", f] as const };
 
-export function useAudit(filters: AuditFilters) {
-  return useInfiniteList<AuditEntry>(auditKeys.list(filters), "/audit", { ...filters }, { limit: 100, live: false });
+export function useAudit(filters: AuditFilters, { limit = 100 }: Pick<AuditListQuery, "limit"> = {}) {
+  return useInfiniteList<AuditEntry>(auditKeys.list(filters), "/audit", { ...filters }, { limit, live: false });
 }

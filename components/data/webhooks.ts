@@ -1,5 +1,6 @@
 /** Webhook endpoints, their deliveries and "Send test" (admin; docs/WEBHOOKS.md). */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { DeliveryListQuery } from "@/lib/queries/deliveries";
 import { api } from "./api";
 import { useInfiniteList } from "./query";
 import type { CreatedEndpoint, DeliveryRow, EndpointChange, EndpointCreate, Page, TestDeliveryOutcome, WebhookEndpoint } from "./types";
@@ -20,8 +21,8 @@ export function useWebhookEndpoints() {
 }
 
 /** An endpoint's deliveries, newest first, polled live (an attempt shows within seconds). */
-export function useDeliveries(endpointId: string) {
-  return useInfiniteList<DeliveryRow>(webhookKeys.deliveries(endpointId), `${path(endpointId)}/deliveries`, {}, { limit: 50 });
+export function useDeliveries(endpointId: string, { limit = 50 }: Pick<DeliveryListQuery, "limit"> = {}) {
+  return useInfiniteList<DeliveryRow>(webhookKeys.deliveries(endpointId), `${path(endpointId)}/deliveries`, {}, { limit });
 }
 
 function useWebhookMutation<V, R>(fn: (v: V) => Promise<R>) {

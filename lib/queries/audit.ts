@@ -8,5 +8,5 @@ export const auditListQuery = z.object({
   action: z.string().max(64).optional(),
   actor: z.string().max(256).optional(),
 });
-/** What a caller sends (limit optional); the route gets z.output with the default applied. */
-export type AuditListQuery = z.input<typeof auditListQuery>;
+/** What a caller may send, typed as the route reads it. */
+export type AuditListQuery = Partial<z.output<typeof auditListQuery>>;

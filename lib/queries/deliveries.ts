@@ -3,4 +3,5 @@ import { z } from "zod";
 import { limitParam } from "../http/params";
 
 export const deliveryListQuery = z.object({ limit: limitParam(50), cursor: z.string().max(512).optional() });
-export type DeliveryListQuery = z.input<typeof deliveryListQuery>;
+/** What a caller may send, typed as the route reads it. */
+export type DeliveryListQuery = Partial<z.output<typeof deliveryListQuery>>;
