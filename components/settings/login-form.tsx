@@ -1,7 +1,7 @@
 "use client";
 /** Sign-in form: POST /api/v1/auth/login, then on to `next` (a same-site path only). */
 import { useState, type FormEvent } from "react";
-import { api } from "@/components/data/api";
+import { useSignIn } from "@/components/data/session";
 import { ErrorLine, errorText } from "./shared";
 
 /**
@@ -23,13 +23,14 @@ export function LoginForm({ next }: { next: string | null }) {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const { mutateAsync: signIn } = useSignIn();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await api("/auth/login", { method: "POST", body: { email, password } });
+      await signIn({ email, password });
       // A full load, not router.push: the new session cookie must reach the proxy and the server render.
       // eslint-disable-next-line @next/next/no-location-assign-relative-destination
       window.location.href = safeNext(next, window.location.origin);

@@ -1,6 +1,6 @@
 /**
- * Every setting Revenant reads, validated once with defaults (STYLE: "configuration
- * validated once"). The rest of the code imports `config()` instead of reading
+ * Every setting Revenant reads, validated once with defaults (README.md,
+ * "Settings"). The rest of the code imports `config()` instead of reading
  * process.env, and a bad value stops the process at start with the setting's name.
  * README.md lists the same settings; keep the two in step.
  */
@@ -89,12 +89,12 @@ const schema = z.object({
   /** Largest body accepted by POST /api/v1/events (an array of events). */
   REVENANT_EVENTS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
 
-  /** A webhook attempt that has no complete answer after this long counts as failed (SPEC §5: 10 s). */
+  /** A webhook attempt that has no complete answer after this long counts as failed (docs/WEBHOOKS.md: 10 s). */
   REVENANT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** First retry delay; each further retry doubles it (with jitter) up to the maximum. Tests lower it. */
   REVENANT_WEBHOOK_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(5_000),
   REVENANT_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(60 * 60 * 1000),
-  /** Failed deliveries are retried for this long after they were created (SPEC §5: at least 24 h). */
+  /** Failed deliveries are retried for this long after they were created (docs/WEBHOOKS.md: at least 24 h). */
   REVENANT_WEBHOOK_RETRY_HOURS: z.coerce.number().positive().default(25),
   /** Fallback poll of the outbox and of due retries; new alert changes wake the dispatcher at once. */
   REVENANT_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(1_000),

@@ -1,5 +1,5 @@
 /**
- * Telemetry event schema v1 (SPEC §1) and its normalisation into the stored row shape.
+ * Telemetry event schema v1 (docs/EVENTS.md) and its normalisation into the stored row shape.
  *
  * One schema serves the Kafka consumer, POST /api/v1/events and the demo generator,
  * so an event accepted at the HTTP edge is accepted by the consumer too.
@@ -25,9 +25,9 @@ export type Decision = (typeof DECISIONS)[number];
 export const SENSITIVITIES = ["low", "medium", "high", "critical"] as const;
 export type Sensitivity = (typeof SENSITIVITIES)[number];
 
-/** Events more than this far in the future are dead-lettered (SPEC §1). */
+/** Events more than this far in the future are dead-lettered (docs/EVENTS.md, "Dead letters"). */
 export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
-/** Messages larger than this are dead-lettered (SPEC §1). */
+/** Messages larger than this are dead-lettered (docs/EVENTS.md, "Dead letters"). */
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
 // RFC 3339 with an explicit offset (Z or ±hh:mm), fractional seconds optional.
@@ -110,7 +110,7 @@ const eventObject = z
     credential: credentialObject.optional(),
     attributes: z.record(z.string(), attributeValue).optional(),
   })
-  // Unknown top-level fields are kept (SPEC §1: never fatal); normalise() folds them into attributes.
+  // Unknown top-level fields are kept (docs/EVENTS.md: never fatal); normalise() folds them into attributes.
   .passthrough();
 
 export const telemetryEventSchema = eventObject.superRefine((e, ctx) => {

@@ -50,7 +50,7 @@ export function createStore(cfg: Config = config()): Store {
   const embedded = () =>
     createClient({
       // @clickhouse/client bundles its own copy of client-common, so its Connection type and
-      // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TOOLCHAIN.md).
+      // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TS2322 otherwise).
       connection: createChdbConnection({ path: cfg.chdbPath }) as unknown as ClientConnection,
       clickhouse_settings: COMMON_SETTINGS,
     });

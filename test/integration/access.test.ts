@@ -1,5 +1,5 @@
 /**
- * Access control (SPEC §4, issue 5 §7–9), against the real route handlers and an embedded
+ * Access control (docs/ROLES.md, docs/API.md), against the real route handlers and an embedded
  * ClickHouse: every route under app/api/v1 (found on disk, so new routes are covered
  * automatically) answers 401 without credentials and 403 for the role just below its need;
  * sign-in, sessions, CSRF, API keys, rate limits and the audit log.
@@ -19,7 +19,7 @@ import { configureTestStack } from "../helpers/stack";
 
 const API_ROOT = path.resolve(__dirname, "../../app/api/v1");
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
-/** The only routes anyone may call: health (SPEC §3) and sign-in (how a session starts). */
+/** The only routes anyone may call: health (docs/API.md) and sign-in (how a session starts). */
 const PUBLIC = new Set(["GET /api/v1/health", "POST /api/v1/auth/login"]);
 
 interface RouteCase {
@@ -91,7 +91,7 @@ describe("access control on every API route", () => {
       if (r.handler.requiredRole === null) expect(PUBLIC, `${r.method} ${r.path} is public`).toContain(`${r.method} ${r.path}`);
     }
     const declared = Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.handler.requiredRole]));
-    // Spot checks of SPEC §4's ladder.
+    // Spot checks of the role ladder (docs/ROLES.md).
     expect(declared["PATCH /api/v1/alerts/[id]"]).toBe("analyst");
     for (const [k, role] of Object.entries(declared)) {
       if (/\/api\/v1\/(webhooks|keys|users|audit)\b/.test(k)) expect(role, k).toBe("admin");

@@ -1,5 +1,5 @@
 /**
- * The public API (SPEC §3) over a scenario that went through the real pipeline:
+ * The public API (docs/API.md) over a scenario that went through the real pipeline:
  * shapes, filters, keyset pagination that stays stable while data arrives, streamed
  * exports, errors that name the parameter, alert status changes and re-opening, and
  * HTTP ingest.
@@ -70,7 +70,7 @@ describe("API v1", () => {
     expect(body).toMatchObject({ status: "ok", kafka: { connected: true }, clickhouse: { ok: true, mode: "embedded" }, lag: expect.any(Number) });
   });
 
-  it("raises the three alerts of a partial containment with a delegated sub-agent, in the SPEC's shape", async () => {
+  it("raises the three alerts of a partial containment with a delegated sub-agent, in the documented shape", async () => {
     const res = await call(alertsRoute.GET, "/api/v1/alerts?revocation_id=inc-rev");
     const { items, next_cursor } = await json(res);
     expect(next_cursor).toBeNull();

@@ -1,6 +1,6 @@
 /**
  * Webhook sending rules without a database: SSRF refusals on the address actually
- * connected to (issue 5 §4), redirects not followed, the timeout, backoff and event types.
+ * connected to (docs/WEBHOOKS.md), redirects not followed, the timeout, backoff and event types.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
@@ -110,7 +110,7 @@ describe("SSRF protection on the address connected to", () => {
 });
 
 describe("delivery rules", () => {
-  it("maps alert history kinds to SPEC event types", () => {
+  it("maps alert history kinds to the documented event types", () => {
     expect(eventTypeFor("raised")).toBe("alert.created");
     expect(eventTypeFor("resolved")).toBe("alert.resolved");
     for (const k of ["updated", "reopened", "acknowledged"]) expect(eventTypeFor(k)).toBe("alert.updated");

@@ -3,7 +3,7 @@ import { healthReport } from "@/lib/health";
 
 export const dynamic = "force-dynamic";
 
-/** SPEC §3: no auth. 200 when Kafka and ClickHouse answer, 503 otherwise. */
+/** No auth (docs/API.md, "Health and session"). 200 when Kafka and ClickHouse answer, 503 otherwise. */
 export const GET = apiRoute(null, async () => {
   const report = await healthReport();
   return Response.json(report, { status: report.status === "ok" ? 200 : 503 });
