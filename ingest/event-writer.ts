@@ -1,5 +1,5 @@
 /**
- * Writes decoded events to ClickHouse, defensively (STYLE: "a defensive writer on the hot path").
+ * Writes decoded events to ClickHouse, defensively (docs/ARCHITECTURE.md, "Ingest").
  *
  * - Connectivity failures (engine down, server unreachable) are retried with capped
  *   exponential backoff for as long as it takes; the caller keeps heartbeating meanwhile.
