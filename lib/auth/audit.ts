@@ -11,6 +11,7 @@
  * user.create, user.update, user.delete.
  */
 import { randomUUID } from "node:crypto";
+import { clientAddress } from "../http/client-address";
 import { logger } from "../log";
 import { queryRows, store } from "../store/clickhouse";
 import type { Principal } from "./roles";
@@ -33,20 +34,24 @@ function scrub(details: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(details).filter(([k]) => !SECRETISH.test(k)));
 }
 
-/** The client address as far as the request tells it (first X-Forwarded-For hop, or X-Real-IP). */
+/** The client address (lib/http/client-address.ts: the right-most untrusted X-Forwarded-For hop). */
 export function clientIp(req: Request | null | undefined): string {
-  if (!req) return "";
-  const fwd = req.headers.get("x-forwarded-for");
-  if (fwd) return fwd.split(",")[0].trim().slice(0, 64);
-  return (req.headers.get("x-real-ip") ?? "").slice(0, 64);
+  return clientAddress(req);
 }
 
+export class AuditWriteError extends Error {}
+
+/**
+ * `required`: the caller's action must not stand without its audit row (admin changes):
+ * a failed write throws AuditWriteError instead of being logged and ignored.
+ */
 export async function audit(
   principal: Principal | null,
   action: string,
   target: string,
   details: Record<string, unknown> = {},
   req?: Request,
+  opts: { required?: boolean } = {},
 ): Promise<void> {
   const entry = {
     at: new Date().toISOString(),
@@ -63,6 +68,7 @@ export async function audit(
     await store().writer.insert({ table: "audit_log", values: [entry], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "audit:write" } });
   } catch (err) {
     logger().error({ err: (err as Error).message, action, target, actor: entry.actor_id }, "audit write failed");
+    if (opts.required) throw new AuditWriteError(`the audit log could not record ${action}`);
   }
 }
 

@@ -7,7 +7,8 @@ export function roleAtLeast(have: Role, need: Role): boolean {
 }
 
 export interface Principal {
-  kind: "user" | "api_key";
+  /** "system": the process itself (first-admin creation, CLI scripts), for the audit log. */
+  kind: "user" | "api_key" | "system";
   /** user id or key id; never the secret */
   id: string;
   /** email or key name, for the audit log */

@@ -68,13 +68,33 @@ const schema = z.object({
 
   REVENANT_ADMIN_EMAIL: z.string().optional(),
   REVENANT_ADMIN_PASSWORD: z.string().optional(),
-  REVENANT_BOOTSTRAP_API_KEY: z.string().optional(),
+  /** An admin bearer key for automation, never stored: long enough that guessing it is hopeless. */
+  REVENANT_BOOTSTRAP_API_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   REVENANT_WEBHOOK_ALLOWLIST: csv.default([]),
 
   /** How long a sign-in lasts. */
   REVENANT_SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
-  /** Secure flag on cookies: "auto" sets it when the request came over https (or X-Forwarded-Proto says so). */
-  REVENANT_COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
+  /**
+   * Secure flag and `__Host-` name prefix on the sign-in cookies. Default "true" when
+   * NODE_ENV=production, else "auto" (set them when the request came over https, or
+   * X-Forwarded-Proto says so). "false" or "auto" for plain-HTTP development only.
+   */
+  REVENANT_COOKIE_SECURE: z.enum(["auto", "true", "false"]).optional(),
+  /**
+   * How many reverse proxies in front of the app append to X-Forwarded-For. The client
+   * address is the right-most entry that none of them wrote; 0 means the connecting peer.
+   */
+  REVENANT_TRUSTED_PROXIES: z.coerce.number().int().min(0).max(16).default(0),
+  /** Password hashes (argon2id, 19 MiB each) computed at the same time; more wait their turn. */
+  REVENANT_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Failed authentications (bad bearer key or session cookie) per minute, per client address and per key prefix. */
+  REVENANT_AUTH_FAILURES_PER_MIN: z.coerce.number().int().min(1).default(30),
+  /**
+   * Encrypts webhook signing secrets at rest (AES-256-GCM): 32 bytes, base64 or hex.
+   * REVENANT_SECRET_KEY_PREVIOUS (optional) still decrypts what the previous key wrote.
+   */
+  REVENANT_SECRET_KEY: z.string().optional(),
+  REVENANT_SECRET_KEY_PREVIOUS: z.string().optional(),
   /** Sign-in attempts per minute, per client address and per email. */
   REVENANT_LOGIN_RATE_PER_MIN: z.coerce.number().int().min(1).default(10),
   /** POST /api/v1/events requests per minute per API key or user (each may carry an array of events). */
@@ -97,7 +117,10 @@ const schema = z.object({
   REVENANT_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 });
 
-export type Config = z.infer<typeof schema> & { chdbPath: string };
+export type Config = Omit<z.infer<typeof schema>, "REVENANT_COOKIE_SECURE"> & {
+  chdbPath: string;
+  REVENANT_COOKIE_SECURE: "auto" | "true" | "false";
+};
 
 export class ConfigError extends Error {}
 
@@ -112,7 +135,20 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (c.KAFKA_SASL_MECHANISM && (!c.KAFKA_SASL_USERNAME || !c.KAFKA_SASL_PASSWORD)) {
     throw new ConfigError("Invalid configuration:\n  KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM");
   }
-  return { ...c, chdbPath: path.resolve(c.REVENANT_DATA_DIR, "chdb") };
+  for (const name of ["REVENANT_SECRET_KEY", "REVENANT_SECRET_KEY_PREVIOUS"] as const) {
+    if (c[name] !== undefined && decodeKey(c[name]) === null) {
+      throw new ConfigError(`Invalid configuration:\n  ${name}: expected 32 bytes as base64 (44 characters) or hex (64 characters)`);
+    }
+  }
+  const cookieSecure = c.REVENANT_COOKIE_SECURE ?? (env.NODE_ENV === "production" ? "true" : "auto");
+  return { ...c, REVENANT_COOKIE_SECURE: cookieSecure, chdbPath: path.resolve(c.REVENANT_DATA_DIR, "chdb") };
+}
+
+/** A 32-byte key written as hex or base64, or null when it is neither. */
+export function decodeKey(text: string): Buffer | null {
+  const t = text.trim();
+  const buf = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, "hex") : Buffer.from(t, "base64");
+  return buf.length === 32 ? buf : null;
 }
 
 const globalKey = Symbol.for("revenant.config");

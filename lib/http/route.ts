@@ -13,12 +13,12 @@
  *   own limits in the login route (per address and per email).
  */
 import { z } from "zod";
-import { authenticate, roleAtLeast, type Principal, type Role } from "../auth";
-import { CSRF_COOKIE, CSRF_HEADER, readCookie } from "../auth/cookies";
+import { authenticate, AuthRateLimitedError, roleAtLeast, type Principal, type Role } from "../auth";
+import { CSRF_COOKIE, CSRF_HEADER, readCsrfCookie } from "../auth/cookies";
 import { sameSecret } from "../auth/crypto";
 import { config } from "../config";
 import { logger } from "../log";
-import { ApiError, errorResponse } from "./errors";
+import { ApiError, errorResponse, rateLimited } from "./errors";
 import { takeToken } from "./rate-limit";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -30,7 +30,7 @@ export function bodyLimit(req: Request): number {
 }
 
 function checkCsrf(req: Request): void {
-  const cookie = readCookie(req, CSRF_COOKIE);
+  const cookie = readCsrfCookie(req);
   const header = req.headers.get(CSRF_HEADER);
   if (!cookie || !header || !sameSecret(cookie, header)) {
     throw new ApiError(403, "csrf", `cookie-authenticated changes need the ${CSRF_HEADER} header (the value of the ${CSRF_COOKIE} cookie)`);
@@ -40,7 +40,7 @@ function checkCsrf(req: Request): void {
 function checkRateLimit(req: Request, principal: Principal | null): void {
   if (req.method !== "POST" || new URL(req.url).pathname !== "/api/v1/events") return;
   const wait = takeToken(`events:${principal?.kind}:${principal?.id}`, config().REVENANT_EVENTS_RATE_PER_MIN);
-  if (wait > 0) throw new ApiError(429, "rate_limited", `too many requests; retry in ${wait} s`);
+  if (wait > 0) throw rateLimited("too many requests", wait);
 }
 
 function checkDeclaredSize(req: Request): void {
@@ -77,6 +77,7 @@ export function apiRoute<P = Record<string, never>>(role: Role | null, handler: 
       const params = ((await next?.params) ?? {}) as P;
       return await handler(req, { principal, params });
     } catch (err) {
+      if (err instanceof AuthRateLimitedError) return errorResponse(rateLimited("too many failed authentications", err.retryAfter));
       if (err instanceof ApiError) return errorResponse(err);
       if (err instanceof z.ZodError) {
         const issue = err.issues[0];

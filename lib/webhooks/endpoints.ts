@@ -4,6 +4,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
 import { ALERT_RULES, ALERT_SEVERITIES } from "../detection/types";
 import type { Alert } from "../alerts/store";
+import { currentKeyId, open, seal, sealedWith } from "../auth/secret-box";
 import { queryRows, store } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
@@ -77,13 +78,28 @@ export class EndpointStore {
     return queryRows<Endpoint>(this.reader, "webhooks:list", `SELECT ${PUBLIC} FROM webhook_endpoints FINAL ORDER BY created_at DESC`);
   }
 
+  /** Secrets are decrypted here (lib/auth/secret-box.ts); they are stored encrypted. */
   async listWithSecrets(): Promise<EndpointWithSecret[]> {
-    return queryRows<EndpointWithSecret>(this.reader, "webhooks:listSecrets", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
+    const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:listSecrets", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
+    return rows.map((e) => ({ ...e, secret: open(e.secret) }));
   }
 
   async getWithSecret(id: string): Promise<EndpointWithSecret | null> {
     const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:get", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL WHERE id = {id:String}`, { id });
-    return rows[0] ?? null;
+    return rows[0] ? { ...rows[0], secret: open(rows[0].secret) } : null;
+  }
+
+  /**
+   * Re-encrypts every secret not sealed with the current key (plain text, or the previous
+   * key after a rotation). Returns how many were rewritten.
+   */
+  async reseal(): Promise<number> {
+    const current = currentKeyId();
+    if (!current) return 0;
+    const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:listStored", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
+    const stale = rows.filter((e) => sealedWith(e.secret) !== current);
+    for (const e of stale) await this.write({ ...e, secret: open(e.secret) }, 0);
+    return stale.length;
   }
 
   async get(id: string): Promise<Endpoint | null> {
@@ -117,7 +133,7 @@ export class EndpointStore {
   private async write(e: EndpointWithSecret, isDeleted: number): Promise<void> {
     await this.writer.insert({
       table: "webhook_endpoints",
-      values: [{ ...e, version: nextVersion(), is_deleted: isDeleted }],
+      values: [{ ...e, secret: seal(e.secret), version: nextVersion(), is_deleted: isDeleted }],
       format: "JSONEachRow",
       clickhouse_settings: { ...SYNC, log_comment: "webhooks:write" },
     });
