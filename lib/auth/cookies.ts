@@ -38,7 +38,7 @@ export function readCookie(req: Request, name: string): string | null {
 }
 
 /** Reads `__Host-<name>`, or (unless cookies must be Secure) the plain name. */
-function readAuthCookie(req: Request, name: string): string | null {
+export function readAuthCookie(req: Request, name: string): string | null {
   const prefixed = readCookie(req, HOST_PREFIX + name);
   if (prefixed !== null || config().REVENANT_COOKIE_SECURE === "true") return prefixed;
   return readCookie(req, name);
@@ -55,7 +55,8 @@ function secure(req: Request): boolean {
   return new URL(req.url).protocol === "https:";
 }
 
-function serialize(req: Request, name: string, value: string, opts: { httpOnly: boolean; maxAgeSeconds: number }): string {
+/** A Set-Cookie value under the same rules as the session cookies (prefix, Secure, Lax, Path=/). */
+export function serialize(req: Request, name: string, value: string, opts: { httpOnly: boolean; maxAgeSeconds: number }): string {
   const isSecure = secure(req);
   const parts = [`${isSecure ? HOST_PREFIX : ""}${name}=${encodeURIComponent(value)}`, "Path=/", "SameSite=Lax", `Max-Age=${Math.max(0, Math.floor(opts.maxAgeSeconds))}`];
   if (opts.httpOnly) parts.push("HttpOnly");

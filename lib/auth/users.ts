@@ -86,6 +86,24 @@ export class UserStore {
     return strip(row);
   }
 
+  /**
+   * Single sign-on (lib/auth/oidc.ts): the user with this email, created on first sign-in
+   * without a password (an empty hash never verifies), its role set to what the identity
+   * provider maps to. A disabled user stays disabled: the caller refuses the sign-in.
+   */
+  async provision(emailInput: string, role: Role): Promise<{ user: User; created: boolean }> {
+    const email = emailSchema.parse(emailInput);
+    const existing = await this.byEmailWithHash(email);
+    if (existing) {
+      if (existing.disabled || existing.role === role) return { user: strip({ ...existing, version: 0, is_deleted: 0 }), created: false };
+      return { user: (await this.update(existing.id, { role }))!, created: false };
+    }
+    const now = new Date().toISOString();
+    const row: UserRow = { id: randomUUID(), email, role: roleSchema.parse(role), password_hash: "", disabled: false, created_at: now, updated_at: now, version: nextVersion(), is_deleted: 0 };
+    await this.writer.insert({ table: "users", values: [row], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "users:provision" } });
+    return { user: strip(row), created: true };
+  }
+
   /** Changes role, password or disabled flag. Returns null when the user does not exist. */
   async update(id: string, change: { role?: Role; password?: string; disabled?: boolean }): Promise<User | null> {
     const current = await this.byId(id);

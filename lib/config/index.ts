@@ -28,6 +28,24 @@ const layerGrace = z.string().transform((v, ctx) => {
   return out;
 });
 
+// The role names of lib/auth/roles.ts (not imported: config is imported by everything).
+const ROLE_NAMES = ["viewer", "analyst", "investigator", "admin"] as const;
+
+/** "group=role,…" → { group: role } */
+const roleMap = z.string().transform((v, ctx) => {
+  const out: Record<string, (typeof ROLE_NAMES)[number]> = {};
+  for (const part of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.lastIndexOf("=");
+    const role = part.slice(eq + 1).trim() as (typeof ROLE_NAMES)[number];
+    if (eq <= 0 || !ROLE_NAMES.includes(role)) {
+      ctx.addIssue({ code: "custom", message: `expected value=role pairs with a role of ${ROLE_NAMES.join(", ")}, got "${part}"` });
+      return z.NEVER;
+    }
+    out[part.slice(0, eq).trim()] = role;
+  }
+  return out;
+});
+
 const schema = z.object({
   PORT: z.coerce.number().int().positive().default(3000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -95,6 +113,24 @@ const schema = z.object({
    */
   REVENANT_SECRET_KEY: z.string().optional(),
   REVENANT_SECRET_KEY_PREVIOUS: z.string().optional(),
+
+  /** The app's public origin (https://revenant.example.com): where the identity provider sends people back. */
+  REVENANT_PUBLIC_URL: z.string().url().optional(),
+  /** OpenID Connect sign-in (lib/auth/oidc.ts): on when the issuer and client id are set. */
+  REVENANT_OIDC_ISSUER: z.string().url().optional(),
+  REVENANT_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  REVENANT_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  REVENANT_OIDC_SCOPES: z.string().default("openid email profile"),
+  /** The ID-token or userinfo claim that carries groups or roles (a string or an array of strings). */
+  REVENANT_OIDC_ROLE_CLAIM: z.string().min(1).default("groups"),
+  /** "soc-admins=admin,soc-analysts=analyst": claim values to roles; a value that is a role name maps to itself. */
+  REVENANT_OIDC_ROLE_MAP: roleMap.default({}),
+  /** Role for someone whose claim maps to none; unset: such a sign-in is refused. */
+  REVENANT_OIDC_DEFAULT_ROLE: z.enum(ROLE_NAMES).optional(),
+  /** Password sign-in is switched off (the bootstrap API key still works for automation). */
+  REVENANT_SSO_ONLY: bool.default(false),
+  /** Lets the OpenID client talk to an http:// issuer. Tests and local development only. */
+  REVENANT_OIDC_ALLOW_HTTP: bool.default(false),
   /** Sign-in attempts per minute, per client address and per email. */
   REVENANT_LOGIN_RATE_PER_MIN: z.coerce.number().int().min(1).default(10),
   /** POST /api/v1/events requests per minute per API key or user (each may carry an array of events). */
@@ -139,6 +175,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     if (c[name] !== undefined && decodeKey(c[name]) === null) {
       throw new ConfigError(`Invalid configuration:\n  ${name}: expected 32 bytes as base64 (44 characters) or hex (64 characters)`);
     }
+  }
+  if (c.REVENANT_OIDC_ISSUER && !c.REVENANT_PUBLIC_URL) {
+    throw new ConfigError("Invalid configuration:\n  REVENANT_PUBLIC_URL: required with REVENANT_OIDC_ISSUER (the identity provider sends people back to it)");
+  }
+  if (c.REVENANT_SSO_ONLY && !(c.REVENANT_OIDC_ISSUER && c.REVENANT_OIDC_CLIENT_ID)) {
+    throw new ConfigError("Invalid configuration:\n  REVENANT_SSO_ONLY: needs REVENANT_OIDC_ISSUER and REVENANT_OIDC_CLIENT_ID");
   }
   const cookieSecure = c.REVENANT_COOKIE_SECURE ?? (env.NODE_ENV === "production" ? "true" : "auto");
   return { ...c, REVENANT_COOKIE_SECURE: cookieSecure, chdbPath: path.resolve(c.REVENANT_DATA_DIR, "chdb") };

@@ -27,6 +27,10 @@ export const POST = apiRoute(null, async (req) => {
     throw new ApiError(415, "unsupported_media_type", "send the credentials as application/json");
   }
   const { email, password } = body.parse(await readJson(req, 16 * 1024));
+  if (config().REVENANT_SSO_ONLY) {
+    await audit(null, "auth.login_failed", email, { reason: "sso_only" }, req);
+    throw new ApiError(403, "sso_only", "password sign-in is switched off: sign in with single sign-on");
+  }
   const perMin = config().REVENANT_LOGIN_RATE_PER_MIN;
   const wait = Math.max(takeToken(`login-ip:${clientIp(req) || "unknown"}`, perMin), takeToken(`login-email:${email}`, perMin));
   if (wait > 0) throw rateLimited("too many sign-in attempts", wait);
