@@ -39,10 +39,11 @@ export class ApiKeyStore {
   ) {}
 
   /** Returns the key itself once; only its hash is kept. */
-  async create(input: { name: string; role: Role; createdBy: string }): Promise<{ key: string; apiKey: ApiKey }> {
+  /** `id`: chosen by the caller when the audit row is written before the key exists. */
+  async create(input: { name: string; role: Role; createdBy: string; id?: string }): Promise<{ key: string; apiKey: ApiKey }> {
     const key = KEY_PREFIX + randomToken();
     const row: ApiKeyRow = {
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       name: keyNameSchema.parse(input.name),
       role: input.role,
       key_hash: sha256Hex(key),

@@ -66,13 +66,13 @@ export class UserStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async create(input: { email: string; role: Role; password: string }): Promise<User> {
+  async create(input: { email: string; role: Role; password: string; id?: string }): Promise<User> {
     const email = emailSchema.parse(input.email);
     const password = passwordSchema.parse(input.password);
     if (await this.byEmailWithHash(email)) throw new UserExistsError(`a user with email ${email} exists`);
     const now = new Date().toISOString();
     const row: UserRow = {
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       email,
       role: roleSchema.parse(input.role),
       password_hash: await hashPassword(password),

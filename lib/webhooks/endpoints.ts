@@ -49,6 +49,8 @@ export type EndpointInput = z.infer<typeof endpointInput>;
 // field a patch leaves out, e.g. widen the filters of an endpoint when it is disabled).
 export const endpointPatch = z.object(endpointFields).partial().strict();
 
+export const newEndpointId = () => `ep_${randomUUID().replace(/-/g, "")}`;
+
 /** Standard Webhooks secrets: "whsec_" + base64 of 32 random bytes. */
 export function newSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
@@ -108,9 +110,9 @@ export class EndpointStore {
   }
 
   /** The URL must already be vetted (vetUrl). Returns the endpoint with its secret, the one time it is shown. */
-  async create(input: EndpointInput, createdBy: string): Promise<EndpointWithSecret> {
+  async create(input: EndpointInput, createdBy: string, id = newEndpointId()): Promise<EndpointWithSecret> {
     const now = new Date().toISOString();
-    const e: EndpointWithSecret = { id: `ep_${randomUUID().replace(/-/g, "")}`, secret: newSecret(), ...input, created_at: now, created_by: createdBy, updated_at: now };
+    const e: EndpointWithSecret = { id, secret: newSecret(), ...input, created_at: now, created_by: createdBy, updated_at: now };
     await this.write(e, 0);
     return e;
   }

@@ -85,15 +85,21 @@ describe("first admin and the user CLI", () => {
     // The CLI opens the data directory itself: one process may own it at a time.
     await closeStore();
     const run = promisify(execFile);
-    await run(process.execPath, ["--import", "tsx", "scripts/create-user.ts", "bob@example.com", "analyst", "--reset"], {
-      cwd: path.resolve(__dirname, "../.."),
-      env: { ...process.env, ...stack.env, REVENANT_NEW_USER_PASSWORD: "bob password 2" },
-    });
+    const cli = (...args: string[]) =>
+      run(process.execPath, ["--import", "tsx", "scripts/create-user.ts", ...args], {
+        cwd: path.resolve(__dirname, "../.."),
+        env: { ...process.env, ...stack.env, REVENANT_NEW_USER_PASSWORD: "bob password 2" },
+      });
+    await cli("bob@example.com", "analyst", "--reset");
+    await cli("dan@example.com", "viewer");
     const { authCache } = await import("@/lib/auth/cache");
     authCache().clear();
     expect(await new SessionStore().principal(session.token)).toBeNull();
     const rows = await queryRows<{ action: string; actor_kind: string; target: string }>(store().reader, "test", "SELECT action, actor_kind, target FROM audit_log WHERE action = 'user.reset'");
     expect(rows).toEqual([{ action: "user.reset", actor_kind: "system", target: "bob@example.com" }]);
+    const created = await queryRows<{ actor_kind: string }>(store().reader, "test", "SELECT actor_kind FROM audit_log WHERE action = 'user.create' AND target = 'dan@example.com'");
+    expect(created).toEqual([{ actor_kind: "system" }]);
+    expect((await new UserStore().byEmailWithHash("dan@example.com"))!.role).toBe("viewer");
   });
 });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { audit } from "@/lib/auth/audit";
 import { ApiKeyStore, keyNameSchema } from "@/lib/auth/keys";
@@ -16,7 +17,9 @@ const body = z.object({ name: keyNameSchema, role: z.enum(ROLES) });
 /** POST /api/v1/keys {name, role}: 201 with {key, ...}; `key` is shown this once only. */
 export const POST = apiRoute("admin", async (req, { principal }) => {
   const input = body.parse(await readJson(req));
-  const { key, apiKey } = await new ApiKeyStore().create({ ...input, createdBy: principal!.name });
-  await audit(principal, "key.create", apiKey.id, { name: apiKey.name, role: apiKey.role }, req);
+  const id = randomUUID();
+  // Written first: an admin change that the audit log cannot record does not happen.
+  await audit(principal, "key.create", id, { name: input.name, role: input.role }, req, { required: true });
+  const { key, apiKey } = await new ApiKeyStore().create({ ...input, createdBy: principal!.name, id });
   return Response.json({ ...apiKey, key }, { status: 201, headers: { "cache-control": "no-store" } });
 });
