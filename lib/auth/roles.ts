@@ -14,4 +14,6 @@ export interface Principal {
   /** email or key name, for the audit log */
   name: string;
   role: Role;
+  /** API keys only: what the key may post (lib/auth/scopes.ts). */
+  scopes?: string[];
 }
