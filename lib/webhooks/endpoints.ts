@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ALERT_RULES, ALERT_SEVERITIES } from "../detection/types";
 import type { Alert } from "../alerts/store";
 import { currentKeyId, open, seal, sealedWith } from "../auth/secret-box";
+import { logger } from "../log";
 import { queryRows, store } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
@@ -80,10 +81,22 @@ export class EndpointStore {
     return queryRows<Endpoint>(this.reader, "webhooks:list", `SELECT ${PUBLIC} FROM webhook_endpoints FINAL ORDER BY created_at DESC`);
   }
 
-  /** Secrets are decrypted here (lib/auth/secret-box.ts); they are stored encrypted. */
+  /**
+   * Secrets are decrypted here (lib/auth/secret-box.ts); they are stored encrypted. An
+   * endpoint whose secret cannot be opened (its key is no longer configured) keeps its
+   * place with an empty secret: its deliveries are still recorded, and every attempt fails
+   * (signing refuses an empty secret) until the key is back, while other endpoints go on.
+   */
   async listWithSecrets(): Promise<EndpointWithSecret[]> {
     const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:listSecrets", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
-    return rows.map((e) => ({ ...e, secret: open(e.secret) }));
+    return rows.map((e) => {
+      try {
+        return { ...e, secret: open(e.secret) };
+      } catch (err) {
+        logger().error({ endpoint_id: e.id, err: (err as Error).message }, "webhook secret cannot be decrypted");
+        return { ...e, secret: "" };
+      }
+    });
   }
 
   async getWithSecret(id: string): Promise<EndpointWithSecret | null> {

@@ -288,5 +288,11 @@ describe("webhook secrets at rest", () => {
     // A tampered ciphertext is refused, not opened to junk.
     const tampered = resealed.slice(0, -2) + (resealed.endsWith("A") ? "BB" : "AA");
     expect(() => open(tampered)).toThrow();
+    // A key that opens nothing: the endpoint stays listed (deliveries still recorded) but cannot sign.
+    setEnv({ REVENANT_SECRET_KEY: randomBytes(32).toString("base64") });
+    const listed = (await new EndpointStore().listWithSecrets()).find((e) => e.id === id)!;
+    expect(listed.secret).toBe("");
+    await expect(new EndpointStore().getWithSecret(id)).rejects.toThrow(/REVENANT_SECRET_KEY/);
+    setEnv({ REVENANT_SECRET_KEY: undefined });
   });
 });
