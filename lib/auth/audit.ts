@@ -1,5 +1,5 @@
 /**
- * The audit log (issue 5 §8): who did what, stored in ClickHouse, shown to admins.
+ * The audit log: who did what, stored in ClickHouse, shown to admins.
  *
  * Call `audit(principal, action, target, details)` after an action succeeds (or, for
  * sign-in, after each attempt). It never throws, unless `required`: admin changes write

@@ -1,5 +1,5 @@
 /**
- * API keys for clients (SPEC §4): `rvk_` + 256 random bits, shown once at creation,
+ * API keys for clients (README "Security"): `rvk_` + 256 random bits, shown once at creation,
  * stored as SHA-256 only, each with a role and ingest scopes (./scopes.ts), revocable.
  */
 import { randomUUID } from "node:crypto";

@@ -1,4 +1,4 @@
-/** Roles of SPEC §4, each including everything below it. */
+/** Roles (README "Using it"), each including everything below it. */
 export const ROLES = ["viewer", "analyst", "investigator", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 

@@ -1,4 +1,4 @@
-/** People who sign in (SPEC §4). Passwords are stored as argon2id hashes only. */
+/** People who sign in (password or single sign-on). Passwords are stored as argon2id hashes only. */
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";

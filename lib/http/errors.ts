@@ -1,4 +1,4 @@
-/** The API's one error shape (STYLE): {error: {code, message, param}}. */
+/** The API's one error shape: {error: {code, message, param}}. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,

@@ -1,4 +1,4 @@
-/** Webhook endpoints (issue 5 §1): URL, signing secret, filters, enabled flag. */
+/** Webhook endpoints: URL, signing secret, filters, enabled flag. */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";

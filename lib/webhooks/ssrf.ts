@@ -1,5 +1,5 @@
 /**
- * Server-side request forgery protection for webhook URLs (issue 5 §4).
+ * Server-side request forgery protection for webhook URLs.
  *
  * A webhook may only reach a public unicast address, unless the operator allow-list
  * (REVENANT_WEBHOOK_ALLOWLIST: hosts or CIDRs) permits it. The check is made on the
