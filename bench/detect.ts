@@ -27,7 +27,7 @@ import { benchEnvironment } from "./common";
 
 const RATE = Number(process.env.BENCH_RATE ?? 10_000);
 const INJECTIONS = Number(process.env.BENCH_INJECTIONS ?? 100);
-const KEY = "bench-detect-key";
+const KEY = "bench-detect-key-0123456789abcdefghijkl";
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);

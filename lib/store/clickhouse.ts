@@ -13,7 +13,7 @@
  */
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { config, type Config } from "../config";
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
@@ -46,7 +46,11 @@ export function createStore(cfg: Config = config()): Store {
     });
     return { writer: client, reader: client, scanner: client, mode: "server", close: () => client.close() };
   }
-  mkdirSync(cfg.chdbPath, { recursive: true });
+  // 0700: the data directory holds the evidence, password hashes and webhook secrets, and
+  // nobody but the service account needs to list it. mkdir's mode applies to the folders it
+  // creates; an engine folder made by an older version is tightened too.
+  mkdirSync(cfg.chdbPath, { recursive: true, mode: 0o700 });
+  chmodSync(cfg.chdbPath, 0o700);
   const embedded = () =>
     createClient({
       // @clickhouse/client bundles its own copy of client-common, so its Connection type and

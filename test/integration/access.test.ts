@@ -19,8 +19,8 @@ import { configureTestStack } from "../helpers/stack";
 
 const API_ROOT = path.resolve(__dirname, "../../app/api/v1");
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
-/** The only routes anyone may call: health (docs/API.md) and sign-in (how a session starts). */
-const PUBLIC = new Set(["GET /api/v1/health", "POST /api/v1/auth/login"]);
+/** The only routes anyone may call: health (docs/API.md) and sign-in (how a session starts, by password or SSO). */
+const PUBLIC = new Set(["GET /api/v1/health", "POST /api/v1/auth/login", "GET /api/v1/auth/oidc/login", "GET /api/v1/auth/oidc/callback"]);
 
 interface RouteCase {
   method: (typeof METHODS)[number];
@@ -67,7 +67,7 @@ const call = (c: RouteCase, headers: Record<string, string> = {}, body?: string)
 
 // One embedded engine per test process: one stack for the whole file.
 beforeAll(async () => {
-  configureTestStack({ REVENANT_ADMIN_EMAIL: "Root@Example.com", REVENANT_ADMIN_PASSWORD: "correct horse battery", REVENANT_LOGIN_RATE_PER_MIN: "10" });
+  configureTestStack({ REVENANT_ADMIN_EMAIL: "Root@Example.com", REVENANT_ADMIN_PASSWORD: "correct horse battery", REVENANT_LOGIN_RATE_PER_MIN: "10", REVENANT_AUTH_FAILURES_PER_MIN: "100000" });
   await migrate(store().writer);
 });
 afterAll(async () => {
@@ -154,7 +154,7 @@ describe("sign-in, sessions, CSRF, keys, audit", () => {
 
   it("creates the first admin once from the environment", async () => {
     expect(await ensureFirstAdmin()).toBe("created");
-    expect(await ensureFirstAdmin()).toBe("exists");
+    expect(await ensureFirstAdmin()).toBe("done_before");
     const users = await new UserStore().list();
     expect(users.map((u) => [u.email, u.role])).toEqual([["root@example.com", "admin"]]);
     expect(JSON.stringify(users)).not.toContain("argon2");

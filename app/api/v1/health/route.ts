@@ -1,10 +1,21 @@
+import { authenticate, AuthRateLimitedError } from "@/lib/auth";
 import { apiRoute } from "@/lib/http/route";
 import { healthReport } from "@/lib/health";
 
 export const dynamic = "force-dynamic";
 
-/** No auth (docs/API.md, "Health and session"). 200 when Kafka and ClickHouse answer, 503 otherwise. */
-export const GET = apiRoute(null, async () => {
+/**
+ * GET /api/v1/health (docs/API.md, "Health and session"). Public: only {status, lag}, for load balancers and probes (broker
+ * addresses and error texts, which may quote rows, stay inside). Any signed-in role (a
+ * session or a bearer key) gets the full report. 200 when Kafka and ClickHouse answer,
+ * 503 otherwise.
+ */
+export const GET = apiRoute(null, async (req) => {
+  const principal = await authenticate(req).catch((err: Error) => {
+    if (err instanceof AuthRateLimitedError) return null;
+    throw err;
+  });
   const report = await healthReport();
-  return Response.json(report, { status: report.status === "ok" ? 200 : 503 });
+  const status = report.status === "ok" ? 200 : 503;
+  return Response.json(principal ? report : { status: report.status, lag: report.lag }, { status, headers: { "cache-control": "no-store" } });
 });

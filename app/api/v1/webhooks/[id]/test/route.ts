@@ -14,7 +14,7 @@ export const dynamic = "force-dynamic";
 export const POST = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
   const endpoint = await new EndpointStore().getWithSecret(params.id);
   if (!endpoint) throw notFound("webhook endpoint");
+  await audit(principal, "webhook.test", endpoint.id, {}, req, { required: true });
   const { delivery, result } = await sendTestDelivery(endpoint);
-  await audit(principal, "webhook.test", endpoint.id, { ok: result.ok, status_code: result.statusCode }, req);
   return Response.json(testOutcome(delivery, result));
 });
