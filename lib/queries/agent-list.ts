@@ -1,9 +1,8 @@
 /**
- * The agents list (SPEC §3: last seen, pipelines, revoked?, containment), filtered, sorted
- * and paged inside ClickHouse. Per-agent revocation state is a join of the agent summaries
- * against the revocation summaries detection keeps (revocation_status), so a page costs
- * the same whether it is the first or the hundredth and however many revocations exist;
- * nothing loads every agent or every revocation into the process.
+ * The agents list (last seen, pipelines, revoked?, containment), filtered, sorted and paged
+ * inside ClickHouse. Per-agent revocation state is a join of the agent summaries against
+ * the revocation summaries detection keeps (revocation_status): nothing loads every agent
+ * or every revocation into the process, and the full row is finished only for the page.
  *
  * The rules (kept from the in-process version this replaces, docs/SEMANTICS.md item 12 for
  * the order): a revocation touches an agent when the agent has post-revocation actions under

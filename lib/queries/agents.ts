@@ -1,5 +1,5 @@
 /**
- * Agents (SPEC §3): an agent's page (sessions, credentials with lineage) and its timeline
+ * Agents: an agent's page (sessions, credentials with lineage) and its timeline
  * with post-revocation flags. The list (last seen, pipelines, revoked?, containment) is
  * lib/queries/agent-list.ts; its row heads the agent's page too.
  */
