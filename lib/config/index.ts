@@ -81,6 +81,15 @@ const schema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(""),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("default"),
 
+  /**
+   * Limits on the API's reads (the reader client): a query running longer is stopped with a
+   * clear error instead of holding the reader (in embedded mode one session serves every API
+   * read in turn), and a result larger than this many rows is refused (pages are ≤ 1,000 rows;
+   * anything near the cap is a bug, not a page).
+   */
+  CLICKHOUSE_READ_TIMEOUT_S: z.coerce.number().positive().max(3600).default(10),
+  CLICKHOUSE_READ_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
+
   DETECTION_GRACE_MS: z.coerce.number().int().min(0).default(0),
   DETECTION_LAYER_GRACE_MS: layerGrace.default({}),
   /**

@@ -27,6 +27,12 @@ export type Sensitivity = (typeof SENSITIVITIES)[number];
 
 /** Events more than this far in the future are dead-lettered (docs/EVENTS.md, "Dead letters"). */
 export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
+/**
+ * Events before this are dead-lettered (docs/SEMANTICS.md, "Event time bounds"): no agent telemetry is
+ * that old, so such a time is a producer's bug (an epoch of 0, seconds sent as milliseconds),
+ * and storing it would open a partition per stray month.
+ */
+export const MIN_EVENT_TIME_MS = Date.UTC(2000, 0, 1);
 /** Messages larger than this are dead-lettered (docs/EVENTS.md, "Dead letters"). */
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
@@ -237,6 +243,9 @@ export function validateEvent(value: unknown, now: number = Date.now()): DecodeR
   if (Number.isNaN(ms)) return { ok: false, reason: "schema: time: not a valid date" };
   if (ms > now + MAX_FUTURE_SKEW_MS) {
     return { ok: false, reason: `time: ${event.time} is more than 24 h in the future` };
+  }
+  if (ms < MIN_EVENT_TIME_MS) {
+    return { ok: false, reason: `time: ${event.time} is before 2000-01-01T00:00:00Z, the earliest event time accepted` };
   }
   return { ok: true, event };
 }

@@ -21,3 +21,19 @@ export function errorResponse(err: ApiError): Response {
   const headers: Record<string, string> = err.retryAfter !== undefined ? { "retry-after": String(err.retryAfter) } : {};
   return Response.json({ error: { code: err.code, message: err.message, ...(err.param ? { param: err.param } : {}) } }, { status: err.status, headers });
 }
+
+/**
+ * A ClickHouse refusal caused by the reader's limits (lib/store/clickhouse.ts readSettings),
+ * as an API error that tells the caller what to change; null for any other error.
+ * 159 TIMEOUT_EXCEEDED, 160 TOO_SLOW; 158 TOO_MANY_ROWS, 396 TOO_MANY_ROWS_OR_BYTES.
+ */
+export function readLimitError(err: unknown): ApiError | null {
+  const code = Number((err as { code?: unknown } | null)?.code);
+  if (code === 159 || code === 160) {
+    return new ApiError(503, "query_timeout", "the query took longer than the read time limit; narrow the filters or the time range, or page with a smaller limit");
+  }
+  if (code === 158 || code === 396) {
+    return new ApiError(422, "result_too_large", "the result has more rows than the read limit allows; narrow the filters or page with a smaller limit");
+  }
+  return null;
+}

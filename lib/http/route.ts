@@ -22,7 +22,7 @@ import { sameSecret } from "../auth/crypto";
 import { config } from "../config";
 import { logger } from "../log";
 import { AuditWriteError, auditRefusal } from "../auth/audit";
-import { ApiError, errorResponse, rateLimited } from "./errors";
+import { ApiError, errorResponse, rateLimited, readLimitError } from "./errors";
 import { takeToken } from "./rate-limit";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -94,6 +94,11 @@ export function apiRoute<P = Record<string, never>>(role: Role | null, handler: 
         const issue = err.issues[0];
         const param = issue.path.join(".");
         return errorResponse(new ApiError(400, "invalid_parameter", `${param}: ${issue.message}`, param));
+      }
+      const limited = readLimitError(err);
+      if (limited) {
+        logger().warn({ code: limited.code, path: new URL(req.url).pathname }, "API read stopped by a read limit");
+        return errorResponse(limited);
       }
       logger().error({ err: (err as Error).message, path: new URL(req.url).pathname }, "unhandled API error");
       return errorResponse(new ApiError(500, "internal", "internal error"));
