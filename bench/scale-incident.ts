@@ -1,6 +1,6 @@
 /**
  * bench:scale's incident in progress, after the week's history is in: background traffic from
- * a second process (bench/background-load.ts), and every 200 ms an offending action (allow) of
+ * a second process (bench/scale-load.ts), and every 200 ms an offending action (allow) of
  * a revoked agent or of a sub-agent still using its delegated credential. Measured: produce →
  * the alert with that violation visible to readers (alerts FINAL, last_violation_at ≥ the
  * action's time, through the API's reader session).
@@ -68,13 +68,13 @@ export async function incident(p: Plan, offsets: Offsets, engine: DetectionEngin
   const producer = createKafka(cfg, "-bench-incident").producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const seconds = Math.ceil((INJECTIONS * EVERY_MS) / 1000) + 10;
-  const load = spawn(process.execPath, ["--import", "tsx", "bench/background-load.ts"], {
+  const load = spawn(process.execPath, ["--import", "tsx", "bench/scale-load.ts"], {
     env: { ...process.env, RATE: String(RATE), SECONDS: String(seconds) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let loadReport = "";
   load.stdout!.on("data", (d) => (loadReport += d));
-  const loadDone = new Promise((r) => load.once("exit", r));
+  const loadDone = new Promise<void>((r) => load.once("exit", (code) => (code ? progress(`incident: background load exited with code ${code}`) : undefined, r())));
   progress(`incident: background load ${RATE}/s for ${seconds} s, ${INJECTIONS} offending actions every ${EVERY_MS} ms`);
   await sleep(5_000); // let the background load reach its rate
 
@@ -111,7 +111,8 @@ export async function incident(p: Plan, offsets: Offsets, engine: DetectionEngin
   while ((await offsets.committed()) < end && performance.now() - t0 < 60_000) await sleep(100);
   const drainSeconds = (performance.now() - t0) / 1000;
   const lagAfter = end - (await offsets.committed());
-  const load_ = loadReport.trim() ? (JSON.parse(loadReport.trim()) as { sent: number; seconds: number }) : { sent: 0, seconds: 0 };
+  const line = loadReport.split("\n").find((l) => l.startsWith("LOAD_RESULT "));
+  const load_ = line ? (JSON.parse(line.slice("LOAD_RESULT ".length)) as { sent: number; seconds: number }) : { sent: 0, seconds: 0 };
   const result = {
     injections: INJECTIONS,
     offenders: who.length,

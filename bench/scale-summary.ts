@@ -33,6 +33,7 @@ export interface PhaseB {
   startJoined: number;
   reads: { timeline: ReadFigures; postRevocation: ReadFigures; alerts: ReadFigures; agents: ReadFigures };
   rss: { ingestMaxMb: number; derivationsMaxMb: number; incidentMaxMb: number; endMb: number };
+  profile: { ingest: string[]; incident: string[] };
 }
 
 interface Expected {
@@ -52,7 +53,7 @@ interface Input {
 
 const ok = (good: boolean) => (good ? "ok" : "MISSED");
 const ms = (x: number) => `${x.toFixed(0)} ms`;
-const rd = (r: ReadFigures) => `p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms`;
+const rd = (r: ReadFigures) => `p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms (${r.runs} runs)`;
 
 export function summary({ sizes, producedA, producedB, a, b, expected }: Input): string {
   const ratio = b.ingest.rate / a.ingest.rate;
@@ -82,5 +83,7 @@ export function summary({ sizes, producedA, producedB, a, b, expected }: Input):
     `     alerts list                           ${rd(b.reads.alerts)}`,
     `     agents list                           ${rd(b.reads.agents)}`,
   ];
+  lines.push("  where phase B's worker spent its ClickHouse time during ingest (wall time of calls, by session and query):");
+  for (const l of b.profile.ingest.slice(0, 8)) lines.push(`    ${l}`);
   return lines.join("\n");
 }

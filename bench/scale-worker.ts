@@ -13,6 +13,7 @@ import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { plan, sizesFromEnv } from "./scale-data";
 import { incident } from "./scale-incident";
 import { reads } from "./scale-reads";
+import { CallProfile } from "./scale-profile";
 import { emitResult, mb, Offsets, progress, RssSampler, sleep, watchIngest } from "./scale-util";
 
 const phase = process.env.SCALE_PHASE ?? "a";
@@ -42,6 +43,9 @@ async function main() {
   const offsets = await Offsets.open();
   const total = await offsets.end();
   progress(`phase ${phase}: ${total.toLocaleString("en-US")} messages on the topic; starting the worker`);
+  // Only phase B's figures need it; phase A stays uninstrumented as the reference.
+  const profile = new CallProfile();
+  if (phase === "b") for (const session of ["writer", "scanner"] as const) profile.wrap(session, store()[session]);
   rss.enter("ingest");
   let worker = await startWorker();
   const ingest = await watchIngest(offsets, total, (n) =>
@@ -57,6 +61,9 @@ async function main() {
     process.exit(0);
   }
 
+  const ingestProfile = profile.top(12);
+  progress(`phase b: ClickHouse time of the worker during ingest:\n${ingestProfile.join("\n")}`);
+  profile.reset();
   rss.enter("derivations");
   const pendingAtIngestEnd = worker.engine.pendingCount();
   const t0 = performance.now();
@@ -67,9 +74,12 @@ async function main() {
   progress(`phase b: ${JSON.stringify(counts)}`);
 
   rss.enter("incident");
+  profile.reset();
   const p = plan(sizesFromEnv());
   const inc = await incident(p, offsets, worker.engine);
   await worker.engine.idle();
+  const incidentProfile = profile.top(8);
+  progress(`phase b: ClickHouse time of the worker during the incident:\n${incidentProfile.join("\n")}`);
 
   rss.enter("restart");
   await worker.stop();
@@ -97,6 +107,7 @@ async function main() {
     startReturned,
     startJoined,
     reads: r,
+    profile: { ingest: ingestProfile, incident: incidentProfile },
     rss: {
       ingestMaxMb: mb(rss.maxOf("ingest")),
       derivationsMaxMb: mb(rss.maxOf("derivations")),
