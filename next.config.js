@@ -1,7 +1,7 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // Native or Node-only packages stay outside the bundles: chdb is a node addon that
-  // cannot be placed in ESM chunks (TOOLCHAIN.md), kafkajs and pino load lazily.
+  // cannot be placed in ESM chunks (next build fails without this), kafkajs and pino load lazily.
   serverExternalPackages: ["chdb", "kafkajs", "pino", "@clickhouse/client", "@node-rs/argon2"],
   outputFileTracingIncludes: { "/*": ["./node_modules/@chdb/lib-linux-x64-gnu/libchdb.so", "./lib/store/migrations/*.sql"] },
   poweredByHeader: false,

@@ -17,7 +17,7 @@ import { randomUUID } from "node:crypto";
 // fixed once, in the runner, and inherited by the workers through the environment.
 process.env.E2E_RUN_ID ??= randomUUID().slice(0, 8);
 process.env.E2E_DATA_DIR ??= mkdtempSync(path.join(os.tmpdir(), `revenant-e2e-${process.env.E2E_RUN_ID}-`));
-process.env.E2E_API_KEY ??= `e2e-${randomUUID()}`;
+process.env.E2E_API_KEY ??= `e2e-${randomUUID()}`; // 40 characters: bootstrap keys need 32
 process.env.E2E_ADMIN_EMAIL ??= "admin@e2e.local";
 process.env.E2E_ADMIN_PASSWORD ??= `pw-${randomUUID()}`;
 const RUN = process.env.E2E_RUN_ID;
@@ -77,6 +77,8 @@ export default defineConfig({
       REVENANT_ADMIN_PASSWORD: process.env.E2E_ADMIN_PASSWORD,
       REVENANT_DEMO: "0",
       REVENANT_WEBHOOK_ALLOWLIST: "127.0.0.1",
+      // The e2e server is plain http on 127.0.0.1: Secure/__Host- cookies (the production default) would not be sent back.
+      REVENANT_COOKIE_SECURE: "false",
     },
   },
 });

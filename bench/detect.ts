@@ -27,7 +27,7 @@ import { benchEnvironment } from "./common";
 
 const RATE = Number(process.env.BENCH_RATE ?? 10_000);
 const INJECTIONS = Number(process.env.BENCH_INJECTIONS ?? 100);
-const KEY = "bench-detect-key";
+const KEY = "bench-detect-key-0123456789abcdefghijkl";
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -39,6 +39,9 @@ async function main() {
     REVENANT_BOOTSTRAP_API_KEY: KEY,
     INGEST_FLUSH_MS: process.env.INGEST_FLUSH_MS ?? "50",
     REVENANT_WEBHOOK_ALLOWLIST: "127.0.0.1",
+    // Every new violation is announced, so that each one's webhook latency can be measured
+    // (the default coalesces count-only updates to one per 30 s per alert).
+    REVENANT_ALERT_UPDATE_INTERVAL_MS: "0",
   });
   // The webhook receiver: records when each alert first announced a violation at or after a time.
   const arrivals: { alertId: string; lastViolationAt: string; at: number }[] = [];

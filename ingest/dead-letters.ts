@@ -143,9 +143,9 @@ function message({ letter: l, bytes, sha256 }: Prepared, now: string, payloadLim
       "revenant-source-partition": String(l.partition),
       "revenant-source-offset": l.offset,
       "revenant-failed-at": now,
-      "revenant-payload-bytes": String(bytes),
-      "revenant-payload-sha256": sha256,
-      ...(truncated ? { "revenant-payload-truncated": String(Math.min(bytes, payloadLimit)) } : {}),
+      "revenant-original-bytes": String(bytes),
+      "revenant-original-sha256": sha256,
+      ...(truncated ? { "revenant-truncated": "true" } : {}),
     } satisfies IHeaders,
   };
 }

@@ -1,11 +1,20 @@
 /**
- * Writes decoded events to ClickHouse, defensively (STYLE: "a defensive writer on the hot path").
+ * Writes decoded events to ClickHouse, defensively: valid events are stored whatever months
+ * they span, bad input is dead-lettered and never silently dropped (docs/SEMANTICS.md,
+ * "Event time bounds").
  *
- * - Connectivity failures (engine down, server unreachable) are retried with capped
- *   exponential backoff for as long as it takes; the caller keeps heartbeating meanwhile.
+ * - Connectivity failures (engine down, server unreachable or refusing work) are retried with
+ *   capped exponential backoff for as long as it takes; the caller keeps heartbeating meanwhile.
  * - A batch that ClickHouse rejects for its content is split in halves until the bad row
  *   is isolated, so one bad row never sinks its neighbours; that row is handed back to be
  *   dead-lettered with ClickHouse's reason.
+ * - Any other error (too many parts, memory, timeouts, codes we do not know) is retried a
+ *   bounded number of times, then handled like a content error: split, and the rows that
+ *   still fail on their own are dead-lettered with the error. Nothing but connectivity can
+ *   hold a batch (and so its partition's offsets) for ever.
+ * - A batch is sent in groups of at most MAX_MONTHS_PER_INSERT months, the events table's
+ *   partitions: ClickHouse refuses an insert that touches more (code 252), and a batch of
+ *   valid events over ten years of history must still be stored.
  * - Each insert carries an insert_deduplication_token derived from the Kafka coordinates
  *   it holds, so a retried insert of the same rows is dropped by the table
  *   (non_replicated_deduplication_window); ReplacingMergeTree on event_id catches the rest.
@@ -26,27 +35,66 @@ export interface RejectedRow {
   reason: string;
 }
 
+const errorCode = (err: unknown) => (err as { code?: string | number }).code;
+
 /** ClickHouse error codes that mean "this data is wrong", as opposed to "try again later". */
 function isDataError(err: unknown): boolean {
-  const code = Number((err as { code?: string | number }).code);
+  const code = Number(errorCode(err));
   // 6 CANNOT_PARSE_TEXT, 27 CANNOT_PARSE_INPUT_ASSERTION_FAILED, 53 TYPE_MISMATCH, 41/38 date parse,
   // 117 INCORRECT_DATA, 26 CANNOT_PARSE_QUOTED_STRING, 69 ARGUMENT_OUT_OF_BOUND, 70 CANNOT_CONVERT_TYPE
   return [6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131].includes(code);
 }
 
-/** Failures that go away by themselves: the engine or server is down, busy or restarting. */
-function isTransient(err: unknown): boolean {
+/**
+ * The store cannot be reached or refuses all work for now: worth waiting for whatever the
+ * rows hold. Anything else may be caused by the rows and must not be retried for ever.
+ */
+export function isConnectivityFailure(err: unknown): boolean {
   const e = err as { code?: string | number; message?: string };
   if (e.code !== undefined && e.code !== null && e.code !== "" && !Number.isNaN(Number(e.code))) {
     // A ClickHouse error: its code decides. (Its message may quote the row, which the
     // telemetry producer wrote, so the message is never matched against.)
-    return [159, 164, 202, 209, 210, 241, 242, 252, 394, 425, 999].includes(Number(e.code));
+    // 164 READONLY, 202 TOO_MANY_SIMULTANEOUS_QUERIES, 209 SOCKET_TIMEOUT, 210 NETWORK_ERROR,
+    // 242 TABLE_IS_READ_ONLY, 999 KEEPER_EXCEPTION. Not 252 TOO_MANY_PARTS: a batch over
+    // many months raises it on a healthy server, so it gets bounded retries like the rest.
+    return [164, 202, 209, 210, 242, 999].includes(Number(e.code));
   }
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|Timeout|closed|Cannot lock file|Another server instance/i.test(e.message ?? String(err));
 }
 
-/** Errors that are neither clearly transient nor clearly the data's are retried this often, then treated as the data's. */
-const UNKNOWN_ERROR_RETRIES = 5;
+/** Attempts of a whole group before an error that is neither connectivity nor data splits it. */
+const BOUNDED_ATTEMPTS = 5;
+/** Attempts of each half once a group has been split: the split isolates rows, it does not wait. */
+const SPLIT_ATTEMPTS = 2;
+
+/**
+ * ClickHouse's default max_partitions_per_insert_block: one insert may create parts in at
+ * most this many partitions (months of events). A server configured lower still gets the
+ * batch stored: code 252 splits it further (bounded retries, then halves).
+ */
+export const MAX_MONTHS_PER_INSERT = 100;
+
+/**
+ * The batch as groups of rows spanning at most maxMonths months each (the events table is
+ * PARTITION BY toYYYYMM(time)). A batch within maxMonths (nearly every batch) is one group
+ * and keeps its order. Times are canonical ISO-8601 UTC, so the first 7 characters are the month.
+ */
+export function groupByMonths(rows: EventRow[], maxMonths = MAX_MONTHS_PER_INSERT): EventRow[][] {
+  const months = new Set<string>();
+  for (const r of rows) months.add(r.time.slice(0, 7));
+  if (months.size <= maxMonths) return [rows];
+  const byMonth = new Map<string, EventRow[]>();
+  for (const r of rows) {
+    const m = r.time.slice(0, 7);
+    const list = byMonth.get(m);
+    if (list) list.push(r);
+    else byMonth.set(m, [r]);
+  }
+  const keys = [...byMonth.keys()].sort();
+  const groups: EventRow[][] = [];
+  for (let i = 0; i < keys.length; i += maxMonths) groups.push(keys.slice(i, i + maxMonths).flatMap((k) => byMonth.get(k)!));
+  return groups;
+}
 
 /** Every column the writer fills, in the order of the TabSeparated rows it sends. */
 const COLUMNS = [
@@ -141,26 +189,28 @@ export class EventWriter {
   async write(rows: EventRow[]): Promise<RejectedRow[]> {
     if (rows.length === 0) return [];
     const rejected: RejectedRow[] = [];
-    await this.writeSplitting(rows, rejected);
+    for (const group of groupByMonths(rows)) await this.writeSplitting(group, rejected, BOUNDED_ATTEMPTS);
     return rejected;
   }
 
-  private async writeSplitting(rows: EventRow[], rejected: RejectedRow[]): Promise<void> {
+  private async writeSplitting(rows: EventRow[], rejected: RejectedRow[], attempts: number): Promise<void> {
     try {
-      await this.insertWithRetry(rows);
+      await this.insertWithRetry(rows, attempts);
     } catch (err) {
-      if (!isDataError(err) && isTransient(err)) throw err;
+      // Only thrown here while giving up (shutdown): the batch stays uncommitted and is redelivered.
+      if (!isDataError(err) && isConnectivityFailure(err)) throw err;
       if (rows.length === 1) {
-        rejected.push({ row: rows[0], reason: `clickhouse rejected the row: ${(err as Error).message.slice(0, 500)}` });
+        const code = errorCode(err);
+        rejected.push({ row: rows[0], reason: `clickhouse rejected the row${code ? ` (code ${code})` : ""}: ${(err as Error).message.slice(0, 500)}` });
         return;
       }
       const mid = rows.length >> 1;
-      await this.writeSplitting(rows.slice(0, mid), rejected);
-      await this.writeSplitting(rows.slice(mid), rejected);
+      await this.writeSplitting(rows.slice(0, mid), rejected, SPLIT_ATTEMPTS);
+      await this.writeSplitting(rows.slice(mid), rejected, SPLIT_ATTEMPTS);
     }
   }
 
-  private async insertWithRetry(rows: EventRow[]): Promise<void> {
+  private async insertWithRetry(rows: EventRow[], attempts: number): Promise<void> {
     const token = dedupToken(rows);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -181,10 +231,10 @@ export class EventWriter {
         });
         return;
       } catch (err) {
-        if (isDataError(err) || (!isTransient(err) && attempt > UNKNOWN_ERROR_RETRIES)) throw err;
+        if (isDataError(err) || (!isConnectivityFailure(err) && attempt >= attempts)) throw err;
         if (this.givingUp() && attempt > 3) throw err;
         const delay = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6));
-        this.log.warn({ attempt, rows: rows.length, delayMs: delay, code: (err as { code?: string }).code, err: (err as Error).message }, "insert failed; retrying");
+        this.log.warn({ attempt, rows: rows.length, delayMs: delay, code: errorCode(err), err: (err as Error).message }, "insert failed; retrying");
         await this.onRetry(attempt, err as Error);
         await new Promise((r) => setTimeout(r, delay));
       }

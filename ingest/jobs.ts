@@ -20,7 +20,7 @@ export function firstAdminJob(): BackgroundJob {
   };
 }
 
-/** Signed webhook delivery from the alert_history outbox (lib/webhooks/dispatcher.ts). */
+/** Signed webhook delivery from the alert_history outbox (lib/webhooks/dispatcher/). */
 export function webhookJob(): BackgroundJob {
   let dispatcher: WebhookDispatcher | null = null;
   let close = async () => {};

@@ -36,7 +36,9 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     s.writer,
     { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
     (changes) => alertBus().emit("changes", changes),
+    { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS },
   );
+  // Resumes pending derivations from revocation_state; no sweep over history.
   await engine.start();
   status.running = true;
   const consumer = new IngestConsumer({
@@ -44,24 +46,29 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     kafka: createKafka(cfg, "-ingest"),
     client: s.writer,
     hooks: {
-      // Runs before the batch's offsets are committed. A revocation whose evaluation fails
-      // is kept by the engine and retried (next batch, and every 5 s below), so detection
-      // trouble delays results without stalling ingestion or losing them.
+      // Runs before the batch's offsets are committed. A failure throws, and the consumer
+      // retries the whole flush: storing is deduplicated and detection's writes are keyed by
+      // (revocation, event), so the retry changes only what the failure left undone.
+      // Derivations from scratch run beside ingest; a failed one is retried every second below.
       afterStore: async (events) => {
         await engine.onEvents(events);
         status.evaluations++;
         status.lastEvaluationAt = new Date().toISOString();
         status.lastError = engine.lastError;
+        status.pendingDerivations = engine.pendingCount();
       },
     },
   });
   await consumer.start();
   const retry = setInterval(() => {
     engine
-      .retryFailed()
-      .then(() => (status.lastError = engine.lastError))
-      .catch((err: Error) => log.error({ err: err.message }, "detection retry failed"));
-  }, 5_000);
+      .tick()
+      .then(() => {
+        status.lastError = engine.lastError;
+        status.pendingDerivations = engine.pendingCount();
+      })
+      .catch((err: Error) => log.error({ err: err.message }, "detection tick failed"));
+  }, 1_000);
   retry.unref();
   for (const job of opts.jobs ?? []) await job.start(s, cfg);
   log.info("worker started");
@@ -74,6 +81,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       stopped = true;
       clearInterval(retry);
       await consumer.stop();
+      await engine.stop();
       for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
       status.running = false;
     },

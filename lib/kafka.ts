@@ -112,7 +112,8 @@ export async function sendInRequests(producer: Producer, topic: string, messages
     let bytes = 0;
     while (end < messages.length) {
       const m = messages[end];
-      const size = byteSize(m.value) + byteSize(m.key) + 64;
+      let size = byteSize(m.value) + byteSize(m.key) + 64;
+      for (const h in m.headers ?? {}) size += Buffer.byteLength(h) + byteSize(m.headers![h] as Message["value"]) + 8;
       if (end > start && bytes + size > maxBytes) break;
       bytes += size;
       end++;

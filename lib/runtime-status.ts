@@ -28,6 +28,8 @@ export interface IngestStatus {
 
 export interface DetectionStatus {
   running: boolean;
+  /** Revocations waiting for a derivation from scratch (lib/detection/derivation.ts). */
+  pendingDerivations: number;
   evaluations: number;
   lastEvaluationAt: string | null;
   lastError: string | null;
@@ -58,7 +60,7 @@ export function runtimeStatus(): RuntimeStatus {
       lastBatchAt: null,
       lastError: null,
     },
-    detection: { running: false, evaluations: 0, lastEvaluationAt: null, lastError: null },
+    detection: { running: false, pendingDerivations: 0, evaluations: 0, lastEvaluationAt: null, lastError: null },
   };
   return g[key]!;
 }

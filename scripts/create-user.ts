@@ -5,13 +5,18 @@
  *   REVENANT_NEW_USER_PASSWORD=… npx tsx scripts/create-user.ts bob@example.com viewer
  *
  * The password comes from REVENANT_NEW_USER_PASSWORD, or is prompted for (not echoed).
+ * --reset also ends every session of the user (a reset is often the answer to a leak),
+ * and both creation and reset are written to the audit log.
  * Uses the same configuration as the app (REVENANT_DATA_DIR or CLICKHOUSE_URL). In embedded
  * mode the data directory belongs to one process: stop the app first, or use the API
  * (POST /api/v1/users) while it runs.
  */
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
-import { ROLES, type Role } from "@/lib/auth/roles";
+import os from "node:os";
+import { audit } from "@/lib/auth/audit";
+import { ROLES, type Principal, type Role } from "@/lib/auth/roles";
+import { SessionStore } from "@/lib/auth/sessions";
 import { UserStore } from "@/lib/auth/users";
 import { closeStore, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
@@ -61,7 +66,14 @@ async function main() {
     process.exit(1);
   }
   const user = existing ? await users.update(existing.id, { role: role as Role, password, disabled: false }) : await users.create({ email, role: role as Role, password });
-  console.log(`${existing ? "updated" : "created"} ${user!.email} (${user!.role}), id ${user!.id}`);
+  const cli: Principal = { kind: "system", id: "cli:create-user", name: `create-user (${os.userInfo().username})`, role: "admin" };
+  if (existing) {
+    await new SessionStore().revokeAllFor(user!.id);
+    await audit(cli, "user.reset", user!.email, { user_id: user!.id, role: user!.role, sessions_ended: true }, undefined, { required: true });
+  } else {
+    await audit(cli, "user.create", user!.email, { user_id: user!.id, role: user!.role }, undefined, { required: true });
+  }
+  console.log(`${existing ? "updated" : "created"} ${user!.email} (${user!.role}), id ${user!.id}${existing ? "; its sessions were ended" : ""}`);
   await closeStore();
 }
 

@@ -27,6 +27,10 @@ const env = {
   // The worker inside the app handles SIGTERM itself (instrumentation.ts): it stores and
   // commits what it holds before the process exits.
   NEXT_MANUAL_SIG_HANDLE: "true",
+  // `next start` runs with NODE_ENV=production, where cookies default to Secure + __Host-
+  // (README "Security"); this one-machine command serves plain http, so cookies follow the
+  // request's scheme unless the operator says otherwise.
+  REVENANT_COOKIE_SECURE: process.env.REVENANT_COOKIE_SECURE ?? "auto",
 };
 if (demo) {
   env.REVENANT_ADMIN_EMAIL ??= "admin@revenant.local";

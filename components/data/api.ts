@@ -67,7 +67,8 @@ export async function api<T>(path: string, init: ApiRequestInit = {}): Promise<T
   const headers: Record<string, string> = { accept: "application/json" };
   if (init.body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET") {
-    const csrf = readCookie("revenant_csrf");
+    // Secure deployments name it __Host-revenant_csrf (lib/auth/cookies.ts).
+    const csrf = readCookie("__Host-revenant_csrf") ?? readCookie("revenant_csrf");
     if (csrf) headers["x-csrf-token"] = csrf;
   }
   let res: Response;

@@ -2,7 +2,7 @@ import { apiUrl, type QueryParams } from "./api";
 import { useInfiniteList } from "./query";
 import type { PostRevocationAction } from "./types";
 
-/** Every filter of GET /api/v1/post-revocation-actions (SPEC §3). */
+/** Every filter of GET /api/v1/post-revocation-actions (docs/API.md). */
 export const POST_REVOCATION_FILTERS = [
   "agent_id",
   "pipeline_id",

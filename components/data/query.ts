@@ -6,7 +6,7 @@ import { keepPreviousData, useInfiniteQuery, type InfiniteData } from "@tanstack
 import { api, ApiClientError, type QueryParams } from "./api";
 import type { Page } from "./types";
 
-/** Every open page refreshes this often, so a new alert shows within 2 s (issue 4 "Live"). */
+/** Every open page refreshes this often, so a new alert shows within 2 s (docs/ARCHITECTURE.md, "Reading"). */
 export const LIVE_INTERVAL_MS = 1500;
 
 /** Infinite lists re-poll every loaded page; past this many pages only the user's scrolling loads data. */

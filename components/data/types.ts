@@ -1,5 +1,5 @@
 /**
- * API response shapes as the UI reads them (SPEC §3). Where lib/ already defines the
+ * API response shapes as the UI reads them (docs/API.md). Where lib/ already defines the
  * shape, it is imported (types only — nothing from lib/ runs in the browser), so the UI
  * and the API cannot drift apart silently.
  */
@@ -8,8 +8,28 @@ import type { Alert, AlertHistoryEntry, AlertStatus } from "@/lib/alerts/store";
 import type { Decision, EventType, RevocationScope, Sensitivity } from "@/lib/events/schema";
 import type { AgentListItem, CredentialInfo, TimelineEvent as ApiTimelineEvent } from "@/lib/queries/agents";
 import type { RevocationRow } from "@/lib/queries/revocations";
+import type { AuditEntry } from "@/lib/auth/audit";
+import type { ApiKey } from "@/lib/auth/keys";
+import type { Role } from "@/lib/auth/roles";
+import type { User } from "@/lib/auth/users";
+import type { AuditListQuery } from "@/lib/queries/audit";
+import type { DeliveryStore } from "@/lib/webhooks/deliveries";
+import type { Endpoint, EndpointInput, EndpointWithSecret, endpointPatch } from "@/lib/webhooks/endpoints";
+import type { TestDeliveryOutcome } from "@/lib/webhooks/dispatcher";
+import type { z } from "zod";
 
 export type { Containment, LayerStatus, PostRevocationAction, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };
+export type { AuditEntry, AuditListQuery, ApiKey, Role, User, TestDeliveryOutcome };
+
+/** Settings: webhook endpoints (without their secret), and the one answer that carries it. */
+export type WebhookEndpoint = Endpoint;
+export type CreatedEndpoint = EndpointWithSecret;
+export type EndpointCreate = Partial<EndpointInput> & { url: string };
+export type EndpointChange = z.input<typeof endpointPatch>;
+/** One row of GET /api/v1/webhooks/{id}/deliveries: the delivery (without its payload) and its attempts. */
+export type DeliveryRow = Awaited<ReturnType<DeliveryStore["listForEndpoint"]>>["items"][number];
+/** POST /api/v1/keys answers the key's secret this once. */
+export type CreatedApiKey = ApiKey & { key: string };
 
 export interface Page<T> {
   items: T[];

@@ -1,18 +1,43 @@
 "use client";
-/** The audit log, newest first, filterable by action and actor, paged with the API's cursor. */
+/** The audit log, newest first, filterable by action and actor, paged with the API's cursor as the table scrolls. */
 import { useState } from "react";
-import type { AuditEntry as Entry } from "@/lib/auth/audit";
-import { useSettingsPages } from "./hooks";
-import { ErrorLine, errorText, Time } from "./shared";
+import { useAudit } from "@/components/data/audit";
+import { flattenPages } from "@/components/data/query";
+import type { AuditEntry } from "@/components/data/types";
+import { DataTable, type Column } from "@/components/ui/data-table";
+import { Time } from "@/components/ui/time";
+import { ErrorLine, errorText, tableHeight } from "./shared";
 
+const columns: Column<AuditEntry>[] = [
+  { id: "at", header: "Time", accessorKey: "at", size: 190, cell: (c) => <Time value={c.row.original.at} ms={false} /> },
+  {
+    id: "actor",
+    header: "Actor",
+    accessorKey: "actor_name",
+    size: 220,
+    cell: (c) => (
+      <span title={c.row.original.actor_kind}>
+        {c.row.original.actor_name || <span className="faint">anonymous</span>} <span className="muted">{c.row.original.actor_kind}</span>
+      </span>
+    ),
+  },
+  { id: "action", header: "Action", accessorKey: "action", size: 160, cell: (c) => <code>{c.row.original.action}</code> },
+  { id: "target", header: "Target", accessorKey: "target", size: 220, cell: (c) => <span className="mono">{c.row.original.target}</span> },
+  {
+    id: "details",
+    header: "Details",
+    accessorFn: (e) => (Object.keys(e.details).length ? JSON.stringify(e.details) : ""),
+    size: 300,
+    cell: (c) => <code className="muted" title={String(c.getValue())}>{String(c.getValue())}</code>,
+  },
+  { id: "ip", header: "Address", accessorKey: "ip", size: 130, cell: (c) => <span className="mono">{c.row.original.ip}</span> },
+];
 
 export function AuditLog() {
   const [action, setAction] = useState("");
   const [actor, setActor] = useState("");
-  const pages = useSettingsPages<Entry>("audit", "/audit", { limit: 100, action, actor });
-  const items = pages.data?.pages.flatMap((p) => p.items) ?? [];
-  const loading = pages.isFetching;
-  const error = pages.error ? errorText(pages.error) : null;
+  const pages = useAudit({ action, actor });
+  const items = flattenPages(pages.data);
 
   return (
     <div className="stack">
@@ -26,54 +51,17 @@ export function AuditLog() {
           <input value={actor} onChange={(e) => setActor(e.target.value)} placeholder="email or key id" />
         </label>
       </div>
-      <ErrorLine error={error} />
-      <div className="card">
-        <table className="simple">
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>Actor</th>
-              <th>Action</th>
-              <th>Target</th>
-              <th>Details</th>
-              <th>Address</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.length === 0 && !loading && (
-              <tr>
-                <td colSpan={6} className="muted">
-                  Nothing recorded.
-                </td>
-              </tr>
-            )}
-            {items.map((e) => (
-              <tr key={e.id}>
-                <td>
-                  <Time value={e.at} />
-                </td>
-                <td>
-                  {e.actor_name || <span className="faint">anonymous</span>}
-                  <div className="muted">{e.actor_kind}</div>
-                </td>
-                <td>
-                  <code>{e.action}</code>
-                </td>
-                <td className="mono">{e.target}</td>
-                <td>
-                  <code className="muted">{Object.keys(e.details).length ? JSON.stringify(e.details) : ""}</code>
-                </td>
-                <td className="mono">{e.ip}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {pages.hasNextPage && (
-          <button className="btn btn-sm" disabled={loading} onClick={() => void pages.fetchNextPage()}>
-            Older
-          </button>
-        )}
-      </div>
+      <ErrorLine error={pages.error ? errorText(pages.error) : null} />
+      <DataTable
+        label="Audit log"
+        data={items}
+        columns={columns}
+        rowId={(e) => e.id}
+        height={tableHeight(items.length, 34, 640)}
+        onEndReached={pages.hasNextPage && !pages.isFetchingNextPage ? () => void pages.fetchNextPage() : undefined}
+        empty={pages.isFetching ? <span className="muted">Loading…</span> : <span className="muted">Nothing recorded.</span>}
+        footer={<span>{items.length} entr{items.length === 1 ? "y" : "ies"}{pages.hasNextPage ? " · scroll for older" : ""}</span>}
+      />
     </div>
   );
 }

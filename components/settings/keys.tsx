@@ -1,54 +1,57 @@
 "use client";
 /** API keys: list, create (the key is shown once), revoke. */
-import { useState, type FormEvent } from "react";
-import { api } from "@/components/data/api";
-import { useInvalidate, useSettingsList } from "./hooks";
-import { ErrorLine, errorText, ShowOnce, Time } from "./shared";
-
-interface ApiKey {
-  id: string;
-  name: string;
-  role: string;
-  prefix: string;
-  created_at: string;
-  created_by: string;
-  revoked_at: string | null;
-}
-
-const ROLES = ["viewer", "analyst", "investigator", "admin"];
+import { useMemo, useState, type FormEvent } from "react";
+import { useApiKeys, useCreateKey, useRevokeKey } from "@/components/data/keys";
+import type { ApiKey, Role } from "@/components/data/types";
+import { DataTable, type Column } from "@/components/ui/data-table";
+import { Time } from "@/components/ui/time";
+import { ErrorLine, errorText, RoleSelect, ShowOnce, tableHeight, useAction } from "./shared";
 
 export function KeysSettings() {
-  const list = useSettingsList<ApiKey>("keys", "/keys");
-  const keys = list.data?.items ?? null;
-  const load = useInvalidate("keys");
-  const [error, setError] = useState<string | null>(null);
+  const list = useApiKeys();
+  const { mutateAsync: createKey } = useCreateKey();
+  const { mutateAsync: revokeKey } = useRevokeKey();
+  const { error, act } = useAction();
   const [name, setName] = useState("");
-  const [role, setRole] = useState("viewer");
+  const [role, setRole] = useState<Role>("viewer");
   const [fresh, setFresh] = useState<string | null>(null);
 
-
-  async function create(e: FormEvent) {
+  function create(e: FormEvent) {
     e.preventDefault();
-    setError(null);
-    try {
-      const k = await api<ApiKey & { key: string }>("/keys", { method: "POST", body: { name, role } });
+    void act(async () => {
+      const k = await createKey({ name, role });
       setFresh(k.key);
       setName("");
-      await load();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   }
 
-  async function revoke(k: ApiKey) {
-    if (!window.confirm(`Revoke "${k.name}"? Clients using it stop working at once.`)) return;
-    try {
-      await api(`/keys/${encodeURIComponent(k.id)}`, { method: "DELETE" });
-      await load();
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }
+  const columns = useMemo<Column<ApiKey>[]>(
+    () => [
+      { id: "name", header: "Name", accessorKey: "name", size: 200 },
+      { id: "prefix", header: "Key", accessorKey: "prefix", size: 130, cell: (c) => <code>{c.row.original.prefix}…</code> },
+      { id: "role", header: "Role", accessorKey: "role", size: 110 },
+      { id: "created_at", header: "Created", accessorKey: "created_at", size: 190, cell: (c) => <Time value={c.row.original.created_at} ms={false} /> },
+      { id: "created_by", header: "By", accessorKey: "created_by", size: 180 },
+      { id: "status", header: "Status", accessorFn: (k) => (k.revoked_at ? "revoked" : "active"), size: 100, cell: (c) => <span className="badge badge-plain">{String(c.getValue())}</span> },
+      {
+        id: "actions",
+        header: "",
+        enableSorting: false,
+        size: 100,
+        cell: (c) => {
+          const k = c.row.original;
+          if (k.revoked_at) return null;
+          return (
+            <button className="btn btn-sm btn-warn" onClick={() => window.confirm(`Revoke "${k.name}"? Clients using it stop working at once.`) && act(() => revokeKey(k.id))}>
+              Revoke
+            </button>
+          );
+        },
+      },
+    ],
+    [act, revokeKey],
+  );
+  const keys = list.data?.items ?? [];
 
   return (
     <div className="stack">
@@ -60,62 +63,22 @@ export function KeysSettings() {
         </label>
         <label className="field">
           Role
-          <select value={role} onChange={(e) => setRole(e.target.value)}>
-            {ROLES.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
-          </select>
+          <RoleSelect value={role} onChange={setRole} />
         </label>
         <button className="btn btn-primary" type="submit">
           Create key
         </button>
       </form>
       <ErrorLine error={error ?? (list.error ? errorText(list.error) : null)} />
-      <div className="card">
-        <table className="simple">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Key</th>
-              <th>Role</th>
-              <th>Created</th>
-              <th>By</th>
-              <th>Status</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {keys?.length === 0 && (
-              <tr>
-                <td colSpan={7} className="muted">
-                  No API keys yet.
-                </td>
-              </tr>
-            )}
-            {keys?.map((k) => (
-              <tr key={k.id}>
-                <td>{k.name}</td>
-                <td>
-                  <code>{k.prefix}…</code>
-                </td>
-                <td>{k.role}</td>
-                <td>
-                  <Time value={k.created_at} />
-                </td>
-                <td>{k.created_by}</td>
-                <td>{k.revoked_at ? <span className="badge badge-plain">revoked</span> : <span className="badge badge-plain">active</span>}</td>
-                <td>
-                  {!k.revoked_at && (
-                    <button className="btn btn-sm btn-warn" onClick={() => revoke(k)}>
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="API keys"
+        data={keys}
+        columns={columns}
+        rowId={(k) => k.id}
+        rowHeight={40}
+        height={tableHeight(keys.length, 40)}
+        empty={<span className="muted">{list.isPending ? "Loading…" : "No API keys yet."}</span>}
+      />
     </div>
   );
 }

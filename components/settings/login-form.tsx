@@ -1,35 +1,26 @@
 "use client";
 /** Sign-in form: POST /api/v1/auth/login, then on to `next` (a same-site path only). */
 import { useState, type FormEvent } from "react";
-import { api } from "@/components/data/api";
+import { useSignIn } from "@/components/data/session";
+import { safeNext } from "@/lib/http/redirect";
 import { ErrorLine, errorText } from "./shared";
 
-/**
- * Only paths on this origin. Resolving the URL (rather than checking prefixes) also catches
- * "/\t/evil.example": browsers drop tabs and newlines, which turns it into "//evil.example".
- */
-export function safeNext(next: string | null, origin: string): string {
-  if (!next) return "/";
-  try {
-    const url = new URL(next, origin);
-    return url.origin === origin ? url.pathname + url.search + url.hash : "/";
-  } catch {
-    return "/";
-  }
-}
+// One rule for every redirect after sign-in, the server's and this form's (lib/http/redirect.ts).
+export { safeNext };
 
 export function LoginForm({ next }: { next: string | null }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const { mutateAsync: signIn } = useSignIn();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await api("/auth/login", { method: "POST", body: { email, password } });
+      await signIn({ email, password });
       // A full load, not router.push: the new session cookie must reach the proxy and the server render.
       // eslint-disable-next-line @next/next/no-location-assign-relative-destination
       window.location.href = safeNext(next, window.location.origin);

@@ -1,9 +1,11 @@
 "use client";
-/** Small pieces shared by the settings pages: tabs, error line, time cell. */
+/** Small pieces shared by the settings pages: tabs, error line, a secret shown once. */
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { useState } from "react";
+import { useCallback, useState } from "react";
 import { ApiClientError } from "@/components/data/api";
+import type { Role } from "@/components/data/types";
+import { ROLES } from "@/components/data/users";
 
 const TABS = [
   { href: "/settings/webhooks", label: "Webhooks" },
@@ -25,9 +27,30 @@ export function SettingsTabs() {
   );
 }
 
+/** A settings table's height: its rows, up to `max` (then it scrolls); room for the empty state when there are none. */
+export function tableHeight(rows: number, rowHeight: number, max = 560): number {
+  return rows === 0 ? 80 : Math.min(max, rows * rowHeight + 8);
+}
+
 export function errorText(err: unknown): string {
   if (err instanceof ApiClientError) return err.message;
   return (err as Error)?.message ?? String(err);
+}
+
+/** Runs an action, keeping its failure as the error line's text (cleared by the next action). */
+export function useAction() {
+  const [error, setError] = useState<string | null>(null);
+  const act = useCallback(async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      setError(errorText(err));
+      return false;
+    }
+  }, []);
+  return { error, act };
 }
 
 export function ErrorLine({ error }: { error: string | null }) {
@@ -36,15 +59,6 @@ export function ErrorLine({ error }: { error: string | null }) {
     <p role="alert" style={{ color: "var(--violation)", margin: "8px 0" }}>
       {error}
     </p>
-  );
-}
-
-export function Time({ value }: { value: string | null | undefined }) {
-  if (!value) return <span className="faint">—</span>;
-  return (
-    <time className="ts" dateTime={value} title={value}>
-      {value.replace("T", " ").replace(/\.\d+Z$/, "Z")}
-    </time>
   );
 }
 
@@ -75,5 +89,16 @@ export function ShowOnce({ label, value, onDone }: { label: string; value: strin
         </button>
       </div>
     </div>
+  );
+}
+
+/** A role picker over the API's roles, lowest first. */
+export function RoleSelect({ value, onChange, label }: { value: Role; onChange: (r: Role) => void; label?: string }) {
+  return (
+    <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value as Role)}>
+      {ROLES.map((r) => (
+        <option key={r}>{r}</option>
+      ))}
+    </select>
   );
 }

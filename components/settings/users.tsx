@@ -1,63 +1,77 @@
 "use client";
 /** Users: list, add, change role, disable/enable, delete. */
-import { useState, type FormEvent } from "react";
-import { api } from "@/components/data/api";
-import { useInvalidate, useSettingsList } from "./hooks";
-import { ErrorLine, errorText, Time } from "./shared";
-
-interface User {
-  id: string;
-  email: string;
-  role: string;
-  disabled: boolean;
-  created_at: string;
-}
-
-const ROLES = ["viewer", "analyst", "investigator", "admin"];
+import { useMemo, useState, type FormEvent } from "react";
+import type { Role, User } from "@/components/data/types";
+import { useCreateUser, useDeleteUser, useUpdateUser, useUsers } from "@/components/data/users";
+import { DataTable, type Column } from "@/components/ui/data-table";
+import { Time } from "@/components/ui/time";
+import { ErrorLine, errorText, RoleSelect, tableHeight, useAction } from "./shared";
 
 export function UsersSettings() {
-  const list = useSettingsList<User>("users", "/users");
-  const users = list.data?.items ?? null;
-  const load = useInvalidate("users");
-  const [error, setError] = useState<string | null>(null);
+  const list = useUsers();
+  const { mutateAsync: createUser } = useCreateUser();
+  const { mutateAsync: updateUser } = useUpdateUser();
+  const { mutateAsync: deleteUser } = useDeleteUser();
+  const { error, act } = useAction();
   const [email, setEmail] = useState("");
-  const [role, setRole] = useState("viewer");
+  const [role, setRole] = useState<Role>("viewer");
   const [password, setPassword] = useState("");
 
-
-  async function act(fn: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await fn();
-      await load();
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }
-
-  function create(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
     void act(async () => {
-      await api("/users", { method: "POST", body: { email, role, password } });
+      await createUser({ email, role, password });
       setEmail("");
       setPassword("");
     });
   }
 
+  const columns = useMemo<Column<User>[]>(
+    () => [
+      { id: "email", header: "Email", accessorKey: "email", size: 260 },
+      {
+        id: "role",
+        header: "Role",
+        accessorKey: "role",
+        size: 150,
+        cell: (c) => <RoleSelect label={`Role of ${c.row.original.email}`} value={c.row.original.role} onChange={(r) => act(() => updateUser({ id: c.row.original.id, change: { role: r } }))} />,
+      },
+      { id: "status", header: "Status", accessorFn: (u) => (u.disabled ? "disabled" : "active"), size: 100, cell: (c) => <span className="badge badge-plain">{String(c.getValue())}</span> },
+      { id: "created_at", header: "Created", accessorKey: "created_at", size: 190, cell: (c) => <Time value={c.row.original.created_at} ms={false} /> },
+      {
+        id: "actions",
+        header: "",
+        enableSorting: false,
+        size: 180,
+        cell: (c) => {
+          const u = c.row.original;
+          return (
+            <div className="row">
+              <button className="btn btn-sm" onClick={() => act(() => updateUser({ id: u.id, change: { disabled: !u.disabled } }))}>
+                {u.disabled ? "Enable" : "Disable"}
+              </button>
+              <button className="btn btn-sm btn-warn" onClick={() => window.confirm(`Delete ${u.email}?`) && act(() => deleteUser(u.id))}>
+                Delete
+              </button>
+            </div>
+          );
+        },
+      },
+    ],
+    [act, updateUser, deleteUser],
+  );
+  const users = list.data?.items ?? [];
+
   return (
     <div className="stack">
-      <form className="card row" onSubmit={create} aria-label="Add a user">
+      <form className="card row" onSubmit={submit} aria-label="Add a user">
         <label className="field">
           Email
           <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />
         </label>
         <label className="field">
           Role
-          <select value={role} onChange={(e) => setRole(e.target.value)}>
-            {ROLES.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
-          </select>
+          <RoleSelect value={role} onChange={setRole} />
         </label>
         <label className="field">
           Initial password (8+ characters)
@@ -68,47 +82,15 @@ export function UsersSettings() {
         </button>
       </form>
       <ErrorLine error={error ?? (list.error ? errorText(list.error) : null)} />
-      <div className="card">
-        <table className="simple">
-          <thead>
-            <tr>
-              <th>Email</th>
-              <th>Role</th>
-              <th>Status</th>
-              <th>Created</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {users?.map((u) => (
-              <tr key={u.id}>
-                <td>{u.email}</td>
-                <td>
-                  <select aria-label={`Role of ${u.email}`} value={u.role} onChange={(e) => act(() => api(`/users/${u.id}`, { method: "PATCH", body: { role: e.target.value } }))}>
-                    {ROLES.map((r) => (
-                      <option key={r}>{r}</option>
-                    ))}
-                  </select>
-                </td>
-                <td>
-                  <span className="badge badge-plain">{u.disabled ? "disabled" : "active"}</span>
-                </td>
-                <td>
-                  <Time value={u.created_at} />
-                </td>
-                <td className="row">
-                  <button className="btn btn-sm" onClick={() => act(() => api(`/users/${u.id}`, { method: "PATCH", body: { disabled: !u.disabled } }))}>
-                    {u.disabled ? "Enable" : "Disable"}
-                  </button>
-                  <button className="btn btn-sm btn-warn" onClick={() => window.confirm(`Delete ${u.email}?`) && act(() => api(`/users/${u.id}`, { method: "DELETE" }))}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="Users"
+        data={users}
+        columns={columns}
+        rowId={(u) => u.id}
+        rowHeight={44}
+        height={tableHeight(users.length, 44)}
+        empty={<span className="muted">{list.isPending ? "Loading…" : "No users."}</span>}
+      />
     </div>
   );
 }

@@ -40,8 +40,17 @@ interface AlertRow extends Alert {
   is_deleted: number;
 }
 
+/** Bookkeeping of coalesced notifications (never part of the API shape). */
+interface StoredAlert extends Alert {
+  /** When the last history row (= webhook notification) of this alert was written. */
+  notified_at: string;
+  /** 1 while an update is owed: counts grew since notified_at but the interval had not passed. */
+  update_pending: number;
+}
+
 const ALERT_COLUMNS = `id, rule, severity, status, revocation_id, agent_id, pipeline_id, layers_enforcing, layers_leaking,
   violation_count, first_violation_at, last_violation_at, sample_event_ids, created_at, updated_at, status_changed_at, reopened`;
+const STORED_COLUMNS = `${ALERT_COLUMNS}, notified_at, update_pending`;
 
 function contentChanged(a: DerivedAlert, b: DerivedAlert): boolean {
   return (
@@ -73,8 +82,25 @@ function withAlertLock<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+export interface AlertStoreOptions {
+  /**
+   * Detection updates that only change counts, samples or layers are announced (a history row,
+   * the webhook outbox) at most once per this many ms per alert, with the latest figures;
+   * creation, severity and status changes, re-opening and withdrawal go out at once.
+   * 0: every change is announced (the default for analysts' writes and tests).
+   */
+  updateIntervalMs?: number;
+}
+
 export class AlertStore {
-  constructor(private readonly client: ClickHouseClient) {}
+  private readonly updateIntervalMs: number;
+
+  constructor(
+    private readonly client: ClickHouseClient,
+    options: AlertStoreOptions = {},
+  ) {
+    this.updateIntervalMs = options.updateIntervalMs ?? 0;
+  }
 
   async byRevocation(revocationId: string): Promise<Alert[]> {
     return queryRows<Alert>(
@@ -82,6 +108,15 @@ export class AlertStore {
       "alerts:byRevocation",
       `SELECT ${ALERT_COLUMNS} FROM alerts FINAL WHERE revocation_id = {rev:String}`,
       { rev: revocationId },
+    );
+  }
+
+  private async storedByRevocations(revocationIds: string[]): Promise<StoredAlert[]> {
+    return queryRows<StoredAlert>(
+      this.client,
+      "alerts:byRevocations",
+      `SELECT ${STORED_COLUMNS} FROM alerts FINAL WHERE revocation_id IN {revs:Array(String)}`,
+      { revs: revocationIds },
     );
   }
 
@@ -101,43 +136,85 @@ export class AlertStore {
   }
 
   /**
-   * Brings the stored alerts of one revocation in line with what detection derived:
-   * new ones are raised (open), changed ones updated in place, and an acknowledged or
-   * resolved alert that got new violations since its status change goes back to open.
-   * Alerts no longer derived (a late reinstatement closed the window) are withdrawn.
+   * Brings the stored alerts of each revocation in line with what detection derived for it:
+   * new ones are raised (open), changed ones updated in place, and an acknowledged or resolved
+   * alert that got new violations since its status change goes back to open. Alerts no longer
+   * derived (a late reinstatement closed the window) are withdrawn. Accepts one revocation
+   * (id and list) or many (a map), reconciled together in one read and one write.
    */
-  reconcile(revocationId: string, derived: DerivedAlert[]): Promise<AlertHistoryEntry[]> {
-    return withAlertLock(() => this.reconcileLocked(revocationId, derived));
+  reconcile(revocationId: string, derived: DerivedAlert[]): Promise<AlertHistoryEntry[]>;
+  reconcile(derived: Map<string, DerivedAlert[]>): Promise<AlertHistoryEntry[]>;
+  reconcile(a: string | Map<string, DerivedAlert[]>, b?: DerivedAlert[]): Promise<AlertHistoryEntry[]> {
+    const derived = typeof a === "string" ? new Map([[a, b ?? []]]) : a;
+    if (derived.size === 0) return Promise.resolve([]);
+    return withAlertLock(() => this.reconcileLocked(derived));
   }
 
-  private async reconcileLocked(revocationId: string, derived: DerivedAlert[]): Promise<AlertHistoryEntry[]> {
-    const existing = new Map((await this.byRevocation(revocationId)).map((a) => [a.id, a]));
+  private async reconcileLocked(derived: Map<string, DerivedAlert[]>): Promise<AlertHistoryEntry[]> {
+    const existing = new Map((await this.storedByRevocations([...derived.keys()])).map((a) => [a.id, a]));
     const now = new Date().toISOString();
-    const rows: AlertRow[] = [];
+    const nowMs = Date.parse(now);
+    const rows: (AlertRow & Partial<StoredAlert>)[] = [];
     const history: AlertHistoryEntry[] = [];
     const record = (alert: Alert, kind: AlertChangeKind, from: string, deleted = 0) => {
       const version = nextVersion();
-      rows.push({ ...alert, version, is_deleted: deleted });
+      rows.push({ ...alert, version, is_deleted: deleted, notified_at: now, update_pending: 0 });
       history.push({ alert_id: alert.id, at: now, seq: version, kind, from_status: from, to_status: alert.status, actor: "detection", comment: "", violation_count: alert.violation_count });
     };
-    for (const d of derived) {
-      const old = existing.get(d.id);
-      existing.delete(d.id);
-      if (!old) {
-        record({ ...d, status: "open", created_at: now, updated_at: now, status_changed_at: now, reopened: false }, "raised", "");
-        continue;
-      }
-      if (!contentChanged(old, d)) continue;
-      const newViolations = d.violation_count > old.violation_count || d.last_violation_at > old.last_violation_at;
-      if (old.status !== "open" && newViolations) {
-        record({ ...old, ...d, status: "open", updated_at: now, status_changed_at: now, reopened: true }, "reopened", old.status);
-      } else {
-        record({ ...old, ...d, updated_at: now }, "updated", old.status);
+    for (const list of derived.values()) {
+      for (const d of list) {
+        const old = existing.get(d.id);
+        existing.delete(d.id);
+        if (!old) {
+          record({ ...d, status: "open", created_at: now, updated_at: now, status_changed_at: now, reopened: false }, "raised", "");
+          continue;
+        }
+        if (!contentChanged(old, d)) continue;
+        const { notified_at: notifiedAt, update_pending: _pending, ...plain } = old;
+        const newViolations = d.violation_count > old.violation_count || d.last_violation_at > old.last_violation_at;
+        if (old.status !== "open" && newViolations) {
+          record({ ...plain, ...d, status: "open", updated_at: now, status_changed_at: now, reopened: true }, "reopened", old.status);
+        } else if (d.severity !== old.severity || nowMs - Date.parse(notifiedAt) >= this.updateIntervalMs) {
+          record({ ...plain, ...d, updated_at: now }, "updated", old.status);
+        } else {
+          // Announced recently: keep the row current for readers, owe the notification.
+          rows.push({ ...plain, ...d, updated_at: now, version: nextVersion(), is_deleted: 0, notified_at: notifiedAt, update_pending: 1 });
+        }
       }
     }
-    for (const gone of existing.values()) record({ ...gone, updated_at: now }, "withdrawn", gone.status, 1);
+    for (const gone of existing.values()) {
+      if (!derived.has(gone.revocation_id)) continue;
+      const { notified_at: _n, update_pending: _p, ...plain } = gone;
+      record({ ...plain, updated_at: now }, "withdrawn", gone.status, 1);
+    }
     await this.write(rows, history);
     return history;
+  }
+
+  /**
+   * Announces the updates owed for longer than the interval, each once, with the alert's
+   * latest figures (the alert row already holds them). Called periodically by detection.
+   */
+  flushOwedUpdates(): Promise<AlertHistoryEntry[]> {
+    return withAlertLock(async () => {
+      const now = new Date().toISOString();
+      const due = await queryRows<StoredAlert>(
+        this.client,
+        "alerts:owedUpdates",
+        `SELECT ${STORED_COLUMNS} FROM alerts FINAL
+         WHERE update_pending = 1 AND notified_at <= parseDateTime64BestEffort({due:String}, 3, 'UTC')`,
+        { due: new Date(Date.parse(now) - this.updateIntervalMs).toISOString() },
+      );
+      const rows: (AlertRow & Partial<StoredAlert>)[] = [];
+      const history: AlertHistoryEntry[] = [];
+      for (const a of due) {
+        const version = nextVersion();
+        rows.push({ ...a, version, is_deleted: 0, notified_at: now, update_pending: 0 });
+        history.push({ alert_id: a.id, at: now, seq: version, kind: "updated", from_status: a.status, to_status: a.status, actor: "detection", comment: "", violation_count: a.violation_count });
+      }
+      await this.write(rows, history);
+      return history;
+    });
   }
 
   /** An analyst acknowledges or resolves (or re-opens) an alert. Returns null if it does not exist. */
@@ -152,8 +229,9 @@ export class AlertStore {
     const next: Alert = { ...old, status, updated_at: now, status_changed_at: now };
     const version = nextVersion();
     const kind: AlertChangeKind = status === "open" ? "reopened" : status;
+    // The status change carries the latest counts: any owed update is settled by it.
     await this.write(
-      [{ ...next, version, is_deleted: 0 }],
+      [{ ...next, version, is_deleted: 0, notified_at: now, update_pending: 0 } as AlertRow],
       [{ alert_id: id, at: now, seq: version, kind, from_status: old.status, to_status: status, actor, comment, violation_count: old.violation_count }],
     );
     return next;
@@ -163,7 +241,9 @@ export class AlertStore {
     if (rows.length === 0) return;
     // History first: if the process dies between the two inserts, re-evaluation rewrites
     // the alert row, and the webhook outbox already holds the change.
-    await this.client.insert({ table: "alert_history", values: history, format: "JSONEachRow", clickhouse_settings: { log_comment: "alerts:history" } });
-    await this.client.insert({ table: "alerts", values: rows, format: "JSONEachRow", clickhouse_settings: { log_comment: "alerts:write" } });
+    if (history.length) {
+      await this.client.insert({ table: "alert_history", values: history, format: "JSONEachRow", clickhouse_settings: { log_comment: "alerts:history", async_insert: 0 } });
+    }
+    await this.client.insert({ table: "alerts", values: rows, format: "JSONEachRow", clickhouse_settings: { log_comment: "alerts:write", async_insert: 0 } });
   }
 }

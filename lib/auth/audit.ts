@@ -1,16 +1,19 @@
 /**
- * The audit log (issue 5 §8): who did what, stored in ClickHouse, shown to admins.
+ * The audit log: who did what, stored in ClickHouse, shown to admins.
  *
  * Call `audit(principal, action, target, details)` after an action succeeds (or, for
- * sign-in, after each attempt). It never throws: a failed audit write is logged as an
- * error and the request carries on. `details` must not contain secrets; keys named like
- * secrets are removed anyway.
+ * sign-in, after each attempt). It never throws, unless `required`: admin changes write
+ * their row first, with required: true, so that a change the log cannot record is not
+ * made. `details` must not contain secrets; keys named like secrets are removed anyway.
  *
- * Actions in use: auth.login, auth.login_failed, auth.logout, alert.status, export,
- * webhook.create, webhook.update, webhook.delete, webhook.test, key.create, key.revoke,
- * user.create, user.update, user.delete.
+ * Actions in use: auth.login, auth.login_failed, auth.logout, access.refused (401/403,
+ * CSRF), rate_limit.hit, alert.status, export, events.ingest, webhook.create,
+ * webhook.update, webhook.delete, webhook.test, key.create, key.revoke, user.create,
+ * user.update, user.delete, user.reset (CLI), user.bootstrap_admin, secrets.reseal (CLI).
  */
 import { randomUUID } from "node:crypto";
+import { clientAddress } from "../http/client-address";
+import { takeToken } from "../http/rate-limit";
 import { logger } from "../log";
 import { queryRows, store } from "../store/clickhouse";
 import type { Principal } from "./roles";
@@ -33,20 +36,24 @@ function scrub(details: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(details).filter(([k]) => !SECRETISH.test(k)));
 }
 
-/** The client address as far as the request tells it (first X-Forwarded-For hop, or X-Real-IP). */
+/** The client address (lib/http/client-address.ts: the right-most untrusted X-Forwarded-For hop). */
 export function clientIp(req: Request | null | undefined): string {
-  if (!req) return "";
-  const fwd = req.headers.get("x-forwarded-for");
-  if (fwd) return fwd.split(",")[0].trim().slice(0, 64);
-  return (req.headers.get("x-real-ip") ?? "").slice(0, 64);
+  return clientAddress(req);
 }
 
+export class AuditWriteError extends Error {}
+
+/**
+ * `required`: the caller's action must not stand without its audit row (admin changes):
+ * a failed write throws AuditWriteError instead of being logged and ignored.
+ */
 export async function audit(
   principal: Principal | null,
   action: string,
   target: string,
   details: Record<string, unknown> = {},
   req?: Request,
+  opts: { required?: boolean } = {},
 ): Promise<void> {
   const entry = {
     at: new Date().toISOString(),
@@ -63,7 +70,20 @@ export async function audit(
     await store().writer.insert({ table: "audit_log", values: [entry], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "audit:write" } });
   } catch (err) {
     logger().error({ err: (err as Error).message, action, target, actor: entry.actor_id }, "audit write failed");
+    if (opts.required) throw new AuditWriteError(`the audit log could not record ${action}`);
   }
+}
+
+/**
+ * A refused request (401, 403, CSRF, 429). At most REFUSAL_ROWS_PER_MIN rows per client
+ * address a minute: a flood of refusals must not turn into a flood of audit inserts.
+ */
+const REFUSAL_ROWS_PER_MIN = 60;
+
+export async function auditRefusal(principal: Principal | null, req: Request, status: number, code: string): Promise<void> {
+  if (takeToken(`audit-refusal:${clientIp(req) || "unknown"}`, REFUSAL_ROWS_PER_MIN) > 0) return;
+  const url = new URL(req.url);
+  await audit(principal, status === 429 ? "rate_limit.hit" : "access.refused", url.pathname, { status, code, method: req.method }, req);
 }
 
 export interface AuditQuery {

@@ -1,6 +1,6 @@
 /**
- * API keys for clients (SPEC §4): `rvk_` + 256 random bits, shown once at creation,
- * stored as SHA-256 only, each with a role, revocable.
+ * API keys for clients (README "Security"): `rvk_` + 256 random bits, shown once at creation,
+ * stored as SHA-256 only, each with a role and ingest scopes (./scopes.ts), revocable.
  */
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -10,6 +10,7 @@ import { nextVersion } from "../store/version";
 import { authCache } from "./cache";
 import { randomToken, sha256Hex } from "./crypto";
 import type { Principal, Role } from "./roles";
+import { effectiveScopes, type Scope } from "./scopes";
 
 export const KEY_PREFIX = "rvk_";
 
@@ -17,6 +18,7 @@ export interface ApiKey {
   id: string;
   name: string;
   role: Role;
+  scopes: string[];
   prefix: string;
   created_at: string;
   created_by: string;
@@ -30,7 +32,7 @@ interface ApiKeyRow extends ApiKey {
 
 export const keyNameSchema = z.string().trim().min(1).max(128);
 
-const PUBLIC_COLUMNS = "id, name, role, prefix, created_at, created_by, revoked_at";
+const PUBLIC_COLUMNS = "id, name, role, scopes, prefix, created_at, created_by, revoked_at";
 
 export class ApiKeyStore {
   constructor(
@@ -39,12 +41,14 @@ export class ApiKeyStore {
   ) {}
 
   /** Returns the key itself once; only its hash is kept. */
-  async create(input: { name: string; role: Role; createdBy: string }): Promise<{ key: string; apiKey: ApiKey }> {
+  /** `id`: chosen by the caller when the audit row is written before the key exists. */
+  async create(input: { name: string; role: Role; createdBy: string; id?: string; scopes?: Scope[] }): Promise<{ key: string; apiKey: ApiKey }> {
     const key = KEY_PREFIX + randomToken();
     const row: ApiKeyRow = {
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       name: keyNameSchema.parse(input.name),
       role: input.role,
+      scopes: effectiveScopes(input.scopes),
       key_hash: sha256Hex(key),
       prefix: key.slice(0, KEY_PREFIX.length + 6),
       created_at: new Date().toISOString(),
@@ -91,7 +95,7 @@ export class ApiKeyStore {
         { h: hash },
       );
       const k = rows[0];
-      return k ? ({ kind: "api_key", id: k.id, name: k.name, role: k.role } satisfies Principal) : null;
+      return k ? ({ kind: "api_key", id: k.id, name: k.name, role: k.role, scopes: effectiveScopes(k.scopes) } satisfies Principal) : null;
     });
   }
 }

@@ -1,4 +1,4 @@
-/** Roles of SPEC §4, each including everything below it. */
+/** Roles (README "Using it"), each including everything below it. */
 export const ROLES = ["viewer", "analyst", "investigator", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -7,10 +7,13 @@ export function roleAtLeast(have: Role, need: Role): boolean {
 }
 
 export interface Principal {
-  kind: "user" | "api_key";
+  /** "system": the process itself (first-admin creation, CLI scripts), for the audit log. */
+  kind: "user" | "api_key" | "system";
   /** user id or key id; never the secret */
   id: string;
   /** email or key name, for the audit log */
   name: string;
   role: Role;
+  /** API keys only: what the key may post (lib/auth/scopes.ts). */
+  scopes?: string[];
 }

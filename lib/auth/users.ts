@@ -1,4 +1,4 @@
-/** People who sign in (SPEC §4). Passwords are stored as argon2id hashes only. */
+/** People who sign in (password or single sign-on). Passwords are stored as argon2id hashes only. */
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
@@ -66,13 +66,13 @@ export class UserStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async create(input: { email: string; role: Role; password: string }): Promise<User> {
+  async create(input: { email: string; role: Role; password: string; id?: string }): Promise<User> {
     const email = emailSchema.parse(input.email);
     const password = passwordSchema.parse(input.password);
     if (await this.byEmailWithHash(email)) throw new UserExistsError(`a user with email ${email} exists`);
     const now = new Date().toISOString();
     const row: UserRow = {
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       email,
       role: roleSchema.parse(input.role),
       password_hash: await hashPassword(password),
@@ -84,6 +84,24 @@ export class UserStore {
     };
     await this.writer.insert({ table: "users", values: [row], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "users:create" } });
     return strip(row);
+  }
+
+  /**
+   * Single sign-on (lib/auth/oidc.ts): the user with this email, created on first sign-in
+   * without a password (an empty hash never verifies), its role set to what the identity
+   * provider maps to. A disabled user stays disabled: the caller refuses the sign-in.
+   */
+  async provision(emailInput: string, role: Role): Promise<{ user: User; created: boolean }> {
+    const email = emailSchema.parse(emailInput);
+    const existing = await this.byEmailWithHash(email);
+    if (existing) {
+      if (existing.disabled || existing.role === role) return { user: strip({ ...existing, version: 0, is_deleted: 0 }), created: false };
+      return { user: (await this.update(existing.id, { role }))!, created: false };
+    }
+    const now = new Date().toISOString();
+    const row: UserRow = { id: randomUUID(), email, role: roleSchema.parse(role), password_hash: "", disabled: false, created_at: now, updated_at: now, version: nextVersion(), is_deleted: 0 };
+    await this.writer.insert({ table: "users", values: [row], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "users:provision" } });
+    return { user: strip(row), created: true };
   }
 
   /** Changes role, password or disabled flag. Returns null when the user does not exist. */

@@ -1,6 +1,6 @@
 /**
- * Every setting Revenant reads, validated once with defaults (STYLE: "configuration
- * validated once"). The rest of the code imports `config()` instead of reading
+ * Every setting Revenant reads, validated once with defaults (README.md,
+ * "Settings"). The rest of the code imports `config()` instead of reading
  * process.env, and a bad value stops the process at start with the setting's name.
  * README.md lists the same settings; keep the two in step.
  */
@@ -24,6 +24,24 @@ const layerGrace = z.string().transform((v, ctx) => {
       return z.NEVER;
     }
     out[layer] = n;
+  }
+  return out;
+});
+
+// The role names of lib/auth/roles.ts (not imported: config is imported by everything).
+const ROLE_NAMES = ["viewer", "analyst", "investigator", "admin"] as const;
+
+/** "group=role,…" → { group: role } */
+const roleMap = z.string().transform((v, ctx) => {
+  const out: Record<string, (typeof ROLE_NAMES)[number]> = {};
+  for (const part of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.lastIndexOf("=");
+    const role = part.slice(eq + 1).trim() as (typeof ROLE_NAMES)[number];
+    if (eq <= 0 || !ROLE_NAMES.includes(role)) {
+      ctx.addIssue({ code: "custom", message: `expected value=role pairs with a role of ${ROLE_NAMES.join(", ")}, got "${part}"` });
+      return z.NEVER;
+    }
+    out[part.slice(0, eq).trim()] = role;
   }
   return out;
 });
@@ -68,18 +86,70 @@ const schema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(""),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("default"),
 
+  /**
+   * Limits on the API's reads (the reader client): a query running longer is stopped with a
+   * clear error instead of holding the reader (in embedded mode one session serves every API
+   * read in turn), and a result larger than this many rows is refused (pages are ≤ 1,000 rows;
+   * anything near the cap is a bug, not a page).
+   */
+  CLICKHOUSE_READ_TIMEOUT_S: z.coerce.number().positive().max(3600).default(10),
+  CLICKHOUSE_READ_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
+
   DETECTION_GRACE_MS: z.coerce.number().int().min(0).default(0),
   DETECTION_LAYER_GRACE_MS: layerGrace.default({}),
+  /**
+   * A detection update that only grows an alert's counts is announced (alert.updated) at most
+   * once per this interval per alert, with the latest counts; other changes go out at once.
+   */
+  REVENANT_ALERT_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
 
   REVENANT_ADMIN_EMAIL: z.string().optional(),
   REVENANT_ADMIN_PASSWORD: z.string().optional(),
-  REVENANT_BOOTSTRAP_API_KEY: z.string().optional(),
+  /** An admin bearer key for automation, never stored: long enough that guessing it is hopeless. */
+  REVENANT_BOOTSTRAP_API_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   REVENANT_WEBHOOK_ALLOWLIST: csv.default([]),
 
   /** How long a sign-in lasts. */
   REVENANT_SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
-  /** Secure flag on cookies: "auto" sets it when the request came over https (or X-Forwarded-Proto says so). */
-  REVENANT_COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
+  /**
+   * Secure flag and `__Host-` name prefix on the sign-in cookies. Default "true" when
+   * NODE_ENV=production, else "auto" (set them when the request came over https, or
+   * X-Forwarded-Proto says so). "false" or "auto" for plain-HTTP development only.
+   */
+  REVENANT_COOKIE_SECURE: z.enum(["auto", "true", "false"]).optional(),
+  /**
+   * How many reverse proxies in front of the app append to X-Forwarded-For. The client
+   * address is the right-most entry that none of them wrote; 0 means the connecting peer.
+   */
+  REVENANT_TRUSTED_PROXIES: z.coerce.number().int().min(0).max(16).default(0),
+  /** Password hashes (argon2id, 19 MiB each) computed at the same time; more wait their turn. */
+  REVENANT_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Failed authentications (bad bearer key or session cookie) per minute, per client address and per key prefix. */
+  REVENANT_AUTH_FAILURES_PER_MIN: z.coerce.number().int().min(1).default(30),
+  /**
+   * Encrypts webhook signing secrets at rest (AES-256-GCM): 32 bytes, base64 or hex.
+   * REVENANT_SECRET_KEY_PREVIOUS (optional) still decrypts what the previous key wrote.
+   */
+  REVENANT_SECRET_KEY: z.string().optional(),
+  REVENANT_SECRET_KEY_PREVIOUS: z.string().optional(),
+
+  /** The app's public origin (https://revenant.example.com): where the identity provider sends people back. */
+  REVENANT_PUBLIC_URL: z.string().url().optional(),
+  /** OpenID Connect sign-in (lib/auth/oidc.ts): on when the issuer and client id are set. */
+  REVENANT_OIDC_ISSUER: z.string().url().optional(),
+  REVENANT_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  REVENANT_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  REVENANT_OIDC_SCOPES: z.string().default("openid email profile"),
+  /** The ID-token or userinfo claim that carries groups or roles (a string or an array of strings). */
+  REVENANT_OIDC_ROLE_CLAIM: z.string().min(1).default("groups"),
+  /** "soc-admins=admin,soc-analysts=analyst": claim values to roles; a value that is a role name maps to itself. */
+  REVENANT_OIDC_ROLE_MAP: roleMap.default({}),
+  /** Role for someone whose claim maps to none; unset: such a sign-in is refused. */
+  REVENANT_OIDC_DEFAULT_ROLE: z.enum(ROLE_NAMES).optional(),
+  /** Password sign-in is switched off (the bootstrap API key still works for automation). */
+  REVENANT_SSO_ONLY: bool.default(false),
+  /** Lets the OpenID client talk to an http:// issuer. Tests and local development only. */
+  REVENANT_OIDC_ALLOW_HTTP: bool.default(false),
   /** Sign-in attempts per minute, per client address and per email. */
   REVENANT_LOGIN_RATE_PER_MIN: z.coerce.number().int().min(1).default(10),
   /** POST /api/v1/events requests per minute per API key or user (each may carry an array of events). */
@@ -89,12 +159,12 @@ const schema = z.object({
   /** Largest body accepted by POST /api/v1/events (an array of events). */
   REVENANT_EVENTS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
 
-  /** A webhook attempt that has no complete answer after this long counts as failed (SPEC §5: 10 s). */
+  /** A webhook attempt that has no complete answer after this long counts as failed (docs/WEBHOOKS.md: 10 s). */
   REVENANT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** First retry delay; each further retry doubles it (with jitter) up to the maximum. Tests lower it. */
   REVENANT_WEBHOOK_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(5_000),
   REVENANT_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(60 * 60 * 1000),
-  /** Failed deliveries are retried for this long after they were created (SPEC §5: at least 24 h). */
+  /** Failed deliveries are retried for this long after they were created (docs/WEBHOOKS.md: at least 24 h). */
   REVENANT_WEBHOOK_RETRY_HOURS: z.coerce.number().positive().default(25),
   /** Fallback poll of the outbox and of due retries; new alert changes wake the dispatcher at once. */
   REVENANT_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(1_000),
@@ -102,7 +172,10 @@ const schema = z.object({
   REVENANT_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 });
 
-export type Config = z.infer<typeof schema> & { chdbPath: string };
+export type Config = Omit<z.infer<typeof schema>, "REVENANT_COOKIE_SECURE"> & {
+  chdbPath: string;
+  REVENANT_COOKIE_SECURE: "auto" | "true" | "false";
+};
 
 export class ConfigError extends Error {}
 
@@ -117,7 +190,26 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (c.KAFKA_SASL_MECHANISM && (!c.KAFKA_SASL_USERNAME || !c.KAFKA_SASL_PASSWORD)) {
     throw new ConfigError("Invalid configuration:\n  KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM");
   }
-  return { ...c, chdbPath: path.resolve(c.REVENANT_DATA_DIR, "chdb") };
+  for (const name of ["REVENANT_SECRET_KEY", "REVENANT_SECRET_KEY_PREVIOUS"] as const) {
+    if (c[name] !== undefined && decodeKey(c[name]) === null) {
+      throw new ConfigError(`Invalid configuration:\n  ${name}: expected 32 bytes as base64 (44 characters) or hex (64 characters)`);
+    }
+  }
+  if (c.REVENANT_OIDC_ISSUER && !c.REVENANT_PUBLIC_URL) {
+    throw new ConfigError("Invalid configuration:\n  REVENANT_PUBLIC_URL: required with REVENANT_OIDC_ISSUER (the identity provider sends people back to it)");
+  }
+  if (c.REVENANT_SSO_ONLY && !(c.REVENANT_OIDC_ISSUER && c.REVENANT_OIDC_CLIENT_ID)) {
+    throw new ConfigError("Invalid configuration:\n  REVENANT_SSO_ONLY: needs REVENANT_OIDC_ISSUER and REVENANT_OIDC_CLIENT_ID");
+  }
+  const cookieSecure = c.REVENANT_COOKIE_SECURE ?? (env.NODE_ENV === "production" ? "true" : "auto");
+  return { ...c, REVENANT_COOKIE_SECURE: cookieSecure, chdbPath: path.resolve(c.REVENANT_DATA_DIR, "chdb") };
+}
+
+/** A 32-byte key written as hex or base64, or null when it is neither. */
+export function decodeKey(text: string): Buffer | null {
+  const t = text.trim();
+  const buf = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, "hex") : Buffer.from(t, "base64");
+  return buf.length === 32 ? buf : null;
 }
 
 const globalKey = Symbol.for("revenant.config");

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { AlertRule } from "./types";
 
 /**
- * The alert id is a pure function of its dedup key (SPEC §2), so every evaluation,
+ * The alert id is a pure function of its dedup key (docs/SEMANTICS.md point 8), so every evaluation,
  * in any process, in any arrival order, names the same alert.
  */
 export function alertId(rule: AlertRule, revocationId: string, agentId: string | null): string {

@@ -1,6 +1,6 @@
 /**
- * From one revocation's post-revocation actions to its summary and alerts (SPEC §2,
- * docs/SEMANTICS.md points 7–8). Pure: the ClickHouse engine finds the pairs, this turns
+ * From one revocation's post-revocation actions to its summary and alerts
+ * (docs/SEMANTICS.md points 7–8). Pure: the ClickHouse engine finds the pairs, this turns
  * them into containment and alerts. The reference implementation derives the same
  * independently, and the tests compare the two.
  */

@@ -1,5 +1,5 @@
 /**
- * Reference implementation of detection (SPEC §2, read as docs/SEMANTICS.md says).
+ * Reference implementation of detection (docs/SEMANTICS.md).
  *
  * Pure and in memory: it is the test oracle the ClickHouse engine is checked against,
  * so it favours being obviously right over being fast. Every step below names the

@@ -1,12 +1,12 @@
 /**
- * Result shapes of detection (SPEC §2), shared by the in-memory reference
+ * Result shapes of detection (docs/SEMANTICS.md), shared by the in-memory reference
  * (lib/detection/reference.ts, the test oracle) and the ClickHouse engine.
- * Field names follow the API shapes of SPEC §3.
+ * Field names follow the API shapes of docs/API.md.
  */
 import type { Decision, RevocationScope, Sensitivity } from "../events/schema";
 
 export interface DetectionSettings {
-  /** Grace after the revocation's effective time, in ms (SPEC §2 default 0). */
+  /** Grace after the revocation's effective time, in ms (default 0, docs/SEMANTICS.md point 1). */
   graceMs: number;
   /** Per-layer overrides of graceMs, for layers with known clock skew. */
   layerGraceMs: Record<string, number>;

@@ -1,11 +1,12 @@
 /**
- * Telemetry event schema v1 (SPEC §1) and its normalisation into the stored row shape.
+ * Telemetry event schema v1 (docs/EVENTS.md) and its normalisation into the stored row shape.
  *
  * One schema serves the Kafka consumer, POST /api/v1/events and the demo generator,
  * so an event accepted at the HTTP edge is accepted by the consumer too.
  */
 import { isUtf8 } from "node:buffer";
 import { z } from "zod";
+import { malformedStringAt, protoKeyAt } from "./field-safety";
 
 export const EVENT_TYPES = [
   "action",
@@ -26,9 +27,15 @@ export type Decision = (typeof DECISIONS)[number];
 export const SENSITIVITIES = ["low", "medium", "high", "critical"] as const;
 export type Sensitivity = (typeof SENSITIVITIES)[number];
 
-/** Events more than this far in the future are dead-lettered (SPEC §1). */
+/** Events more than this far in the future are dead-lettered (docs/EVENTS.md, "Dead letters"). */
 export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
-/** Messages larger than this are dead-lettered (SPEC §1). */
+/**
+ * Events before this are dead-lettered (docs/SEMANTICS.md, "Event time bounds"): no agent telemetry is
+ * that old, so such a time is a producer's bug (an epoch of 0, seconds sent as milliseconds),
+ * and storing it would open a partition per stray month.
+ */
+export const MIN_EVENT_TIME_MS = Date.UTC(2000, 0, 1);
+/** Messages larger than this are dead-lettered (docs/EVENTS.md, "Dead letters"). */
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
 // RFC 3339 with an explicit offset (Z or ±hh:mm), fractional seconds optional.
@@ -111,7 +118,7 @@ const eventObject = z
     credential: credentialObject.optional(),
     attributes: z.record(z.string(), attributeValue).optional(),
   })
-  // Unknown top-level fields are kept (SPEC §1: never fatal); normalise() folds them into attributes.
+  // Unknown top-level fields are kept (docs/EVENTS.md: never fatal); normalise() folds them into attributes.
   .passthrough();
 
 export const telemetryEventSchema = eventObject.superRefine((e, ctx) => {
@@ -243,38 +250,10 @@ export function validateEvent(value: unknown, now: number = Date.now()): DecodeR
   if (ms > now + MAX_FUTURE_SKEW_MS) {
     return { ok: false, reason: `time: ${event.time} is more than 24 h in the future` };
   }
+  if (ms < MIN_EVENT_TIME_MS) {
+    return { ok: false, reason: `time: ${event.time} is before 2000-01-01T00:00:00Z, the earliest event time accepted` };
+  }
   return { ok: true, event };
-}
-
-/**
- * JSON.parse keeps a "__proto__" key as an own property, but copying the object (zod,
- * spreading) turns it into a prototype and the field disappears without a trace. Refused
- * where it can occur: at the top level and in the nested objects of schema v1.
- */
-function protoKeyAt(value: unknown): string | null {
-  if (typeof value !== "object" || value === null) return null;
-  if (Object.hasOwn(value, "__proto__")) return "(event)";
-  for (const field of ["attributes", "revocation", "credential"]) {
-    const inner = (value as Record<string, unknown>)[field];
-    if (typeof inner === "object" && inner !== null && Object.hasOwn(inner, "__proto__")) return field;
-  }
-  return null;
-}
-
-/**
- * A lone UTF-16 surrogate ("\ud800" in JSON) has no UTF-8 form: stored, it becomes U+FFFD,
- * so two different ids could collapse into one. Every string and attribute key must be
- * well-formed. Returns the first offending field, or null.
- */
-function malformedStringAt(e: StoredEvent): string | null {
-  for (const k in e) {
-    const v = (e as unknown as Record<string, unknown>)[k];
-    if (typeof v === "string" && !v.isWellFormed()) return k;
-  }
-  for (const k in e.attributes) {
-    if (!k.isWellFormed() || !e.attributes[k].isWellFormed()) return `attributes.${k.toWellFormed()}`;
-  }
-  return null;
 }
 
 /** Decodes one Kafka message value (bytes) into a stored event, or a dead-letter reason. */

@@ -33,6 +33,15 @@ export function takeToken(name: string, perMinute: number, now = Date.now()): nu
   return Math.ceil((1 - b.tokens) / rate / 1000);
 }
 
+/** Like takeToken, but takes nothing: 0 when a token is available, else the seconds to wait. */
+export function peekToken(name: string, perMinute: number, now = Date.now()): number {
+  const b = buckets().get(name);
+  if (!b) return 0;
+  const rate = perMinute / 60_000;
+  const tokens = Math.min(perMinute, b.tokens + (now - b.at) * rate);
+  return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / rate / 1000);
+}
+
 /**
  * Bounds memory under a flood of distinct keys. Only buckets idle for a minute go: those
  * have refilled completely, so dropping them changes nothing, whereas clearing every

@@ -10,19 +10,25 @@
  * - Request size: a declared Content-Length above the limit is refused before reading;
  *   readJson() enforces the same limit while streaming, for chunked bodies.
  * - Rate limits: POST /api/v1/events per caller (see RATE_LIMITED below); sign-in has its
- *   own limits in the login route (per address and per email).
+ *   own limits in the login route (per address and per email); failed authentications
+ *   are limited in lib/auth (per address and per key prefix).
+ * - Audit: 401, 403 (role, CSRF) and 429 answers are recorded (lib/auth/audit.ts), and an
+ *   admin change whose audit row cannot be written is refused with 503.
  */
 import { z } from "zod";
-import { authenticate, roleAtLeast, type Principal, type Role } from "../auth";
-import { CSRF_COOKIE, CSRF_HEADER, readCookie } from "../auth/cookies";
+import { authenticate, AuthRateLimitedError, roleAtLeast, type Principal, type Role } from "../auth";
+import { CSRF_COOKIE, CSRF_HEADER, readCsrfCookie } from "../auth/cookies";
 import { sameSecret } from "../auth/crypto";
 import { config } from "../config";
 import { logger } from "../log";
-import { ApiError, errorResponse } from "./errors";
+import { AuditWriteError, auditRefusal } from "../auth/audit";
+import { ApiError, errorResponse, rateLimited, readLimitError } from "./errors";
 import { MAX_JSON_DEPTH, nestedDeeperThan } from "./json-depth";
 import { takeToken } from "./rate-limit";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Refusals that go to the audit log (failed sign-ins are recorded by the sign-in routes themselves). */
+const REFUSALS = new Set(["unauthenticated", "forbidden", "csrf", "rate_limited"]);
 
 /** The body limit for a request: events ingestion accepts arrays, so it gets the larger one. */
 export function bodyLimit(req: Request): number {
@@ -31,7 +37,7 @@ export function bodyLimit(req: Request): number {
 }
 
 function checkCsrf(req: Request): void {
-  const cookie = readCookie(req, CSRF_COOKIE);
+  const cookie = readCsrfCookie(req);
   const header = req.headers.get(CSRF_HEADER);
   if (!cookie || !header || !sameSecret(cookie, header)) {
     throw new ApiError(403, "csrf", `cookie-authenticated changes need the ${CSRF_HEADER} header (the value of the ${CSRF_COOKIE} cookie)`);
@@ -41,7 +47,7 @@ function checkCsrf(req: Request): void {
 function checkRateLimit(req: Request, principal: Principal | null): void {
   if (req.method !== "POST" || new URL(req.url).pathname !== "/api/v1/events") return;
   const wait = takeToken(`events:${principal?.kind}:${principal?.id}`, config().REVENANT_EVENTS_RATE_PER_MIN);
-  if (wait > 0) throw new ApiError(429, "rate_limited", `too many requests; retry in ${wait} s`);
+  if (wait > 0) throw rateLimited("too many requests", wait);
 }
 
 function checkDeclaredSize(req: Request): void {
@@ -65,8 +71,8 @@ export type RouteHandler = ((req: Request, next?: { params?: Promise<unknown> })
 /** role null: public (health and sign-in only). */
 export function apiRoute<P = Record<string, never>>(role: Role | null, handler: Handler<P>): RouteHandler {
   const wrapped = async (req: Request, next?: { params?: Promise<unknown> }): Promise<Response> => {
+    let principal: Principal | null = null;
     try {
-      let principal: Principal | null = null;
       if (role !== null) {
         principal = await authenticate(req);
         if (!principal) throw new ApiError(401, "unauthenticated", "sign in or send a bearer API key");
@@ -77,12 +83,23 @@ export function apiRoute<P = Record<string, never>>(role: Role | null, handler: 
       if (!SAFE_METHODS.has(req.method)) checkDeclaredSize(req);
       const params = ((await next?.params) ?? {}) as P;
       return await handler(req, { principal, params });
-    } catch (err) {
-      if (err instanceof ApiError) return errorResponse(err);
+    } catch (thrown) {
+      let err = thrown;
+      if (err instanceof AuthRateLimitedError) err = rateLimited("too many failed authentications", err.retryAfter);
+      if (err instanceof AuditWriteError) err = new ApiError(503, "audit_unavailable", "the audit log cannot be written, so the change was not made; retry later", undefined, 5);
+      if (err instanceof ApiError) {
+        if (REFUSALS.has(err.code)) await auditRefusal(principal, req, err.status, err.code);
+        return errorResponse(err);
+      }
       if (err instanceof z.ZodError) {
         const issue = err.issues[0];
         const param = issue.path.join(".");
         return errorResponse(new ApiError(400, "invalid_parameter", `${param}: ${issue.message}`, param));
+      }
+      const limited = readLimitError(err);
+      if (limited) {
+        logger().warn({ code: limited.code, path: new URL(req.url).pathname }, "API read stopped by a read limit");
+        return errorResponse(limited);
       }
       logger().error({ err: (err as Error).message, path: new URL(req.url).pathname }, "unhandled API error");
       return errorResponse(new ApiError(500, "internal", "internal error"));

@@ -1,127 +1,17 @@
 /**
- * Agents (SPEC §3): the list with last seen, pipelines, revoked? and containment; an
- * agent's page (sessions, credentials with lineage); its timeline with post-revocation
- * flags. Agent summaries come from the agent_summary view; revocation state from the
- * detection tables.
+ * Agents: an agent's page (sessions, credentials with lineage) and its timeline
+ * with post-revocation flags. The list (last seen, pipelines, revoked?, containment) is
+ * lib/queries/agent-list.ts; its row heads the agent's page too.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Containment } from "../detection/types";
 import type { StoredEvent } from "../events/schema";
 import { decodeCursor, page } from "../http/cursor";
 import { queryRows } from "../store/clickhouse";
+import { agentListItem } from "./agent-list";
 import { Conditions } from "./conditions";
-import { allRevocations, worstContainment, type RevocationRow } from "./revocations";
+import { allRevocations } from "./revocations";
 
-export interface AgentListItem {
-  agent_id: string;
-  first_seen: string;
-  last_seen: string;
-  event_count: number;
-  pipelines: string[];
-  layers: string[];
-  session_count: number;
-  revoked: boolean;
-  containment: Containment | null;
-  violation_count: number;
-  revocation_ids: string[];
-}
-
-/** What agent_summary knows; the rest of a list item comes from the detection tables. */
-type SummaryRow = Omit<AgentListItem, "revoked" | "containment" | "violation_count" | "revocation_ids">;
-
-const SUMMARY_SQL = `SELECT agent_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(event_count) AS event_count,
-   arraySort(groupUniqArrayArray(pipelines)) AS pipelines, arraySort(groupUniqArrayArray(layers)) AS layers,
-   uniqMerge(sessions) AS session_count
- FROM agent_summary`;
-
-/** An agent is revoked while a revocation naming it (agent scope) has no reinstatement. */
-function revocationState(agent: SummaryRow, revocations: RevocationRow[]) {
-  const touching = revocations.filter(
-    (r) =>
-      r.agents.includes(agent.agent_id) ||
-      (r.scope === "agent" && r.subject === agent.agent_id) ||
-      (r.scope === "pipeline" && agent.pipelines.includes(r.subject)),
-  );
-  const revoked = touching.some(
-    (r) => r.reinstated_at === null && ((r.scope === "agent" && r.subject === agent.agent_id) || (r.scope === "pipeline" && agent.pipelines.includes(r.subject))),
-  );
-  return {
-    revoked,
-    containment: worstContainment(touching.filter((r) => r.agents.includes(agent.agent_id)).map((r) => r.containment)),
-    revocation_ids: touching.map((r) => r.event_id),
-  };
-}
-
-async function violationsByAgent(client: ClickHouseClient, agentIds?: string[]): Promise<Map<string, number>> {
-  const rows = await queryRows<{ agent_id: string; n: number }>(
-    client,
-    "api:agents:violations",
-    `SELECT agent_id, count() AS n FROM post_revocation_actions FINAL WHERE violation ${agentIds ? "AND agent_id IN {ids:Array(String)}" : ""} GROUP BY agent_id`,
-    agentIds ? { ids: agentIds } : {},
-  );
-  return new Map(rows.map((r) => [r.agent_id, Number(r.n)]));
-}
-
-function toItem(s: SummaryRow, revocations: RevocationRow[], violations: Map<string, number>): AgentListItem {
-  return { ...s, event_count: Number(s.event_count), session_count: Number(s.session_count), ...revocationState(s, revocations), violation_count: violations.get(s.agent_id) ?? 0 };
-}
-
-export type AgentSort = "last_seen" | "agent_id" | "violation_count" | "event_count";
-
-export interface AgentFilters {
-  q?: string;
-  pipeline_id?: string;
-  revoked?: boolean;
-  containment?: Containment;
-  sort: AgentSort;
-}
-
-export async function listAgents(client: ClickHouseClient, f: AgentFilters, cursor: string | undefined, limit: number) {
-  const params: Record<string, unknown> = {};
-  const having: string[] = [];
-  if (f.q) {
-    having.push("positionCaseInsensitive(agent_id, {q:String}) > 0");
-    params.q = f.q;
-  }
-  if (f.pipeline_id) {
-    having.push("has(pipelines, {pipeline_id:String})");
-    params.pipeline_id = f.pipeline_id;
-  }
-  const [summaries, revocations, violations] = await Promise.all([
-    queryRows<SummaryRow>(client, "api:agents", `${SUMMARY_SQL} GROUP BY agent_id ${having.length ? `HAVING ${having.join(" AND ")}` : ""}`, params),
-    allRevocations(client),
-    violationsByAgent(client),
-  ]);
-  let items = summaries.map((s) => toItem(s, revocations, violations));
-  if (f.revoked !== undefined) items = items.filter((a) => a.revoked === f.revoked);
-  if (f.containment) items = items.filter((a) => a.containment === f.containment);
-  // Sort key as a string that orders the way the list should (descending for all but agent_id).
-  const sortKey = (a: AgentListItem): string => {
-    switch (f.sort) {
-      case "agent_id": return a.agent_id;
-      case "violation_count": return String(a.violation_count).padStart(12, "0");
-      case "event_count": return String(a.event_count).padStart(15, "0");
-      default: return a.last_seen;
-    }
-  };
-  const desc = f.sort !== "agent_id";
-  const cmp = (a: AgentListItem, b: AgentListItem) => {
-    const ka = sortKey(a), kb = sortKey(b);
-    const c = ka < kb ? -1 : ka > kb ? 1 : a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0;
-    return desc ? -c : c;
-  };
-  items.sort(cmp);
-  const after = decodeCursor(cursor);
-  if (after) {
-    const pivot = { agent_id: after.id } as AgentListItem;
-    items = items.filter((a) => {
-      const ka = sortKey(a);
-      const c = ka < after.t ? -1 : ka > after.t ? 1 : a.agent_id < pivot.agent_id ? -1 : a.agent_id > pivot.agent_id ? 1 : 0;
-      return desc ? c < 0 : c > 0;
-    });
-  }
-  return page(items.slice(0, limit + 1), limit, (a) => ({ t: sortKey(a), id: a.agent_id }));
-}
+export { listAgents, type AgentFilters, type AgentListItem, type AgentSort } from "./agent-list";
 
 export interface CredentialInfo {
   credential_id: string;
@@ -135,11 +25,9 @@ export interface CredentialInfo {
 }
 
 export async function getAgent(client: ClickHouseClient, agentId: string) {
-  const [summary] = await queryRows<SummaryRow>(client, "api:agent", `${SUMMARY_SQL} WHERE agent_id = {a:String} GROUP BY agent_id`, { a: agentId });
-  if (!summary) return null;
-  const [revocations, violations, sessions, credentials] = await Promise.all([
-    allRevocations(client),
-    violationsByAgent(client, [agentId]),
+  const item = await agentListItem(client, agentId);
+  if (!item) return null;
+  const [sessions, credentials] = await Promise.all([
     queryRows<{ session_id: string; started_at: string; last_seen: string; event_count: number; pipeline_id: string }>(
       client,
       "api:agent:sessions",
@@ -149,7 +37,7 @@ export async function getAgent(client: ClickHouseClient, agentId: string) {
     ),
     credentialsOf(client, "agent", agentId),
   ]);
-  return { ...toItem(summary, revocations, violations), sessions, credentials };
+  return { ...item, sessions, credentials };
 }
 
 /** Credentials an agent / session / pipeline issued or presented, with their lineage and who else presented them. */

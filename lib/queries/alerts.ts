@@ -1,4 +1,4 @@
-/** Alert list reads (SPEC §3): filters, newest first by creation, keyset pages. */
+/** Alert list reads (docs/API.md): filters, newest first by creation, keyset pages. */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Alert } from "../alerts/store";
 import { decodeCursor, page } from "../http/cursor";

@@ -4,8 +4,11 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Containment } from "../detection/types";
+import { decodeCursor, page } from "../http/cursor";
 import { queryRows } from "../store/clickhouse";
+import { containmentOfRank, rankOf } from "./agent-list";
 import { credentialsOf } from "./agents";
+import { Conditions } from "./conditions";
 import { allRevocations, worstContainment } from "./revocations";
 
 export interface PipelineListItem {
@@ -17,29 +20,50 @@ export interface PipelineListItem {
   containment: Containment | null;
 }
 
-export async function listPipelines(client: ClickHouseClient, q?: string): Promise<PipelineListItem[]> {
-  const [rows, revocations] = await Promise.all([
-    queryRows<{ pipeline_id: string; agents: string[]; last_seen: string }>(
-      client,
-      "api:pipelines",
-      `SELECT pipeline_id, arraySort(groupUniqArray(agent_id)) AS agents, max(last_seen) AS last_seen
-       FROM (SELECT agent_id, max(last_seen) AS last_seen, groupUniqArrayArray(pipelines) AS pipelines FROM agent_summary GROUP BY agent_id)
-       ARRAY JOIN pipelines AS pipeline_id
-       ${q ? "WHERE positionCaseInsensitive(pipeline_id, {q:String}) > 0" : ""}
-       GROUP BY pipeline_id ORDER BY last_seen DESC`,
-      q ? { q } : {},
-    ),
-    allRevocations(client),
-  ]);
-  return rows.map((p) => {
-    const touching = revocations.filter((r) => r.pipelines.includes(p.pipeline_id) || (r.scope === "pipeline" && r.subject === p.pipeline_id));
-    return {
-      ...p,
-      revocation_count: touching.length,
-      violation_count: touching.reduce((n, r) => n + Number(r.violation_count), 0),
-      containment: worstContainment(touching.filter((r) => r.violation_count + r.blocked_count > 0).map((r) => r.containment)),
-    };
-  });
+/** Per pipeline: the revocations touching it (it had actions under them, or is their subject). */
+const PIPELINE_STATE_SQL = `
+  SELECT pipeline_id, count() AS revocation_count, sum(violations) AS violation_count, maxIf(rank, violations + blocked > 0) AS rank
+  FROM (
+    SELECT pipeline_id, event_id, any(violations) AS violations, any(blocked) AS blocked, any(rank) AS rank
+    FROM (
+      SELECT arrayJoin(pipelines) AS pipeline_id, event_id, violation_count AS violations, blocked_count AS blocked, ${rankOf("containment")} AS rank
+      FROM revocation_status FINAL
+      UNION ALL
+      SELECT subject AS pipeline_id, event_id, violation_count AS violations, blocked_count AS blocked, ${rankOf("containment")} AS rank
+      FROM revocation_status FINAL WHERE scope = 'pipeline'
+    )
+    GROUP BY pipeline_id, event_id
+  )
+  GROUP BY pipeline_id`;
+
+/**
+ * Pipelines newest first (by their members' last activity), filtered and paged in
+ * ClickHouse like the agents list (lib/queries/agent-list.ts): members come from
+ * agent_summary, revocation counts and containment from revocation_status.
+ */
+export async function listPipelines(client: ClickHouseClient, q: string | undefined, cursor: string | undefined, limit: number) {
+  const inner = new Conditions();
+  if (q) inner.add("positionCaseInsensitive(pipeline_id, {q:String}) > 0", { q });
+  const outer = new Conditions().before("last_seen", "pipeline_id", decodeCursor(cursor));
+  const rows = await queryRows<PipelineListItem>(
+    client,
+    "api:pipelines",
+    `SELECT * FROM (
+       SELECT p.pipeline_id AS pipeline_id, p.agents AS agents, p.last_seen AS last_seen, st.revocation_count AS revocation_count,
+              st.violation_count AS violation_count, ${containmentOfRank("st.rank")} AS containment
+       FROM (
+         SELECT pipeline_id, arraySort(groupUniqArray(agent_id)) AS agents, max(last_seen) AS last_seen
+         FROM (SELECT agent_id, max(last_seen) AS last_seen, groupUniqArrayArray(pipelines) AS pipelines FROM agent_summary GROUP BY agent_id)
+         ARRAY JOIN pipelines AS pipeline_id
+         ${inner.where}
+         GROUP BY pipeline_id
+       ) AS p
+       LEFT JOIN (${PIPELINE_STATE_SQL}) AS st ON st.pipeline_id = p.pipeline_id
+     ) ${outer.where}
+     ORDER BY last_seen DESC, pipeline_id DESC LIMIT {limit:UInt32}`,
+    { ...inner.params, ...outer.params, limit: limit + 1 },
+  );
+  return page(rows, limit, (p) => ({ t: p.last_seen, id: p.pipeline_id }));
 }
 
 export type MatrixStatus = "enforcing" | "leaking" | "silent";

@@ -1,5 +1,5 @@
 /**
- * Reads of post-revocation actions (the investigator list of SPEC §3): JSON pages, and
+ * Reads of post-revocation actions (the investigator list of docs/API.md): JSON pages, and
  * exports that stream page by page so that a million rows never sit in memory at once.
  */
 import type { ClickHouseClient } from "@clickhouse/client";

@@ -1,4 +1,4 @@
-/** Revocation reads (SPEC §3): the summaries detection keeps in revocation_status. */
+/** Revocation reads (docs/API.md): the summaries detection keeps in revocation_status. */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { RevocationSummary } from "../detection/types";
 import { decodeCursor, page } from "../http/cursor";

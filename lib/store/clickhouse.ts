@@ -6,14 +6,19 @@
  * same data directory: `writer` (ingest inserts, detection) and `reader` (API queries),
  * which run in parallel. Only one process may own an embedded data directory.
  *
- * Server mode (CLICKHOUSE_URL): both names point at one HTTP client with a connection pool.
+ * Server mode (CLICKHOUSE_URL): two HTTP clients with their own connection pools.
+ *
+ * The reader is read-only and bounded (readSettings): it serves the API, whose input comes
+ * from users, so it cannot write, cannot run for longer than CLICKHOUSE_READ_TIMEOUT_S and
+ * cannot return more than CLICKHOUSE_READ_MAX_ROWS rows. Ingest, detection and migrations
+ * use the writer.
  *
  * The clients live on globalThis: Next.js bundles route handlers and instrumentation
  * separately, and module-level variables are not shared between those bundles.
  */
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { config, type Config } from "../config";
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
@@ -21,6 +26,8 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
 export interface Store {
   writer: ClickHouseClient;
   reader: ClickHouseClient;
+  /** Detection's derivation scans (lib/detection/derivation.ts), beside ingest's writer. */
+  scanner: ClickHouseClient;
   mode: "embedded" | "server";
   close(): Promise<void>;
 }
@@ -32,35 +39,67 @@ const COMMON_SETTINGS = {
   output_format_json_quote_64bit_integers: 0,
 } as const;
 
+/**
+ * The reader's limits. readonly=2: no writes and no DDL, but per-query settings (log_comment,
+ * output formats) may still be set; readonly=1 would refuse those too. A timed-out query
+ * fails with code 159 and an over-large result with code 396 (lib/http/errors.ts turns both
+ * into API errors that say what to do).
+ */
+export function readSettings(cfg: Config) {
+  return {
+    ...COMMON_SETTINGS,
+    readonly: "2",
+    max_execution_time: cfg.CLICKHOUSE_READ_TIMEOUT_S,
+    timeout_overflow_mode: "throw",
+    max_result_rows: String(cfg.CLICKHOUSE_READ_MAX_ROWS),
+    result_overflow_mode: "throw",
+  } as const;
+}
+
+type Settings = typeof COMMON_SETTINGS | ReturnType<typeof readSettings>;
+
 export function createStore(cfg: Config = config()): Store {
   if (cfg.CLICKHOUSE_URL) {
-    const client = createClient({
-      url: cfg.CLICKHOUSE_URL,
-      username: cfg.CLICKHOUSE_USER,
-      password: cfg.CLICKHOUSE_PASSWORD,
-      database: cfg.CLICKHOUSE_DATABASE,
-      clickhouse_settings: COMMON_SETTINGS,
-      request_timeout: 60_000,
-    });
-    return { writer: client, reader: client, mode: "server", close: () => client.close() };
+    const server = (settings: Settings) =>
+      createClient({
+        url: cfg.CLICKHOUSE_URL,
+        username: cfg.CLICKHOUSE_USER,
+        password: cfg.CLICKHOUSE_PASSWORD,
+        database: cfg.CLICKHOUSE_DATABASE,
+        clickhouse_settings: settings,
+        request_timeout: 60_000,
+      });
+    const writer = server(COMMON_SETTINGS);
+    // Derivation scans share the writer's connection pool in server mode.
+    return closing(writer, server(readSettings(cfg)), writer, "server");
   }
-  mkdirSync(cfg.chdbPath, { recursive: true });
-  const embedded = () =>
+  // 0700: the data directory holds the evidence, password hashes and webhook secrets, and
+  // nobody but the service account needs to list it. mkdir's mode applies to the folders it
+  // creates; an engine folder made by an older version is tightened too.
+  mkdirSync(cfg.chdbPath, { recursive: true, mode: 0o700 });
+  chmodSync(cfg.chdbPath, 0o700);
+  const embedded = (settings: Settings) =>
     createClient({
       // @clickhouse/client bundles its own copy of client-common, so its Connection type and
-      // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TOOLCHAIN.md).
+      // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TS2322 otherwise).
       connection: createChdbConnection({ path: cfg.chdbPath }) as unknown as ClientConnection,
-      clickhouse_settings: COMMON_SETTINGS,
+      clickhouse_settings: settings,
     });
-  const writer = embedded();
-  const reader = embedded();
+  // Three sessions on one data directory run in parallel: ingest and detection (writer), the
+  // API (reader, read-only and bounded), derivation scans (scanner, unbounded: a late
+  // revocation of a busy agent may read a long history).
+  return closing(embedded(COMMON_SETTINGS), embedded(readSettings(cfg)), embedded(COMMON_SETTINGS), "embedded");
+}
+
+function closing(writer: ClickHouseClient, reader: ClickHouseClient, scanner: ClickHouseClient, mode: Store["mode"]): Store {
+  const clients = [...new Set([scanner, reader, writer])];
   return {
     writer,
     reader,
-    mode: "embedded",
+    scanner,
+    mode,
     close: async () => {
-      await reader.close();
-      await writer.close();
+      for (const c of clients) await c.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The dispatcher's own ClickHouse session. In embedded mode one chdb session runs one
- * query at a time (TOOLCHAIN.md), and the shared ones are busy: `writer` with ingest and
+ * query at a time (README.md, "Process model"), and the shared ones are busy: `writer` with ingest and
  * detection, `reader` with API pages. A webhook queued behind a 700 ms query would miss
  * the 1.5 s latency target, so the dispatcher gets a third session on the same data
  * directory (sessions on one path run in parallel). Server mode shares the pooled client.

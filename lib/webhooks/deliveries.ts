@@ -1,5 +1,5 @@
 /**
- * Webhook deliveries and their attempts (issue 5 §3, §5). A delivery's id is its
+ * Webhook deliveries and their attempts (docs/WEBHOOKS.md, "Delivery and retries"). A delivery's id is its
  * webhook-id: derived from (endpoint, alert, change seq), so re-reading the outbox after
  * a crash recreates the very same delivery, and it stays the same across retries.
  */

@@ -1,9 +1,11 @@
-/** Webhook endpoints (issue 5 §1): URL, signing secret, filters, enabled flag. */
+/** Webhook endpoints: URL, signing secret, filters, enabled flag. */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
 import { ALERT_RULES, ALERT_SEVERITIES } from "../detection/types";
 import type { Alert } from "../alerts/store";
+import { currentKeyId, open, seal, sealedWith } from "../auth/secret-box";
+import { logger } from "../log";
 import { queryRows, store } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
@@ -48,6 +50,8 @@ export type EndpointInput = z.infer<typeof endpointInput>;
 // field a patch leaves out, e.g. widen the filters of an endpoint when it is disabled).
 export const endpointPatch = z.object(endpointFields).partial().strict();
 
+export const newEndpointId = () => `ep_${randomUUID().replace(/-/g, "")}`;
+
 /** Standard Webhooks secrets: "whsec_" + base64 of 32 random bytes. */
 export function newSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
@@ -77,13 +81,40 @@ export class EndpointStore {
     return queryRows<Endpoint>(this.reader, "webhooks:list", `SELECT ${PUBLIC} FROM webhook_endpoints FINAL ORDER BY created_at DESC`);
   }
 
+  /**
+   * Secrets are decrypted here (lib/auth/secret-box.ts); they are stored encrypted. An
+   * endpoint whose secret cannot be opened (its key is no longer configured) keeps its
+   * place with an empty secret: its deliveries are still recorded, and every attempt fails
+   * (signing refuses an empty secret) until the key is back, while other endpoints go on.
+   */
   async listWithSecrets(): Promise<EndpointWithSecret[]> {
-    return queryRows<EndpointWithSecret>(this.reader, "webhooks:listSecrets", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
+    const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:listSecrets", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
+    return rows.map((e) => {
+      try {
+        return { ...e, secret: open(e.secret) };
+      } catch (err) {
+        logger().error({ endpoint_id: e.id, err: (err as Error).message }, "webhook secret cannot be decrypted");
+        return { ...e, secret: "" };
+      }
+    });
   }
 
   async getWithSecret(id: string): Promise<EndpointWithSecret | null> {
     const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:get", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL WHERE id = {id:String}`, { id });
-    return rows[0] ?? null;
+    return rows[0] ? { ...rows[0], secret: open(rows[0].secret) } : null;
+  }
+
+  /**
+   * Re-encrypts every secret not sealed with the current key (plain text, or the previous
+   * key after a rotation). Returns how many were rewritten.
+   */
+  async reseal(): Promise<number> {
+    const current = currentKeyId();
+    if (!current) return 0;
+    const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:listStored", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
+    const stale = rows.filter((e) => sealedWith(e.secret) !== current);
+    for (const e of stale) await this.write({ ...e, secret: open(e.secret) }, 0);
+    return stale.length;
   }
 
   async get(id: string): Promise<Endpoint | null> {
@@ -92,9 +123,9 @@ export class EndpointStore {
   }
 
   /** The URL must already be vetted (vetUrl). Returns the endpoint with its secret, the one time it is shown. */
-  async create(input: EndpointInput, createdBy: string): Promise<EndpointWithSecret> {
+  async create(input: EndpointInput, createdBy: string, id = newEndpointId()): Promise<EndpointWithSecret> {
     const now = new Date().toISOString();
-    const e: EndpointWithSecret = { id: `ep_${randomUUID().replace(/-/g, "")}`, secret: newSecret(), ...input, created_at: now, created_by: createdBy, updated_at: now };
+    const e: EndpointWithSecret = { id, secret: newSecret(), ...input, created_at: now, created_by: createdBy, updated_at: now };
     await this.write(e, 0);
     return e;
   }
@@ -117,7 +148,7 @@ export class EndpointStore {
   private async write(e: EndpointWithSecret, isDeleted: number): Promise<void> {
     await this.writer.insert({
       table: "webhook_endpoints",
-      values: [{ ...e, version: nextVersion(), is_deleted: isDeleted }],
+      values: [{ ...e, secret: seal(e.secret), version: nextVersion(), is_deleted: isDeleted }],
       format: "JSONEachRow",
       clickhouse_settings: { ...SYNC, log_comment: "webhooks:write" },
     });

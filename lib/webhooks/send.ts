@@ -44,7 +44,7 @@ export function sendOnce(opts: SendOptions): Promise<AttemptResult> {
     const host = bareHost(url);
     const byName = hostAllowlisted(host, opts.allow);
     // An IP literal never goes through lookup, so it is checked here.
-    if (ipaddr.isValid(host) && !byName && !addressAllowed(host, opts.allow)) {
+    if (ipaddr.isValid(host) && !addressAllowed(host, opts.allow)) {
       return resolve(done({ ok: false, statusCode: null, error: `refused: ${host} is not a public address`, remoteAddress: null }));
     }
     let settled = false;
@@ -84,7 +84,7 @@ export function sendOnce(opts: SendOptions): Promise<AttemptResult> {
       socket.on("connect", () => {
         remoteAddress = socket.remoteAddress ?? null;
         // Belt and braces: the address actually connected to must be allowed too.
-        if (!byName && (!remoteAddress || !addressAllowed(remoteAddress, opts.allow))) {
+        if (!remoteAddress || !addressAllowed(remoteAddress, opts.allow, byName)) {
           req.destroy(new SsrfError(`refused: connected address ${remoteAddress} is not public`));
         }
       });

@@ -1,5 +1,5 @@
 /**
- * Server-side request forgery protection for webhook URLs (issue 5 §4).
+ * Server-side request forgery protection for webhook URLs.
  *
  * A webhook may only reach a public unicast address, unless the operator allow-list
  * (REVENANT_WEBHOOK_ALLOWLIST: hosts or CIDRs) permits it. The check is made on the
@@ -7,6 +7,12 @@
  * which drops every disallowed address before the socket sees it (so a DNS answer that
  * changes between a check and the connection cannot slip through), and checks the
  * socket's remote address again once connected.
+ *
+ * A host name in the allow-list does not switch the address checks off: the addresses it
+ * resolves to must still be public, inside an allow-listed CIDR or address, or in a
+ * private network range (RFC 1918, IPv6 unique-local, carrier-grade NAT), which is what
+ * naming an internal host is for. Loopback, link-local (cloud metadata), unspecified,
+ * multicast and reserved addresses need an explicit CIDR or address entry.
  */
 import dns from "node:dns";
 import type { LookupFunction } from "node:net";
@@ -46,11 +52,26 @@ export function parseAllowlist(entries: string[]): Allowlist {
   return list;
 }
 
-/** IPv4-mapped IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address it is. */
+/**
+ * IPv6 forms that carry an IPv4 address are judged as that IPv4 address: IPv4-mapped
+ * (::ffff:127.0.0.1), IPv4-translated (::ffff:0:127.0.0.1) and the deprecated
+ * IPv4-compatible form (::127.0.0.1, which URL parsing turns into ::7f00:1 and which
+ * ipaddr.js would otherwise call plain unicast). :: and ::1 stay what they are.
+ */
 function normalize(a: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
-  if (a.kind() === "ipv6" && (a as ipaddr.IPv6).isIPv4MappedAddress()) return (a as ipaddr.IPv6).toIPv4Address();
+  if (a.kind() !== "ipv6") return a;
+  const v6 = a as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address();
+  const p = v6.parts;
+  const zeroPrefix = p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0;
+  const compatible = zeroPrefix && p[4] === 0 && p[5] === 0 && (p[6] !== 0 || p[7] > 1);
+  const translated = zeroPrefix && p[4] === 0xffff && p[5] === 0;
+  if (compatible || translated) return ipaddr.fromByteArray([p[6] >> 8, p[6] & 0xff, p[7] >> 8, p[7] & 0xff]);
   return a;
 }
+
+/** Ranges an allow-listed host name may resolve to without a CIDR entry. */
+const PRIVATE_NETWORK_RANGES = new Set(["private", "uniqueLocal", "carrierGradeNat"]);
 
 /**
  * Public means ipaddr.js classifies it as plain "unicast": loopback, private, link-local
@@ -63,10 +84,12 @@ export function isPublicAddress(ip: string): boolean {
   return normalize(ipaddr.parse(ip)).range() === "unicast";
 }
 
-export function addressAllowed(ip: string, allow: Allowlist): boolean {
+/** `byName`: the URL's host is an allow-listed name, which also admits private network ranges. */
+export function addressAllowed(ip: string, allow: Allowlist, byName = false): boolean {
   if (!ipaddr.isValid(ip)) return false;
   const a = normalize(ipaddr.parse(ip));
   if (a.range() === "unicast") return true;
+  if (byName && PRIVATE_NETWORK_RANGES.has(a.range())) return true;
   return allow.ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
 }
 
@@ -89,9 +112,10 @@ export function vettedLookup(allow: Allowlist, base: LookupFunction = dns.lookup
     base(hostname, { ...options, all: true }, (err, result) => {
       if (err) return callback(err, "", 0);
       const addresses = (Array.isArray(result) ? result : [{ address: result as unknown as string, family: 4 }]) as dns.LookupAddress[];
-      const ok = addresses.filter((a) => byName || addressAllowed(a.address, allow));
+      const ok = addresses.filter((a) => addressAllowed(a.address, allow, byName));
       if (ok.length === 0) {
-        return callback(new SsrfError(`${hostname} resolves only to non-public addresses (${addresses.map((a) => a.address).join(", ")}); allow it with REVENANT_WEBHOOK_ALLOWLIST`), "", 0);
+        const hint = byName ? "allow-list the address or its CIDR too" : "allow it with REVENANT_WEBHOOK_ALLOWLIST";
+        return callback(new SsrfError(`${hostname} resolves only to non-public addresses (${addresses.map((a) => a.address).join(", ")}); ${hint}`), "", 0);
       }
       if (options.all) callback(null, ok);
       else callback(null, ok[0].address, ok[0].family);
@@ -111,10 +135,9 @@ export async function vetUrl(raw: string, allow: Allowlist, base?: LookupFunctio
   if (url.username || url.password) throw new SsrfError("credentials in the URL are not allowed");
   const host = bareHost(url);
   if (ipaddr.isValid(host)) {
-    if (!hostAllowlisted(host, allow) && !addressAllowed(host, allow)) throw new SsrfError(`${host} is not a public address; allow it with REVENANT_WEBHOOK_ALLOWLIST`);
+    if (!addressAllowed(host, allow)) throw new SsrfError(`${host} is not a public address; allow it with REVENANT_WEBHOOK_ALLOWLIST`);
     return url;
   }
-  if (hostAllowlisted(host, allow)) return url;
   await new Promise<void>((resolve, reject) => {
     vettedLookup(allow, base)(host, { all: true }, (err) => (err ? reject(err instanceof SsrfError ? err : new SsrfError(`cannot resolve ${host}: ${err.code ?? err.message}`)) : resolve()));
   });

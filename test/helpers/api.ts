@@ -2,7 +2,7 @@
  * Calls the real Next.js route handlers in-process with real Request objects: the same
  * code path as over HTTP (auth, parameter validation, ClickHouse), without a server.
  */
-export const TEST_API_KEY = "test-admin-key-0123456789";
+export const TEST_API_KEY = "test-admin-key-0123456789-abcdefghijklmnop";
 
 type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
 

@@ -12,6 +12,7 @@ import { Partitioners, type Producer } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
 import { createKafka } from "@/lib/kafka";
 import { store } from "@/lib/store/clickhouse";
+import { detectionIdle } from "@/lib/detection/engine";
 
 export interface TestStack {
   topic: string;
@@ -107,9 +108,11 @@ export async function committedOffsets(): Promise<number> {
 }
 
 /**
- * Waits until the worker has committed `total` messages: offsets are committed only after
- * a batch is stored and detection has evaluated it, so everything derived is in place.
+ * Waits until the worker has committed `total` messages (offsets are committed only after a
+ * batch is stored and detection has evaluated it) and detection's derivations from scratch,
+ * which run beside ingest, are done: then everything derived is in place.
  */
 export async function waitUntilConsumed(total: number, timeoutMs = 60_000): Promise<void> {
   await eventually(async () => (await committedOffsets()) >= total, timeoutMs, `${total} messages consumed and evaluated`);
+  await detectionIdle();
 }

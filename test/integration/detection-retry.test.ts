@@ -1,8 +1,13 @@
 /**
- * A revocation whose evaluation fails (ClickHouse hiccup) is not lost: the engine keeps it
- * and retries, and the alert appears once the store answers again.
+ * Detection under failure and repetition, against the real embedded engine:
+ * - a derivation whose scan fails (a ClickHouse hiccup) is kept and retried, and the alert
+ *   appears once the store answers again;
+ * - a batch whose evaluation fails is simply evaluated again (what the consumer does before it
+ *   commits offsets), and counts come out exact;
+ * - two detection passes over the same batch at once (two workers, or a redelivery racing the
+ *   original) give the same pairs, counts and alerts as one pass.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,46 +27,110 @@ function events(wire: Record<string, unknown>[]): StoredEvent[] {
   });
 }
 
-describe("detection retries what failed", () => {
-  let s: Store;
-  beforeAll(async () => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-retry-")) }));
-    await migrate(s.writer);
+/** The real client, except that the first `times` queries tagged `comment` fail like a dropped connection. */
+function flakyClient(client: ClickHouseClient, comment: string, times: number): ClickHouseClient {
+  let failures = times;
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === "query") {
+        return async (params: Parameters<ClickHouseClient["query"]>[0]) => {
+          if (params.clickhouse_settings?.log_comment === comment && failures-- > 0) throw new Error("socket hang up");
+          return target.query(params);
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
   });
+}
+
+const SETTINGS = { graceMs: 0, layerGraceMs: {} };
+const TABLES = ["events", "credential_presence", "credential_lineage", "revocation_events", "post_revocation_actions",
+  "revocation_status", "alerts", "alert_history", "coverage", "revocation_state", "revocation_counters"];
+
+describe("detection retries what failed and counts repeated passes once", () => {
+  const s: Store = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-retry-")) }));
   afterAll(async () => s.close());
+  beforeEach(async () => {
+    await migrate(s.writer);
+    for (const t of TABLES) await s.writer.command({ query: `TRUNCATE TABLE IF EXISTS ${t}` });
+  });
 
-  it("keeps a failed revocation and evaluates it on retry", async () => {
-    let failPairs = 2;
-    // The real client, except that its first two pair queries fail like a dropped connection.
-    const flaky = new Proxy(s.writer, {
-      get(target, prop, receiver) {
-        if (prop === "query") {
-          return async (params: Parameters<ClickHouseClient["query"]>[0]) => {
-            if (params.clickhouse_settings?.log_comment === "detection:pairs:direct" && failPairs-- > 0) {
-              throw new Error("socket hang up");
-            }
-            return target.query(params);
-          };
-        }
-        return Reflect.get(target, prop, receiver);
-      },
-    });
-    const batch = events([
-      { event_id: "r-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "r-agent" } },
-      { event_id: "r-act", type: "action", time: "2026-01-01T00:00:01Z", agent_id: "r-agent", layer: "tool", action: "execute_tool", decision: "allow" },
-    ]);
+  async function store(batch: StoredEvent[]): Promise<void> {
     await new EventWriter(s.writer).write(batch.map((e, i) => ({ ...e, kafka_partition: 0, kafka_offset: String(i) })));
-    const engine = new DetectionEngine(flaky, { graceMs: 0, layerGraceMs: {} });
+  }
 
-    await engine.onEvents(batch); // fails: the revocation is kept
+  const alerts = () =>
+    queryRows<{ rule: string; agent_id: string; violation_count: number }>(s.reader, "test", "SELECT rule, agent_id, violation_count FROM alerts FINAL ORDER BY rule");
+
+  const revocationAndActions = (n: number) =>
+    events([
+      { event_id: "r-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "r-agent" } },
+      ...Array.from({ length: n }, (_, i) => ({
+        event_id: `r-act-${i}`, type: "action", time: `2026-01-01T00:00:0${i + 1}Z`, agent_id: "r-agent", layer: "tool", action: "execute_tool", decision: "allow",
+      })),
+    ]);
+
+  it("keeps a revocation whose derivation failed and derives it on retry", async () => {
+    const batch = revocationAndActions(1);
+    await store(batch);
+    // The action was stored before the revocation was known: only the derivation's scan finds it.
+    const engine = new DetectionEngine(flakyClient(s.writer, "detection:derive:scan", 2), SETTINGS);
+    await engine.start();
+    await engine.onEvents(batch.slice(0, 1));
+    await engine.idle();
     expect(engine.failedCount()).toBe(1);
     expect(engine.lastError).toMatch(/socket hang up/);
     await engine.retryFailed(); // fails again
     expect(engine.failedCount()).toBe(1);
+    expect(await alerts()).toEqual([]);
     await engine.retryFailed(); // the store answers
     expect(engine.failedCount()).toBe(0);
     expect(engine.lastError).toBeNull();
-    const alerts = await queryRows<{ rule: string; agent_id: string }>(s.reader, "test", "SELECT rule, agent_id FROM alerts FINAL");
-    expect(alerts).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent" }]);
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 1 }]);
+    await engine.stop();
+  });
+
+  it("evaluates a batch again after a failure without counting anything twice", async () => {
+    const batch = revocationAndActions(3);
+    await store(batch);
+    const engine = new DetectionEngine(flakyClient(s.writer, "detection:counters", 1), SETTINGS);
+    await engine.start();
+    // Pairs are appended, then reading the counters fails: the batch is not done.
+    await expect(engine.onEvents(batch)).rejects.toThrow(/socket hang up/);
+    await engine.onEvents(batch); // the consumer's retry of the same flush
+    await engine.idle();
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 3 }]);
+    await engine.stop();
+  });
+
+  it("gives the same result when two passes over one batch interleave", async () => {
+    const batch = [
+      ...revocationAndActions(0),
+      ...events(Array.from({ length: 4 }, (_, i) => ({
+        event_id: `i-act-${i}`, type: "action", time: `2026-01-01T00:01:0${i}Z`, agent_id: "r-agent", layer: i % 2 ? "gateway" : "tool",
+        action: "execute_tool", decision: i % 2 ? "deny" : "allow",
+      }))),
+    ];
+    await store(batch.slice(0, 1));
+    const first = new DetectionEngine(s.writer, SETTINGS);
+    await first.start();
+    await first.onEvents(batch.slice(0, 1)); // the revocation is known and derived
+    await first.idle();
+    await store(batch.slice(1));
+    const second = new DetectionEngine(s.writer, SETTINGS);
+    await second.start();
+    await Promise.all([first.onEvents(batch.slice(1)), second.onEvents(batch.slice(1))]);
+    await Promise.all([first.idle(), second.idle()]);
+    const status = await queryRows<{ containment: string; violation_count: number; blocked_count: number }>(
+      s.reader, "test", "SELECT containment, violation_count, blocked_count FROM revocation_status FINAL");
+    expect(status).toEqual([{ containment: "partial", violation_count: 2, blocked_count: 2 }]);
+    expect(await alerts()).toEqual([
+      { rule: "partial_containment", agent_id: null, violation_count: 2 },
+      { rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 2 },
+    ]);
+    const pairs = await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM post_revocation_actions FINAL");
+    expect(Number(pairs[0].n)).toBe(4);
+    await first.stop();
+    await second.stop();
   });
 });

@@ -20,7 +20,8 @@ import { buildScenario, seededRandom, shuffle, type WireEvent } from "../helpers
 import { configureTestStack, eventually, produceJson, testProducer } from "../helpers/stack";
 
 const TABLES = ["events", "credential_presence", "credential_lineage", "revocation_events", "dead_letters",
-  "post_revocation_actions", "revocation_status", "alerts", "alert_history", "agent_summary"];
+  "post_revocation_actions", "revocation_status", "alerts", "alert_history", "agent_summary",
+  "coverage", "revocation_state", "revocation_counters"];
 
 async function committed(groupId: string, topic: string): Promise<number> {
   const admin = createKafka(config(), "-test-admin").admin();
@@ -88,7 +89,7 @@ describe("detection converges whatever the arrival order", () => {
   });
 
   /** Runs one arrival order through a fresh pipeline (new topic, group and empty tables). */
-  async function runOrder(chunks: WireEvent[][]): Promise<Observed> {
+  async function runOrder(chunks: WireEvent[][], settleBetweenChunks = false): Promise<Observed> {
     await worker?.stop();
     const id = randomUUID().slice(0, 8);
     process.env.KAFKA_TOPIC = `test.det.${id}`;
@@ -102,7 +103,9 @@ describe("detection converges whatever the arrival order", () => {
       await produceJson(producer, config().KAFKA_TOPIC, chunk);
       sent += chunk.length;
       await eventually(async () => (await committed(config().KAFKA_GROUP_ID, config().KAFKA_TOPIC)) >= sent, 30_000, "chunk consumed");
+      if (settleBetweenChunks) await worker.engine.idle();
     }
+    await worker.engine.idle();
     return observe();
   }
 
@@ -127,8 +130,18 @@ describe("detection converges whatever the arrival order", () => {
         scenario.filter((e) => e.type === "credential_issued"),
       ]],
     ];
+    // Alerts are raised first; then reinstatements (closing windows) and credential issues
+    // (growing coverage) arrive late, and alerts must be withdrawn, shrunk or raised to match.
+    const isLate = (e: WireEvent) => e.type === "reinstatement" || e.type === "credential_issued";
+    const afterAlerts: WireEvent[][] = [shuffle(scenario.filter((e) => !isLate(e)), rand), shuffle(scenario.filter(isLate), rand)];
+    const early = await runOrder([afterAlerts[0]], true);
+    expect(early.alerts.length, "alerts raised before the late events").toBeGreaterThan(0);
+    expect(early.alerts, "the late events change the alerts").not.toEqual(want.alerts);
+    await worker!.stop();
+    worker = null;
+    orders.push(["reinstatements and credential issues after alerts were raised", afterAlerts]);
     for (const [name, chunks] of orders) {
-      const got = await runOrder(chunks);
+      const got = await runOrder(chunks, name.includes("after alerts"));
       expect(got.pairs, `pairs, ${name}`).toEqual(want.pairs);
       expect(got.revocations, `revocations, ${name}`).toEqual(want.revocations);
       expect(got.alerts, `alerts, ${name}`).toEqual(want.alerts);

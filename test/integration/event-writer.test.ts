@@ -3,6 +3,8 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseConfig } from "@/lib/config";
+import { createClient } from "@clickhouse/client";
+import { createChdbConnection } from "chdb/connection";
 import { createStore, queryRows, type Store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { validateEvent } from "@/lib/events/schema";
@@ -11,8 +13,10 @@ import { EventWriter, type EventRow } from "@/ingest/event-writer";
 /** The TSV hot path must store every field exactly as decoded, whatever characters it holds. */
 describe("EventWriter", () => {
   let s: Store;
+  let dataDir: string;
   beforeAll(async () => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-writer-")) }));
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "revenant-writer-"));
+    s = createStore(parseConfig({ REVENANT_DATA_DIR: dataDir }));
     await migrate(s.writer);
   });
   afterAll(async () => s.close());
@@ -24,7 +28,7 @@ describe("EventWriter", () => {
       credential: { id: "c\t1", parent_id: "c'0", kind: "api_key", expires_at: 1777629600000 },
       attributes: { "k'ey\\": nasty, n: 3, b: true }, custom_top_level: { a: [1, 2] },
     });
-    const r2 = validateEvent({ event_id: "w-2", type: "revocation", time: 0, revocation: { scope: "agent", subject: "x\\y", cascade: false } });
+    const r2 = validateEvent({ event_id: "w-2", type: "revocation", time: 946684800000, revocation: { scope: "agent", subject: "x\\y", cascade: false } });
     if (!r.ok || !r2.ok) throw new Error("fixture invalid");
     const rows: EventRow[] = [
       { ...r.event, kafka_partition: 2, kafka_offset: "41" },
@@ -76,5 +80,59 @@ describe("EventWriter", () => {
     expect(rejected[0].reason).toMatch(/^clickhouse rejected the row/);
     const [{ n }] = await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM events FINAL WHERE event_id LIKE 'split-%'");
     expect(Number(n)).toBe(8);
+  });
+  /** Valid actions, `perMonth` in each of `months` consecutive months from January 2012. */
+  const monthlyRows = (prefix: string, months: number, perMonth: number): EventRow[] =>
+    Array.from({ length: months * perMonth }, (_, i) => {
+      const r = validateEvent({
+        event_id: `${prefix}-${i}`, type: "action", time: Date.UTC(2012, Math.floor(i / perMonth), 1 + (i % perMonth), 12), agent_id: "a", layer: "tool", action: "x",
+      });
+      if (!r.ok) throw new Error(r.reason);
+      return { ...r.event, kafka_partition: 0, kafka_offset: String(i) };
+    });
+
+  /** The real engine with one setting changed, on the same data directory. */
+  const engineWith = (settings: Record<string, string>) =>
+    createClient({ connection: createChdbConnection({ path: parseConfig({ REVENANT_DATA_DIR: dataDir }).chdbPath }) as never, clickhouse_settings: settings });
+
+  const stored = async (prefix: string) =>
+    Number((await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM events FINAL WHERE startsWith(event_id, {p:String})", { p: `${prefix}-` }))[0].n);
+
+  it("stores a batch of valid events spanning 120 months whole (one insert would touch too many partitions)", async () => {
+    const rows = monthlyRows("months", 120, 3);
+    expect(await new EventWriter(s.writer).write(rows)).toEqual([]);
+    expect(await stored("months")).toBe(360);
+    const [{ n }] = await queryRows<{ n: number }>(s.reader, "test", "SELECT uniqExact(toYYYYMM(time)) AS n FROM events FINAL WHERE startsWith(event_id, 'months-')");
+    expect(Number(n)).toBe(120);
+  });
+
+  it("stores a batch when the server allows fewer partitions per insert than the batch spans", async () => {
+    // A server configured below ClickHouse's default refuses each multi-month insert with
+    // code 252: the writer must neither retry that for ever nor lose rows.
+    const strict = engineWith({ max_partitions_per_insert_block: "4" });
+    const retries: number[] = [];
+    try {
+      const rejected = await new EventWriter(strict, async (attempt) => void retries.push(attempt)).write(monthlyRows("strict", 12, 2));
+      expect(rejected).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+    expect(await stored("strict")).toBe(24);
+    expect(retries.length).toBeGreaterThan(0);
+  });
+
+  it("ends an error that is neither connectivity nor the data's with every row dead-lettered and its reason", async () => {
+    // Every insert through this client fails in the real engine (code 62, query too large),
+    // whatever it holds: before, an unknown error could hold a batch for ever.
+    const broken = engineWith({ max_query_size: "10" });
+    try {
+      const rows = monthlyRows("broken", 1, 5);
+      const rejected = await new EventWriter(broken).write(rows);
+      expect(rejected.map((r) => r.row.event_id)).toEqual(rows.map((r) => r.event_id));
+      for (const r of rejected) expect(r.reason).toMatch(/^clickhouse rejected the row \(code 62\): Max query size exceeded/);
+    } finally {
+      await broken.close();
+    }
+    expect(await stored("broken")).toBe(0);
   });
 });

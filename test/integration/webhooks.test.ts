@@ -1,5 +1,5 @@
 /**
- * Signed webhooks (SPEC §5, issue 5 §1–5) against an embedded ClickHouse and a real
+ * Signed webhooks (docs/WEBHOOKS.md) against an embedded ClickHouse and a real
  * receiver on 127.0.0.1 (allowed through REVENANT_WEBHOOK_ALLOWLIST): the receiver
  * verifies every request with the reference Standard Webhooks verification, is down
  * (connection refused, then 503s, then one that hangs past the timeout) while the

@@ -24,7 +24,7 @@ describe("schema v1", () => {
   it("defaults an action's decision to unknown and a revocation's cascade to true", () => {
     const a = validateEvent(action);
     expect(a.ok && a.event.decision).toBe("unknown");
-    const v = validateEvent({ event_id: "r", type: "revocation", time: 0, revocation: { scope: "agent", subject: "x" } });
+    const v = validateEvent({ event_id: "r", type: "revocation", time: 1772359200123, revocation: { scope: "agent", subject: "x" } });
     expect(v.ok && v.event.rev_cascade).toBe(true);
   });
 
@@ -43,6 +43,16 @@ describe("schema v1", () => {
     const r = validateEvent({ ...action, time: "2026-03-02T00:00:01Z" }, now);
     expect(r.ok || r.reason).toMatch(/more than 24 h in the future/);
     expect(validateEvent({ ...action, time: "2026-03-01T23:59:59Z" }, now).ok).toBe(true);
+  });
+
+  it("dead-letters a time before 2000-01-01 with its reason, and accepts 2000-01-01 itself", () => {
+    for (const time of ["1999-12-31T23:59:59.999Z", "2000-01-01T00:59:59+01:00", 0, 946684799999]) {
+      const r = decodeMessage(Buffer.from(JSON.stringify({ ...action, time })));
+      expect(r.ok, String(time)).toBe(false);
+      if (!r.ok) expect(r.reason).toMatch(/^time: .* is before 2000-01-01T00:00:00Z, the earliest event time accepted$/);
+    }
+    expect(validateEvent({ ...action, time: "2000-01-01T00:00:00Z" }).ok).toBe(true);
+    expect(validateEvent({ ...action, time: 946684800000 }).ok).toBe(true);
   });
 
   it("keeps unknown top-level fields as attributes instead of failing", () => {

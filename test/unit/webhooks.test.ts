@@ -1,6 +1,6 @@
 /**
  * Webhook sending rules without a database: SSRF refusals on the address actually
- * connected to (issue 5 §4), redirects not followed, the timeout, backoff and event types.
+ * connected to (docs/WEBHOOKS.md), redirects not followed, the timeout, backoff and event types.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
@@ -48,6 +48,9 @@ describe("SSRF protection on the address connected to", () => {
     ["cloud metadata", () => "http://169.254.169.254/latest/meta-data/", undefined],
     ["IPv4-mapped IPv6 loopback", () => `http://[::ffff:127.0.0.1]:${port}/x`, undefined],
     ["IPv6 loopback", () => `http://[::1]:${port}/x`, undefined],
+    ["IPv4-compatible IPv6 loopback", () => `http://[::127.0.0.1]:${port}/x`, undefined],
+    ["IPv4-translated IPv6 loopback", () => `http://[::ffff:0:127.0.0.1]:${port}/x`, undefined],
+    ["a name resolving to IPv4-compatible loopback", () => `http://hooks.example.test:${port}/x`, fakeDns("::7f00:1")],
     ["localhost (real DNS)", () => `http://localhost:${port}/x`, undefined],
     ["a name resolving to a private address", () => `http://hooks.example.test:${port}/x`, fakeDns("10.0.0.7")],
     ["a name resolving to loopback", () => `http://hooks.example.test:${port}/x`, fakeDns("127.0.0.1")],
@@ -68,6 +71,9 @@ describe("SSRF protection on the address connected to", () => {
       ["http://169.254.169.254/", undefined],
       [`http://hooks.example.test/x`, fakeDns("192.168.1.1")],
       [`http://localhost/x`, undefined],
+      ["http://[::127.0.0.1]/", undefined],
+      ["http://[::169.254.169.254]/", undefined],
+      ["http://[::a9fe:a9fe]/", undefined],
     ] as const) {
       await expect(vetUrl(url, none, lookup), url).rejects.toThrow();
     }
@@ -77,11 +83,26 @@ describe("SSRF protection on the address connected to", () => {
   it("allows what the allow-list names, by address, CIDR or host", async () => {
     expect((await send(`http://127.0.0.1:${port}/a`, parseAllowlist(["127.0.0.1"]))).ok).toBe(true);
     expect((await send(`http://localhost:${port}/b`, parseAllowlist(["127.0.0.0/8", "::1/128"]))).ok).toBe(true);
-    expect((await send(`http://hooks.internal:${port}/c`, parseAllowlist(["hooks.internal"]), fakeDns("127.0.0.1"))).ok).toBe(true);
+    expect((await send(`http://hooks.internal:${port}/c`, parseAllowlist(["hooks.internal", "127.0.0.1"]), fakeDns("127.0.0.1"))).ok).toBe(true);
     // Only the allowed address of a mixed answer is used.
     const mixed = await send(`http://hooks.example.test:${port}/d`, parseAllowlist(["127.0.0.1"]), fakeDns("10.9.9.9", "127.0.0.1"));
     expect(mixed.ok).toBe(true);
     expect(mixed.remoteAddress).toBe("127.0.0.1");
+  });
+
+  it("keeps the address checks for an allow-listed host name", async () => {
+    const named = parseAllowlist(["hooks.internal"]);
+    const before = hits.length;
+    // The name is allowed, but loopback and cloud metadata behind it are not (no CIDR names them)…
+    for (const ip of ["127.0.0.1", "169.254.169.254", "::ffff:127.0.0.1", "::7f00:1", "0.0.0.0"]) {
+      const r = await send(`http://hooks.internal:${port}/n`, named, fakeDns(ip));
+      expect(r.ok, ip).toBe(false);
+      expect(r.error, ip).toMatch(/non-public/);
+      await expect(vetUrl(`http://hooks.internal:${port}/n`, named, fakeDns(ip)), ip).rejects.toThrow(/non-public/);
+    }
+    expect(hits.length).toBe(before);
+    // …while a private network address, what naming an internal host is for, is.
+    await expect(vetUrl("http://hooks.internal/n", named, fakeDns("10.0.0.7"))).resolves.toBeInstanceOf(URL);
   });
 
   it("does not follow redirects", async () => {
@@ -100,7 +121,7 @@ describe("SSRF protection on the address connected to", () => {
   });
 
   it("classifies addresses", () => {
-    for (const ip of ["127.0.0.1", "10.0.0.1", "172.16.3.4", "192.168.0.1", "169.254.169.254", "100.100.100.200", "0.0.0.0", "::1", "fe80::1", "fd00:ec2::254", "::ffff:10.0.0.1", "224.0.0.1"]) {
+    for (const ip of ["127.0.0.1", "10.0.0.1", "172.16.3.4", "192.168.0.1", "169.254.169.254", "100.100.100.200", "0.0.0.0", "::1", "fe80::1", "fd00:ec2::254", "::ffff:10.0.0.1", "224.0.0.1", "::127.0.0.1", "::7f00:1", "::a9fe:a9fe", "::ffff:0:7f00:1"]) {
       expect(isPublicAddress(ip), ip).toBe(false);
     }
     for (const ip of ["93.184.216.34", "8.8.8.8", "2606:4700::1111"]) expect(isPublicAddress(ip), ip).toBe(true);
@@ -110,7 +131,7 @@ describe("SSRF protection on the address connected to", () => {
 });
 
 describe("delivery rules", () => {
-  it("maps alert history kinds to SPEC event types", () => {
+  it("maps alert history kinds to the documented event types", () => {
     expect(eventTypeFor("raised")).toBe("alert.created");
     expect(eventTypeFor("resolved")).toBe("alert.resolved");
     for (const k of ["updated", "reopened", "acknowledged"]) expect(eventTypeFor(k)).toBe("alert.updated");

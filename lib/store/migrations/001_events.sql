@@ -1,4 +1,4 @@
--- Telemetry events, append-only, one row per event_id (SPEC §1).
+-- Telemetry events, append-only, one row per event_id (docs/EVENTS.md).
 --
 -- ORDER BY (agent_id, time, event_id): the hottest reads are per-agent timelines
 -- (agent_id prefix + time range) and detection's "actions of agent S after R"; event_id
@@ -53,7 +53,7 @@ ORDER BY (agent_id, time, event_id)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- Which credential each agent / session / pipeline issued or presented (detection's root
--- sets, SPEC §2), kept by a materialized view so that detection never scans events for it.
+-- sets, docs/SEMANTICS.md), kept by a materialized view so that detection never scans events for it.
 -- ORDER BY (owner_kind, owner_id, credential_id) answers "credentials of agent S" by prefix;
 -- the bloom index answers the reverse, "who presented credential C".
 CREATE TABLE IF NOT EXISTS credential_presence

@@ -1,4 +1,4 @@
--- Detection output (SPEC §2). Every table here is derived from events and rewritten by
+-- Detection output (docs/SEMANTICS.md). Every table here is derived from events and rewritten by
 -- re-evaluation, so each is a ReplacingMergeTree keyed by its identity and versioned by
 -- the evaluation that wrote it; readers use FINAL.
 

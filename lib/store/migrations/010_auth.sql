@@ -1,4 +1,4 @@
--- People, their sessions, and API keys (SPEC §4). Small tables, read per request
+-- People, their sessions, and API keys (docs/ROLES.md). Small tables, read per request
 -- through a short in-process cache (lib/auth), written rarely.
 
 -- ORDER BY email: the sign-in lookup is by email, and making it the row identity means two

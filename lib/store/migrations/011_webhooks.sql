@@ -1,5 +1,5 @@
--- Webhook endpoints, deliveries and attempts (SPEC §5). The outbox is alert_history
--- (002_detection.sql); the dispatcher (lib/webhooks/dispatcher.ts) turns each change into
+-- Webhook endpoints, deliveries and attempts (docs/WEBHOOKS.md). The outbox is alert_history
+-- (002_detection.sql); the dispatcher (lib/webhooks/dispatcher/) turns each change into
 -- one delivery per matching endpoint, recorded here before anything is sent.
 
 -- The signing secret is kept as is: HMAC needs it. It leaves the API only once, at creation.

@@ -27,7 +27,7 @@ const query = z.object({
 
 /**
  * Covered actions after revocation, one row per (action, revocation) pair. JSON pages for
- * viewers; format=ndjson|csv streams the whole result (investigator and above, SPEC §4).
+ * viewers; format=ndjson|csv streams the whole result (investigator and above, docs/ROLES.md).
  */
 export const GET = apiRoute("viewer", async (req, { principal }) => {
   const { format, limit, cursor, ...filters } = parseQuery(req, query);

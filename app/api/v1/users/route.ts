@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { audit } from "@/lib/auth/audit";
 import { emailSchema, passwordSchema, roleSchema, UserExistsError, UserStore } from "@/lib/auth/users";
@@ -16,9 +17,12 @@ const body = z.object({ email: emailSchema, role: roleSchema, password: password
 /** POST /api/v1/users {email, role, password} (admin): 201 with the user; 409 if the email exists. */
 export const POST = apiRoute("admin", async (req, { principal }) => {
   const input = body.parse(await readJson(req));
+  const users = new UserStore();
+  if (await users.byEmailWithHash(input.email)) throw new ApiError(409, "exists", "a user with this email exists", "email");
+  const id = randomUUID();
+  await audit(principal, "user.create", id, { email: input.email, role: input.role }, req, { required: true });
   try {
-    const user = await new UserStore().create(input);
-    await audit(principal, "user.create", user.id, { email: user.email, role: user.role }, req);
+    const user = await users.create({ ...input, id });
     return Response.json(user, { status: 201 });
   } catch (err) {
     if (err instanceof UserExistsError) throw new ApiError(409, "exists", "a user with this email exists", "email");

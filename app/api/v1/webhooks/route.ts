@@ -3,7 +3,7 @@ import { audit } from "@/lib/auth/audit";
 import { config } from "@/lib/config";
 import { badParam, notFound } from "@/lib/http/errors";
 import { apiRoute, parseQuery, readJson } from "@/lib/http/route";
-import { EndpointStore, endpointInput } from "@/lib/webhooks/endpoints";
+import { EndpointStore, endpointInput, newEndpointId } from "@/lib/webhooks/endpoints";
 import { parseAllowlist, SsrfError, vetUrl } from "@/lib/webhooks/ssrf";
 
 export const dynamic = "force-dynamic";
@@ -27,17 +27,20 @@ export const POST = apiRoute("admin", async (req, { principal }) => {
     if (err instanceof SsrfError) throw badParam("url", err.message);
     throw err;
   }
-  const endpoint = await new EndpointStore().create(input, principal!.name);
+  const id = newEndpointId();
   // Only the origin: webhook URLs often carry a token in their path (chat integrations).
-  await audit(principal, "webhook.create", endpoint.id, { origin: new URL(endpoint.url).origin, min_severity: endpoint.min_severity, rules: endpoint.rules, pipelines: endpoint.pipelines }, req);
+  await audit(principal, "webhook.create", id, { origin: new URL(input.url).origin, min_severity: input.min_severity, rules: input.rules, pipelines: input.pipelines }, req, { required: true });
+  const endpoint = await new EndpointStore().create(input, principal!.name, id);
   return Response.json(endpoint, { status: 201, headers: { "cache-control": "no-store" } });
 });
 
 /** DELETE /api/v1/webhooks?id=… (admin): same as DELETE /api/v1/webhooks/{id}. */
 export const DELETE = apiRoute("admin", async (req, { principal }) => {
   const { id } = parseQuery(req, z.object({ id: z.string().min(1).max(128) }));
-  if (!(await new EndpointStore().delete(id))) throw notFound("webhook endpoint");
-  await audit(principal, "webhook.delete", id, {}, req);
+  const endpoints = new EndpointStore();
+  if (!(await endpoints.get(id))) throw notFound("webhook endpoint");
+  await audit(principal, "webhook.delete", id, {}, req, { required: true });
+  if (!(await endpoints.delete(id))) throw notFound("webhook endpoint");
   return new Response(null, { status: 204 });
 });
 

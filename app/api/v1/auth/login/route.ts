@@ -6,7 +6,7 @@ import { verifyPassword } from "@/lib/auth/passwords";
 import { SessionStore } from "@/lib/auth/sessions";
 import { UserStore } from "@/lib/auth/users";
 import { config } from "@/lib/config";
-import { ApiError } from "@/lib/http/errors";
+import { ApiError, rateLimited } from "@/lib/http/errors";
 import { takeToken } from "@/lib/http/rate-limit";
 import { apiRoute, readJson } from "@/lib/http/route";
 
@@ -27,9 +27,13 @@ export const POST = apiRoute(null, async (req) => {
     throw new ApiError(415, "unsupported_media_type", "send the credentials as application/json");
   }
   const { email, password } = body.parse(await readJson(req, 16 * 1024));
+  if (config().REVENANT_SSO_ONLY) {
+    await audit(null, "auth.login_failed", email, { reason: "sso_only" }, req);
+    throw new ApiError(403, "sso_only", "password sign-in is switched off: sign in with single sign-on");
+  }
   const perMin = config().REVENANT_LOGIN_RATE_PER_MIN;
   const wait = Math.max(takeToken(`login-ip:${clientIp(req) || "unknown"}`, perMin), takeToken(`login-email:${email}`, perMin));
-  if (wait > 0) throw new ApiError(429, "rate_limited", `too many sign-in attempts; retry in ${wait} s`);
+  if (wait > 0) throw rateLimited("too many sign-in attempts", wait);
   await ensureFirstAdminOnce();
   const users = new UserStore();
   const user = await users.byEmailWithHash(email);

@@ -1,5 +1,5 @@
 import { audit } from "@/lib/auth/audit";
-import { clearedCookies, readCookie, SESSION_COOKIE } from "@/lib/auth/cookies";
+import { clearedCookies, readSessionCookie } from "@/lib/auth/cookies";
 import { SessionStore } from "@/lib/auth/sessions";
 import { apiRoute } from "@/lib/http/route";
 
@@ -7,7 +7,7 @@ export const dynamic = "force-dynamic";
 
 /** POST /api/v1/auth/logout: ends the cookie's session (CSRF-checked like every cookie change) and clears the cookies. */
 export const POST = apiRoute("viewer", async (req, { principal }) => {
-  const token = readCookie(req, SESSION_COOKIE);
+  const token = readSessionCookie(req);
   if (token) await new SessionStore().revoke(token);
   await audit(principal, "auth.logout", principal!.name, {}, req);
   const headers = new Headers({ "cache-control": "no-store" });

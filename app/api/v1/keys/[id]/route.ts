@@ -7,8 +7,11 @@ export const dynamic = "force-dynamic";
 
 /** DELETE /api/v1/keys/{id}: revokes the key at once (admin). The record stays, marked revoked. */
 export const DELETE = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
-  const revoked = await new ApiKeyStore().revoke(params.id);
+  const keys = new ApiKeyStore();
+  const current = await keys.get(params.id);
+  if (!current) throw notFound("API key");
+  await audit(principal, "key.revoke", current.id, { name: current.name }, req, { required: true });
+  const revoked = await keys.revoke(params.id);
   if (!revoked) throw notFound("API key");
-  await audit(principal, "key.revoke", revoked.id, { name: revoked.name }, req);
   return Response.json(revoked);
 });

@@ -22,10 +22,10 @@ export const PATCH = apiRoute<{ id: string }>("admin", async (req, { principal, 
   const current = await users.byId(params.id);
   if (!current) throw notFound("user");
   if (current.role === "admin" && ((change.role && change.role !== "admin") || change.disabled)) await keepAnAdmin(users, params.id);
+  await audit(principal, "user.update", params.id, { email: current.email, role: change.role, disabled: change.disabled, password_changed: change.password !== undefined }, req, { required: true });
   const updated = await users.update(params.id, change);
   if (!updated) throw notFound("user");
   await new SessionStore().revokeAllFor(params.id);
-  await audit(principal, "user.update", params.id, { email: updated.email, role: change.role, disabled: change.disabled, password_changed: change.password !== undefined }, req);
   return Response.json(updated);
 });
 
@@ -35,8 +35,8 @@ export const DELETE = apiRoute<{ id: string }>("admin", async (req, { principal,
   const current = await users.byId(params.id);
   if (!current) throw notFound("user");
   if (current.role === "admin") await keepAnAdmin(users, params.id);
+  await audit(principal, "user.delete", params.id, { email: current.email }, req, { required: true });
   await users.delete(params.id);
   await new SessionStore().revokeAllFor(params.id);
-  await audit(principal, "user.delete", params.id, { email: current.email }, req);
   return new Response(null, { status: 204 });
 });

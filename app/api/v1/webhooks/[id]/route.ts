@@ -15,15 +15,19 @@ export const GET = apiRoute<{ id: string }>("admin", async (_req, { params }) =>
 /** PATCH /api/v1/webhooks/{id} {description?, min_severity?, rules?, pipelines?, enabled?} (admin). The URL cannot change: create a new endpoint. */
 export const PATCH = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
   const change = endpointPatch.strict().parse(await readJson(req));
-  const e = await new EndpointStore().update(params.id, change);
+  const endpoints = new EndpointStore();
+  if (!(await endpoints.get(params.id))) throw notFound("webhook endpoint");
+  await audit(principal, "webhook.update", params.id, change, req, { required: true });
+  const e = await endpoints.update(params.id, change);
   if (!e) throw notFound("webhook endpoint");
-  await audit(principal, "webhook.update", e.id, change, req);
   return Response.json(e);
 });
 
 /** DELETE /api/v1/webhooks/{id} (admin): pending deliveries to it are cancelled. */
 export const DELETE = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
-  if (!(await new EndpointStore().delete(params.id))) throw notFound("webhook endpoint");
-  await audit(principal, "webhook.delete", params.id, {}, req);
+  const endpoints = new EndpointStore();
+  if (!(await endpoints.get(params.id))) throw notFound("webhook endpoint");
+  await audit(principal, "webhook.delete", params.id, {}, req, { required: true });
+  if (!(await endpoints.delete(params.id))) throw notFound("webhook endpoint");
   return new Response(null, { status: 204 });
 });

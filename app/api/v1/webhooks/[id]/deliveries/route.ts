@@ -1,13 +1,10 @@
-import { z } from "zod";
 import { notFound } from "@/lib/http/errors";
-import { limitParam } from "@/lib/http/params";
 import { apiRoute, parseQuery } from "@/lib/http/route";
+import { deliveryListQuery } from "@/lib/queries/deliveries";
 import { DeliveryStore } from "@/lib/webhooks/deliveries";
 import { EndpointStore } from "@/lib/webhooks/endpoints";
 
 export const dynamic = "force-dynamic";
-
-const query = z.object({ limit: limitParam(50), cursor: z.string().max(512).optional() });
 
 /**
  * GET /api/v1/webhooks/{id}/deliveries (admin): deliveries newest first, each with its
@@ -15,7 +12,7 @@ const query = z.object({ limit: limitParam(50), cursor: z.string().max(512).opti
  * [{attempt, at, status_code, error, duration_ms, outcome}].
  */
 export const GET = apiRoute<{ id: string }>("admin", async (req, { params }) => {
-  const { limit, cursor } = parseQuery(req, query);
+  const { limit, cursor } = parseQuery(req, deliveryListQuery);
   if (!(await new EndpointStore().get(params.id))) throw notFound("webhook endpoint");
   return Response.json(await new DeliveryStore().listForEndpoint(params.id, limit, cursor));
 });

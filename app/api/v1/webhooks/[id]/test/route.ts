@@ -1,7 +1,7 @@
 import { audit } from "@/lib/auth/audit";
 import { notFound } from "@/lib/http/errors";
 import { apiRoute } from "@/lib/http/route";
-import { sendTestDelivery } from "@/lib/webhooks/dispatcher";
+import { sendTestDelivery, testOutcome } from "@/lib/webhooks/dispatcher";
 import { EndpointStore } from "@/lib/webhooks/endpoints";
 
 export const dynamic = "force-dynamic";
@@ -14,7 +14,7 @@ export const dynamic = "force-dynamic";
 export const POST = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
   const endpoint = await new EndpointStore().getWithSecret(params.id);
   if (!endpoint) throw notFound("webhook endpoint");
+  await audit(principal, "webhook.test", endpoint.id, {}, req, { required: true });
   const { delivery, result } = await sendTestDelivery(endpoint);
-  await audit(principal, "webhook.test", endpoint.id, { ok: result.ok, status_code: result.statusCode }, req);
-  return Response.json({ delivery_id: delivery.id, ok: result.ok, status_code: result.statusCode, error: result.error, duration_ms: result.durationMs });
+  return Response.json(testOutcome(delivery, result));
 });

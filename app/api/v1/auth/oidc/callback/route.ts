@@ -1,0 +1,49 @@
+import { audit } from "@/lib/auth/audit";
+import { readAuthCookie, serialize, sessionCookies } from "@/lib/auth/cookies";
+import { decodeFlow, finishSignIn, FLOW_COOKIE, OidcRefusedError, oidcEnabled } from "@/lib/auth/oidc";
+import type { Principal } from "@/lib/auth/roles";
+import { SessionStore } from "@/lib/auth/sessions";
+import { UserStore } from "@/lib/auth/users";
+import { ApiError } from "@/lib/http/errors";
+import { apiRoute } from "@/lib/http/route";
+import { logger } from "@/lib/log";
+
+export const dynamic = "force-dynamic";
+
+function redirect(req: Request, location: string, cookies: string[]): Response {
+  const headers = new Headers({ location, "cache-control": "no-store" });
+  for (const c of cookies) headers.append("set-cookie", c);
+  // The flow cookie is single-use, whatever the outcome.
+  headers.append("set-cookie", serialize(req, FLOW_COOKIE, "", { httpOnly: true, maxAgeSeconds: 0 }));
+  return new Response(null, { status: 302, headers });
+}
+
+/**
+ * GET /api/v1/auth/oidc/callback: public; where the identity provider sends the browser
+ * back. Checks state, nonce and PKCE, maps the role, creates the user on first sign-in,
+ * starts a session like password sign-in does, and goes on to `next`. A refusal goes
+ * back to /login?sso_error=<reason> and is audited.
+ */
+export const GET = apiRoute(null, async (req) => {
+  if (!oidcEnabled()) throw new ApiError(404, "not_found", "single sign-on is not configured");
+  const flow = decodeFlow(readAuthCookie(req, FLOW_COOKIE));
+  const url = new URL(req.url);
+  try {
+    if (!flow) throw new OidcRefusedError("no_flow", "the sign-in started elsewhere or expired; start again");
+    const providerError = url.searchParams.get("error");
+    if (providerError) throw new OidcRefusedError("provider_error", `the identity provider answered ${providerError.slice(0, 64)}`);
+    const who = await finishSignIn(url, flow);
+    const { user, created } = await new UserStore().provision(who.email, who.role);
+    if (user.disabled) throw new OidcRefusedError("disabled", "this user is disabled in Revenant");
+    const principal: Principal = { kind: "user", id: user.id, name: user.email, role: user.role };
+    if (created) await audit({ kind: "system", id: "oidc", name: "single sign-on", role: "admin" }, "user.create", user.email, { user_id: user.id, role: user.role, via: "oidc" }, req, { required: true });
+    const session = await new SessionStore().create(user);
+    await audit(principal, "auth.login", user.email, { method: "oidc", subject: who.subject }, req);
+    return redirect(req, flow.next, sessionCookies(req, session.token, session.csrf, session.maxAgeSeconds));
+  } catch (err) {
+    if (!(err instanceof OidcRefusedError)) throw err;
+    logger().warn({ reason: err.reason, err: err.message }, "single sign-on refused");
+    await audit(null, "auth.login_failed", "oidc", { method: "oidc", reason: err.reason, message: err.message.slice(0, 300) }, req);
+    return redirect(req, `/login?sso_error=${encodeURIComponent(err.reason)}`, []);
+  }
+});

@@ -1,0 +1,89 @@
+/** bench:scale's closing summary: every figure with its target. */
+import { fmt } from "./common";
+import type { ScaleSizes } from "./scale-data";
+import type { ReadFigures } from "./scale-reads";
+import type { IngestRun } from "./scale-util";
+
+export interface PhaseA {
+  ingest: IngestRun;
+  stored: number;
+  rssMaxMb: number;
+}
+
+export interface PhaseB {
+  ingest: IngestRun;
+  pendingAtIngestEnd: number;
+  derivationSeconds: number;
+  counts: { revocations: number; pending: number; pairs: number; violations: number; alerts: Record<string, number> };
+  incident: {
+    injections: number;
+    offenders: number;
+    measured: number;
+    timeouts: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    max: number;
+    backgroundRate: number;
+    drainSeconds: number;
+    lagAfter: number;
+    pendingDerivations: number;
+  };
+  startReturned: number;
+  startJoined: number;
+  reads: { timeline: ReadFigures; postRevocation: ReadFigures; alerts: ReadFigures; agents: ReadFigures };
+  rss: { ingestMaxMb: number; derivationsMaxMb: number; incidentMaxMb: number; endMb: number };
+  profile: { ingest: string[]; incident: string[] };
+}
+
+interface Expected {
+  pairs: number;
+  violations: number;
+  alerts: Record<string, number>;
+}
+
+interface Input {
+  sizes: ScaleSizes;
+  producedA: { messages: number; seconds: number };
+  producedB: { messages: number; seconds: number };
+  a: PhaseA;
+  b: PhaseB;
+  expected: Expected;
+}
+
+const ok = (good: boolean) => (good ? "ok" : "MISSED");
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const rd = (r: ReadFigures) => `p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms (${r.runs} runs)`;
+
+export function summary({ sizes, producedA, producedB, a, b, expected }: Input): string {
+  const ratio = b.ingest.rate / a.ingest.rate;
+  const inc = b.incident;
+  const alerts = (x: Record<string, number>) =>
+    ["post_revocation_activity", "delegated_authority_leak", "partial_containment"].map((r) => `${r} ${fmt(x[r] ?? 0)}`).join(", ");
+  const exact = b.counts.pairs === expected.pairs && b.counts.violations === expected.violations &&
+    Object.entries(expected.alerts).every(([r, n]) => (b.counts.alerts[r] ?? 0) === n);
+  const lines = [
+    "",
+    `bench:scale summary — ${fmt(sizes.events)} actions, ${fmt(sizes.agents)} agents, ${fmt(b.counts.revocations)} revocations`,
+    `  produce (kafkajs, ${fmt(producedB.messages)} messages)         A ${fmt(producedA.messages / producedA.seconds)}/s, B ${fmt(producedB.messages / producedB.seconds)}/s`,
+    `  A  raw ingest, no revocations            ${fmt(a.ingest.rate)} events/s (${fmt(a.ingest.messages)} in ${a.ingest.seconds.toFixed(1)} s)`,
+    `  B  incident week with detection          ${fmt(b.ingest.rate)} events/s (${fmt(b.ingest.messages)} in ${b.ingest.seconds.toFixed(1)} s)`,
+    `     ratio B / A                           ${ratio.toFixed(2)}   target ≥ 0.80  ${ok(ratio >= 0.8)}`,
+    `     derivations after ingest ended        ${b.derivationSeconds.toFixed(1)} s until idle (${b.pendingAtIngestEnd} pending when ingest ended, ${b.counts.pending} left)`,
+    `     pairs                                 ${fmt(b.counts.pairs)} (${fmt(b.counts.violations)} violations); generator: ${fmt(expected.pairs)} (${fmt(expected.violations)})`,
+    `     alerts                                ${alerts(b.counts.alerts)}`,
+    `     alerts expected                       ${alerts(expected.alerts)}  ${exact ? "exact" : "DIFFERENT"}`,
+    `  incident: produce → alert visible        p50 ${ms(inc.p50)}, p95 ${ms(inc.p95)}, p99 ${ms(inc.p99)}, max ${ms(inc.max)}   target p99 ≤ 1,000 ms  ${ok(inc.p99 <= 1000 && inc.timeouts === 0)}`,
+    `     ${inc.measured}/${inc.injections} measured over ${fmt(inc.offenders)} offenders, ${inc.timeouts} timed out (30 s); background ${fmt(inc.backgroundRate)}/s; lag after ${fmt(inc.lagAfter)} (drained in ${inc.drainSeconds.toFixed(1)} s)`,
+    `  restart on that history                  startWorker() ${b.startReturned.toFixed(2)} s, consumer joined ${b.startJoined.toFixed(2)} s   target ≤ 10 s  ${ok(b.startJoined <= 10)}`,
+    `  RSS (worker process)                     max ${fmt(b.rss.ingestMaxMb)} MB ingest, ${fmt(b.rss.derivationsMaxMb)} MB derivations, ${fmt(b.rss.incidentMaxMb)} MB incident; ${fmt(b.rss.endMb)} MB at the end (A: max ${fmt(a.rssMaxMb)} MB)`,
+    `  reads (${b.reads.timeline.rows} / ${b.reads.postRevocation.rows} / ${b.reads.alerts.rows} / ${b.reads.agents.rows} items per page)`,
+    `     agent timeline                        ${rd(b.reads.timeline)}   target p95 ≤ 50 ms  ${ok(b.reads.timeline.p95 <= 50)}`,
+    `     post-revocation actions (1 revocation) ${rd(b.reads.postRevocation)}`,
+    `     alerts list                           ${rd(b.reads.alerts)}`,
+    `     agents list                           ${rd(b.reads.agents)}`,
+  ];
+  lines.push("  where phase B's worker spent its ClickHouse time during ingest (wall time of calls, by session and query):");
+  for (const l of b.profile.ingest.slice(0, 8)) lines.push(`    ${l}`);
+  return lines.join("\n");
+}

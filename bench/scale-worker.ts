@@ -1,0 +1,125 @@
+/**
+ * One phase of bench:scale in its own process (one embedded ClickHouse per process), on a topic
+ * the parent has filled: the real worker (startWorker) consumes it.
+ *   SCALE_PHASE=a  raw ingest rate (the week's actions only, no revocations).
+ *   SCALE_PHASE=b  the incident week with detection: ingest rate, derivations until idle, the
+ *                  incident in progress (bench/scale-incident.ts), restart time, reads at that
+ *                  size (bench/scale-reads.ts), and RSS sampled every second throughout.
+ * Prints one result line (bench/scale-util.ts) for the parent, bench/scale.ts.
+ */
+import { startWorker } from "@/ingest/worker";
+import { runtimeStatus } from "@/lib/runtime-status";
+import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { plan, sizesFromEnv } from "./scale-data";
+import { incident } from "./scale-incident";
+import { reads } from "./scale-reads";
+import { CallProfile } from "./scale-profile";
+import { emitResult, mb, Offsets, progress, RssSampler, sleep, watchIngest } from "./scale-util";
+
+const phase = process.env.SCALE_PHASE ?? "a";
+
+async function count(sql: string): Promise<number> {
+  const rows = await queryRows<{ n: number }>(store().reader, "bench:scale", sql);
+  return Number(rows[0]?.n ?? 0);
+}
+
+async function detectionCounts() {
+  const alerts = await queryRows<{ rule: string; n: number }>(store().reader, "bench:scale", "SELECT rule, count() AS n FROM alerts FINAL GROUP BY rule ORDER BY rule");
+  return {
+    revocations: await count("SELECT count() AS n FROM revocation_state FINAL"),
+    pending: await count("SELECT count() AS n FROM revocation_state FINAL WHERE pending = 1"),
+    pairs: await count(
+      "SELECT count() AS n FROM post_revocation_actions FINAL WHERE (revocation_id, generation) IN (SELECT revocation_id, generation FROM revocation_state FINAL)",
+    ),
+    violations: await count(
+      "SELECT count() AS n FROM post_revocation_actions FINAL WHERE violation AND (revocation_id, generation) IN (SELECT revocation_id, generation FROM revocation_state FINAL)",
+    ),
+    alerts: Object.fromEntries(alerts.map((a) => [a.rule, Number(a.n)])),
+  };
+}
+
+async function main() {
+  const rss = new RssSampler();
+  const offsets = await Offsets.open();
+  const total = await offsets.end();
+  progress(`phase ${phase}: ${total.toLocaleString("en-US")} messages on the topic; starting the worker`);
+  // Only phase B's figures need it; phase A stays uninstrumented as the reference.
+  const profile = new CallProfile();
+  if (phase === "b") for (const session of ["writer", "scanner"] as const) profile.wrap(session, store()[session]);
+  rss.enter("ingest");
+  let worker = await startWorker();
+  const ingest = await watchIngest(offsets, total, (n) =>
+    progress(`phase ${phase}: ${n.toLocaleString("en-US")} committed, RSS ${mb(rss.sample())} MB, derivations pending ${worker.engine.pendingCount()}`),
+  );
+  progress(`phase ${phase}: ingest ${Math.round(ingest.rate).toLocaleString("en-US")} events/s over ${ingest.seconds.toFixed(1)} s`);
+  if (phase === "a") {
+    const stored = await count("SELECT count() AS n FROM events");
+    await worker.stop();
+    await offsets.close();
+    emitResult({ ingest, stored, rssMaxMb: mb(rss.maxOf("ingest")) });
+    await closeStore();
+    process.exit(0);
+  }
+
+  const ingestProfile = profile.top(12);
+  progress(`phase b: ClickHouse time of the worker during ingest:\n${ingestProfile.join("\n")}`);
+  profile.reset();
+  rss.enter("derivations");
+  const pendingAtIngestEnd = worker.engine.pendingCount();
+  const t0 = performance.now();
+  await worker.engine.idle();
+  const derivationSeconds = (performance.now() - t0) / 1000;
+  progress(`phase b: derivations idle ${derivationSeconds.toFixed(1)} s after ingest (${pendingAtIngestEnd} pending at ingest end); counting`);
+  const counts = await detectionCounts();
+  progress(`phase b: ${JSON.stringify(counts)}`);
+
+  rss.enter("incident");
+  profile.reset();
+  const p = plan(sizesFromEnv());
+  const inc = await incident(p, offsets, worker.engine);
+  await worker.engine.idle();
+  const incidentProfile = profile.top(8);
+  progress(`phase b: ClickHouse time of the worker during the incident:\n${incidentProfile.join("\n")}`);
+
+  rss.enter("restart");
+  await worker.stop();
+  const status = runtimeStatus().ingest;
+  status.connected = false;
+  const t1 = performance.now();
+  worker = await startWorker();
+  const startReturned = (performance.now() - t1) / 1000;
+  while (!status.connected && performance.now() - t1 < 120_000) await sleep(10);
+  const startJoined = status.connected ? (performance.now() - t1) / 1000 : NaN;
+  progress(`phase b: restart returned in ${startReturned.toFixed(2)} s, consumer joined after ${startJoined.toFixed(2)} s`);
+
+  rss.enter("reads");
+  const r = await reads(p);
+  const rssEnd = rss.sample();
+  await worker.stop();
+  await offsets.close();
+  rss.stop();
+  emitResult({
+    ingest,
+    pendingAtIngestEnd,
+    derivationSeconds,
+    counts,
+    incident: inc,
+    startReturned,
+    startJoined,
+    reads: r,
+    profile: { ingest: ingestProfile, incident: incidentProfile },
+    rss: {
+      ingestMaxMb: mb(rss.maxOf("ingest")),
+      derivationsMaxMb: mb(rss.maxOf("derivations")),
+      incidentMaxMb: mb(rss.maxOf("incident")),
+      endMb: mb(rssEnd),
+    },
+  });
+  await closeStore();
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,160 @@
+/**
+ * Derivations from scratch, asynchronous: for a revocation whose past changed (it arrived, a
+ * reinstatement moved its window end, its covered set grew), find every covered action in its
+ * window once, and commit the result as a new generation of its pairs and counters.
+ *
+ * The engine has already rewritten the revocation's coverage rows with the new generation
+ * (`write_generation`) before asking, so every batch stored from then on writes its pairs there
+ * too. A derivation therefore:
+ *   1. scans, on its own ClickHouse session and without holding the engine's lock, the actions
+ *      stored so far (everything stored before the coverage changed is among them);
+ *   2. under the lock, appends the pairs that the generation lacks, tombstones pairs of older
+ *      generations it no longer finds, marks the generation committed and publishes.
+ * A revocation whose coverage changed again meanwhile is left for the newer request. Pending
+ * derivations are recorded in revocation_state, so a restart resumes them; several revocations
+ * are derived in one scan.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
+import type { StoredEvent } from "../events/schema";
+import { logger } from "../log";
+import { queryRows, timeParam } from "../store/clickhouse";
+import { coverageOf } from "./coverage";
+import { CoverageIndex, matchActions, type CoverageEntry, type KeyKind, type MatchedPair } from "./matcher";
+import { appendPairs, deletePairs, storedPairsOf } from "./pairs";
+import { publish } from "./publish";
+import { RevocationStates } from "./state";
+import type { DetectionSettings } from "./types";
+
+/** Revocations derived per scan: one scan serves them all, and the IN lists stay modest. */
+const PER_SCAN = 200;
+
+export interface DerivationDeps {
+  writer: ClickHouseClient;
+  scanner: ClickHouseClient;
+  settings: DetectionSettings;
+  alerts: AlertStore;
+  withLock: <T>(fn: () => Promise<T>) => Promise<T>;
+  onAlertChanges: (changes: AlertHistoryEntry[]) => void;
+}
+
+/** Covered actions of the given coverage rows' revocations, stored so far (one scan). */
+async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings: DetectionSettings): Promise<MatchedPair[]> {
+  if (entries.length === 0) return [];
+  const keys: Record<KeyKind, Set<string>> = { agent: new Set(), session: new Set(), pipeline: new Set(), credential: new Set() };
+  let since = entries[0].revoked_at;
+  for (const e of entries) {
+    keys[e.key_kind].add(e.key);
+    if (e.revoked_at < since) since = e.revoked_at;
+  }
+  const fields = (Object.keys(keys) as KeyKind[]).filter((k) => keys[k].size > 0);
+  // No FINAL: duplicates of an event are identical and collapse on event_id below, which is
+  // far cheaper than merging every part in the range. Grace ≥ 0, so "time > R" prunes parts.
+  const rows = await queryRows<StoredEvent>(
+    client,
+    "detection:derive:scan",
+    `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, action, resource, decision, sensitivity
+     FROM events
+     WHERE type = 'action' AND time > ${timeParam("since")}
+       AND (${fields.map((k) => `${k === "credential" ? "credential_id" : `${k}_id`} IN {${k}:Array(String)}`).join(" OR ")})`,
+    { since, ...Object.fromEntries(fields.map((k) => [k, [...keys[k]]])) },
+  );
+  const unique = new Map(rows.map((r) => [r.event_id, r]));
+  return matchActions(unique.values(), new CoverageIndex(entries), settings);
+}
+
+export class Derivations {
+  private readonly log = logger().child({ component: "derivation" });
+  private readonly pending = new Set<string>();
+  private readonly failed = new Set<string>();
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  lastError: string | null = null;
+
+  constructor(private readonly deps: DerivationDeps) {}
+
+  /** Asks for a derivation of the revocation (already marked pending in revocation_state). */
+  request(revocationId: string): void {
+    this.failed.delete(revocationId);
+    this.pending.add(revocationId);
+    this.kick();
+  }
+
+  /** Moves failed derivations back to the queue. */
+  retryFailed(): void {
+    for (const id of this.failed) this.pending.add(id);
+    this.failed.clear();
+    this.kick();
+  }
+
+  pendingCount(): number {
+    return this.pending.size;
+  }
+
+  failedCount(): number {
+    return this.failed.size;
+  }
+
+  /** Resolves when no derivation is queued or running (failed ones excepted). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.idle();
+  }
+
+  private kick(): void {
+    if (this.running || this.stopped || this.pending.size === 0) return;
+    this.running = this.loop().finally(() => {
+      this.running = null;
+      this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.pending.size && !this.stopped) {
+      const ids = [...this.pending].slice(0, PER_SCAN);
+      for (const id of ids) this.pending.delete(id);
+      try {
+        await this.derive(ids);
+        if (this.failed.size === 0) this.lastError = null;
+      } catch (err) {
+        for (const id of ids) this.failed.add(id);
+        this.lastError = (err as Error).message;
+        this.log.error({ revocations: ids.length, first: ids[0], err: this.lastError }, "derivation failed; will retry");
+      }
+    }
+  }
+
+  private async derive(ids: string[]): Promise<void> {
+    const { scanner, writer, settings } = this.deps;
+    const states = await new RevocationStates(scanner).get(ids);
+    const due = [...states.values()].filter((s) => s.pending === 1);
+    if (due.length === 0) return;
+    const generation = new Map(due.map((s) => [s.revocation_id, s.write_generation]));
+    const entries = (await coverageOf(scanner, [...generation.keys()])).filter((e) => generation.get(e.revocation_id) === e.generation);
+    const found = await scan(scanner, entries, settings);
+
+    await this.deps.withLock(async () => {
+      const current = await new RevocationStates(writer).get([...generation.keys()]);
+      // Coverage changed again while scanning: that revocation waits for the newer request.
+      const committing = [...current.values()].filter((s) => s.pending === 1 && s.write_generation === generation.get(s.revocation_id));
+      if (committing.length === 0) return;
+      const ids = new Set(committing.map((s) => s.revocation_id));
+      const pairs = found.filter((p) => ids.has(p.revocation_id));
+      const keep = new Set(pairs.map((p) => `${p.revocation_id}\u0000${p.event_id}`));
+      const stale = (await storedPairsOf(writer, [...ids])).filter(
+        (p) => p.generation < generation.get(p.revocation_id)! && !keep.has(`${p.revocation_id}\u0000${p.event_id}`),
+      );
+      await appendPairs(writer, pairs, "detection:derive:pairs");
+      await deletePairs(writer, stale);
+      const committed = committing.map((s) => ({ ...s, generation: s.write_generation, pending: 0 }));
+      await new RevocationStates(writer).put(committed);
+      const changes = await publish(writer, this.deps.alerts, committed);
+      if (changes.length) this.deps.onAlertChanges(changes);
+      this.log.debug({ revocations: committed.length, pairs: pairs.length, removed: stale.length }, "derivations committed");
+    });
+  }
+}

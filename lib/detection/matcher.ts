@@ -1,0 +1,163 @@
+/**
+ * Matching events against coverage rows, in memory and pure: the step every stored batch
+ * and every derivation from scratch share (docs/SEMANTICS.md points 1, 5 and 6).
+ *
+ * The caller fetches the coverage rows of the keys its events mention (lib/detection/coverage.ts);
+ * this module turns (events × rows) into post-revocation pairs, and tells which revocations'
+ * covered sets a batch makes grow (a subject presenting a new credential, a covered credential
+ * getting a child), which is data that changes those revocations' past.
+ */
+import type { StoredEvent } from "../events/schema";
+import { graceFor, type DetectionSettings, type PostRevocationAction, type Via } from "./types";
+
+export type KeyKind = "agent" | "session" | "pipeline" | "credential";
+
+/** One row of the coverage table: `key` of kind `key_kind` is covered by `revocation_id`. */
+export interface CoverageEntry {
+  key_kind: KeyKind;
+  key: string;
+  revocation_id: string;
+  via: Via;
+  scope: KeyKind;
+  subject: string;
+  cascade: boolean;
+  revoked_at: string;
+  reinstated_at: string | null;
+  generation: number;
+}
+
+/** A pair found by matching, with the generation of its revocation it is written to. */
+export interface MatchedPair extends PostRevocationAction {
+  generation: number;
+}
+
+const entryKey = (kind: string, key: string) => `${kind}\u0000${key}`;
+
+/** Coverage rows indexed by (kind, key), for one batch. */
+export class CoverageIndex {
+  private readonly byKey = new Map<string, CoverageEntry[]>();
+
+  constructor(entries: Iterable<CoverageEntry>) {
+    for (const e of entries) {
+      const k = entryKey(e.key_kind, e.key);
+      const list = this.byKey.get(k);
+      if (list) list.push(e);
+      else this.byKey.set(k, [e]);
+    }
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(kind: KeyKind, key: string): CoverageEntry[] {
+    return key === "" ? [] : (this.byKey.get(entryKey(kind, key)) ?? []);
+  }
+
+  /** Whether `revocationId` covers credential `credential` (directly or through cascade). */
+  coversCredential(revocationId: string, credential: string): boolean {
+    return this.get("credential", credential).some((e) => e.revocation_id === revocationId);
+  }
+}
+
+/** The keys a batch mentions, per kind: what to look up in the coverage table. */
+export function keysOf(events: Iterable<StoredEvent>): Record<KeyKind, string[]> {
+  const sets: Record<KeyKind, Set<string>> = { agent: new Set(), session: new Set(), pipeline: new Set(), credential: new Set() };
+  for (const e of events) {
+    if (e.agent_id) sets.agent.add(e.agent_id);
+    if (e.session_id) sets.session.add(e.session_id);
+    if (e.pipeline_id) sets.pipeline.add(e.pipeline_id);
+    if (e.credential_id) sets.credential.add(e.credential_id);
+    if (e.cred_id) sets.credential.add(e.cred_id);
+    if (e.cred_parent_id) sets.credential.add(e.cred_parent_id);
+  }
+  return { agent: [...sets.agent], session: [...sets.session], pipeline: [...sets.pipeline], credential: [...sets.credential] };
+}
+
+/** Whether an action at `time` on `layer` lies in the entry's window (R + grace(layer), L]. */
+function inWindow(entry: CoverageEntry, time: number, layer: string, settings: DetectionSettings): boolean {
+  if (time <= Date.parse(entry.revoked_at) + graceFor(settings, layer)) return false;
+  return entry.reinstated_at === null || time <= Date.parse(entry.reinstated_at);
+}
+
+/**
+ * Every (action, revocation) pair among `events` that the coverage rows make post-revocation.
+ * Direct when the action's own field for the scope equals the subject, cascade when only its
+ * credential is covered (docs/SEMANTICS.md point 5).
+ */
+export function matchActions(events: Iterable<StoredEvent>, index: CoverageIndex, settings: DetectionSettings): MatchedPair[] {
+  const pairs: MatchedPair[] = [];
+  if (index.size === 0) return pairs;
+  for (const e of events) {
+    if (e.type !== "action") continue;
+    const byRevocation = new Map<string, { entry: CoverageEntry; direct: boolean }>();
+    const consider = (entries: CoverageEntry[]) => {
+      for (const entry of entries) {
+        const seen = byRevocation.get(entry.revocation_id);
+        const direct = entry.via === "direct";
+        if (!seen) byRevocation.set(entry.revocation_id, { entry, direct });
+        else if (direct) seen.direct = true;
+      }
+    };
+    consider(index.get("agent", e.agent_id));
+    consider(index.get("session", e.session_id));
+    consider(index.get("pipeline", e.pipeline_id));
+    consider(index.get("credential", e.credential_id));
+    if (byRevocation.size === 0) continue;
+    const time = Date.parse(e.time);
+    for (const [revocationId, { entry, direct }] of byRevocation) {
+      if (!inWindow(entry, time, e.layer, settings)) continue;
+      const decision = e.decision === "" ? "unknown" : e.decision;
+      pairs.push({
+        revocation_id: revocationId,
+        generation: entry.generation,
+        event_id: e.event_id,
+        violation: decision !== "deny",
+        via: direct ? "direct" : "cascade",
+        time: e.time,
+        agent_id: e.agent_id,
+        pipeline_id: e.pipeline_id,
+        session_id: e.session_id,
+        credential_id: e.credential_id,
+        layer: e.layer,
+        action: e.action,
+        resource: e.resource,
+        decision,
+        sensitivity: e.sensitivity,
+      });
+    }
+  }
+  return pairs;
+}
+
+/**
+ * Revocations whose covered set the batch makes grow (docs/SEMANTICS.md points 3–4): the
+ * subject of an agent / session / pipeline revocation issued or presented a credential the
+ * revocation does not cover yet, or a credential it covers through a cascading revocation got
+ * a child it does not cover yet. Those revocations' past changes: they are derived again.
+ */
+export function growingRevocations(events: Iterable<StoredEvent>, index: CoverageIndex): Set<string> {
+  const growing = new Set<string>();
+  if (index.size === 0) return growing;
+  for (const e of events) {
+    const credentials: string[] = [];
+    if (e.credential_id) credentials.push(e.credential_id);
+    if (e.type === "credential_issued" && e.cred_id) credentials.push(e.cred_id);
+    if (credentials.length) {
+      const owners = [
+        ...index.get("agent", e.agent_id),
+        ...index.get("session", e.session_id),
+        ...index.get("pipeline", e.pipeline_id),
+      ].filter((entry) => entry.via === "direct");
+      for (const owner of owners) {
+        if (credentials.some((c) => !index.coversCredential(owner.revocation_id, c))) growing.add(owner.revocation_id);
+      }
+    }
+    if (e.type === "credential_issued" && e.cred_id && e.cred_parent_id) {
+      for (const parent of index.get("credential", e.cred_parent_id)) {
+        if (parent.cascade && !index.coversCredential(parent.revocation_id, e.cred_id)) growing.add(parent.revocation_id);
+      }
+    }
+  }
+  return growing;
+}

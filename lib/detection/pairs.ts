@@ -1,0 +1,105 @@
+/**
+ * The post-revocation pairs table (lib/store/migrations/002_detection.sql, generation column in
+ * 020_coverage.sql). A pair is written at most once per generation of its revocation: the
+ * writer first asks which of its pairs are already stored in that generation, and the counters'
+ * materialized view then adds exactly the new ones. Writes are keyed by (revocation, event), so
+ * writing the same batch twice, or two passes interleaved, changes nothing the second time.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { createHash } from "node:crypto";
+import { queryRows } from "../store/clickhouse";
+import { nextVersion } from "../store/version";
+import type { MatchedPair } from "./matcher";
+
+interface StoredPairKey {
+  revocation_id: string;
+  event_id: string;
+  generation: number;
+}
+
+const pairKey = (revocationId: string, eventId: string) => `${revocationId}\u0000${eventId}`;
+
+/** Generation of each already stored (not deleted) pair among the given ones. */
+async function storedGenerations(client: ClickHouseClient, pairs: { revocation_id: string; event_id: string }[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (pairs.length === 0) return out;
+  const revocations = [...new Set(pairs.map((p) => p.revocation_id))];
+  const events = [...new Set(pairs.map((p) => p.event_id))];
+  // The sorting key is (revocation_id, event_id): both IN sets prune by primary key.
+  const rows = await queryRows<StoredPairKey>(
+    client,
+    "detection:pairs:stored",
+    `SELECT revocation_id, event_id, generation FROM post_revocation_actions FINAL
+     WHERE revocation_id IN {revocations:Array(String)} AND event_id IN {events:Array(String)}`,
+    { revocations, events },
+  );
+  for (const r of rows) out.set(pairKey(r.revocation_id, r.event_id), Number(r.generation));
+  return out;
+}
+
+/** Every stored pair of the given revocations (a derivation from scratch reads its own). */
+export async function storedPairsOf(client: ClickHouseClient, revocationIds: string[]): Promise<StoredPairKey[]> {
+  if (revocationIds.length === 0) return [];
+  const rows = await queryRows<StoredPairKey>(
+    client,
+    "detection:pairs:ofRevocations",
+    `SELECT revocation_id, event_id, generation FROM post_revocation_actions FINAL WHERE revocation_id IN {ids:Array(String)}`,
+    { ids: revocationIds },
+  );
+  return rows.map((r) => ({ ...r, generation: Number(r.generation) }));
+}
+
+const INSERT_CHUNK = 50_000;
+
+type PairRow = { revocation_id: string; event_id: string; generation: number; is_deleted: number };
+
+/**
+ * Inserts pair rows with a deduplication token derived from their keys (not their version):
+ * two passes that computed the same new pairs, e.g. a batch evaluated twice at once, send the
+ * same token, and the table drops the second insert together with its counters' share
+ * (deduplicate_blocks_in_dependent_materialized_views), so nothing is counted twice.
+ */
+async function insertRows(client: ClickHouseClient, rows: PairRow[], comment: string): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
+    const token = createHash("sha256");
+    for (const key of chunk.map((r) => `${r.is_deleted}\u0000${r.revocation_id}\u0000${r.event_id}\u0000${r.generation}`).sort()) token.update(key + "\n");
+    await client.insert({
+      table: "post_revocation_actions",
+      values: chunk,
+      format: "JSONEachRow",
+      clickhouse_settings: {
+        log_comment: comment,
+        async_insert: 0,
+        input_format_skip_unknown_fields: 1,
+        insert_deduplication_token: token.digest("hex"),
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+      },
+    });
+  }
+}
+
+/**
+ * Appends the pairs not yet stored in their generation; returns how many were new. Pairs
+ * stored in an older generation are written again in the new one (a derivation is rebuilding it).
+ */
+export async function appendPairs(client: ClickHouseClient, pairs: MatchedPair[], comment = "detection:pairs:append"): Promise<number> {
+  if (pairs.length === 0) return 0;
+  const stored = await storedGenerations(client, pairs);
+  const unique = new Map<string, MatchedPair>();
+  for (const p of pairs) {
+    const key = pairKey(p.revocation_id, p.event_id);
+    if (stored.get(key) !== p.generation) unique.set(key, p);
+  }
+  if (unique.size === 0) return 0;
+  const version = nextVersion();
+  await insertRows(client, [...unique.values()].map((p) => ({ ...p, version, is_deleted: 0 })), comment);
+  return unique.size;
+}
+
+/** Tombstones pairs that a derivation no longer finds. */
+export async function deletePairs(client: ClickHouseClient, pairs: { revocation_id: string; event_id: string; generation: number }[]): Promise<void> {
+  if (pairs.length === 0) return;
+  const version = nextVersion();
+  await insertRows(client, pairs.map((p) => ({ ...p, version, is_deleted: 1 })), "detection:pairs:delete");
+}

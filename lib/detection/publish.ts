@@ -1,0 +1,53 @@
+/**
+ * Publishing a revocation's results: its summary (revocation_status, which the API reads) and
+ * its alerts, both derived from its counters in the generation readers use. Costs per touched
+ * revocation and per (agent, via, layer), never per pair.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
+import { nextVersion } from "../store/version";
+import { deriveFromCounters, readCounters } from "./counters";
+import type { RevocationInfo } from "./derive";
+import { readGeneration, type RevocationState } from "./state";
+import type { DerivedAlert } from "./types";
+
+export function infoOf(s: RevocationState): RevocationInfo {
+  return {
+    event_id: s.revocation_id,
+    time: s.revoked_at,
+    scope: s.scope,
+    subject: s.subject,
+    cascade: s.cascade,
+    reason: s.reason,
+    initiated_by: s.initiated_by,
+    reinstated_at: s.reinstated_at,
+  };
+}
+
+/** Writes summaries and reconciles alerts of the given revocations; returns the alert changes. */
+export async function publish(client: ClickHouseClient, alerts: AlertStore, states: RevocationState[]): Promise<AlertHistoryEntry[]> {
+  const generations = new Map<string, number>();
+  for (const s of states) {
+    const g = readGeneration(s);
+    if (g !== null) generations.set(s.revocation_id, g);
+  }
+  if (generations.size === 0) return [];
+  const counters = await readCounters(client, generations);
+  const summaries: object[] = [];
+  const derived = new Map<string, DerivedAlert[]>();
+  const evaluatedAt = new Date().toISOString();
+  const version = nextVersion();
+  for (const s of states) {
+    if (!generations.has(s.revocation_id)) continue;
+    const result = deriveFromCounters(infoOf(s), counters.get(s.revocation_id) ?? []);
+    summaries.push({ ...result.summary, version, agents: result.agents, pipelines: result.pipelines, evaluated_at: evaluatedAt });
+    derived.set(s.revocation_id, result.alerts);
+  }
+  await client.insert({
+    table: "revocation_status",
+    values: summaries,
+    format: "JSONEachRow",
+    clickhouse_settings: { log_comment: "detection:summary", async_insert: 0, input_format_skip_unknown_fields: 1 },
+  });
+  return alerts.reconcile(derived);
+}

@@ -1,0 +1,118 @@
+/**
+ * Detection's bookkeeping per revocation (table revocation_state, lib/store/migrations/020_coverage.sql):
+ * the revocation itself, its window end, the generation readers use and the one new pairs go to,
+ * and whether a derivation from scratch is due. Nothing of it is held in memory between batches.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { StoredEvent } from "../events/schema";
+import { queryRows, timeParam } from "../store/clickhouse";
+import { nextVersion } from "../store/version";
+import type { KeyKind } from "./matcher";
+
+export interface RevocationState {
+  revocation_id: string;
+  scope: KeyKind;
+  subject: string;
+  cascade: boolean;
+  reason: string;
+  initiated_by: string;
+  revoked_at: string;
+  reinstated_at: string | null;
+  /** The committed generation: summaries and alerts are read from it (0: never derived). */
+  generation: number;
+  /** The generation new pairs are written to (ahead of `generation` while a derivation is due). */
+  write_generation: number;
+  pending: number;
+}
+
+const COLUMNS = `revocation_id, scope, subject, cascade, reason, initiated_by, revoked_at, reinstated_at, generation, write_generation, pending`;
+
+/** A revocation event as a state that was never derived. */
+export function initialState(e: StoredEvent): RevocationState {
+  return {
+    revocation_id: e.event_id,
+    scope: e.rev_scope as KeyKind,
+    subject: e.rev_subject,
+    cascade: e.rev_cascade,
+    reason: e.rev_reason,
+    initiated_by: e.rev_initiated_by,
+    revoked_at: e.time,
+    reinstated_at: null,
+    generation: 0,
+    write_generation: 0,
+    pending: 0,
+  };
+}
+
+/** The generation summaries and alerts of this revocation are read from right now. */
+export function readGeneration(s: RevocationState): number | null {
+  if (!s.pending) return s.generation;
+  // Never derived: the pairs found so far are a subset of the final ones, so counts only grow.
+  // Derived before: the new generation is incomplete until its derivation commits.
+  return s.generation === 0 ? s.write_generation : null;
+}
+
+export class RevocationStates {
+  constructor(private readonly client: ClickHouseClient) {}
+
+  async get(ids: string[]): Promise<Map<string, RevocationState>> {
+    if (ids.length === 0) return new Map();
+    const rows = await queryRows<RevocationState>(
+      this.client,
+      "detection:state:get",
+      `SELECT ${COLUMNS} FROM revocation_state FINAL WHERE revocation_id IN {ids:Array(String)}`,
+      { ids },
+    );
+    return new Map(rows.map((r) => [r.revocation_id, { ...r, generation: Number(r.generation), write_generation: Number(r.write_generation), pending: Number(r.pending) }]));
+  }
+
+  /** Ids of the revocations whose derivation is due (resumed after a restart). */
+  async pendingIds(): Promise<string[]> {
+    const rows = await queryRows<{ revocation_id: string }>(
+      this.client,
+      "detection:state:pending",
+      `SELECT revocation_id FROM revocation_state FINAL WHERE pending = 1`,
+    );
+    return rows.map((r) => r.revocation_id);
+  }
+
+  async put(states: RevocationState[]): Promise<void> {
+    if (states.length === 0) return;
+    const version = nextVersion();
+    await this.client.insert({
+      table: "revocation_state",
+      values: states.map((s) => ({ ...s, version })),
+      format: "JSONEachRow",
+      clickhouse_settings: { log_comment: "detection:state:put", async_insert: 0 },
+    });
+  }
+
+  /** Revocation ids of the given (scope, subject) pairs that took effect before `before`. */
+  async revocationsOfSubjects(subjects: { scope: string; subject: string; before: string }[]): Promise<string[]> {
+    if (subjects.length === 0) return [];
+    const latest = subjects.reduce((a, b) => (a.before > b.before ? a : b)).before;
+    const rows = await queryRows<{ event_id: string; scope: string; subject: string; time: string }>(
+      this.client,
+      "detection:state:bySubject",
+      `SELECT event_id, scope, subject, time FROM revocation_events FINAL
+       WHERE type = 'revocation' AND scope IN {scopes:Array(String)} AND subject IN {subjects:Array(String)} AND time < ${timeParam("latest")}`,
+      { scopes: [...new Set(subjects.map((s) => s.scope))], subjects: [...new Set(subjects.map((s) => s.subject))], latest },
+    );
+    return rows
+      .filter((r) => subjects.some((s) => s.scope === r.scope && s.subject === r.subject && r.time < s.before))
+      .map((r) => r.event_id);
+  }
+
+  /** L: the first reinstatement of the revocation's scope and subject strictly after R, else null. */
+  async windowEnd(s: Pick<RevocationState, "scope" | "subject" | "revoked_at">): Promise<string | null> {
+    const rows = await queryRows<{ ends: string }>(
+      this.client,
+      "detection:state:windowEnd",
+      `SELECT min(time) AS ends FROM revocation_events FINAL
+       WHERE type = 'reinstatement' AND scope = {scope:String} AND subject = {subject:String} AND time > ${timeParam("revoked_at")}
+       HAVING count() > 0`,
+      { scope: s.scope, subject: s.subject, revoked_at: s.revoked_at },
+    );
+    return rows[0]?.ends ?? null;
+  }
+}

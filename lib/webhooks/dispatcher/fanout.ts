@@ -1,0 +1,69 @@
+/**
+ * Fan-out (docs/WEBHOOKS.md "Events"): each alert change from the outbox becomes one
+ * delivery per enabled endpoint whose filters match the alert, recorded in
+ * webhook_deliveries before anything is sent. Delivery ids are derived from (endpoint,
+ * alert, change seq), so re-reading a change (lookback, restart) records nothing twice.
+ */
+import type { Alert, AlertChangeKind, AlertStore } from "../../alerts/store";
+import { deliveryId, type Delivery, type DeliveryStore } from "../deliveries";
+import { endpointMatches, type EndpointWithSecret } from "../endpoints";
+
+export type WebhookEventType = "alert.created" | "alert.updated" | "alert.resolved";
+
+/** One row of the outbox (alert_history). */
+export interface OutboxRow {
+  alert_id: string;
+  at: string;
+  seq: number;
+  kind: AlertChangeKind;
+}
+
+/** The event type sent for an alert_history kind; null: not sent (a withdrawn alert no longer exists). */
+export function eventTypeFor(kind: AlertChangeKind | string): WebhookEventType | null {
+  if (kind === "raised") return "alert.created";
+  if (kind === "resolved") return "alert.resolved";
+  if (kind === "withdrawn") return null;
+  return "alert.updated";
+}
+
+/** A new pending delivery of `payload` to one endpoint, due now. */
+export function newDelivery(fields: Pick<Delivery, "endpoint_id" | "id" | "alert_id" | "seq" | "type" | "payload" | "change_at">, now: string, status: Delivery["status"] = "pending"): Delivery {
+  return {
+    ...fields,
+    status,
+    attempts: 0,
+    created_at: now,
+    next_attempt_at: now,
+    first_sent_at: null,
+    delivered_at: null,
+    last_status_code: null,
+    last_error: "",
+    last_duration_ms: null,
+  };
+}
+
+/** Records the deliveries for `changes`; returns how many were new. */
+export async function fanOut(changes: OutboxRow[], endpoints: EndpointWithSecret[], alerts: AlertStore, deliveries: DeliveryStore): Promise<number> {
+  const enabled = endpoints.filter((e) => e.enabled);
+  const sendable = changes.filter((c) => eventTypeFor(c.kind) !== null);
+  if (enabled.length === 0 || sendable.length === 0) return 0;
+  const byId = new Map<string, Alert | null>();
+  for (const id of new Set(sendable.map((c) => c.alert_id))) byId.set(id, await alerts.get(id));
+  const now = new Date().toISOString();
+  const candidates: Delivery[] = [];
+  for (const change of sendable) {
+    const alert = byId.get(change.alert_id);
+    if (!alert) continue;
+    const type = eventTypeFor(change.kind)!;
+    const payload = JSON.stringify({ type, timestamp: change.at, alert });
+    for (const e of enabled) {
+      if (!endpointMatches(e, alert)) continue;
+      const id = deliveryId(e.id, change.alert_id, change.seq);
+      candidates.push(newDelivery({ endpoint_id: e.id, id, alert_id: change.alert_id, seq: Number(change.seq), type, payload, change_at: change.at }, now));
+    }
+  }
+  const known = await deliveries.existing(candidates.map((d) => d.id));
+  const fresh = candidates.filter((d) => !known.has(d.id));
+  await deliveries.record(fresh);
+  return fresh.length;
+}

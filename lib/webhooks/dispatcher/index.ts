@@ -1,0 +1,181 @@
+/**
+ * Webhook delivery (docs/WEBHOOKS.md; the data flow in docs/ARCHITECTURE.md), one file per job:
+ *
+ * - ./outbox.ts        tails alert_history (the outbox) from a persisted cursor
+ * - ./fanout.ts        turns each change into one recorded delivery per matching endpoint
+ * - ./attempt.ts       signs and sends one attempt; backoff and the delivery's next state
+ * - ./test-delivery.ts "Send test" with a sample alert
+ * - ./timings.ts       the in-process attempt events and delivery timings (tests, benchmarks)
+ *
+ * This file schedules them: a pass tails the outbox, then starts the due deliveries (up to
+ * REVENANT_WEBHOOK_CONCURRENCY at once); a failed attempt is retried when its backoff ends,
+ * until REVENANT_WEBHOOK_RETRY_HOURS after the delivery was recorded.
+ *
+ * Why the bus: detection emits "changes" right after writing, which wakes the dispatcher at
+ * once (latency target: 1.5 s p99 from consumption to arrival). Correctness does not depend
+ * on it: the poll (REVENANT_WEBHOOK_POLL_MS) finds every change and every due retry anyway.
+ *
+ * At-least-once: a crash between a successful send and saving its outcome re-sends it
+ * after the restart, with the same webhook-id, so receivers can deduplicate.
+ */
+import type { LookupFunction } from "node:net";
+import type { ClickHouseClient } from "@clickhouse/client";
+import { alertBus } from "../../alerts/bus";
+import { AlertStore } from "../../alerts/store";
+import { config, type Config } from "../../config";
+import { logger } from "../../log";
+import { store } from "../../store/clickhouse";
+import { DeliveryStore, type Delivery } from "../deliveries";
+import { EndpointStore, type EndpointWithSecret } from "../endpoints";
+import { parseAllowlist, type Allowlist } from "../ssrf";
+import { attemptDelivery } from "./attempt";
+import { fanOut } from "./fanout";
+import { OutboxTail } from "./outbox";
+import { webhookEvents } from "./timings";
+
+export { backoffMs } from "./attempt";
+export { eventTypeFor, type WebhookEventType } from "./fanout";
+export { LOOKBACK_US } from "./outbox";
+export { sendTestDelivery, testOutcome, type TestDeliveryOutcome } from "./test-delivery";
+export { deliveryTimings, webhookEvents, type AttemptEvent, type DeliveryTiming } from "./timings";
+
+export interface DispatcherOptions {
+  cfg?: Config;
+  reader?: ClickHouseClient;
+  writer?: ClickHouseClient;
+  /** DNS resolver for sends (tests inject one); the SSRF vetting applies to its answers. */
+  lookup?: LookupFunction;
+  random?: () => number;
+}
+
+export class WebhookDispatcher {
+  private readonly cfg: Config;
+  private readonly deliveries: DeliveryStore;
+  private readonly endpoints: EndpointStore;
+  private readonly alerts: AlertStore;
+  private readonly outbox: OutboxTail;
+  private readonly allow: Allowlist;
+  private readonly log = logger().child({ component: "webhooks" });
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private lookbackRequested = true;
+  private stopped = true;
+  private readonly onChanges = () => this.kick(false);
+
+  constructor(private readonly opts: DispatcherOptions = {}) {
+    this.cfg = opts.cfg ?? config();
+    const reader = opts.reader ?? store().reader;
+    const writer = opts.writer ?? store().writer;
+    this.deliveries = new DeliveryStore(reader, writer);
+    this.endpoints = new EndpointStore(reader, writer);
+    this.alerts = new AlertStore(reader);
+    this.outbox = new OutboxTail(reader, writer);
+    this.allow = parseAllowlist(this.cfg.REVENANT_WEBHOOK_ALLOWLIST);
+  }
+
+  async start(): Promise<void> {
+    const cursor = await this.outbox.load();
+    this.stopped = false;
+    alertBus().on("changes", this.onChanges);
+    this.pollTimer = setInterval(() => this.kick(true), this.cfg.REVENANT_WEBHOOK_POLL_MS);
+    this.pollTimer.unref();
+    this.kick(true);
+    this.log.info({ cursor }, "webhook dispatcher started");
+  }
+
+  /** Stops taking new work and waits for attempts in flight (each bounded by the timeout). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    alertBus().off("changes", this.onChanges);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.pumping;
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /** Runs a pass now (coalesced with one already running). */
+  kick(lookback = false): void {
+    if (this.stopped) return;
+    if (lookback) this.lookbackRequested = true;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      if (this.again && !this.stopped) this.kick();
+    });
+  }
+
+  /** Resolves when no pass is running and nothing is in flight (tests). */
+  async idle(): Promise<void> {
+    while (this.pumping || this.inflight.size > 0) {
+      await this.pumping;
+      await Promise.allSettled([...this.inflight.values()]);
+    }
+  }
+
+  private async pump(): Promise<void> {
+    this.again = false;
+    try {
+      const lookback = this.lookbackRequested;
+      this.lookbackRequested = false;
+      const endpoints = await this.endpoints.listWithSecrets();
+      await this.outbox.read(lookback, async (changes) => {
+        const recorded = await fanOut(changes, endpoints, this.alerts, this.deliveries);
+        if (recorded) this.log.debug({ deliveries: recorded }, "webhook deliveries recorded");
+      });
+      await this.dispatchDue(endpoints);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "webhook pass failed");
+    }
+  }
+
+  private async dispatchDue(endpoints: EndpointWithSecret[]): Promise<void> {
+    const capacity = this.cfg.REVENANT_WEBHOOK_CONCURRENCY - this.inflight.size;
+    if (capacity <= 0 || this.stopped) return;
+    const due = await this.deliveries.due(capacity, [...this.inflight.keys()]);
+    const byId = new Map(endpoints.map((e) => [e.id, e]));
+    for (const d of due) {
+      if (this.inflight.has(d.id)) continue;
+      const p = this.attempt(d, byId.get(d.endpoint_id) ?? null)
+        .catch((err: Error) => this.log.error({ delivery_id: d.id, err: err.message }, "webhook attempt could not be saved"))
+        .finally(() => {
+          this.inflight.delete(d.id);
+          this.kick();
+        });
+      this.inflight.set(d.id, p);
+    }
+  }
+
+  private async attempt(d: Delivery, endpoint: EndpointWithSecret | null): Promise<void> {
+    if (!endpoint || !endpoint.enabled) {
+      await this.deliveries.save({ ...d, status: "cancelled", last_error: endpoint ? "endpoint disabled" : "endpoint deleted" });
+      return;
+    }
+    const { next, result, sentAt } = await attemptDelivery(d, endpoint, this.cfg, this.allow, this.deliveries, this.opts.lookup, this.opts.random);
+    if (next.status === "pending") {
+      this.wakeAt(next.next_attempt_at);
+      this.log.warn({ delivery_id: d.id, endpoint_id: d.endpoint_id, attempt: next.attempts, error: result.error }, "webhook attempt failed; will retry");
+    } else if (next.status === "failed") {
+      this.log.error({ delivery_id: d.id, endpoint_id: d.endpoint_id, attempts: next.attempts, error: result.error }, "webhook delivery gave up");
+    }
+    webhookEvents().emit("attempt", { delivery: next, result, sent_at: sentAt });
+  }
+
+  /** A pass just after `iso`, when a retry falls due. */
+  private wakeAt(iso: string): void {
+    const wait = Math.max(0, Date.parse(iso) - Date.now()) + 5;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.kick();
+    }, wait);
+    t.unref();
+    this.timers.add(t);
+  }
+}

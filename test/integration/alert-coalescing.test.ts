@@ -1,0 +1,71 @@
+/**
+ * Alerts under a storm: while a revoked agent keeps acting, detection updates its alert on
+ * every batch, but growing counts are announced (alert history = webhook outbox) at most once
+ * per interval, with the latest counts. Creation, severity changes, status changes and
+ * re-opening go out at once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseConfig } from "@/lib/config";
+import { createStore, type Store } from "@/lib/store/clickhouse";
+import { migrate } from "@/lib/store/migrate";
+import { AlertStore } from "@/lib/alerts/store";
+import { alertId } from "@/lib/detection/alert-id";
+import type { DerivedAlert } from "@/lib/detection/types";
+
+const INTERVAL_MS = 1_500;
+
+function derived(count: number, severity: "high" | "critical" = "high"): DerivedAlert {
+  return {
+    id: alertId("post_revocation_activity", "storm-rev", "storm-agent"),
+    rule: "post_revocation_activity",
+    severity,
+    revocation_id: "storm-rev",
+    agent_id: "storm-agent",
+    pipeline_id: null,
+    layers_enforcing: [],
+    layers_leaking: ["tool"],
+    violation_count: count,
+    first_violation_at: "2026-01-01T00:00:01.000Z",
+    last_violation_at: new Date(Date.UTC(2026, 0, 1, 0, 0, count)).toISOString(),
+    sample_event_ids: ["e1"],
+  };
+}
+
+describe("alert updates are coalesced under a storm", () => {
+  let s: Store;
+  beforeAll(async () => {
+    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-storm-")) }));
+    await migrate(s.writer);
+  });
+  afterAll(async () => s.close());
+
+  it("announces growth at most once per interval, with the latest counts", async () => {
+    const alerts = new AlertStore(s.writer, { updateIntervalMs: INTERVAL_MS });
+    const id = derived(1).id;
+    const kinds = (changes: { kind: string; violation_count: number }[]) => changes.map((c) => `${c.kind}:${c.violation_count}`);
+
+    expect(kinds(await alerts.reconcile("storm-rev", [derived(1)]))).toEqual(["raised:1"]);
+    // Twenty batches of a storm within the interval: the row follows, nothing is announced.
+    for (let n = 2; n <= 21; n++) expect(await alerts.reconcile("storm-rev", [derived(n)])).toEqual([]);
+    expect((await alerts.get(id))?.violation_count).toBe(21);
+    expect(await alerts.flushOwedUpdates()).toEqual([]); // not due yet
+
+    // A severity change is not held back.
+    expect(kinds(await alerts.reconcile("storm-rev", [derived(22, "critical")]))).toEqual(["updated:22"]);
+    expect(await alerts.reconcile("storm-rev", [derived(30, "critical")])).toEqual([]);
+
+    await new Promise((r) => setTimeout(r, INTERVAL_MS + 200));
+    expect(kinds(await alerts.flushOwedUpdates())).toEqual(["updated:30"]);
+    expect(await alerts.flushOwedUpdates()).toEqual([]); // owed once, announced once
+
+    // An analyst's status change goes out at once; new violations re-open at once.
+    await alerts.setStatus(id, "acknowledged", "analyst@example.com");
+    expect(kinds(await alerts.reconcile("storm-rev", [derived(31, "critical")]))).toEqual(["reopened:31"]);
+
+    const history = await alerts.history(id);
+    expect(history.map((h) => `${h.kind}:${h.violation_count}`)).toEqual(["raised:1", "updated:22", "updated:30", "acknowledged:30", "reopened:31"]);
+  });
+});

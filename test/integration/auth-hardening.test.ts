@@ -1,0 +1,298 @@
+/**
+ * Abuse of the sign-in and API edge, against the real route handlers, the real embedded
+ * ClickHouse and a real HTTP server: client addresses behind proxies, bounded password
+ * hashing, failed-authentication limits, one-time first admin, CLI resets, cookie
+ * prefixes, the public health answer, encrypted webhook secrets and the data directory.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { promisify } from "node:util";
+import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
+import { hashingHighWater, verifyPassword } from "@/lib/auth/passwords";
+import { SessionStore } from "@/lib/auth/sessions";
+import { UserStore } from "@/lib/auth/users";
+import { ApiKeyStore } from "@/lib/auth/keys";
+import { open } from "@/lib/auth/secret-box";
+import { config, ConfigError, parseConfig, resetConfig } from "@/lib/config";
+import { clientAddress, installPeerHook } from "@/lib/http/client-address";
+import { resetRateLimits } from "@/lib/http/rate-limit";
+import type { RouteHandler } from "@/lib/http/route";
+import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { migrate } from "@/lib/store/migrate";
+import { EndpointStore } from "@/lib/webhooks/endpoints";
+import { configureTestStack, type TestStack } from "../helpers/stack";
+
+const API = path.resolve(__dirname, "../../app/api/v1");
+const route = async (p: string) => (await import(path.join(API, p, "route.ts"))) as Record<string, RouteHandler>;
+const BOOTSTRAP = "bootstrap-key-for-the-hardening-test-0123456789";
+const KEY_A = randomBytes(32).toString("base64");
+const KEY_B = randomBytes(32).toString("hex");
+
+function setEnv(vars: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  resetConfig();
+}
+
+function req(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown } = {}): Request {
+  return new Request(`http://localhost${url}`, {
+    method: init.method ?? "GET",
+    headers: { "content-type": "application/json", ...init.headers },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+}
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = configureTestStack({
+    REVENANT_ADMIN_EMAIL: "first@example.com",
+    REVENANT_ADMIN_PASSWORD: "first admin password",
+    REVENANT_BOOTSTRAP_API_KEY: BOOTSTRAP,
+    REVENANT_AUTH_FAILURES_PER_MIN: "5",
+    REVENANT_PASSWORD_HASH_CONCURRENCY: "2",
+    REVENANT_WEBHOOK_ALLOWLIST: "127.0.0.1",
+  });
+  await migrate(store().writer);
+});
+afterAll(async () => {
+  await closeStore();
+});
+
+describe("first admin and the user CLI", () => {
+  it("creates the first admin once, ever: a deleted one is not re-created from the environment", async () => {
+    expect(await ensureFirstAdmin()).toBe("created");
+    const users = new UserStore();
+    const admin = (await users.byEmailWithHash("first@example.com"))!;
+    expect(await users.delete(admin.id)).toBe(true);
+    expect(await ensureFirstAdmin()).toBe("done_before");
+    expect(await users.byEmailWithHash("first@example.com")).toBeNull();
+    const audit = await queryRows<{ action: string }>(store().reader, "test", "SELECT action FROM audit_log WHERE action = 'user.bootstrap_admin'");
+    expect(audit).toHaveLength(1);
+  });
+
+  it("create-user --reset ends the user's sessions and is audited", async () => {
+    const users = new UserStore();
+    const bob = await users.create({ email: "bob@example.com", role: "viewer", password: "bob password 1" });
+    const session = await new SessionStore().create(bob);
+    expect(await new SessionStore().principal(session.token)).toMatchObject({ id: bob.id });
+    // The CLI opens the data directory itself: one process may own it at a time.
+    await closeStore();
+    const run = promisify(execFile);
+    const cli = (...args: string[]) =>
+      run(process.execPath, ["--import", "tsx", "scripts/create-user.ts", ...args], {
+        cwd: path.resolve(__dirname, "../.."),
+        env: { ...process.env, ...stack.env, REVENANT_NEW_USER_PASSWORD: "bob password 2" },
+      });
+    await cli("bob@example.com", "analyst", "--reset");
+    await cli("dan@example.com", "viewer");
+    const { authCache } = await import("@/lib/auth/cache");
+    authCache().clear();
+    expect(await new SessionStore().principal(session.token)).toBeNull();
+    const rows = await queryRows<{ action: string; actor_kind: string; target: string }>(store().reader, "test", "SELECT action, actor_kind, target FROM audit_log WHERE action = 'user.reset'");
+    expect(rows).toEqual([{ action: "user.reset", actor_kind: "system", target: "bob@example.com" }]);
+    const created = await queryRows<{ actor_kind: string }>(store().reader, "test", "SELECT actor_kind FROM audit_log WHERE action = 'user.create' AND target = 'dan@example.com'");
+    expect(created).toEqual([{ actor_kind: "system" }]);
+    expect((await new UserStore().byEmailWithHash("dan@example.com"))!.role).toBe("viewer");
+  });
+});
+
+describe("client address", () => {
+  it("takes the right-most X-Forwarded-For entry that no trusted proxy wrote", () => {
+    const r = req("/", { headers: { "x-forwarded-for": "6.6.6.6, 198.51.100.7, 10.0.0.2" } });
+    expect(clientAddress(r, 0)).toBe("10.0.0.2");
+    expect(clientAddress(r, 1)).toBe("198.51.100.7");
+    expect(clientAddress(r, 2)).toBe("6.6.6.6");
+    expect(clientAddress(r, 5)).toBe("6.6.6.6");
+  });
+
+  it("appends the connecting peer on a real server, so a forged header names nobody", async () => {
+    installPeerHook();
+    const seen: string[] = [];
+    const server = http.createServer((inc, res) => {
+      const headers = new Headers(Object.entries(inc.headers).map(([k, v]) => [k, String(v)]) as [string, string][]);
+      seen.push(clientAddress(new Request("http://localhost/", { headers }), 0));
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    await fetch(`http://127.0.0.1:${port}/`, { headers: { "x-forwarded-for": "203.0.113.66", "x-revenant-peer": "203.0.113.67" } });
+    await fetch(`http://127.0.0.1:${port}/`);
+    await new Promise((r) => server.close(r));
+    expect(seen).toEqual(["127.0.0.1", "127.0.0.1"]);
+  });
+
+  it("limits sign-in per real client, not per forged first hop", async () => {
+    resetRateLimits();
+    setEnv({ REVENANT_LOGIN_RATE_PER_MIN: "3" });
+    const login = (await route("auth/login")).POST;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      // A new forged first hop each time; the proxy-appended address stays the same.
+      const res = await login(req("/api/v1/auth/login", { method: "POST", headers: { "x-forwarded-for": `192.0.2.${i}, 198.51.100.20` }, body: { email: `x${i}@example.com`, password: "not the password" } }));
+      statuses.push(res.status);
+      if (res.status === 429) expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    setEnv({ REVENANT_LOGIN_RATE_PER_MIN: undefined });
+  });
+});
+
+describe("password hashing", () => {
+  it("runs at most REVENANT_PASSWORD_HASH_CONCURRENCY hashes at once, and all of them finish", async () => {
+    hashingHighWater(true);
+    const results = await Promise.all(Array.from({ length: 8 }, () => verifyPassword(null, "guess")));
+    expect(results).toEqual(Array(8).fill(false));
+    expect(hashingHighWater()).toBe(2);
+  });
+});
+
+describe("failed authentication", () => {
+  it("answers 429 with Retry-After once an address has failed too often, before any lookup", async () => {
+    resetRateLimits();
+    const me = (await route("auth/me")).GET;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await me(req("/api/v1/auth/me", { headers: { authorization: `Bearer rvk_${randomBytes(24).toString("base64url")}`, "x-forwarded-for": "203.0.113.50" } }));
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+        expect((await res.json()).error.code).toBe("rate_limited");
+      }
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    // Forged session cookies count the same way.
+    const cookie = await me(req("/api/v1/auth/me", { headers: { cookie: "revenant_session=forged", "x-forwarded-for": "203.0.113.50" } }));
+    expect(cookie.status).toBe(429);
+    // Another address is not affected.
+    const other = await me(req("/api/v1/auth/me", { headers: { authorization: "Bearer rvk_nope", "x-forwarded-for": "203.0.113.51" } }));
+    expect(other.status).toBe(401);
+  });
+
+  it("limits failures per key prefix across addresses", async () => {
+    resetRateLimits();
+    const me = (await route("auth/me")).GET;
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await me(req("/api/v1/auth/me", { headers: { authorization: `Bearer rvk_AAAAAA${randomBytes(20).toString("base64url")}`, "x-forwarded-for": `198.18.0.${i}` } }));
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    // A valid key still works from a fresh address.
+    const key = (await new ApiKeyStore().create({ name: "ok", role: "viewer", createdBy: "test" })).key;
+    const ok = await me(req("/api/v1/auth/me", { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": "198.18.1.1" } }));
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe("settings", () => {
+  it("refuses a bootstrap API key shorter than 32 characters, naming the setting", () => {
+    expect(() => parseConfig({ REVENANT_BOOTSTRAP_API_KEY: "short-key-0123456789" })).toThrow(ConfigError);
+    expect(() => parseConfig({ REVENANT_BOOTSTRAP_API_KEY: "short-key-0123456789" })).toThrow(/REVENANT_BOOTSTRAP_API_KEY: must be at least 32/);
+    expect(parseConfig({ REVENANT_BOOTSTRAP_API_KEY: "k".repeat(32) }).REVENANT_BOOTSTRAP_API_KEY).toHaveLength(32);
+    expect(() => parseConfig({ REVENANT_SECRET_KEY: "too-short" })).toThrow(/REVENANT_SECRET_KEY/);
+  });
+
+  it("creates the embedded data directory readable by its owner only", () => {
+    expect(statSync(config().chdbPath).mode & 0o777).toBe(0o700);
+    expect(config().chdbPath.startsWith(stack.dataDir)).toBe(true);
+  });
+});
+
+describe("cookies", () => {
+  const signIn = async (headers: Record<string, string> = {}) => {
+    resetRateLimits();
+    const login = (await route("auth/login")).POST;
+    const res = await login(req("/api/v1/auth/login", { method: "POST", headers, body: { email: "carol@example.com", password: "carol password" } }));
+    expect(res.status).toBe(200);
+    return res.headers.getSetCookie();
+  };
+
+  beforeAll(async () => {
+    await new UserStore().create({ email: "carol@example.com", role: "viewer", password: "carol password" });
+  });
+  afterAll(() => setEnv({ NODE_ENV: "test", REVENANT_COOKIE_SECURE: undefined }));
+
+  it("are __Host- prefixed and Secure by default in production, and only those are read", async () => {
+    setEnv({ NODE_ENV: "production", REVENANT_COOKIE_SECURE: undefined });
+    const set = await signIn();
+    const session = set.find((c) => c.startsWith("__Host-revenant_session="))!;
+    expect(session).toMatch(/; Secure/);
+    expect(session).toMatch(/Path=\//);
+    expect(session).not.toMatch(/Domain=/);
+    expect(set.find((c) => c.startsWith("__Host-revenant_csrf="))).toMatch(/; Secure/);
+    const token = session.split(";")[0].split("=")[1];
+    const me = (await route("auth/me")).GET;
+    expect((await me(req("/api/v1/auth/me", { headers: { cookie: `__Host-revenant_session=${token}` } }))).status).toBe(200);
+    // The same value under the plain name (as a plain-HTTP attacker could plant it) is not read.
+    expect((await me(req("/api/v1/auth/me", { headers: { cookie: `revenant_session=${token}` } }))).status).toBe(401);
+  });
+
+  it("stay plain with REVENANT_COOKIE_SECURE=false (plain-HTTP development)", async () => {
+    setEnv({ NODE_ENV: "production", REVENANT_COOKIE_SECURE: "false" });
+    const set = await signIn();
+    expect(set.find((c) => c.startsWith("revenant_session="))).not.toMatch(/Secure/);
+    expect(set.some((c) => c.startsWith("__Host-"))).toBe(false);
+  });
+});
+
+describe("health", () => {
+  it("tells the public only status and lag; a signed-in caller gets the details", async () => {
+    resetRateLimits();
+    const health = (await route("health")).GET;
+    const anon = await health(req("/api/v1/health"));
+    const body = await anon.json();
+    expect(Object.keys(body).sort()).toEqual(["lag", "status"]);
+    expect(JSON.stringify(body)).not.toContain(stack.env.KAFKA_BROKERS);
+    const forged = await (await health(req("/api/v1/health", { headers: { authorization: "Bearer rvk_forged" } }))).json();
+    expect(Object.keys(forged).sort()).toEqual(["lag", "status"]);
+    const full = await (await health(req("/api/v1/health", { headers: { authorization: `Bearer ${BOOTSTRAP}` } }))).json();
+    expect(full.kafka.brokers).toEqual(stack.env.KAFKA_BROKERS.split(","));
+    expect(full).toHaveProperty("clickhouse");
+  });
+});
+
+describe("webhook secrets at rest", () => {
+  const stored = async (id: string) =>
+    (await queryRows<{ secret: string }>(store().reader, "test", "SELECT secret FROM webhook_endpoints FINAL WHERE id = {id:String}", { id }))[0].secret;
+
+  it("are encrypted with REVENANT_SECRET_KEY, readable after a rotation, and re-encrypted under the new key", async () => {
+    resetRateLimits();
+    setEnv({ REVENANT_SECRET_KEY: KEY_A, REVENANT_SECRET_KEY_PREVIOUS: undefined });
+    const post = (await route("webhooks")).POST;
+    const res = await post(req("/api/v1/webhooks", { method: "POST", headers: { authorization: `Bearer ${BOOTSTRAP}` }, body: { url: "http://127.0.0.1:9/hook" } }));
+    expect(res.status).toBe(201);
+    const { id, secret } = await res.json();
+    expect(secret).toMatch(/^whsec_/);
+    const raw = await stored(id);
+    expect(raw).toMatch(/^enc:v1:[0-9a-f]{8}:/);
+    expect(raw).not.toContain(secret.slice(6));
+    expect((await new EndpointStore().getWithSecret(id))!.secret).toBe(secret);
+
+    // Rotation: the new key encrypts, the previous one still decrypts.
+    setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: KEY_A });
+    expect((await new EndpointStore().getWithSecret(id))!.secret).toBe(secret);
+    expect(await new EndpointStore().reseal()).toBe(1);
+    const resealed = await stored(id);
+    expect(resealed.split(":")[2]).not.toBe(raw.split(":")[2]);
+    // Without the previous key the new ciphertext still opens; the old one would not.
+    setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: undefined });
+    expect((await new EndpointStore().getWithSecret(id))!.secret).toBe(secret);
+    expect(() => open(raw)).toThrow(/REVENANT_SECRET_KEY/);
+    // A tampered ciphertext is refused, not opened to junk.
+    const tampered = resealed.slice(0, -2) + (resealed.endsWith("A") ? "BB" : "AA");
+    expect(() => open(tampered)).toThrow();
+    // A key that opens nothing: the endpoint stays listed (deliveries still recorded) but cannot sign.
+    setEnv({ REVENANT_SECRET_KEY: randomBytes(32).toString("base64") });
+    const listed = (await new EndpointStore().listWithSecrets()).find((e) => e.id === id)!;
+    expect(listed.secret).toBe("");
+    await expect(new EndpointStore().getWithSecret(id)).rejects.toThrow(/REVENANT_SECRET_KEY/);
+    setEnv({ REVENANT_SECRET_KEY: undefined });
+  });
+});
