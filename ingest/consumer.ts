@@ -72,6 +72,8 @@ export class IngestConsumer {
       // 4 MiB per partition ≈ 12k events of ~350 B: one fetch fills about one insert.
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
+      // Every crash is restarted by scheduleRestart() below, retriable or not: one policy.
+      retry: { restartOnFailure: async () => false },
       sessionTimeout: cfg.KAFKA_SESSION_TIMEOUT_MS,
       // kafkajs wants heartbeats well inside the session timeout: a third of it at most.
       heartbeatInterval: Math.min(3_000, Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 3)),
@@ -86,7 +88,7 @@ export class IngestConsumer {
       this.log.error({ err: this.status.lastError, restart: e.payload.restart }, "consumer crashed");
       // kafkajs restarts itself after retriable errors only; "Failed to find group
       // coordinator" while a broker restarts is not one, and would stop ingest for good.
-      if (!e.payload.restart && !this.stopping) this.scheduleRestart();
+      if (!this.stopping) this.scheduleRestart();
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.restarts = 0;
@@ -120,13 +122,14 @@ export class IngestConsumer {
   }
 
   /**
-   * Runs the consumer again after a crash kafkajs will not restart from, with capped
-   * backoff. Batches in flight from before the crash are still stored; their commits fail
+   * Runs the consumer again after a crash (kafkajs's own restart is switched off above:
+   * it skips non-retriable errors), with capped backoff. Batches in flight from before the crash are still stored; their commits fail
    * (the partitions were given up) and Kafka redelivers them, which deduplication absorbs.
    */
   private scheduleRestart(): void {
     if (this.restartTimer) return;
-    const delay = Math.min(30_000, 1_000 * 2 ** Math.min(this.restarts++, 5));
+    // 0.5, 1, 2, 4, 8, then every 10 s: a broker back from an outage is found within 10 s.
+    const delay = Math.min(10_000, 500 * 2 ** Math.min(this.restarts++, 5));
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       const consumer = this.consumer;
@@ -134,7 +137,7 @@ export class IngestConsumer {
       this.log.warn({ attempt: this.restarts }, "restarting the consumer after a crash");
       consumer
         .connect()
-        .then(() => consumer.run(this.runConfig()))
+        .then(() => (this.stopping ? undefined : consumer.run(this.runConfig())))
         .catch((err: Error) => {
           this.status.lastError = `kafka: ${err.message}`;
           this.log.error({ err: err.message }, "consumer restart failed");
