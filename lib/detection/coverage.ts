@@ -35,35 +35,69 @@ export async function anyCoverage(client: ClickHouseClient): Promise<boolean> {
   return Number(rows[0]?.n ?? 0) > 0;
 }
 
+type CoverageSubject = Pick<RevocationState, "revocation_id" | "scope" | "subject" | "cascade">;
+
 /**
- * A revocation's covered credentials (docs/SEMANTICS.md points 3–4): the root set from
+ * The covered credentials of each revocation (docs/SEMANTICS.md points 3–4): the root set from
  * credential_presence (or the subject itself for scope credential), plus, when cascading,
- * every descendant through credential_lineage, breadth first, any depth; a credential
- * already covered is never visited twice, which also ends cycles.
+ * every descendant through credential_lineage at any depth. Many revocations at once: one
+ * root-set query, then one lineage query per depth level for all of them together; a
+ * credential already visited is never asked for twice, which also ends cycles.
  */
-export async function coveredCredentials(client: ClickHouseClient, rev: Pick<RevocationState, "scope" | "subject" | "cascade">): Promise<Set<string>> {
-  const covered = new Set<string>();
-  if (rev.scope === "credential") covered.add(rev.subject);
-  else {
-    const roots = await queryRows<{ credential_id: string }>(
-      client,
-      "detection:rootSet",
-      `SELECT DISTINCT credential_id FROM credential_presence WHERE owner_kind = {kind:String} AND owner_id = {subject:String}`,
-      { kind: rev.scope, subject: rev.subject },
-    );
-    for (const r of roots) covered.add(r.credential_id);
+export async function coveredCredentials(client: ClickHouseClient, revs: CoverageSubject[]): Promise<Map<string, Set<string>>> {
+  const covered = new Map<string, Set<string>>();
+  const owners = revs.filter((r) => r.scope !== "credential");
+  const presence = owners.length
+    ? await queryRows<{ owner_kind: string; owner_id: string; credential_id: string }>(
+        client,
+        "detection:rootSet",
+        `SELECT DISTINCT owner_kind, owner_id, credential_id FROM credential_presence
+         WHERE owner_kind IN {kinds:Array(String)} AND owner_id IN {owners:Array(String)}`,
+        { kinds: [...new Set(owners.map((r) => r.scope))], owners: [...new Set(owners.map((r) => r.subject))] },
+      )
+    : [];
+  const rootsOf = new Map<string, string[]>();
+  for (const p of presence) {
+    const key = `${p.owner_kind}\u0000${p.owner_id}`;
+    rootsOf.set(key, [...(rootsOf.get(key) ?? []), p.credential_id]);
   }
-  if (!rev.cascade) return covered;
-  let frontier = [...covered];
+  for (const r of revs) {
+    covered.set(r.revocation_id, new Set(r.scope === "credential" ? [r.subject] : (rootsOf.get(`${r.scope}\u0000${r.subject}`) ?? [])));
+  }
+
+  // Children of every credential reachable from a cascading revocation's roots, level by level.
+  const children = new Map<string, string[]>();
+  const visited = new Set<string>();
+  let frontier = [...new Set(revs.filter((r) => r.cascade).flatMap((r) => [...covered.get(r.revocation_id)!]))];
+  for (const c of frontier) visited.add(c);
   while (frontier.length) {
-    const children = await queryRows<{ credential_id: string }>(
+    const edges = await queryRows<{ parent_id: string; credential_id: string }>(
       client,
       "detection:lineage",
-      `SELECT DISTINCT credential_id FROM credential_lineage WHERE parent_id IN {parents:Array(String)}`,
+      `SELECT DISTINCT parent_id, credential_id FROM credential_lineage WHERE parent_id IN {parents:Array(String)}`,
       { parents: frontier },
     );
-    frontier = children.map((c) => c.credential_id).filter((c) => !covered.has(c));
-    for (const c of frontier) covered.add(c);
+    frontier = [];
+    for (const e of edges) {
+      children.set(e.parent_id, [...(children.get(e.parent_id) ?? []), e.credential_id]);
+      if (!visited.has(e.credential_id)) {
+        visited.add(e.credential_id);
+        frontier.push(e.credential_id);
+      }
+    }
+  }
+  for (const r of revs) {
+    if (!r.cascade) continue;
+    const set = covered.get(r.revocation_id)!;
+    const queue = [...set];
+    while (queue.length) {
+      for (const child of children.get(queue.pop()!) ?? []) {
+        if (!set.has(child)) {
+          set.add(child);
+          queue.push(child);
+        }
+      }
+    }
   }
   return covered;
 }

@@ -145,7 +145,9 @@ export class Derivations {
       const ids = new Set(committing.map((s) => s.revocation_id));
       const pairs = found.filter((p) => ids.has(p.revocation_id));
       const keep = new Set(pairs.map((p) => `${p.revocation_id}\u0000${p.event_id}`));
-      const stale = (await storedPairsOf(writer, [...ids])).filter(
+      // Only a revocation prepared more than once can hold pairs of an older generation.
+      const rewritten = committing.filter((s) => s.write_generation > 1).map((s) => s.revocation_id);
+      const stale = (await storedPairsOf(writer, rewritten)).filter(
         (p) => p.generation < generation.get(p.revocation_id)! && !keep.has(`${p.revocation_id}\u0000${p.event_id}`),
       );
       await appendPairs(writer, pairs, "detection:derive:pairs");

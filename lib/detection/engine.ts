@@ -53,6 +53,8 @@ export class DetectionEngine {
   private queue: Promise<unknown> = Promise.resolve();
   /** Whether any revocation exists yet: while none does, a batch needs no lookup at all. */
   private hasCoverage = false;
+  private readonly updateIntervalMs: number;
+  private lastOwedCheck = 0;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -60,7 +62,8 @@ export class DetectionEngine {
     private readonly onAlertChanges: (changes: AlertHistoryEntry[]) => void = () => {},
     options: EngineOptions = {},
   ) {
-    this.alerts = new AlertStore(client, { updateIntervalMs: options.updateIntervalMs ?? 0 });
+    this.updateIntervalMs = options.updateIntervalMs ?? 0;
+    this.alerts = new AlertStore(client, { updateIntervalMs: this.updateIntervalMs });
     this.states = new RevocationStates(client);
     this.derivations = new Derivations({
       writer: client,
@@ -90,9 +93,16 @@ export class DetectionEngine {
     return this.withLock(() => this.evaluateBatch(events));
   }
 
-  /** Retries failed derivations and announces owed alert updates (called periodically). */
+  /**
+   * Retries failed derivations and announces owed alert updates (called every second). Owed
+   * updates are looked for every sixth of the interval (1–5 s): an update is owed at most
+   * that much longer than the interval, and the look-up stays off ingest's session most ticks.
+   */
   async tick(): Promise<void> {
     this.derivations.retryFailed();
+    const now = Date.now();
+    if (now - this.lastOwedCheck < Math.min(5_000, Math.max(1_000, this.updateIntervalMs / 6))) return;
+    this.lastOwedCheck = now;
     const changes = await this.alerts.flushOwedUpdates();
     if (changes.length) this.onAlertChanges(changes);
   }
@@ -141,7 +151,7 @@ export class DetectionEngine {
     const growing = growingRevocations(events, index);
     if (growing.size) {
       const states = await this.states.get([...growing]);
-      for (const s of states.values()) await this.prepare(s, {});
+      await this.prepare([...states.values()].map((s) => ({ state: s, changes: {} })));
       index = new CoverageIndex(await lookupCoverage(this.client, keys));
     }
 
@@ -158,12 +168,12 @@ export class DetectionEngine {
   private async prepareNewRevocations(revocations: StoredEvent[]): Promise<void> {
     if (revocations.length === 0) return;
     const known = await this.states.get(revocations.map((r) => r.event_id));
-    for (const r of revocations) {
-      if (known.has(r.event_id)) continue; // redelivered: its derivation is done or pending
-      const s = initialState(r);
-      await this.prepare(s, { reinstated_at: await this.states.windowEnd(s) });
-      known.set(r.event_id, s);
-    }
+    // Redelivered revocations are skipped: their derivation is done or pending.
+    const fresh = new Map<string, RevocationState>();
+    for (const r of revocations) if (!known.has(r.event_id)) fresh.set(r.event_id, initialState(r));
+    if (fresh.size === 0) return;
+    const ends = await this.states.windowEnds([...fresh.values()]);
+    await this.prepare([...fresh.values()].map((s) => ({ state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } })));
   }
 
   /** A reinstatement ends the window of each revocation of its subject whose first later reinstatement it now is. */
@@ -172,27 +182,33 @@ export class DetectionEngine {
     const ids = await this.states.revocationsOfSubjects(
       reinstatements.map((r) => ({ scope: r.rev_scope, subject: r.rev_subject, before: r.time })),
     );
-    for (const s of (await this.states.get(ids)).values()) {
-      const end = await this.states.windowEnd(s);
-      if (end !== s.reinstated_at) await this.prepare(s, { reinstated_at: end });
-    }
+    const states = [...(await this.states.get(ids)).values()];
+    const ends = await this.states.windowEnds(states);
+    await this.prepare(
+      states
+        .filter((s) => ends.get(s.revocation_id) !== s.reinstated_at)
+        .map((s) => ({ state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } })),
+    );
   }
 
   /**
-   * Rewrites a revocation's coverage in a new generation (its window and covered set as the
-   * stored data now say), marks it pending and asks for its derivation. Coverage is written
-   * before the state, so a crash in between is repaired when the batch is delivered again.
+   * Rewrites revocations' coverage in a new generation each (window and covered set as the
+   * stored data now say), marks them pending and asks for their derivation. A few queries for
+   * any number of revocations. Coverage is written before the states, so a crash in between
+   * is repaired when the batch is delivered again.
    */
-  private async prepare(s: RevocationState, changes: Partial<RevocationState>): Promise<void> {
-    const next: RevocationState = {
-      ...s,
+  private async prepare(items: { state: RevocationState; changes: Partial<RevocationState> }[]): Promise<void> {
+    if (items.length === 0) return;
+    const next: RevocationState[] = items.map(({ state, changes }) => ({
+      ...state,
       ...changes,
-      write_generation: Math.max(s.generation, s.write_generation) + 1,
+      write_generation: Math.max(state.generation, state.write_generation) + 1,
       pending: 1,
-    };
-    await writeCoverage(this.client, coverageRows(next, await coveredCredentials(this.client, next)));
-    await this.states.put([next]);
+    }));
+    const covered = await coveredCredentials(this.client, next);
+    await writeCoverage(this.client, next.flatMap((s) => coverageRows(s, covered.get(s.revocation_id)!)));
+    await this.states.put(next);
     this.hasCoverage = true;
-    this.derivations.request(next.revocation_id);
+    for (const s of next) this.derivations.request(s.revocation_id);
   }
 }

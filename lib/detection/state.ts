@@ -103,16 +103,31 @@ export class RevocationStates {
       .map((r) => r.event_id);
   }
 
-  /** L: the first reinstatement of the revocation's scope and subject strictly after R, else null. */
-  async windowEnd(s: Pick<RevocationState, "scope" | "subject" | "revoked_at">): Promise<string | null> {
-    const rows = await queryRows<{ ends: string }>(
+  /** L of each revocation: the first reinstatement of its scope and subject strictly after R, else null. */
+  async windowEnds(states: Pick<RevocationState, "revocation_id" | "scope" | "subject" | "revoked_at">[]): Promise<Map<string, string | null>> {
+    const ends = new Map<string, string | null>(states.map((s) => [s.revocation_id, null]));
+    if (states.length === 0) return ends;
+    const earliest = states.reduce((a, b) => (a.revoked_at < b.revoked_at ? a : b)).revoked_at;
+    const rows = await queryRows<{ scope: string; subject: string; time: string }>(
       this.client,
-      "detection:state:windowEnd",
-      `SELECT min(time) AS ends FROM revocation_events FINAL
-       WHERE type = 'reinstatement' AND scope = {scope:String} AND subject = {subject:String} AND time > ${timeParam("revoked_at")}
-       HAVING count() > 0`,
-      { scope: s.scope, subject: s.subject, revoked_at: s.revoked_at },
+      "detection:state:windowEnds",
+      `SELECT scope, subject, time FROM revocation_events FINAL
+       WHERE type = 'reinstatement' AND scope IN {scopes:Array(String)} AND subject IN {subjects:Array(String)}
+         AND time > ${timeParam("earliest")}`,
+      { scopes: [...new Set(states.map((s) => s.scope))], subjects: [...new Set(states.map((s) => s.subject))], earliest },
     );
-    return rows[0]?.ends ?? null;
+    const timesOf = new Map<string, string[]>();
+    for (const r of rows) {
+      const key = `${r.scope}\u0000${r.subject}`;
+      timesOf.set(key, [...(timesOf.get(key) ?? []), r.time]);
+    }
+    // ISO-8601 UTC strings of one format compare like the times they name.
+    for (const s of states) {
+      for (const t of timesOf.get(`${s.scope}\u0000${s.subject}`) ?? []) {
+        const end = ends.get(s.revocation_id);
+        if (t > s.revoked_at && (end === null || t < end!)) ends.set(s.revocation_id, t);
+      }
+    }
+    return ends;
   }
 }

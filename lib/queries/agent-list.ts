@@ -80,8 +80,20 @@ const stateSql = (only: boolean) => `
   FROM (${touchingSql(only)})
   GROUP BY agent_id`;
 
-const violationsSql = (only: boolean) =>
-  `SELECT agent_id, count() AS n FROM post_revocation_actions FINAL WHERE violation ${only ? "AND agent_id IN {ids:Array(String)}" : ""} GROUP BY agent_id`;
+/**
+ * Violations per agent from detection's counters (lib/store/migrations/020_coverage.sql), in
+ * each revocation's readable generation (lib/detection/state.ts, readGeneration): a few rows
+ * per (revocation, agent), where counting pairs would merge every pair under FINAL.
+ */
+const violationsSql = (only: boolean) => `
+  SELECT c.agent_id AS agent_id, sum(c.violations) AS n
+  FROM revocation_counters AS c
+  LEFT JOIN (SELECT revocation_id, if(pending = 1 AND generation = 0, write_generation, generation) AS generation
+             FROM revocation_state FINAL) AS g
+    ON g.revocation_id = c.revocation_id
+  -- (a revocation without state, as in data written before detection kept it, reads generation 0)
+  WHERE c.generation = g.generation AND c.violations > 0 ${only ? "AND c.agent_id IN {ids:Array(String)}" : ""}
+  GROUP BY c.agent_id`;
 
 /** Every field of the list rows of the agents in {ids:Array(String)}. */
 const ITEMS_SQL = `

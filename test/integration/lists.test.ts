@@ -63,18 +63,27 @@ async function seed(s: Store) {
   }
   await s.writer.insert({ table: "revocation_status", values: revocations, format: "JSONEachRow", clickhouse_settings: { async_insert: 0 } });
 
+  // Pairs as detection writes them (lib/detection/derivation.ts): a first generation, then a
+  // derivation from scratch that rewrote the pairs it still finds in generation 2 and
+  // tombstoned the others (withdrawn: they count for nothing). Readers use generation 2.
   const pairs: Record<string, unknown>[] = [];
+  const rewritten: Record<string, unknown>[] = [];
+  const states: Record<string, unknown>[] = [];
   for (const r of revocations.filter((x) => x.version === 2)) {
+    states.push({ revocation_id: r.event_id, scope: r.scope, subject: r.subject, revoked_at: r.time, generation: 2, write_generation: 2, pending: 0, version: 1 });
     for (const agent of r.agents as string[]) {
       for (let k = 0; k < 1 + Math.floor(rand() * 3); k++) {
-        const pair = { revocation_id: r.event_id, event_id: `e-${agent}-${k}`, version: 1, is_deleted: 0, violation: rand() < 0.7, via: "direct", time: iso(T0), agent_id: agent, layer: "tool" };
+        const pair = { revocation_id: r.event_id, event_id: `e-${agent}-${k}`, version: 1, generation: 1, is_deleted: 0, violation: rand() < 0.7, via: "direct", time: iso(T0), agent_id: agent, layer: "tool" };
         pairs.push(pair);
-        // Some pairs were withdrawn later (a tombstone): they count for nothing.
-        if (rand() < 0.15) pairs.push({ ...pair, version: 2, is_deleted: 1 });
+        if (rand() < 0.15) rewritten.push({ ...pair, version: 2, is_deleted: 1 });
+        else rewritten.push({ ...pair, version: 2, generation: 2 });
       }
     }
   }
-  await s.writer.insert({ table: "post_revocation_actions", values: pairs, format: "JSONEachRow", clickhouse_settings: { async_insert: 0 } });
+  for (const values of [pairs, rewritten]) {
+    await s.writer.insert({ table: "post_revocation_actions", values, format: "JSONEachRow", clickhouse_settings: { async_insert: 0 } });
+  }
+  await s.writer.insert({ table: "revocation_state", values: states, format: "JSONEachRow", clickhouse_settings: { async_insert: 0 } });
 }
 
 /** The rule as it was computed in the process before (one pass over every agent × revocation). */
