@@ -123,8 +123,11 @@ export async function agentTimeline(
       ? queryRows<{ event_id: string; revocation_id: string; violation: boolean; via: string }>(
           client,
           "api:timeline:flags",
+          // The revocations this agent has pairs with come from detection's counters (a few rows
+          // per revocation and agent), so the pairs are then read by primary-key prefix.
           `SELECT event_id, revocation_id, violation, via FROM post_revocation_actions FINAL
-           WHERE agent_id = {a:String} AND event_id IN {ids:Array(String)}`,
+           WHERE revocation_id IN (SELECT DISTINCT revocation_id FROM revocation_counters WHERE agent_id = {a:String})
+             AND agent_id = {a:String} AND event_id IN {ids:Array(String)}`,
           { a: agentId, ids },
         )
       : Promise.resolve([]),
