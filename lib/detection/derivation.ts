@@ -136,6 +136,15 @@ export class Derivations {
     const generation = new Map(due.map((s) => [s.revocation_id, s.write_generation]));
     const entries = (await coverageOf(scanner, [...generation.keys()])).filter((e) => generation.get(e.revocation_id) === e.generation);
     const found = await scan(scanner, entries, settings);
+    // What is stored already, read before taking the lock: pairs of older generations no longer
+    // change (new pairs go to the write generation), and pairs already in the write generation
+    // need no second write. The lock then only re-checks what remains.
+    const key = (p: { revocation_id: string; event_id: string }) => `${p.revocation_id}\u0000${p.event_id}`;
+    const stored = await storedPairsOf(scanner, [...generation.keys()]);
+    const inGeneration = new Set(stored.filter((p) => p.generation === generation.get(p.revocation_id)).map(key));
+    const keep = new Set(found.map(key));
+    const fresh = found.filter((p) => !inGeneration.has(key(p)));
+    const gone = stored.filter((p) => p.generation < generation.get(p.revocation_id)! && !keep.has(key(p)));
 
     await this.deps.withLock(async () => {
       const current = await new RevocationStates(writer).get([...generation.keys()]);
@@ -143,13 +152,8 @@ export class Derivations {
       const committing = [...current.values()].filter((s) => s.pending === 1 && s.write_generation === generation.get(s.revocation_id));
       if (committing.length === 0) return;
       const ids = new Set(committing.map((s) => s.revocation_id));
-      const pairs = found.filter((p) => ids.has(p.revocation_id));
-      const keep = new Set(pairs.map((p) => `${p.revocation_id}\u0000${p.event_id}`));
-      // Only a revocation prepared more than once can hold pairs of an older generation.
-      const rewritten = committing.filter((s) => s.write_generation > 1).map((s) => s.revocation_id);
-      const stale = (await storedPairsOf(writer, rewritten)).filter(
-        (p) => p.generation < generation.get(p.revocation_id)! && !keep.has(`${p.revocation_id}\u0000${p.event_id}`),
-      );
+      const pairs = fresh.filter((p) => ids.has(p.revocation_id));
+      const stale = gone.filter((p) => ids.has(p.revocation_id));
       await appendPairs(writer, pairs, "detection:derive:pairs");
       await deletePairs(writer, stale);
       const committed = committing.map((s) => ({ ...s, generation: s.write_generation, pending: 0 }));
