@@ -3,9 +3,11 @@
  * They start after migrations, so their tables exist.
  */
 import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
+import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { dispatcherClient } from "@/lib/webhooks/client";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
+import { OtlpConsumer } from "./otlp-consumer";
 import type { BackgroundJob } from "./worker";
 
 /** The first admin from REVENANT_ADMIN_EMAIL / REVENANT_ADMIN_PASSWORD (idempotent). */
@@ -39,6 +41,22 @@ export function webhookJob(): BackgroundJob {
   };
 }
 
+/** OpenTelemetry spans from Kafka (ingest/otlp-consumer.ts), unless OTLP_KAFKA_ENABLED is off. */
+export function otlpJob(): BackgroundJob {
+  let consumer: OtlpConsumer | null = null;
+  return {
+    name: "otlp",
+    async start(store, cfg) {
+      if (!cfg.OTLP_KAFKA_ENABLED) return;
+      consumer = new OtlpConsumer(cfg, createKafka(cfg, "-otlp"), store.writer);
+      await consumer.start();
+    },
+    async stop() {
+      await consumer?.stop();
+    },
+  };
+}
+
 export function workerJobs(): BackgroundJob[] {
-  return [firstAdminJob(), webhookJob()];
+  return [firstAdminJob(), webhookJob(), otlpJob()];
 }

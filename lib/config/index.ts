@@ -28,6 +28,21 @@ const layerGrace = z.string().transform((v, ctx) => {
   return out;
 });
 
+/** "svc-a=gateway,svc-b=tool" → { "svc-a": "gateway", "svc-b": "tool" } */
+const serviceLayers = z.string().transform((v, ctx) => {
+  const out: Record<string, string> = {};
+  for (const part of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const at = part.lastIndexOf("=");
+    const service = part.slice(0, at).trim(), layer = part.slice(at + 1).trim();
+    if (at <= 0 || !layer || layer.length > 64) {
+      ctx.addIssue({ code: "custom", message: `expected service.name=layer pairs, got "${part}"` });
+      return z.NEVER;
+    }
+    out[service] = layer;
+  }
+  return out;
+});
+
 const schema = z.object({
   PORT: z.coerce.number().int().positive().default(3000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -62,6 +77,25 @@ const schema = z.object({
   CLICKHOUSE_USER: z.string().default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("default"),
+
+  /** OpenTelemetry intake from Kafka (docs/OTLP.md): the topic an OpenTelemetry Collector's kafka exporter writes. */
+  OTLP_KAFKA_ENABLED: bool.default(true),
+  OTLP_KAFKA_TOPIC: z.string().min(1).default("otlp_spans"),
+  /** The Collector's `encoding`; a message's content-type header, when present, overrides it. */
+  OTLP_KAFKA_ENCODING: z.enum(["otlp_proto", "otlp_json"]).default("otlp_proto"),
+  /** Consumer group of the OTLP intake (default: KAFKA_GROUP_ID + "-otlp"). */
+  OTLP_KAFKA_GROUP_ID: z.string().min(1).optional(),
+  /** service.name=layer pairs for spans that carry no revenant.layer attribute. */
+  OTLP_SERVICE_LAYERS: serviceLayers.default({}),
+  OTLP_DEFAULT_LAYER: z.string().min(1).max(64).default("tool"),
+  /** A tool span with one of these http.response.status_code values is a refused (deny) action. */
+  OTLP_DENY_HTTP_STATUS: csv.pipe(z.array(z.string().regex(/^[1-5][0-9][0-9]$/, "an HTTP status code").transform(Number))).default([401, 403]),
+  /** …and so is one whose error.type is one of these (case-insensitive). */
+  OTLP_DENY_ERROR_TYPES: csv
+    .transform((a) => a.map((s) => s.toLowerCase()))
+    .default(["401", "403", "unauthorized", "unauthenticated", "forbidden", "permission_denied", "access_denied", "invalid_token", "insufficient_scope"]),
+  /** Keep the full original of spans that are not tool calls or agents (timeline context); their place in the trace is always kept. */
+  OTLP_KEEP_CONTEXT_SPANS: bool.default(false),
 
   DETECTION_GRACE_MS: z.coerce.number().int().min(0).default(0),
   DETECTION_LAYER_GRACE_MS: layerGrace.default({}),

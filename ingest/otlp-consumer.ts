@@ -1,0 +1,141 @@
+/**
+ * The OpenTelemetry intake on Kafka: reads OTLP trace exports (what an OpenTelemetry
+ * Collector's kafka exporter writes, otlp_proto or otlp_json) and produces the tool calls
+ * they contain as schema-v1 actions to the events topic, so they travel the same path as
+ * every other event (ingest/consumer.ts → ClickHouse → detection).
+ *
+ * Per batch: decode → store the spans and complete what can be completed (lib/otlp/store.ts)
+ * → produce actions and dead letters → record the outcome → commit offsets. A crash anywhere
+ * before the commit repeats the batch; the repeat produces the same event_ids, which the
+ * events table deduplicates.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
+import type { Config } from "@/lib/config";
+import { validateEvent } from "@/lib/events/schema";
+import { logger } from "@/lib/log";
+import { decodeOtlpMessage, encodingOf, otlpMapping } from "@/lib/otlp";
+import { SpanStore } from "@/lib/otlp/store";
+import type { SpanRecord } from "@/lib/otlp/spans";
+import { DeadLetterSink, type DeadLetter } from "./dead-letters";
+
+export interface OtlpConsumerStatus {
+  messages: number;
+  actions: number;
+  deadLettered: number;
+}
+
+export class OtlpConsumer {
+  private readonly log = logger().child({ component: "otlp-ingest" });
+  private consumer: Consumer | null = null;
+  private producer: Producer | null = null;
+  private sink: DeadLetterSink | null = null;
+  private readonly spans: SpanStore;
+  readonly status: OtlpConsumerStatus = { messages: 0, actions: 0, deadLettered: 0 };
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly kafka: Kafka,
+    private readonly client: ClickHouseClient,
+  ) {
+    this.spans = new SpanStore(client, otlpMapping(cfg), cfg.OTLP_KEEP_CONTEXT_SPANS);
+  }
+
+  async start(): Promise<void> {
+    const { cfg, kafka } = this;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(cfg.OTLP_KAFKA_TOPIC)) {
+        await admin.createTopics({ topics: [{ topic: cfg.OTLP_KAFKA_TOPIC, numPartitions: cfg.KAFKA_TOPIC_PARTITIONS }], waitForLeaders: true });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+    this.sink = new DeadLetterSink(this.producer, this.client, cfg.KAFKA_DLQ_TOPIC);
+    const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
+    this.consumer = kafka.consumer({ groupId, minBytes: 64 * 1024, maxWaitTimeInMs: cfg.INGEST_FLUSH_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: cfg.OTLP_KAFKA_TOPIC, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, cfg.KAFKA_TOPIC_PARTITIONS),
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+    this.log.info({ topic: cfg.OTLP_KAFKA_TOPIC, group: groupId, encoding: cfg.OTLP_KAFKA_ENCODING }, "OTLP consumer started");
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    this.consumer = null;
+    this.producer = null;
+  }
+
+  private async handleBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const spans: SpanRecord[] = [];
+    const letters: DeadLetter[] = [];
+    const letter = (offset: string, key: Buffer | null, value: Buffer | null, reason: string, span?: string): DeadLetter =>
+      // A letter about one span (not the whole message) names it after the topic: the
+      // dead_letters table keeps one row per (topic, partition, offset), and a message may
+      // hold several bad spans, while a redelivered one must not count twice.
+      ({ origin: "kafka", topic: span ? `${batch.topic}/${span}` : batch.topic, partition: batch.partition, offset, key, value, reason });
+    for (const m of batch.messages) {
+      const header = m.headers?.["content-type"];
+      const encoding = encodingOf(header ? String(header) : null) ?? this.cfg.OTLP_KAFKA_ENCODING;
+      const decoded = decodeOtlpMessage(m.value, encoding);
+      if (!decoded.ok) {
+        letters.push(letter(m.offset, m.key, m.value, `${encoding}: ${decoded.reason}`));
+        continue;
+      }
+      spans.push(...decoded.spans);
+      for (const p of decoded.problems) {
+        letters.push(letter(m.offset, m.key, Buffer.from(JSON.stringify(p)), `${encoding}: ${p.reason}`, `${p.traceId}/${p.spanId}#${p.spanIndex}`));
+      }
+    }
+    await this.withRetry(heartbeat, isRunning, async () => {
+      const done = await this.spans.ingest(spans);
+      const messages: { key: string; value: string }[] = [];
+      const now = Date.now();
+      const batchLetters = [...letters];
+      for (const a of done.actions) {
+        const v = validateEvent(a, now);
+        if (v.ok) messages.push({ key: a.agent_id, value: JSON.stringify(a) });
+        else batchLetters.push(letter("0", null, Buffer.from(JSON.stringify(a)), `otlp mapping: ${v.reason}`, `${a.trace_id}/${a.span_id}`));
+      }
+      for (const o of done.orphans) {
+        batchLetters.push(letter("0", null, Buffer.from(o.raw), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
+      }
+      for (let i = 0; i < messages.length; i += 5_000) {
+        await this.producer!.send({ topic: this.cfg.KAFKA_TOPIC, messages: messages.slice(i, i + 5_000), acks: -1 });
+      }
+      await this.sink!.send(batchLetters);
+      await done.settle();
+      this.status.actions += messages.length;
+      this.status.deadLettered += batchLetters.length;
+    });
+    this.status.messages += batch.messages.length;
+    if (isStale()) return;
+    resolveOffset(batch.lastOffset());
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+  }
+
+  /** ClickHouse or Kafka trouble: retry with backoff, heartbeating, so that nothing is skipped. */
+  private async withRetry(heartbeat: () => Promise<void>, isRunning: () => boolean, fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRunning() && attempt > 3) throw err;
+        this.log.error({ attempt, err: (err as Error).message }, "OTLP batch failed; retrying");
+        await heartbeat().catch(() => {});
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+-- OpenTelemetry spans received on the OTLP intakes (lib/otlp/store.ts).
+--
+-- A tool-call span becomes an action only once its agent is known; when the agent comes from
+-- an invoke_agent ancestor, that ancestor may arrive later and in another export. Every span's
+-- place in its trace (parent, role, the agent an invoke_agent span stands for) is kept here so
+-- that the ancestor walk reads ClickHouse, never process memory, and gives the same answer
+-- whatever order the spans arrived in.
+--
+-- ORDER BY (trace_id, span_id): the walk reads whole traces by prefix, and the key is unique
+-- per span, so a redelivered span replaces itself. `state` is the version: a tool span is
+-- stored with 0 (waiting for its agent), replaced by 1 (its action was produced) or 2 (no
+-- agent anywhere in its finished ancestry: dead-lettered); redelivery re-inserting 0 never
+-- undoes 1 or 2. `raw` keeps the original span (OTLP/JSON form, with its resource) for
+-- investigators: always for tool and agent spans, for other spans only when
+-- OTLP_KEEP_CONTEXT_SPANS is set.
+CREATE TABLE IF NOT EXISTS otlp_spans
+(
+    trace_id        String,
+    span_id         String,
+    parent_span_id  String,
+    role            LowCardinality(String),
+    name            String,
+    service         LowCardinality(String),
+    start_time      DateTime64(3, 'UTC'),
+    agent_id        String,
+    action          String,
+    raw             String,
+    state           UInt8,
+    received_at     DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(state)
+ORDER BY (trace_id, span_id);
