@@ -5,6 +5,7 @@
 import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
+import { SsfPoller } from "@/lib/ssf/poll";
 import { dispatcherClient } from "@/lib/webhooks/client";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import { OtlpConsumer } from "./otlp-consumer";
@@ -57,6 +58,21 @@ export function otlpJob(): BackgroundJob {
   };
 }
 
+/** RFC 8936 polling of the SSF streams configured for poll delivery (lib/ssf/poll.ts). */
+export function ssfPollJob(): BackgroundJob {
+  let poller: SsfPoller | null = null;
+  return {
+    name: "ssf-poll",
+    async start(_store, cfg) {
+      poller = new SsfPoller(cfg.SSF_POLL_INTERVAL_MS);
+      poller.start();
+    },
+    async stop() {
+      await poller?.stop();
+    },
+  };
+}
+
 export function workerJobs(): BackgroundJob[] {
-  return [firstAdminJob(), webhookJob(), otlpJob()];
+  return [firstAdminJob(), webhookJob(), otlpJob(), ssfPollJob()];
 }

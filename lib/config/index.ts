@@ -97,6 +97,15 @@ const schema = z.object({
   /** Keep the full original of spans that are not tool calls or agents (timeline context); their place in the trace is always kept. */
   OTLP_KEEP_CONTEXT_SPANS: bool.default(false),
 
+  /** SSF receiver (README.md, "Shared Signals"): how long a transmitter's discovery document and keys are cached. */
+  SSF_METADATA_TTL_MS: z.coerce.number().int().min(0).default(10 * 60 * 1000),
+  /** Least time between two key refetches caused by an unknown kid. */
+  SSF_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
+  /** How often poll-delivery streams are polled (RFC 8936). */
+  SSF_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+  /** Transmitter hosts or CIDRs allowed although not public (a transmitter on the internal network). */
+  SSF_ALLOWLIST: csv.default([]),
+
   DETECTION_GRACE_MS: z.coerce.number().int().min(0).default(0),
   DETECTION_LAYER_GRACE_MS: layerGrace.default({}),
 
