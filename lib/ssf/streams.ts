@@ -141,8 +141,8 @@ export class StreamStore {
     const sets = await queryRows<{ stream_id: string; n: string; last: string | null; verified: string | null }>(this.reader, "ssf:status",
       `SELECT stream_id, count() AS n, max(received_at) AS last, maxIf(received_at, outcome = 'verification') AS verified
        FROM ssf_sets FINAL WHERE stream_id IN {ids:Array(String)} GROUP BY stream_id`, { ids });
-    const errors = await queryRows<{ stream_id: string; message: string; at: string }>(this.reader, "ssf:errors",
-      `SELECT stream_id, argMax(message, at) AS message, max(at) AS at FROM ssf_stream_log
+    const errors = await queryRows<{ stream_id: string; message: string; last_at: string }>(this.reader, "ssf:errors",
+      `SELECT stream_id, argMax(message, at) AS message, max(at) AS last_at FROM ssf_stream_log
        WHERE stream_id IN {ids:Array(String)} AND kind = 'error' GROUP BY stream_id`, { ids });
     const out = new Map<string, StreamStatus>();
     for (const id of ids) out.set(id, { sets_accepted: 0, last_event_at: null, last_verified_at: null, last_error: null, last_error_at: null });
@@ -152,7 +152,7 @@ export class StreamStore {
       st.last_event_at = s.last;
       st.last_verified_at = s.verified && !s.verified.startsWith("1970") ? s.verified : null;
     }
-    for (const e of errors) Object.assign(out.get(e.stream_id)!, { last_error: e.message, last_error_at: e.at });
+    for (const e of errors) Object.assign(out.get(e.stream_id)!, { last_error: e.message, last_error_at: e.last_at });
     return out;
   }
 
