@@ -15,7 +15,8 @@ import type { Config } from "@/lib/config";
 import { validateEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
 import { decodeOtlpMessage, encodingOf, otlpMapping } from "@/lib/otlp";
-import { SpanStore } from "@/lib/otlp/store";
+import { spanRole } from "@/lib/otlp/map";
+import { SpanStore, type ExportRow } from "@/lib/otlp/store";
 import type { SpanRecord } from "@/lib/otlp/spans";
 import { DeadLetterSink, type DeadLetter } from "./dead-letters";
 
@@ -38,7 +39,7 @@ export class OtlpConsumer {
     private readonly kafka: Kafka,
     private readonly client: ClickHouseClient,
   ) {
-    this.spans = new SpanStore(client, otlpMapping(cfg), cfg.OTLP_KEEP_CONTEXT_SPANS);
+    this.spans = new SpanStore(client, otlpMapping(cfg));
   }
 
   async start(): Promise<void> {
@@ -78,6 +79,7 @@ export class OtlpConsumer {
   private async handleBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
     const spans: SpanRecord[] = [];
+    const exports: ExportRow[] = [];
     const letters: DeadLetter[] = [];
     const letter = (offset: string, key: Buffer | null, value: Buffer | null, reason: string, span?: string): DeadLetter =>
       // A letter about one span (not the whole message) names it after the topic: the
@@ -92,13 +94,18 @@ export class OtlpConsumer {
         letters.push(letter(m.offset, m.key, m.value, `${encoding}: ${decoded.reason}`));
         continue;
       }
-      spans.push(...decoded.spans);
+      const exportId = `${batch.topic}/${batch.partition}/${m.offset}`;
+      if (this.cfg.OTLP_KEEP_CONTEXT_SPANS || decoded.spans.some((s) => spanRole(s) !== "other")) {
+        exports.push({ export_id: exportId, encoding, payload: encoding === "otlp_json" ? m.value!.toString("utf8") : m.value!.toString("base64") });
+        for (const s of decoded.spans) s.exportId = exportId;
+      }
+      for (const s of decoded.spans) spans.push(s);
       for (const p of decoded.problems) {
         letters.push(letter(m.offset, m.key, Buffer.from(JSON.stringify(p)), `${encoding}: ${p.reason}`, `${p.traceId}/${p.spanId}#${p.spanIndex}`));
       }
     }
     await this.withRetry(heartbeat, isRunning, async () => {
-      const done = await this.spans.ingest(spans);
+      const done = await this.spans.ingest(spans, exports);
       const messages: { key: string; value: string }[] = [];
       const now = Date.now();
       const batchLetters = [...letters];
@@ -108,10 +115,15 @@ export class OtlpConsumer {
         else batchLetters.push(letter("0", null, Buffer.from(JSON.stringify(a)), `otlp mapping: ${v.reason}`, `${a.trace_id}/${a.span_id}`));
       }
       for (const o of done.orphans) {
-        batchLetters.push(letter("0", null, Buffer.from(o.raw), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
+        batchLetters.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
       }
-      for (let i = 0; i < messages.length; i += 5_000) {
-        await this.producer!.send({ topic: this.cfg.KAFKA_TOPIC, messages: messages.slice(i, i + 5_000), acks: -1 });
+      // A produce request's record batch must stay under the broker's message.max.bytes
+      // (1 MiB by default): send in chunks of about 900 kB.
+      for (let i = 0; i < messages.length; ) {
+        let bytes = 0, j = i;
+        while (j < messages.length && (j === i || bytes + messages[j].value.length < 900_000)) bytes += messages[j++].value.length + 64;
+        await this.producer!.send({ topic: this.cfg.KAFKA_TOPIC, messages: messages.slice(i, j), acks: -1 });
+        i = j;
       }
       await this.sink!.send(batchLetters);
       await done.settle();

@@ -94,7 +94,7 @@ const schema = z.object({
   OTLP_DENY_ERROR_TYPES: csv
     .transform((a) => a.map((s) => s.toLowerCase()))
     .default(["401", "403", "unauthorized", "unauthenticated", "forbidden", "permission_denied", "access_denied", "invalid_token", "insufficient_scope"]),
-  /** Keep the full original of spans that are not tool calls or agents (timeline context); their place in the trace is always kept. */
+  /** Also keep the original of exports with no tool-call or agent span (context for the timeline); every span's place in its trace is kept regardless. */
   OTLP_KEEP_CONTEXT_SPANS: bool.default(false),
 
   /** SSF receiver (README.md, "Shared Signals"): how long a transmitter's discovery document and keys are cached. */

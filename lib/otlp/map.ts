@@ -65,6 +65,7 @@ export function toolAction(s: SpanRecord, m: OtlpMapping): PendingAction {
   const attributes: Record<string, string | number | boolean> = { "revenant.origin": "otlp", "otel.span.name": s.name };
   if (service) attributes["otel.service.name"] = service;
   if (s.scope) attributes["otel.scope.name"] = s.scope;
+  if (s.exportId) attributes["otel.export_id"] = s.exportId;
   if (s.statusCode !== "unset") attributes["otel.status.code"] = s.statusCode;
   if (s.statusMessage) attributes["otel.status.message"] = s.statusMessage.slice(0, 1024);
   for (const k of ["error.type", "http.response.status_code", "gen_ai.tool.call.id", "mcp.method.name", "gen_ai.agent.name"]) {

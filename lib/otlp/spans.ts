@@ -4,7 +4,7 @@
  */
 import type { AnyValue, KeyValue } from "./gen/opentelemetry/proto/common/v1/common_pb";
 import type { ExportTraceServiceRequest } from "./gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
-import { Span_SpanKind, Status_StatusCode, type Span } from "./gen/opentelemetry/proto/trace/v1/trace_pb";
+import { Span_SpanKind, Status_StatusCode } from "./gen/opentelemetry/proto/trace/v1/trace_pb";
 
 export type AttrValue = string | number | boolean;
 export type Attrs = Record<string, AttrValue>;
@@ -23,8 +23,8 @@ export interface SpanRecord {
   attrs: Attrs;
   resource: Attrs;
   scope: string;
-  /** The span itself as OTLP/JSON-like object, for investigators (kept with the action). */
-  raw: () => Record<string, unknown>;
+  /** Where the original export that carried the span is kept (otlp_exports), '' when not kept. */
+  exportId: string;
 }
 
 /** Why a span cannot be used, or null. */
@@ -75,23 +75,6 @@ const KIND: Record<number, string> = {
 
 const STATUS = { [Status_StatusCode.UNSET]: "unset", [Status_StatusCode.OK]: "ok", [Status_StatusCode.ERROR]: "error" } as const;
 
-function rawSpan(span: Span, a: Attrs, resource: Attrs, rec: Omit<SpanRecord, "raw">): Record<string, unknown> {
-  return {
-    traceId: rec.traceId,
-    spanId: rec.spanId,
-    parentSpanId: rec.parentSpanId,
-    name: span.name,
-    kind: rec.kind,
-    startTimeUnixNano: span.startTimeUnixNano.toString(),
-    endTimeUnixNano: span.endTimeUnixNano.toString(),
-    status: { code: rec.statusCode, message: rec.statusMessage },
-    attributes: a,
-    events: span.events.map((e) => ({ name: e.name, timeUnixNano: e.timeUnixNano.toString(), attributes: attrs(e.attributes) })),
-    resource,
-    scope: rec.scope,
-  };
-}
-
 /**
  * Every span of the request, in order. Spans whose ids are not 16/8 bytes cannot be
  * placed in a trace: they are returned as problems instead.
@@ -117,7 +100,7 @@ export function flattenSpans(req: ExportTraceServiceRequest): { spans: SpanRecor
           continue;
         }
         const a = attrs(span.attributes);
-        const rec: Omit<SpanRecord, "raw"> = {
+        spans.push({
           traceId,
           spanId,
           parentSpanId: span.parentSpanId.length && !/^0+$/.test(hex(span.parentSpanId)) ? hex(span.parentSpanId) : "",
@@ -130,8 +113,8 @@ export function flattenSpans(req: ExportTraceServiceRequest): { spans: SpanRecor
           attrs: a,
           resource,
           scope,
-        };
-        spans.push({ ...rec, raw: () => rawSpan(span, a, resource, rec) });
+          exportId: "",
+        });
       }
     }
   }

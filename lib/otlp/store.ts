@@ -22,8 +22,16 @@ interface SpanRow {
   start_time: number;
   agent_id: string;
   action: string;
-  raw: string;
+  export_id: string;
   state: number;
+}
+
+/** One OTLP export message as received, kept whole for investigators (lib/store/migrations/030_otlp_spans.sql). */
+export interface ExportRow {
+  export_id: string;
+  encoding: string;
+  /** The JSON text as received, or the protobuf bytes in base64. */
+  payload: string;
 }
 
 export const WAITING = 0;
@@ -34,7 +42,7 @@ export interface Completed {
   /** Actions with their agent, ready to produce to the events topic. */
   actions: (PendingAction & { agent_id: string })[];
   /** Tool spans whose whole ancestry arrived without naming an agent. */
-  orphans: { traceId: string; spanId: string; raw: string; reason: string }[];
+  orphans: { traceId: string; spanId: string; action: string; reason: string }[];
   /** Records the outcome (state 1/2) once the caller has produced the actions and dead letters. */
   settle(): Promise<void>;
 }
@@ -46,10 +54,9 @@ export class SpanStore {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly mapping: OtlpMapping,
-    private readonly keepContext = false,
   ) {}
 
-  async ingest(spans: SpanRecord[]): Promise<Completed> {
+  async ingest(spans: SpanRecord[], exports: ExportRow[] = []): Promise<Completed> {
     const rows: SpanRow[] = [];
     const actions: Completed["actions"] = [];
     for (const s of spans) {
@@ -64,7 +71,7 @@ export class SpanStore {
         start_time: s.startMs,
         agent_id: role === "agent" ? agentOfAgentSpan(s) : role === "tool" ? ownAgent(s) : "",
         action: "",
-        raw: role !== "other" || this.keepContext ? JSON.stringify(s.raw()) : "",
+        export_id: s.exportId,
         state: WAITING,
       };
       if (role === "tool") {
@@ -76,7 +83,12 @@ export class SpanStore {
       }
       rows.push(row);
     }
-    if (rows.length) await this.insert(rows);
+    await Promise.all([
+      rows.length ? this.insert(rows) : undefined,
+      exports.length
+        ? this.client.insert({ table: "otlp_exports", format: "JSONEachRow", values: exports, clickhouse_settings: { async_insert: 0, log_comment: "otlp:exports" } })
+        : undefined,
+    ]);
     const settled: SpanRow[] = [];
     const orphans: Completed["orphans"] = [];
     const waiting = await this.waiting([...new Set(rows.map((r) => r.trace_id))]);
@@ -89,7 +101,7 @@ export class SpanStore {
           actions.push({ ...(JSON.parse(w.action) as PendingAction), agent_id: found.agent });
           settled.push({ ...w, agent_id: found.agent, state: EMITTED });
         } else {
-          orphans.push({ traceId: w.trace_id, spanId: w.span_id, raw: w.raw, reason: found.reason });
+          orphans.push({ traceId: w.trace_id, spanId: w.span_id, action: w.action, reason: found.reason });
           settled.push({ ...w, state: NO_AGENT });
         }
       }
@@ -111,7 +123,7 @@ export class SpanStore {
     if (!traceIds.length) return [];
     const rs = await this.client.query({
       query: `SELECT trace_id, span_id, parent_span_id, role, name, service, toUnixTimestamp64Milli(start_time) AS start_time,
-                     agent_id, action, raw, state
+                     agent_id, action, export_id, state
               FROM otlp_spans FINAL
               WHERE trace_id IN {traces:Array(String)} AND role = 'tool' AND state = ${WAITING}`,
       query_params: { traces: traceIds },

@@ -62,9 +62,13 @@ describe("OTLP spans from Kafka", () => {
       "SELECT trace_id, span_id, layer, action, resource, decision, source, attributes['revenant.origin'] AS origin FROM events FINAL WHERE event_id = 'late-ancestor'");
     expect(row).toMatchObject({ trace_id: tool.spanContext().traceId, span_id: tool.spanContext().spanId, layer: "tool", action: "execute_tool",
       resource: "search", decision: "allow", source: "planner", origin: "otlp" });
-    // The original span is kept for investigators.
-    const [raw] = await queryRows<{ raw: string }>(store().reader, "test", "SELECT raw FROM otlp_spans FINAL WHERE span_id = {s:String}", { s: tool.spanContext().spanId });
-    expect(JSON.parse(raw.raw)).toMatchObject({ name: "execute_tool search", resource: { "service.name": "planner" } });
+    // The original export is kept for investigators, named on the action.
+    const [kept] = await queryRows<{ encoding: string; payload: string; named: string }>(store().reader, "test",
+      `SELECT encoding, payload, (SELECT attributes['otel.export_id'] FROM events FINAL WHERE event_id = 'late-ancestor') AS named
+       FROM otlp_exports FINAL WHERE export_id = (SELECT export_id FROM otlp_spans FINAL WHERE span_id = {s:String})`, { s: tool.spanContext().spanId });
+    expect(kept.encoding).toBe("otlp_json");
+    expect(kept.named).toMatch(/\/\d+\/\d+$/);
+    expect(JSON.parse(kept.payload).resourceSpans[0].scopeSpans[0].spans[0]).toMatchObject({ name: "execute_tool search", spanId: tool.spanContext().spanId });
   });
 
   it("dead-letters malformed messages and tool calls whose finished ancestry names no agent", async () => {

@@ -10,9 +10,8 @@
 -- per span, so a redelivered span replaces itself. `state` is the version: a tool span is
 -- stored with 0 (waiting for its agent), replaced by 1 (its action was produced) or 2 (no
 -- agent anywhere in its finished ancestry: dead-lettered); redelivery re-inserting 0 never
--- undoes 1 or 2. `raw` keeps the original span (OTLP/JSON form, with its resource) for
--- investigators: always for tool and agent spans, for other spans only when
--- OTLP_KEEP_CONTEXT_SPANS is set.
+-- undoes 1 or 2. `action` holds a waiting tool span's action (schema v1, without agent_id).
+-- export_id names the original export message in otlp_exports (below).
 CREATE TABLE IF NOT EXISTS otlp_spans
 (
     trace_id        String,
@@ -24,9 +23,23 @@ CREATE TABLE IF NOT EXISTS otlp_spans
     start_time      DateTime64(3, 'UTC'),
     agent_id        String,
     action          String,
-    raw             String,
+    export_id       String,
     state           UInt8,
     received_at     DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplacingMergeTree(state)
 ORDER BY (trace_id, span_id);
+
+-- The original OTLP export messages, kept whole for investigators: one row per Kafka message
+-- (export_id = topic/partition/offset), the JSON as received or the protobuf in base64.
+-- One row per message rather than a copy per span keeps the hot path cheap. Exports holding
+-- no tool call or agent span are kept only with OTLP_KEEP_CONTEXT_SPANS.
+CREATE TABLE IF NOT EXISTS otlp_exports
+(
+    export_id    String,
+    received_at  DateTime64(3, 'UTC') DEFAULT now64(3),
+    encoding     LowCardinality(String),
+    payload      String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY export_id;
