@@ -53,7 +53,9 @@ export class OtlpConsumer {
     } finally {
       await admin.disconnect();
     }
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    // Not idempotent, several requests in flight: a repeated action is harmless (event_id
+    // deduplication), and the offsets are committed only after every send was acknowledged.
+    this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await this.producer.connect();
     this.sink = new DeadLetterSink(this.producer, this.client, cfg.KAFKA_DLQ_TOPIC);
     const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
@@ -118,13 +120,15 @@ export class OtlpConsumer {
         batchLetters.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
       }
       // A produce request's record batch must stay under the broker's message.max.bytes
-      // (1 MiB by default): send in chunks of about 900 kB.
+      // (1 MiB by default): chunks of about 900 kB, sent together.
+      const sends: Promise<unknown>[] = [];
       for (let i = 0; i < messages.length; ) {
         let bytes = 0, j = i;
         while (j < messages.length && (j === i || bytes + messages[j].value.length < 900_000)) bytes += messages[j++].value.length + 64;
-        await this.producer!.send({ topic: this.cfg.KAFKA_TOPIC, messages: messages.slice(i, j), acks: -1 });
+        sends.push(this.producer!.send({ topic: this.cfg.KAFKA_TOPIC, messages: messages.slice(i, j), acks: -1 }));
         i = j;
       }
+      await Promise.all(sends);
       await this.sink!.send(batchLetters);
       await done.settle();
       this.status.actions += messages.length;
