@@ -78,7 +78,7 @@ const schema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(""),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("default"),
 
-  /** OpenTelemetry intake from Kafka (docs/OTLP.md): the topic an OpenTelemetry Collector's kafka exporter writes. */
+  /** OpenTelemetry intake from Kafka (README.md, "OpenTelemetry"): the topic an OpenTelemetry Collector's kafka exporter writes. */
   OTLP_KAFKA_ENABLED: bool.default(true),
   OTLP_KAFKA_TOPIC: z.string().min(1).default("otlp_spans"),
   /** The Collector's `encoding`; a message's content-type header, when present, overrides it. */

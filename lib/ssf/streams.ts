@@ -11,7 +11,7 @@ import { queryRows, store } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
 /**
- * Maps a SET's subject to a Revenant id (README.md, "SSF subject rules"). Rules are tried in
+ * Maps a SET's subject to a Revenant id (README.md, "Subject rules"). Rules are tried in
  * order; the first whose event and format match and whose path names a non-empty string wins.
  */
 export const subjectRule = z.object({
