@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Producer } from "kafkajs";
 import { POST as createStream, GET as listStreams } from "@/app/api/v1/ssf/streams/route";
 import { POST as push } from "@/app/api/v1/ssf/streams/[id]/push/route";
+import { GET as getRevocation } from "@/app/api/v1/revocations/[event_id]/route";
 import { config } from "@/lib/config";
 import { closeSharedProducer } from "@/lib/kafka";
 import { CREDENTIAL_CHANGE, SESSION_REVOKED, VERIFICATION } from "@/lib/ssf/map";
@@ -85,6 +86,12 @@ describe("SSF push delivery (RFC 8935)", () => {
     const ev = await eventually(() => revocation(kept.revocation_event_id), 30_000, "the revocation stored");
     expect(ev).toMatchObject({ rev_scope: "session", rev_subject: "okta:sess-77" });
     expect(ev.attributes).toMatchObject({ "revenant.origin": "ssf", "ssf.jti": jti, "ssf.stream": "idp push" });
+    // The revocation's page shows the SET as its source.
+    const page = await eventually(async () => {
+      const res = await call(getRevocation, `/api/v1/revocations/${kept.revocation_event_id}`, { params: { event_id: kept.revocation_event_id } });
+      return res.status === 200 ? json(res) : null;
+    }, 30_000, "the revocation's summary");
+    expect(page.source).toMatchObject({ kind: "ssf", stream_name: "idp push", jti, raw: jwt, claims: { jti } });
   });
 
   it("refuses a replayed jti, a wrong audience, a foreign key, a sub or exp claim and a wrong typ with RFC 8935 errors", async () => {

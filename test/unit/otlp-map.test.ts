@@ -40,7 +40,7 @@ describe.each(["otlp_proto", "otlp_json"] as const)("OTLP %s from the OpenTeleme
     expect(spans.map(spanRole).sort()).toEqual(["agent", "other", "tool", "tool"]);
   });
 
-  it("maps a tool call to a schema-v1 action as README.md ("OpenTelemetry") says", () => {
+  it("maps a tool call to a schema-v1 action as the README's OpenTelemetry table says", () => {
     const a = toolAction(byName("execute_tool crm.export"), mapping);
     expect(a).toMatchObject({
       event_id: "call-abc", type: "action", time: T + 1234, action: "execute_tool", resource: "crm.export", decision: "allow",
