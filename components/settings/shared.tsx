@@ -8,6 +8,7 @@ import { ApiClientError } from "@/components/data/api";
 const TABS = [
   { href: "/settings/webhooks", label: "Webhooks" },
   { href: "/settings/keys", label: "API keys" },
+  { href: "/settings/ssf", label: "Shared Signals" },
   { href: "/settings/users", label: "Users" },
   { href: "/settings/audit", label: "Audit log" },
 ];
