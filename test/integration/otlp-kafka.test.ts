@@ -67,6 +67,7 @@ describe("OTLP spans from Kafka", () => {
       `SELECT encoding, payload, (SELECT attributes['otel.export_id'] FROM events FINAL WHERE event_id = 'late-ancestor') AS named
        FROM otlp_exports FINAL WHERE export_id = (SELECT export_id FROM otlp_spans FINAL WHERE span_id = {s:String})`, { s: tool.spanContext().spanId });
     expect(kept.encoding).toBe("otlp_json");
+    expect(await count("SELECT toUnixTimestamp64Milli(start_time) FROM otlp_spans FINAL WHERE span_id = {s:String}", { s: tool.spanContext().spanId })).toBe(T + 10);
     expect(kept.named).toMatch(/\/\d+\/\d+$/);
     expect(JSON.parse(kept.payload).resourceSpans[0].scopeSpans[0].spans[0]).toMatchObject({ name: "execute_tool search", spanId: tool.spanContext().spanId });
   });

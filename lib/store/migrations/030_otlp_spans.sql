@@ -7,11 +7,8 @@
 -- whatever order the spans arrived in.
 --
 -- ORDER BY (trace_id, span_id): the walk reads whole traces by prefix, and the key is unique
--- per span, so a redelivered span replaces itself. `state` is the version: a tool span is
--- stored with 0 (waiting for its agent), replaced by 1 (its action was produced) or 2 (no
--- agent anywhere in its finished ancestry: dead-lettered); redelivery re-inserting 0 never
--- undoes 1 or 2. `action` holds a waiting tool span's action (schema v1, without agent_id).
--- export_id names the original export message in otlp_exports (below).
+-- per span, so a redelivered span replaces itself. export_id names the original export
+-- message in otlp_exports (below).
 CREATE TABLE IF NOT EXISTS otlp_spans
 (
     trace_id        String,
@@ -22,10 +19,24 @@ CREATE TABLE IF NOT EXISTS otlp_spans
     service         LowCardinality(String),
     start_time      DateTime64(3, 'UTC'),
     agent_id        String,
-    action          String,
     export_id       String,
-    state           UInt8,
     received_at     DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (trace_id, span_id);
+
+-- Tool spans waiting for their agent, apart from otlp_spans so that the per-batch lookup of
+-- "waiting spans of these traces" reads a table that is empty when every span names its agent.
+-- `state` is the version: 0 waiting, replaced by 1 (its action was produced) or 2 (no agent
+-- anywhere in its finished ancestry: dead-lettered); a redelivery re-inserting 0 never
+-- undoes 1 or 2. `action` is the action (schema v1) without agent_id.
+CREATE TABLE IF NOT EXISTS otlp_waiting
+(
+    trace_id        String,
+    span_id         String,
+    parent_span_id  String,
+    action          String,
+    state           UInt8
 )
 ENGINE = ReplacingMergeTree(state)
 ORDER BY (trace_id, span_id);
