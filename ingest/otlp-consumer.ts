@@ -59,7 +59,9 @@ export class OtlpConsumer {
     await this.producer.connect();
     this.sink = new DeadLetterSink(this.producer, this.client, cfg.KAFKA_DLQ_TOPIC);
     const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
-    this.consumer = kafka.consumer({ groupId, minBytes: 64 * 1024, maxWaitTimeInMs: cfg.INGEST_FLUSH_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
+    // Batches of about 1 MiB per partition (a few thousand spans): their actions reach the
+    // events topic early, so the ingest consumer works on them while the next batch decodes.
+    this.consumer = kafka.consumer({ groupId, minBytes: 64 * 1024, maxWaitTimeInMs: cfg.INGEST_FLUSH_MS, maxBytesPerPartition: 1024 * 1024 });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: cfg.OTLP_KAFKA_TOPIC, fromBeginning: true });
     await this.consumer.run({
