@@ -20,6 +20,7 @@ import { runtimeStatus } from "@/lib/runtime-status";
 import { DetectionEngine } from "@/lib/detection/engine";
 import { encodeOtlp, type OtlpEncoding } from "@/lib/otlp/codec";
 import { ExportTraceServiceRequestSchema } from "@/lib/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
+import { dispatcherClient } from "@/lib/webhooks/client";
 import { IngestConsumer } from "@/ingest/consumer";
 import { OtlpConsumer } from "@/ingest/otlp-consumer";
 import { benchEnvironment, benchEvent, fmt } from "./common";
@@ -91,12 +92,15 @@ async function ingest(withOtlp: boolean): Promise<number> {
   const status = runtimeStatus().ingest;
   const target = status.stored + TOTAL;
   const consumer = new IngestConsumer({ cfg, kafka: createKafka(cfg, "-bench-ingest"), client: s.writer, hooks: { afterStore: (e) => engine.onEvents(e) } });
-  const otlp = withOtlp ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), s.writer) : null;
+  // As the worker runs it (ingest/jobs.ts): its own ClickHouse session.
+  const own = withOtlp ? dispatcherClient(s, cfg) : null;
+  const otlp = own ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), own.client) : null;
   const t0 = performance.now();
   await Promise.all([consumer.start(), otlp?.start()]);
   while (status.stored < target) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - t0) / 1000;
   await otlp?.stop();
+  await own?.close();
   await consumer.stop();
   return seconds;
 }

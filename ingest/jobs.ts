@@ -42,18 +42,26 @@ export function webhookJob(): BackgroundJob {
   };
 }
 
-/** OpenTelemetry spans from Kafka (ingest/otlp-consumer.ts), unless OTLP_KAFKA_ENABLED is off. */
+/**
+ * OpenTelemetry spans from Kafka (ingest/otlp-consumer.ts), unless OTLP_KAFKA_ENABLED is off.
+ * Its own ClickHouse session, like webhook delivery's: span inserts and agent lookups then run
+ * beside the ingest consumer's inserts instead of queueing behind them (embedded mode).
+ */
 export function otlpJob(): BackgroundJob {
   let consumer: OtlpConsumer | null = null;
+  let close = async () => {};
   return {
     name: "otlp",
     async start(store, cfg) {
       if (!cfg.OTLP_KAFKA_ENABLED) return;
-      consumer = new OtlpConsumer(cfg, createKafka(cfg, "-otlp"), store.writer);
+      const own = dispatcherClient(store, cfg);
+      close = own.close;
+      consumer = new OtlpConsumer(cfg, createKafka(cfg, "-otlp"), own.client);
       await consumer.start();
     },
     async stop() {
       await consumer?.stop();
+      await close();
     },
   };
 }

@@ -9,6 +9,7 @@
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
 import { config } from "../config";
+import { parseAllowlist, vetUrl } from "../webhooks/ssrf";
 import type { Stream } from "./streams";
 
 /** RFC 8935 §2.3 error codes. */
@@ -52,11 +53,14 @@ export function discoveryUrl(issuer: string): string {
 }
 
 async function fetchDiscovery(issuer: string): Promise<Discovery> {
+  await vetUrl(discoveryUrl(issuer), parseAllowlist(config().SSF_ALLOWLIST));
   const res = await fetch(discoveryUrl(issuer), { signal: AbortSignal.timeout(10_000), redirect: "error" });
   if (!res.ok) throw new Error(`discovery answered ${res.status}`);
   const doc = (await res.json()) as Discovery;
   if (doc.issuer?.replace(/\/$/, "") !== issuer.replace(/\/$/, "")) throw new Error(`discovery names issuer ${doc.issuer}, not ${issuer}`);
   if (typeof doc.jwks_uri !== "string") throw new Error("discovery has no jwks_uri");
+  // The keys are fetched from wherever the document says: the same address rules as the issuer.
+  await vetUrl(doc.jwks_uri, parseAllowlist(config().SSF_ALLOWLIST));
   return doc;
 }
 
