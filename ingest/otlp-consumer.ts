@@ -12,7 +12,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
 import type { Config } from "@/lib/config";
-import { validateEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
 import { decodeOtlpMessage, encodingOf, otlpMapping } from "@/lib/otlp";
 import { spanRole } from "@/lib/otlp/map";
@@ -59,9 +58,10 @@ export class OtlpConsumer {
     await this.producer.connect();
     this.sink = new DeadLetterSink(this.producer, this.client, cfg.KAFKA_DLQ_TOPIC);
     const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
-    // Batches of about 1 MiB per partition (a few thousand spans): their actions reach the
-    // events topic early, so the ingest consumer works on them while the next batch decodes.
-    this.consumer = kafka.consumer({ groupId, minBytes: 64 * 1024, maxWaitTimeInMs: cfg.INGEST_FLUSH_MS, maxBytesPerPartition: 1024 * 1024 });
+    // Up to 8 MiB per partition (~35k protobuf spans): each batch pays a few fixed round trips
+    // (span insert, lookup, produce, commit), so fewer, larger batches go faster (measured with
+    // npm run bench:otlp: 1 MiB batches were slower than 8 MiB ones).
+    this.consumer = kafka.consumer({ groupId, minBytes: 64 * 1024, maxWaitTimeInMs: cfg.INGEST_FLUSH_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: cfg.OTLP_KAFKA_TOPIC, fromBeginning: true });
     await this.consumer.run({
@@ -110,14 +110,11 @@ export class OtlpConsumer {
     }
     await this.withRetry(heartbeat, isRunning, async () => {
       const done = await this.spans.ingest(spans, exports);
-      const messages: { key: string; value: string }[] = [];
-      const now = Date.now();
+      // Not validated here: the ingest consumer validates every message of the events topic
+      // and dead-letters a bad one with its reason (a span with no start time, say). Checking
+      // twice cost as much as decoding the protobuf (measured: 15 µs per span).
+      const messages = done.actions.map((a) => ({ key: a.agent_id, value: JSON.stringify(a) }));
       const batchLetters = [...letters];
-      for (const a of done.actions) {
-        const v = validateEvent(a, now);
-        if (v.ok) messages.push({ key: a.agent_id, value: JSON.stringify(a) });
-        else batchLetters.push(letter("0", null, Buffer.from(JSON.stringify(a)), `otlp mapping: ${v.reason}`, `${a.trace_id}/${a.span_id}`));
-      }
       for (const o of done.orphans) {
         batchLetters.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
       }
