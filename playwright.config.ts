@@ -77,6 +77,8 @@ export default defineConfig({
       REVENANT_ADMIN_PASSWORD: process.env.E2E_ADMIN_PASSWORD,
       REVENANT_DEMO: "0",
       REVENANT_WEBHOOK_ALLOWLIST: "127.0.0.1",
+      OTLP_KAFKA_TOPIC: `e2e.${RUN}.otlp`,
+      SSF_ALLOWLIST: "127.0.0.1",
     },
   },
 });
