@@ -18,7 +18,7 @@ import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { otlpJob } from "@/ingest/jobs";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { TEST_API_KEY } from "../helpers/api";
-import { configureTestStack, eventually } from "../helpers/stack";
+import { configureTestStack, count, eventually } from "../helpers/stack";
 import { OtelSource } from "../helpers/otel";
 import { T } from "../helpers/otlp-scenario";
 
@@ -75,6 +75,24 @@ describe("POST /v1/traces", () => {
     expect(result.code, String(result.error)).toBe(ExportResultCode.SUCCESS);
     await exporter.shutdown();
     expect(await eventually(() => stored(callId), 30_000, `action ${callId}`)).toEqual({ agent_id: "http-agent-1", credential_id: "cred-http" });
+  });
+
+  it("splits an export larger than a Kafka message and loses none of its spans", async () => {
+    const filler = "x".repeat(1000);
+    const spans = Array.from({ length: 2500 }, (_, i) => ({
+      traceId: (i + 1).toString(16).padStart(32, "0"), spanId: (i + 1).toString(16).padStart(16, "0"), name: "execute_tool big",
+      startTimeUnixNano: String(BigInt(T + i) * 1_000_000n),
+      attributes: [
+        { key: "gen_ai.operation.name", value: { stringValue: "execute_tool" } },
+        { key: "gen_ai.tool.call.id", value: { stringValue: `big-${i}` } },
+        { key: "filler", value: { stringValue: filler } },
+      ],
+    }));
+    const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: "gen_ai.agent.id", value: { stringValue: "big-agent" } }] }, scopeSpans: [{ spans }] }] });
+    expect(body.length).toBeGreaterThan(2_500_000);
+    const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" }, body });
+    expect(res.status).toBe(200);
+    await eventually(async () => (await count("SELECT count() FROM events FINAL WHERE agent_id = 'big-agent'")) === 2500, 60_000, "2,500 actions");
   });
 
   it("refuses an export without a valid API key", async () => {

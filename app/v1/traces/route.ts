@@ -53,7 +53,8 @@ export const POST = apiRoute("analyst", async (req) => {
       value: Buffer.from(encodeOtlp(part, "otlp_proto")),
       headers: { "content-type": "application/x-protobuf" },
     }));
-    await producer.send({ topic: config().OTLP_KAFKA_TOPIC, messages, acks: -1 });
+    // One request per part: the broker limits a whole record batch, not each message.
+    await Promise.all(messages.map((m) => producer.send({ topic: config().OTLP_KAFKA_TOPIC, messages: [m], acks: -1 })));
   }
   const response = create(ExportTraceServiceResponseSchema, problems.length
     ? { partialSuccess: { rejectedSpans: BigInt(problems.length), errorMessage: problems.slice(0, 5).map((p) => p.reason).join("; ") } }
