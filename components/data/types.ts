@@ -8,6 +8,7 @@ import type { Alert, AlertHistoryEntry, AlertStatus } from "@/lib/alerts/store";
 import type { Decision, EventType, RevocationScope, Sensitivity } from "@/lib/events/schema";
 import type { AgentListItem, CredentialInfo, TimelineEvent as ApiTimelineEvent } from "@/lib/queries/agents";
 import type { RevocationRow } from "@/lib/queries/revocations";
+import type { SetSource } from "@/lib/ssf/sets";
 
 export type { Containment, LayerStatus, PostRevocationAction, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };
 
@@ -16,7 +17,8 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-export type Revocation = RevocationRow;
+/** A revocation announced over Shared Signals carries the SET it came from (GET /api/v1/revocations/{id}). */
+export type Revocation = RevocationRow & { source?: SetSource | null };
 
 export type AgentSummary = AgentListItem;
 

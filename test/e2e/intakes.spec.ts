@@ -9,6 +9,7 @@ import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { OtelSource } from "../helpers/otel";
 import { TestTransmitter } from "../helpers/ssf-transmitter";
+import { revocationEventId } from "../../lib/ssf/map";
 
 const KEY = process.env.E2E_API_KEY!;
 const SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
@@ -32,7 +33,7 @@ test("an SDK's OTLP/HTTP export becomes an action whose drawer shows its OpenTel
   await expect(origin).toContainText("execute_tool web.fetch");
 });
 
-test("an SSF stream added on the settings page shows the SETs its transmitter pushes", async ({ page, request, baseURL }) => {
+test("an SSF stream added on the settings page shows the SETs its transmitter pushes; the alert names the SET", async ({ page, request, baseURL }) => {
   const tx = await new TestTransmitter().start();
   try {
     await page.goto("/settings/ssf");
@@ -46,13 +47,31 @@ test("an SSF stream added on the settings page shows the SETs its transmitter pu
     const row = page.getByRole("row", { name: /e2e idp/ });
     await expect(row).toContainText(tx.issuer);
 
-    const { jwt } = await tx.sign(SESSION_REVOKED, { event_timestamp: Math.floor(Date.now() / 1000) }, {
+    const revokedAt = Math.floor(Date.now() / 1000) - 30;
+    const { jti, jwt } = await tx.sign(SESSION_REVOKED, { event_timestamp: revokedAt }, {
       aud: "https://revenant.e2e", subId: { format: "complex", session: { format: "opaque", id: "e2e-sess" } },
     });
     const res = await request.post(`${baseURL}${pushPath}`, { headers: { "content-type": "application/secevent+jwt", authorization: `Bearer ${token}` }, data: jwt });
     expect(res.status()).toBe(202);
     await page.reload();
     await expect(page.getByRole("row", { name: /e2e idp/ }).getByRole("cell").nth(3)).toHaveText("1");
+
+    // An action in the revoked session after the revocation: the alert page names the SET.
+    const action = { event_id: "e2e-after-ssf", type: "action", time: (revokedAt + 10) * 1000, agent_id: "e2e-ssf-agent", session_id: "e2e-sess",
+      layer: "tool", action: "execute_tool", resource: "crm.export", decision: "allow" };
+    expect((await request.post("/api/v1/events", { data: action })).status()).toBe(202);
+    const streamId = /\/ssf\/streams\/([^/]+)\/push$/.exec(pushPath)![1];
+    const revocationId = revocationEventId(streamId, jti);
+    let alertId = "";
+    await expect.poll(async () => {
+      const items = (await (await request.get(`/api/v1/alerts?revocation_id=${revocationId}`)).json()).items ?? [];
+      alertId = items[0]?.id ?? "";
+      return alertId;
+    }, { timeout: 60_000 }).not.toBe("");
+    await page.goto(`/alerts/${encodeURIComponent(alertId)}`);
+    const source = page.getByTestId("revocation-source");
+    await expect(source).toContainText("SSF stream e2e idp");
+    await expect(source).toContainText(jti);
   } finally {
     await tx.stop();
   }
