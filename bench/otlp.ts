@@ -97,8 +97,13 @@ async function ingest(withOtlp: boolean): Promise<number> {
   const otlp = own ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), own.client) : null;
   const t0 = performance.now();
   await Promise.all([consumer.start(), otlp?.start()]);
-  while (status.stored < target) await new Promise((r) => setTimeout(r, 50));
+  let mapped = 0;
+  while (status.stored < target) {
+    if (otlp && !mapped && otlp.status.actions >= TOTAL) mapped = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const seconds = (performance.now() - t0) / 1000;
+  if (otlp) console.log(`  (all actions on the events topic after ${(mapped || seconds).toFixed(2)} s)`);
   await otlp?.stop();
   await own?.close();
   await consumer.stop();
