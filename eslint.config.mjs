@@ -5,7 +5,7 @@ const config = [
   ...nextVitals,
   ...nextTs,
   {
-    ignores: [".next/**", ".next-*/**", ".data/**", "node_modules/**", "scripts/kafka/target/**", "test-results/**", "reports/**", "next-env.d.ts"],
+    ignores: [".next/**", ".next-*/**", ".data/**", "node_modules/**", "scripts/kafka/target/**", "scripts/otlp/target/**", "lib/otlp/gen/**", "test-results/**", "reports/**", "next-env.d.ts"],
   },
   {
     rules: {

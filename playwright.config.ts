@@ -79,6 +79,8 @@ export default defineConfig({
       REVENANT_WEBHOOK_ALLOWLIST: "127.0.0.1",
       // The e2e server is plain http on 127.0.0.1: Secure/__Host- cookies (the production default) would not be sent back.
       REVENANT_COOKIE_SECURE: "false",
+      OTLP_KAFKA_TOPIC: `e2e.${RUN}.otlp`,
+      SSF_ALLOWLIST: "127.0.0.1",
     },
   },
 });

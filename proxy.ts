@@ -40,7 +40,8 @@ function csp(nonce: string, dev: boolean): string {
 
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
-  if (pathname.startsWith("/api/")) return NextResponse.next();
+  // OTLP/HTTP's fixed path (app/v1/traces/route.ts) is an API route too: apiRoute checks its key.
+  if (pathname.startsWith("/api/") || pathname === "/v1/traces") return NextResponse.next();
 
   if (!PUBLIC_PAGES.has(pathname)) {
     const principal = await authenticate(request).catch(() => null);

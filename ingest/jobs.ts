@@ -3,9 +3,12 @@
  * They start after migrations, so their tables exist.
  */
 import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
+import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
+import { SsfPoller } from "@/lib/ssf/poll";
 import { dispatcherClient } from "@/lib/webhooks/client";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
+import { OtlpConsumer } from "./otlp-consumer";
 import type { BackgroundJob } from "./worker";
 
 /** The first admin from REVENANT_ADMIN_EMAIL / REVENANT_ADMIN_PASSWORD (idempotent). */
@@ -39,6 +42,45 @@ export function webhookJob(): BackgroundJob {
   };
 }
 
+/**
+ * OpenTelemetry spans from Kafka (ingest/otlp-consumer.ts), unless OTLP_KAFKA_ENABLED is off.
+ * Its own ClickHouse session, like webhook delivery's: span inserts and agent lookups then run
+ * beside the ingest consumer's inserts instead of queueing behind them (embedded mode).
+ */
+export function otlpJob(): BackgroundJob {
+  let consumer: OtlpConsumer | null = null;
+  let close = async () => {};
+  return {
+    name: "otlp",
+    async start(store, cfg) {
+      if (!cfg.OTLP_KAFKA_ENABLED) return;
+      const own = dispatcherClient(store, cfg);
+      close = own.close;
+      consumer = new OtlpConsumer(cfg, createKafka(cfg, "-otlp"), own.client);
+      await consumer.start();
+    },
+    async stop() {
+      await consumer?.stop();
+      await close();
+    },
+  };
+}
+
+/** RFC 8936 polling of the SSF streams configured for poll delivery (lib/ssf/poll.ts). */
+export function ssfPollJob(): BackgroundJob {
+  let poller: SsfPoller | null = null;
+  return {
+    name: "ssf-poll",
+    async start(_store, cfg) {
+      poller = new SsfPoller(cfg.SSF_POLL_INTERVAL_MS);
+      poller.start();
+    },
+    async stop() {
+      await poller?.stop();
+    },
+  };
+}
+
 export function workerJobs(): BackgroundJob[] {
-  return [firstAdminJob(), webhookJob()];
+  return [firstAdminJob(), webhookJob(), otlpJob(), ssfPollJob()];
 }

@@ -17,6 +17,7 @@ import type { DeliveryStore } from "@/lib/webhooks/deliveries";
 import type { Endpoint, EndpointInput, EndpointWithSecret, endpointPatch } from "@/lib/webhooks/endpoints";
 import type { TestDeliveryOutcome } from "@/lib/webhooks/dispatcher";
 import type { z } from "zod";
+import type { SetSource } from "@/lib/ssf/sets";
 
 export type { Containment, LayerStatus, PostRevocationAction, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };
 export type { AuditEntry, AuditListQuery, ApiKey, Role, User, TestDeliveryOutcome };
@@ -36,7 +37,8 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-export type Revocation = RevocationRow;
+/** A revocation announced over Shared Signals carries the SET it came from (GET /api/v1/revocations/{id}). */
+export type Revocation = RevocationRow & { source?: SetSource | null };
 
 export type AgentSummary = AgentListItem;
 

@@ -10,6 +10,7 @@ import { ROLES } from "@/components/data/users";
 const TABS = [
   { href: "/settings/webhooks", label: "Webhooks" },
   { href: "/settings/keys", label: "API keys" },
+  { href: "/settings/ssf", label: "Shared Signals" },
   { href: "/settings/users", label: "Users" },
   { href: "/settings/audit", label: "Audit log" },
 ];

@@ -4,6 +4,7 @@ import { useEffect, useRef } from "react";
 import type { TimelineEvent } from "@/components/data/types";
 import { DecisionBadge } from "./badges";
 import { Time } from "./time";
+import { EventOrigin } from "./event-origin";
 import { AgentLink, PipelineLink } from "./links";
 import { markKind } from "@/components/timeline/model";
 
@@ -67,6 +68,7 @@ export function EventDrawer({ event, onClose }: { event: TimelineEvent | null; o
             <dt>sensitivity</dt>
             <dd>{event.sensitivity || "—"}</dd>
           </dl>
+          <EventOrigin event={event} />
           {flags.length > 0 && (
             <div>
               <h3>After revocation</h3>

@@ -213,6 +213,19 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
                     <dd>{r.initiated_by}</dd>
                   </>
                 )}
+                {r.source && (
+                  <>
+                    <dt>source</dt>
+                    <dd data-testid="revocation-source">
+                      SSF stream {r.source.stream_name || r.source.stream_id}, jti <span className="mono">{r.source.jti}</span>
+                      <details>
+                        <summary className="muted">the Security Event Token as received</summary>
+                        <pre className="json" style={{ whiteSpace: "pre-wrap", wordBreak: "break-all" }}>{r.source.raw}</pre>
+                        <pre className="json">{JSON.stringify(r.source.claims, null, 2)}</pre>
+                      </details>
+                    </dd>
+                  </>
+                )}
                 <dt>reinstated</dt>
                 <dd>{r.reinstated_at ? <Time value={r.reinstated_at} /> : "—"}</dd>
                 <dt>containment</dt>

@@ -46,6 +46,21 @@ const roleMap = z.string().transform((v, ctx) => {
   return out;
 });
 
+/** "svc-a=gateway,svc-b=tool" → { "svc-a": "gateway", "svc-b": "tool" } */
+const serviceLayers = z.string().transform((v, ctx) => {
+  const out: Record<string, string> = {};
+  for (const part of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const at = part.lastIndexOf("=");
+    const service = part.slice(0, at).trim(), layer = part.slice(at + 1).trim();
+    if (at <= 0 || !layer || layer.length > 64) {
+      ctx.addIssue({ code: "custom", message: `expected service.name=layer pairs, got "${part}"` });
+      return z.NEVER;
+    }
+    out[service] = layer;
+  }
+  return out;
+});
+
 const schema = z.object({
   PORT: z.coerce.number().int().positive().default(3000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -94,6 +109,34 @@ const schema = z.object({
    */
   CLICKHOUSE_READ_TIMEOUT_S: z.coerce.number().positive().max(3600).default(10),
   CLICKHOUSE_READ_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
+
+  /** OpenTelemetry intake from Kafka (README.md, "OpenTelemetry"): the topic an OpenTelemetry Collector's kafka exporter writes. */
+  OTLP_KAFKA_ENABLED: bool.default(true),
+  OTLP_KAFKA_TOPIC: z.string().min(1).default("otlp_spans"),
+  /** The Collector's `encoding`; a message's content-type header, when present, overrides it. */
+  OTLP_KAFKA_ENCODING: z.enum(["otlp_proto", "otlp_json"]).default("otlp_proto"),
+  /** Consumer group of the OTLP intake (default: KAFKA_GROUP_ID + "-otlp"). */
+  OTLP_KAFKA_GROUP_ID: z.string().min(1).optional(),
+  /** service.name=layer pairs for spans that carry no revenant.layer attribute. */
+  OTLP_SERVICE_LAYERS: serviceLayers.default({}),
+  OTLP_DEFAULT_LAYER: z.string().min(1).max(64).default("tool"),
+  /** A tool span with one of these http.response.status_code values is a refused (deny) action. */
+  OTLP_DENY_HTTP_STATUS: csv.pipe(z.array(z.string().regex(/^[1-5][0-9][0-9]$/, "an HTTP status code").transform(Number))).default([401, 403]),
+  /** …and so is one whose error.type is one of these (case-insensitive). */
+  OTLP_DENY_ERROR_TYPES: csv
+    .transform((a) => a.map((s) => s.toLowerCase()))
+    .default(["401", "403", "unauthorized", "unauthenticated", "forbidden", "permission_denied", "access_denied", "invalid_token", "insufficient_scope"]),
+  /** Also keep the original of exports with no tool-call or agent span (context for the timeline); every span's place in its trace is kept regardless. */
+  OTLP_KEEP_CONTEXT_SPANS: bool.default(false),
+
+  /** SSF receiver (README.md, "Shared Signals"): how long a transmitter's discovery document and keys are cached. */
+  SSF_METADATA_TTL_MS: z.coerce.number().int().min(0).default(10 * 60 * 1000),
+  /** Least time between two key refetches caused by an unknown kid. */
+  SSF_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
+  /** How often poll-delivery streams are polled (RFC 8936). */
+  SSF_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+  /** Transmitter hosts or CIDRs allowed although not public (a transmitter on the internal network). */
+  SSF_ALLOWLIST: csv.default([]),
 
   DETECTION_GRACE_MS: z.coerce.number().int().min(0).default(0),
   DETECTION_LAYER_GRACE_MS: layerGrace.default({}),

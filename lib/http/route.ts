@@ -33,7 +33,8 @@ const REFUSALS = new Set(["unauthenticated", "forbidden", "csrf", "rate_limited"
 /** The body limit for a request: events ingestion accepts arrays, so it gets the larger one. */
 export function bodyLimit(req: Request): number {
   const cfg = config();
-  return new URL(req.url).pathname === "/api/v1/events" ? cfg.REVENANT_EVENTS_MAX_BODY_BYTES : cfg.REVENANT_MAX_BODY_BYTES;
+  const p = new URL(req.url).pathname;
+  return p === "/api/v1/events" || p === "/v1/traces" ? cfg.REVENANT_EVENTS_MAX_BODY_BYTES : cfg.REVENANT_MAX_BODY_BYTES;
 }
 
 function checkCsrf(req: Request): void {
@@ -134,7 +135,12 @@ export async function readJson(req: Request, maxBytes = bodyLimit(req)): Promise
 }
 
 async function readText(req: Request, maxBytes: number): Promise<string> {
-  if (!req.body) return "";
+  return (await readBytes(req, maxBytes)).toString("utf8");
+}
+
+/** The raw body, abandoned as soon as it passes maxBytes (a 413). */
+export async function readBytes(req: Request, maxBytes = bodyLimit(req)): Promise<Buffer> {
+  if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -148,5 +154,5 @@ async function readText(req: Request, maxBytes: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }

@@ -30,6 +30,7 @@ export function configureTestStack(extra: Record<string, string> = {}): TestStac
     KAFKA_TOPIC: `test.${id}.events`,
     KAFKA_DLQ_TOPIC: `test.${id}.events.dlq`,
     KAFKA_GROUP_ID: `test-${id}`,
+    OTLP_KAFKA_TOPIC: `test.${id}.otlp`,
     KAFKA_TOPIC_PARTITIONS: "3",
     REVENANT_DATA_DIR: dataDir,
     INGEST_FLUSH_MS: "100",

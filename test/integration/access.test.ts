@@ -20,7 +20,8 @@ import { configureTestStack } from "../helpers/stack";
 const API_ROOT = path.resolve(__dirname, "../../app/api/v1");
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 /** The only routes anyone may call: health (docs/API.md) and sign-in (how a session starts, by password or SSO). */
-const PUBLIC = new Set(["GET /api/v1/health", "POST /api/v1/auth/login", "GET /api/v1/auth/oidc/login", "GET /api/v1/auth/oidc/callback"]);
+// The SSF push endpoint authenticates transmitters itself (push token + SET signature).
+const PUBLIC = new Set(["GET /api/v1/health", "POST /api/v1/auth/login", "GET /api/v1/auth/oidc/login", "GET /api/v1/auth/oidc/callback", "POST /api/v1/ssf/streams/[id]/push"]);
 
 interface RouteCase {
   method: (typeof METHODS)[number];

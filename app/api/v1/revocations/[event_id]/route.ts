@@ -2,6 +2,7 @@ import { apiRoute } from "@/lib/http/route";
 import { notFound } from "@/lib/http/errors";
 import { getRevocation } from "@/lib/queries/revocations";
 import { listAlerts } from "@/lib/queries/alerts";
+import { setSourceOf } from "@/lib/ssf/sets";
 import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
@@ -10,6 +11,10 @@ export const GET = apiRoute<{ event_id: string }>("viewer", async (_req, { param
   const id = decodeURIComponent(params.event_id);
   const revocation = await getRevocation(store().reader, id);
   if (!revocation) throw notFound("revocation");
-  const alerts = await listAlerts(store().reader, { revocation_id: id }, undefined, 1000);
-  return Response.json({ ...revocation, alerts: alerts.items });
+  const [alerts, source] = await Promise.all([
+    listAlerts(store().reader, { revocation_id: id }, undefined, 1000),
+    // A revocation announced by an SSF transmitter: the SET it came from (raw JWT and claims).
+    setSourceOf(store().reader, id),
+  ]);
+  return Response.json({ ...revocation, alerts: alerts.items, source });
 });

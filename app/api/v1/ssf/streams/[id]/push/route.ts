@@ -1,0 +1,46 @@
+import { apiRoute, readBytes } from "@/lib/http/route";
+import { logger } from "@/lib/log";
+import { receiveSet } from "@/lib/ssf/receive";
+import { StreamStore } from "@/lib/ssf/streams";
+
+export const dynamic = "force-dynamic";
+
+/** A SET is small; anything much larger is not one. */
+const MAX_SET_BYTES = 64 * 1024;
+
+const setError = (status: number, err: string, description: string) =>
+  Response.json({ err, description }, { status, headers: { "cache-control": "no-store" } });
+
+/**
+ * POST /api/v1/ssf/streams/{id}/push: RFC 8935 push delivery of one SET
+ * (Content-Type application/secevent+jwt). Not behind a Revenant role: the transmitter
+ * authenticates with the stream's push token (Authorization: Bearer) and the SET's
+ * signature. Answers 202 (accepted), 400 {err, description} (refused, per RFC 8935),
+ * 401 (no or wrong push token), 404 (no such push stream), 503 (try again later).
+ */
+export const POST = apiRoute<{ id: string }>(null, async (req, { params }) => {
+  const streams = new StreamStore();
+  const stream = await streams.get(params.id);
+  if (!stream || stream.delivery !== "push" || !stream.enabled) return setError(404, "invalid_request", "no such push stream");
+  const auth = req.headers.get("authorization") ?? "";
+  const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+  if (!token || !(await streams.pushTokenMatches(stream.id, token))) {
+    return Response.json({ err: "authentication_failed", description: "send the stream's push token as a bearer token" }, { status: 401, headers: { "www-authenticate": "Bearer" } });
+  }
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/secevent+jwt") return setError(400, "invalid_request", "Content-Type must be application/secevent+jwt");
+  const jwt = (await readBytes(req, MAX_SET_BYTES)).toString("utf8").trim();
+  let r;
+  try {
+    r = await receiveSet(jwt, stream, "push");
+  } catch (err) {
+    logger().error({ stream: stream.id, err: (err as Error).message }, "SET not received");
+    await streams.logError(stream.id, `SET not received: ${(err as Error).message}`).catch(() => {});
+    return setError(503, "temporarily_unavailable", "the SET could not be processed now; deliver it again later");
+  }
+  if (!r.ok) {
+    await streams.logError(stream.id, `SET ${r.jti ?? "?"} refused: ${r.err}: ${r.description}`).catch(() => {});
+    return setError(400, r.err, r.description);
+  }
+  return new Response(null, { status: 202 });
+});

@@ -1,0 +1,40 @@
+/**
+ * The OpenTelemetry intake's entry points: settings → mapping, and one Kafka message (or
+ * HTTP body) → spans. The Kafka consumer is ingest/otlp-consumer.ts, the HTTP route
+ * app/v1/traces/route.ts; both end on the events topic, the path every event travels.
+ */
+import type { Config } from "../config";
+import { decodeOtlp, OtlpDecodeError, type OtlpEncoding } from "./codec";
+import type { OtlpMapping } from "./map";
+import { flattenSpans, type SpanProblem, type SpanRecord } from "./spans";
+
+export { OtlpDecodeError, type OtlpEncoding } from "./codec";
+
+export function otlpMapping(cfg: Config): OtlpMapping {
+  return {
+    serviceLayers: cfg.OTLP_SERVICE_LAYERS,
+    defaultLayer: cfg.OTLP_DEFAULT_LAYER,
+    denyHttpStatus: cfg.OTLP_DENY_HTTP_STATUS,
+    denyErrorTypes: cfg.OTLP_DENY_ERROR_TYPES,
+  };
+}
+
+/** The encoding a content type names, or null (protobuf and JSON are the two OTLP/HTTP defines). */
+export function encodingOf(contentType: string | null | undefined): OtlpEncoding | null {
+  const t = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (t === "application/x-protobuf" || t === "application/protobuf") return "otlp_proto";
+  if (t === "application/json") return "otlp_json";
+  return null;
+}
+
+export type OtlpMessage = { ok: true; spans: SpanRecord[]; problems: SpanProblem[] } | { ok: false; reason: string };
+
+export function decodeOtlpMessage(value: Uint8Array | null, encoding: OtlpEncoding): OtlpMessage {
+  if (!value || value.length === 0) return { ok: false, reason: "empty message" };
+  try {
+    return { ok: true, ...flattenSpans(decodeOtlp(value, encoding)) };
+  } catch (err) {
+    if (err instanceof OtlpDecodeError) return { ok: false, reason: err.message };
+    return { ok: false, reason: `decoder error: ${(err as Error).message}` };
+  }
+}

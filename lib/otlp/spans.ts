@@ -1,0 +1,122 @@
+/**
+ * Flattens an OTLP request into one record per span, with its resource's attributes beside
+ * it: the shape the mapping (lib/otlp/map.ts) and the span store (lib/otlp/store.ts) use.
+ */
+import type { AnyValue, KeyValue } from "./gen/opentelemetry/proto/common/v1/common_pb";
+import type { ExportTraceServiceRequest } from "./gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
+import { Span_SpanKind, Status_StatusCode } from "./gen/opentelemetry/proto/trace/v1/trace_pb";
+
+export type AttrValue = string | number | boolean;
+export type Attrs = Record<string, AttrValue>;
+
+export interface SpanRecord {
+  traceId: string;
+  spanId: string;
+  /** '' for a root span. */
+  parentSpanId: string;
+  name: string;
+  kind: string;
+  startMs: number;
+  endMs: number;
+  statusCode: "unset" | "ok" | "error";
+  statusMessage: string;
+  attrs: Attrs;
+  resource: Attrs;
+  scope: string;
+  /** Where the original export that carried the span is kept (otlp_exports), '' when not kept. */
+  exportId: string;
+}
+
+/** Why a span cannot be used, or null. */
+export type SpanProblem = { spanIndex: number; traceId: string; spanId: string; reason: string };
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+
+/** Attribute values as strings, numbers or booleans; arrays and maps as JSON text. */
+export function anyValue(v: AnyValue | undefined): AttrValue | undefined {
+  const x = v?.value;
+  switch (x?.case) {
+    case "stringValue":
+    case "boolValue":
+    case "doubleValue":
+      return x.value;
+    case "intValue": {
+      const n = Number(x.value);
+      return Number.isSafeInteger(n) ? n : x.value.toString();
+    }
+    case "bytesValue":
+      return Buffer.from(x.value).toString("base64");
+    case "arrayValue":
+      return JSON.stringify(x.value.values.map(anyValue));
+    case "kvlistValue":
+      return JSON.stringify(attrs(x.value.values));
+    default:
+      return undefined;
+  }
+}
+
+export function attrs(kvs: KeyValue[]): Attrs {
+  const out: Attrs = {};
+  for (const kv of kvs) {
+    const v = anyValue(kv.value);
+    if (v !== undefined) out[kv.key] = v;
+  }
+  return out;
+}
+
+const KIND: Record<number, string> = {
+  [Span_SpanKind.UNSPECIFIED]: "unspecified",
+  [Span_SpanKind.INTERNAL]: "internal",
+  [Span_SpanKind.SERVER]: "server",
+  [Span_SpanKind.CLIENT]: "client",
+  [Span_SpanKind.PRODUCER]: "producer",
+  [Span_SpanKind.CONSUMER]: "consumer",
+};
+
+const STATUS = { [Status_StatusCode.UNSET]: "unset", [Status_StatusCode.OK]: "ok", [Status_StatusCode.ERROR]: "error" } as const;
+
+/**
+ * Every span of the request, in order. Spans whose ids are not 16/8 bytes cannot be
+ * placed in a trace: they are returned as problems instead.
+ */
+export function flattenSpans(req: ExportTraceServiceRequest): { spans: SpanRecord[]; problems: SpanProblem[] } {
+  const spans: SpanRecord[] = [];
+  const problems: SpanProblem[] = [];
+  let index = 0;
+  for (const rs of req.resourceSpans) {
+    const resource = attrs(rs.resource?.attributes ?? []);
+    for (const ss of rs.scopeSpans) {
+      const scope = ss.scope?.name ?? "";
+      for (const span of ss.spans) {
+        const i = index++;
+        const traceId = hex(span.traceId);
+        const spanId = hex(span.spanId);
+        if (span.traceId.length !== 16 || /^0+$/.test(traceId) || span.spanId.length !== 8 || /^0+$/.test(spanId)) {
+          problems.push({ spanIndex: i, traceId, spanId, reason: "span: trace id must be 16 bytes and span id 8 bytes, not all zero" });
+          continue;
+        }
+        if (span.parentSpanId.length !== 0 && span.parentSpanId.length !== 8) {
+          problems.push({ spanIndex: i, traceId, spanId, reason: "span: parent span id must be 8 bytes or empty" });
+          continue;
+        }
+        const a = attrs(span.attributes);
+        spans.push({
+          traceId,
+          spanId,
+          parentSpanId: span.parentSpanId.length && !/^0+$/.test(hex(span.parentSpanId)) ? hex(span.parentSpanId) : "",
+          name: span.name,
+          kind: KIND[span.kind] ?? "unspecified",
+          startMs: Number(span.startTimeUnixNano / 1_000_000n),
+          endMs: Number(span.endTimeUnixNano / 1_000_000n),
+          statusCode: STATUS[span.status?.code ?? Status_StatusCode.UNSET] ?? "unset",
+          statusMessage: span.status?.message ?? "",
+          attrs: a,
+          resource,
+          scope,
+          exportId: "",
+        });
+      }
+    }
+  }
+  return { spans, problems };
+}

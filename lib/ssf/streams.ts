@@ -1,0 +1,174 @@
+/**
+ * SSF streams (lib/store/migrations/031_ssf.sql): what an admin configures per transmitter,
+ * and each stream's status as read from what it received.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { randomToken, sameSecret, sha256Hex } from "../auth/crypto";
+import { REVOCATION_SCOPES } from "../events/schema";
+import { queryRows, store } from "../store/clickhouse";
+import { nextVersion } from "../store/version";
+
+/**
+ * Maps a SET's subject to a Revenant id (README.md, "Subject rules"). Rules are tried in
+ * order; the first whose event and format match and whose path names a non-empty string wins.
+ */
+export const subjectRule = z.object({
+  /** session-revoked, credential-change, or * (any). */
+  event: z.enum(["session-revoked", "credential-change", "*"]).default("*"),
+  /** The sub_id format it applies to (iss_sub, email, opaque, jwt_id, complex, …); absent: any. */
+  format: z.string().min(1).max(64).optional(),
+  /** Dot path inside sub_id: "session.id", "user.email", "jti", "id", "sub". */
+  path: z.string().min(1).max(128).regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, "a dot path such as session.id"),
+  /** The revocation scope; default session for session-revoked, credential for credential-change. */
+  scope: z.enum(REVOCATION_SCOPES).optional(),
+  /** Put before the value: "okta:" turns "00u1" into "okta:00u1". */
+  prefix: z.string().max(128).default(""),
+});
+export type SubjectRule = z.infer<typeof subjectRule>;
+
+export const streamInput = z
+  .object({
+    name: z.string().trim().min(1).max(128),
+    issuer: z.string().url().max(2048),
+    audience: z.string().min(1).max(512),
+    delivery: z.enum(["push", "poll"]),
+    poll_url: z.string().url().max(2048).optional(),
+    poll_token: z.string().min(1).max(4096).optional(),
+    subject_rules: z.array(subjectRule).max(50).default([]),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((s, ctx) => {
+    if (s.delivery === "poll" && !s.poll_url) ctx.addIssue({ code: "custom", path: ["poll_url"], message: "required for poll delivery" });
+  });
+export type StreamInput = z.input<typeof streamInput>;
+
+export interface Stream {
+  id: string;
+  name: string;
+  issuer: string;
+  audience: string;
+  delivery: "push" | "poll";
+  poll_url: string;
+  subject_rules: SubjectRule[];
+  enabled: boolean;
+  created_at: string;
+  created_by: string;
+}
+
+interface StreamRow extends Omit<Stream, "subject_rules"> {
+  subject_rules: string;
+  poll_token: string;
+  push_token_hash: string;
+  deleted: boolean;
+  version: number;
+}
+
+export interface StreamStatus {
+  sets_accepted: number;
+  last_event_at: string | null;
+  last_verified_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+}
+
+const toStream = ({ subject_rules, poll_token: _p, push_token_hash: _h, deleted: _d, version: _v, ...rest }: StreamRow): Stream => ({
+  ...rest,
+  subject_rules: JSON.parse(subject_rules || "[]"),
+});
+
+export const PUSH_TOKEN_PREFIX = "ssfp_";
+
+export class StreamStore {
+  constructor(
+    private readonly reader: ClickHouseClient = store().reader,
+    private readonly writer: ClickHouseClient = store().writer,
+  ) {}
+
+  /** Returns the stream and, for push delivery, the bearer token the transmitter must send (shown once). */
+  async create(input: StreamInput, createdBy: string): Promise<{ stream: Stream; push_token: string | null }> {
+    const s = streamInput.parse(input);
+    const pushToken = s.delivery === "push" ? PUSH_TOKEN_PREFIX + randomToken() : null;
+    const row: StreamRow = {
+      id: randomUUID(),
+      name: s.name,
+      issuer: s.issuer.replace(/\/$/, ""),
+      audience: s.audience,
+      delivery: s.delivery,
+      poll_url: s.poll_url ?? "",
+      poll_token: s.poll_token ?? "",
+      push_token_hash: pushToken ? sha256Hex(pushToken) : "",
+      subject_rules: JSON.stringify(s.subject_rules),
+      enabled: s.enabled,
+      deleted: false,
+      created_at: new Date().toISOString(),
+      created_by: createdBy,
+      version: nextVersion(),
+    };
+    await this.write(row);
+    return { stream: toStream(row), push_token: pushToken };
+  }
+
+  async list(): Promise<Stream[]> {
+    const rows = await queryRows<StreamRow>(this.reader, "ssf:streams", "SELECT * FROM ssf_streams FINAL WHERE NOT deleted ORDER BY created_at");
+    return rows.map(toStream);
+  }
+
+  async get(id: string): Promise<Stream | null> {
+    const row = await this.row(id);
+    return row ? toStream(row) : null;
+  }
+
+  /** The poll token, for the poller only. */
+  async pollToken(id: string): Promise<string> {
+    return (await this.row(id))?.poll_token ?? "";
+  }
+
+  async pushTokenMatches(id: string, token: string): Promise<boolean> {
+    const row = await this.row(id);
+    return !!row?.push_token_hash && sameSecret(sha256Hex(token), row.push_token_hash);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const row = await this.row(id);
+    if (!row) return false;
+    await this.write({ ...row, deleted: true, enabled: false, version: nextVersion() });
+    return true;
+  }
+
+  async status(ids: string[]): Promise<Map<string, StreamStatus>> {
+    const sets = await queryRows<{ stream_id: string; n: string; last: string | null; verified: string | null }>(this.reader, "ssf:status",
+      `SELECT stream_id, count() AS n, max(received_at) AS last, maxIf(received_at, outcome = 'verification') AS verified
+       FROM ssf_sets FINAL WHERE stream_id IN {ids:Array(String)} GROUP BY stream_id`, { ids });
+    const errors = await queryRows<{ stream_id: string; message: string; last_at: string }>(this.reader, "ssf:errors",
+      `SELECT stream_id, argMax(message, at) AS message, max(at) AS last_at FROM ssf_stream_log
+       WHERE stream_id IN {ids:Array(String)} AND kind = 'error' GROUP BY stream_id`, { ids });
+    const out = new Map<string, StreamStatus>();
+    for (const id of ids) out.set(id, { sets_accepted: 0, last_event_at: null, last_verified_at: null, last_error: null, last_error_at: null });
+    for (const s of sets) {
+      const st = out.get(s.stream_id)!;
+      st.sets_accepted = Number(s.n);
+      st.last_event_at = s.last;
+      st.last_verified_at = s.verified && !s.verified.startsWith("1970") ? s.verified : null;
+    }
+    for (const e of errors) Object.assign(out.get(e.stream_id)!, { last_error: e.message, last_error_at: e.last_at });
+    return out;
+  }
+
+  async logError(streamId: string, message: string): Promise<void> {
+    await this.writer.insert({
+      table: "ssf_stream_log", format: "JSONEachRow", values: [{ stream_id: streamId, kind: "error", message: message.slice(0, 1000) }],
+      clickhouse_settings: { async_insert: 0, log_comment: "ssf:log" },
+    });
+  }
+
+  private async row(id: string): Promise<StreamRow | null> {
+    const rows = await queryRows<StreamRow>(this.reader, "ssf:stream", "SELECT * FROM ssf_streams FINAL WHERE id = {id:String} AND NOT deleted", { id });
+    return rows[0] ?? null;
+  }
+
+  private async write(row: StreamRow): Promise<void> {
+    await this.writer.insert({ table: "ssf_streams", values: [row], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "ssf:write" } });
+  }
+}

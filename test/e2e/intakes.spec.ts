@@ -1,0 +1,78 @@
+/**
+ * The standard intakes through the real production server (see playwright.config.ts):
+ * the OpenTelemetry SDK's OTLP/HTTP exporter posting to /v1/traces, the event drawer
+ * showing the action's origin, and an SSF stream added on the settings page, then fed by a
+ * test transmitter (node:http on 127.0.0.1) pushing a signed SET.
+ */
+import { expect, test } from "@playwright/test";
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { OtelSource } from "../helpers/otel";
+import { TestTransmitter } from "../helpers/ssf-transmitter";
+import { revocationEventId } from "../../lib/ssf/map";
+
+const KEY = process.env.E2E_API_KEY!;
+const SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+
+test("an SDK's OTLP/HTTP export becomes an action whose drawer shows its OpenTelemetry origin", async ({ page, request, baseURL }) => {
+  const src = new OtelSource({ "service.name": "e2e-agent", "gen_ai.agent.id": "e2e-otel-agent" });
+  src.tool({ tool: "web.fetch", callId: "e2e-otlp-1", time: Date.now() - 60_000 });
+  const exporter = new OTLPTraceExporter({ url: `${baseURL}/v1/traces`, headers: { authorization: `Bearer ${KEY}` } });
+  const spans = await src.take();
+  const result = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
+  expect(result.code, String(result.error)).toBe(ExportResultCode.SUCCESS);
+  await exporter.shutdown();
+
+  await expect
+    .poll(async () => (await (await request.get("/api/v1/agents/e2e-otel-agent/timeline")).json()).items?.map((e: { event_id: string }) => e.event_id) ?? [], { timeout: 60_000 })
+    .toContain("e2e-otlp-1");
+  await page.goto("/agents/e2e-otel-agent?event=e2e-otlp-1");
+  const origin = page.getByTestId("event-drawer").getByTestId("event-origin");
+  await expect(origin).toContainText("Origin: OpenTelemetry");
+  await expect(origin).toContainText("e2e-agent");
+  await expect(origin).toContainText("execute_tool web.fetch");
+});
+
+test("an SSF stream added on the settings page shows the SETs its transmitter pushes; the alert names the SET", async ({ page, request, baseURL }) => {
+  const tx = await new TestTransmitter().start();
+  try {
+    await page.goto("/settings/ssf");
+    await page.getByLabel("Name").fill("e2e idp");
+    await page.getByLabel("Transmitter issuer").fill(tx.issuer);
+    await page.getByLabel("Audience").fill("https://revenant.e2e");
+    await page.getByRole("button", { name: "Add stream" }).click();
+    const secret = await page.getByTestId("secret-once").textContent();
+    const [, pushPath, token] = /^https?:\/\/[^/]+(\S+)\s+—\s+Authorization: Bearer (\S+)$/.exec(secret!.trim())!;
+    await page.getByRole("button", { name: "Done" }).click();
+    const row = page.getByRole("row", { name: /e2e idp/ });
+    await expect(row).toContainText(tx.issuer);
+
+    const revokedAt = Math.floor(Date.now() / 1000) - 30;
+    const { jti, jwt } = await tx.sign(SESSION_REVOKED, { event_timestamp: revokedAt }, {
+      aud: "https://revenant.e2e", subId: { format: "complex", session: { format: "opaque", id: "e2e-sess" } },
+    });
+    const res = await request.post(`${baseURL}${pushPath}`, { headers: { "content-type": "application/secevent+jwt", authorization: `Bearer ${token}` }, data: jwt });
+    expect(res.status()).toBe(202);
+    await page.reload();
+    await expect(page.getByRole("row", { name: /e2e idp/ }).getByRole("cell").nth(3)).toHaveText("1");
+
+    // An action in the revoked session after the revocation: the alert page names the SET.
+    const action = { event_id: "e2e-after-ssf", type: "action", time: (revokedAt + 10) * 1000, agent_id: "e2e-ssf-agent", session_id: "e2e-sess",
+      layer: "tool", action: "execute_tool", resource: "crm.export", decision: "allow" };
+    expect((await request.post("/api/v1/events", { data: action })).status()).toBe(202);
+    const streamId = /\/ssf\/streams\/([^/]+)\/push$/.exec(pushPath)![1];
+    const revocationId = revocationEventId(streamId, jti);
+    let alertId = "";
+    await expect.poll(async () => {
+      const items = (await (await request.get(`/api/v1/alerts?revocation_id=${revocationId}`)).json()).items ?? [];
+      alertId = items[0]?.id ?? "";
+      return alertId;
+    }, { timeout: 60_000 }).not.toBe("");
+    await page.goto(`/alerts/${encodeURIComponent(alertId)}`);
+    const source = page.getByTestId("revocation-source");
+    await expect(source).toContainText("SSF stream e2e idp");
+    await expect(source).toContainText(jti);
+  } finally {
+    await tx.stop();
+  }
+});

@@ -1,0 +1,122 @@
+/**
+ * A test SSF transmitter over real HTTP (node:http on 127.0.0.1): serves
+ * /.well-known/ssf-configuration and its JWKS, signs SETs with jose, and offers an RFC 8936
+ * poll endpoint that keeps each SET until it is acknowledged.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+
+interface Key {
+  kid: string;
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
+
+async function newKey(): Promise<Key> {
+  const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+  const kid = randomUUID().slice(0, 8);
+  return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" } };
+}
+
+export const POLL_TOKEN = "poll-secret-token";
+
+export class TestTransmitter {
+  issuer = "";
+  private server!: http.Server;
+  private keys: Key[] = [];
+  /** SETs waiting for acknowledgement, by jti (the poll queue). */
+  readonly queue = new Map<string, string>();
+  readonly acked: string[] = [];
+  readonly setErrs: Record<string, { err: string; description: string }> = {};
+  jwksFetches = 0;
+  /** Fails this many poll requests that carry acknowledgements with 500, leaving the acks unapplied (the receiver crashed or the network broke before they arrived). */
+  failAckRequests = 0;
+
+  async start(): Promise<this> {
+    this.keys = [await newKey()];
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    this.issuer = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((r) => this.server.close(r));
+  }
+
+  /** A new signing key; the old one is dropped from the JWKS. */
+  async rotate(): Promise<void> {
+    this.keys = [await newKey()];
+  }
+
+  get kid(): string {
+    return this.keys[0].kid;
+  }
+
+  async sign(
+    eventType: string,
+    event: Record<string, unknown>,
+    opts: { aud: string; subId?: unknown; jti?: string; iss?: string; key?: Key; claims?: Record<string, unknown>; typ?: string; kid?: string } ,
+  ): Promise<{ jti: string; jwt: string }> {
+    const jti = opts.jti ?? randomUUID();
+    const key = opts.key ?? this.keys[0];
+    const jwt = await new SignJWT({ ...(opts.subId ? { sub_id: opts.subId } : {}), events: { [eventType]: event }, ...opts.claims })
+      .setProtectedHeader({ alg: "ES256", typ: opts.typ ?? "secevent+jwt", kid: opts.kid ?? key.kid })
+      .setIssuer(opts.iss ?? this.issuer)
+      .setAudience(opts.aud)
+      .setJti(jti)
+      .setIssuedAt()
+      .sign(key.privateKey);
+    return { jti, jwt };
+  }
+
+  /** A key the transmitter does not publish, for forged tokens. */
+  static foreignKey(): Promise<Key> {
+    return newKey();
+  }
+
+  enqueue(jti: string, jwt: string): void {
+    this.queue.set(jti, jwt);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.url === "/.well-known/ssf-configuration") {
+      return json(200, {
+        spec_version: "1_0", issuer: this.issuer, jwks_uri: `${this.issuer}/jwks.json`,
+        delivery_methods_supported: ["urn:ietf:rfc:8935", "urn:ietf:rfc:8936"],
+      });
+    }
+    if (req.url === "/jwks.json") {
+      this.jwksFetches++;
+      return json(200, { keys: this.keys.map((k) => k.jwk) });
+    }
+    if (req.url === "/poll" && req.method === "POST") {
+      if (req.headers.authorization !== `Bearer ${POLL_TOKEN}`) return json(401, { error: "unauthorized" });
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+      if (body.ack?.length && this.failAckRequests > 0) {
+        this.failAckRequests--;
+        return json(500, { error: "down" });
+      }
+      for (const jti of body.ack ?? []) {
+        this.queue.delete(jti);
+        this.acked.push(jti);
+      }
+      for (const [jti, e] of Object.entries(body.setErrs ?? {})) {
+        this.queue.delete(jti);
+        this.setErrs[jti] = e as { err: string; description: string };
+      }
+      const max = body.maxEvents ?? 100;
+      const sets = Object.fromEntries([...this.queue.entries()].slice(0, max));
+      return json(200, { sets, moreAvailable: this.queue.size > max });
+    }
+    json(404, { error: "not found" });
+  }
+}

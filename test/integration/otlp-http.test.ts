@@ -1,0 +1,131 @@
+/**
+ * POST /v1/traces with the OpenTelemetry JS SDK's own OTLP/HTTP exporters (protobuf and
+ * JSON, gzip and plain). The route module is served by a plain node:http server that turns
+ * each request into a real Request, so the exporters talk real HTTP to the real handler;
+ * the export then travels Kafka → the OTLP consumer → the events topic → ClickHouse.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
+import { POST } from "@/app/v1/traces/route";
+import { closeSharedProducer } from "@/lib/kafka";
+import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { otlpJob } from "@/ingest/jobs";
+import { startWorker, type Worker } from "@/ingest/worker";
+import { TEST_API_KEY } from "../helpers/api";
+import { configureTestStack, count, eventually } from "../helpers/stack";
+import { OtelSource } from "../helpers/otel";
+import { T } from "../helpers/otlp-scenario";
+
+let worker: Worker;
+let server: http.Server;
+let url: string;
+
+beforeAll(async () => {
+  configureTestStack({ REVENANT_BOOTSTRAP_API_KEY: TEST_API_KEY });
+  worker = await startWorker({ jobs: [otlpJob()] });
+  server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+    const response = await POST(new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body: Buffer.concat(chunks) }));
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(Buffer.from(await response.arrayBuffer()));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+});
+afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  await worker?.stop();
+  await closeSharedProducer();
+  await closeStore();
+});
+
+function exportWith(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
+  return new Promise((resolve) => exporter.export(spans, resolve));
+}
+
+async function toolSpans(agent: string, callId: string): Promise<ReadableSpan[]> {
+  const src = new OtelSource({ "service.name": "http-agent", "gen_ai.agent.id": agent, "revenant.credential.id": "cred-http" });
+  src.tool({ tool: "web.fetch", callId, time: T + 100 });
+  return src.take();
+}
+
+const stored = async (eventId: string) =>
+  (await queryRows<{ agent_id: string; credential_id: string }>(store().reader, "test",
+    "SELECT agent_id, credential_id FROM events FINAL WHERE event_id = {id:String}", { id: eventId }))[0];
+
+describe("POST /v1/traces", () => {
+  it.each([
+    ["protobuf", () => new ProtoExporter({ url, headers: { authorization: `Bearer ${TEST_API_KEY}` } })],
+    ["protobuf, gzip", () => new ProtoExporter({ url, headers: { authorization: `Bearer ${TEST_API_KEY}` }, compression: "gzip" as never })],
+    ["JSON", () => new JsonExporter({ url, headers: { authorization: `Bearer ${TEST_API_KEY}` } })],
+    ["JSON, gzip", () => new JsonExporter({ url, headers: { authorization: `Bearer ${TEST_API_KEY}` }, compression: "gzip" as never })],
+  ])("accepts the SDK's %s export and the tool call becomes an action", async (label, make) => {
+    const callId = `http-${label.replace(/\W+/g, "-")}`;
+    const exporter = make();
+    const result = await exportWith(exporter, await toolSpans("http-agent-1", callId));
+    expect(result.code, String(result.error)).toBe(ExportResultCode.SUCCESS);
+    await exporter.shutdown();
+    expect(await eventually(() => stored(callId), 30_000, `action ${callId}`)).toEqual({ agent_id: "http-agent-1", credential_id: "cred-http" });
+  });
+
+  it("splits an export larger than a Kafka message and loses none of its spans", async () => {
+    const filler = "x".repeat(1000);
+    const spans = Array.from({ length: 2500 }, (_, i) => ({
+      traceId: (i + 1).toString(16).padStart(32, "0"), spanId: (i + 1).toString(16).padStart(16, "0"), name: "execute_tool big",
+      startTimeUnixNano: String(BigInt(T + i) * 1_000_000n),
+      attributes: [
+        { key: "gen_ai.operation.name", value: { stringValue: "execute_tool" } },
+        { key: "gen_ai.tool.call.id", value: { stringValue: `big-${i}` } },
+        { key: "filler", value: { stringValue: filler } },
+      ],
+    }));
+    const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: "gen_ai.agent.id", value: { stringValue: "big-agent" } }] }, scopeSpans: [{ spans }] }] });
+    expect(body.length).toBeGreaterThan(2_500_000);
+    const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" }, body });
+    expect(res.status).toBe(200);
+    await eventually(async () => (await count("SELECT count() FROM events FINAL WHERE agent_id = 'big-agent'")) === 2500, 60_000, "2,500 actions");
+  });
+
+  it("refuses an export without a valid API key", async () => {
+    const exporter = new ProtoExporter({ url, headers: { authorization: "Bearer wrong-key" } });
+    const result = await exportWith(exporter, await toolSpans("intruder", "http-no-key"));
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    await exporter.shutdown();
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.code).toBe("unauthenticated");
+  });
+
+  it("answers partial success for unusable spans, 400 for an undecodable body and 415 for other media types", async () => {
+    const auth = { authorization: `Bearer ${TEST_API_KEY}` };
+    const body = {
+      resourceSpans: [{
+        resource: { attributes: [{ key: "gen_ai.agent.id", value: { stringValue: "json-agent" } }] },
+        scopeSpans: [{ spans: [
+          { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", name: "execute_tool x", startTimeUnixNano: String(BigInt(T) * 1_000_000n),
+            attributes: [{ key: "gen_ai.operation.name", value: { stringValue: "execute_tool" } }, { key: "gen_ai.tool.call.id", value: { stringValue: "http-partial-ok" } }] },
+          { traceId: "0af7", spanId: "b7ad6b7169203332", name: "bad ids" },
+        ] }],
+      }],
+    };
+    const res = await fetch(url, { method: "POST", headers: { ...auth, "content-type": "application/json", "content-encoding": "gzip" }, body: gzipSync(JSON.stringify(body)) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ partialSuccess: { rejectedSpans: "1", errorMessage: expect.stringContaining("16 bytes") } });
+    expect(await eventually(() => stored("http-partial-ok"), 30_000, "the good span's action")).toMatchObject({ agent_id: "json-agent" });
+
+    const bad = await fetch(url, { method: "POST", headers: { ...auth, "content-type": "application/x-protobuf" }, body: Buffer.from([0x0a, 0xff, 0xff]) });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe("invalid_otlp");
+    const text = await fetch(url, { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: "hi" });
+    expect(text.status).toBe(415);
+  });
+});

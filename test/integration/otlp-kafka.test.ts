@@ -1,0 +1,116 @@
+/**
+ * The OpenTelemetry intake on the real broker and engine: OTLP exports serialised by the
+ * OpenTelemetry SDK, in both encodings, on the OTLP topic → ingest/otlp-consumer.ts →
+ * events topic → the ingest consumer → ClickHouse → detection.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Producer } from "kafkajs";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace";
+import { config } from "@/lib/config";
+import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { otlpJob } from "@/ingest/jobs";
+import { startWorker, type Worker } from "@/ingest/worker";
+import { configureTestStack, count, eventually, produceJson, testProducer, waitUntilConsumed } from "../helpers/stack";
+import { OtelSource, serialise } from "../helpers/otel";
+import { controlEvents, nativeActions, otelSpans, T } from "../helpers/otlp-scenario";
+
+let worker: Worker;
+let producer: Producer;
+
+async function sendSpans(spans: ReadableSpan[], encoding: "otlp_proto" | "otlp_json", header = false): Promise<void> {
+  await producer.send({
+    topic: config().OTLP_KAFKA_TOPIC,
+    messages: [{ value: serialise(spans, encoding), headers: header ? { "content-type": encoding === "otlp_json" ? "application/json" : "application/x-protobuf" } : {} }],
+  });
+}
+
+const agentOf = async (eventId: string) =>
+  (await queryRows<{ agent_id: string }>(store().reader, "test", "SELECT agent_id FROM events FINAL WHERE event_id = {id:String}", { id: eventId }))[0]?.agent_id;
+
+beforeAll(async () => {
+  configureTestStack({ OTLP_SERVICE_LAYERS: "mcp-gw=gateway", OTLP_KAFKA_ENCODING: "otlp_json" });
+  producer = await testProducer();
+  worker = await startWorker({ jobs: [otlpJob()] });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await producer?.disconnect();
+  await closeStore();
+});
+
+describe("OTLP spans from Kafka", () => {
+  it("gives a tool call its invoke_agent ancestor's agent whatever order the spans arrive in", async () => {
+    const src = new OtelSource({ "service.name": "planner" });
+    const agent = src.agent("order-agent", T);
+    const step = src.step("plan", T + 1, agent);
+    src.tool({ tool: "search", callId: "late-ancestor", time: T + 10 }, step);
+    const [tool] = await src.take();
+    step.end(T + 20);
+    const [stepSpan] = await src.take();
+    agent.end(T + 30);
+    const [agentSpan] = await src.take();
+    // Tool first (JSON, the topic's configured encoding), then its parent, then the agent
+    // (protobuf, named by the message's content-type header).
+    await sendSpans([tool], "otlp_json");
+    await sendSpans([stepSpan], "otlp_proto", true);
+    // Still waiting for its agent: no action yet.
+    await eventually(async () => (await count("SELECT count() FROM otlp_spans FINAL WHERE name = 'plan'")) === 1, 30_000, "the step span stored");
+    expect(await agentOf("late-ancestor")).toBeUndefined();
+    await sendSpans([agentSpan], "otlp_proto", true);
+    expect(await eventually(() => agentOf("late-ancestor"), 30_000, "the action with its agent")).toBe("order-agent");
+    const [row] = await queryRows<Record<string, string>>(store().reader, "test",
+      "SELECT trace_id, span_id, layer, action, resource, decision, source, attributes['revenant.origin'] AS origin FROM events FINAL WHERE event_id = 'late-ancestor'");
+    expect(row).toMatchObject({ trace_id: tool.spanContext().traceId, span_id: tool.spanContext().spanId, layer: "tool", action: "execute_tool",
+      resource: "search", decision: "allow", source: "planner", origin: "otlp" });
+    // The original export is kept for investigators, named on the action.
+    const [kept] = await queryRows<{ encoding: string; payload: string; named: string }>(store().reader, "test",
+      `SELECT encoding, payload, (SELECT attributes['otel.export_id'] FROM events FINAL WHERE event_id = 'late-ancestor') AS named
+       FROM otlp_exports FINAL WHERE export_id = (SELECT export_id FROM otlp_spans FINAL WHERE span_id = {s:String})`, { s: tool.spanContext().spanId });
+    expect(kept.encoding).toBe("otlp_json");
+    expect(await count("SELECT toUnixTimestamp64Milli(start_time) FROM otlp_spans FINAL WHERE span_id = {s:String}", { s: tool.spanContext().spanId })).toBe(T + 10);
+    expect(kept.named).toMatch(/\/\d+\/\d+$/);
+    expect(JSON.parse(kept.payload).resourceSpans[0].scopeSpans[0].spans[0]).toMatchObject({ name: "execute_tool search", spanId: tool.spanContext().spanId });
+  });
+
+  it("dead-letters malformed messages and tool calls whose finished ancestry names no agent", async () => {
+    await producer.send({ topic: config().OTLP_KAFKA_TOPIC, messages: [{ value: "{not json" }] });
+    const src = new OtelSource({ "service.name": "anonymous" });
+    const root = src.step("root", T);
+    src.tool({ tool: "orphan", callId: "orphan-call", time: T + 1 }, root);
+    root.end(T + 2);
+    await sendSpans(await src.take(), "otlp_json");
+    await eventually(async () => (await count("SELECT count() FROM dead_letters FINAL WHERE topic LIKE {t:String}", { t: `${config().OTLP_KAFKA_TOPIC}%` })) >= 2, 30_000, "two dead letters");
+    const letters = await queryRows<{ reason: string }>(store().reader, "test", "SELECT reason FROM dead_letters FINAL WHERE topic LIKE {t:String} ORDER BY reason", { t: `${config().OTLP_KAFKA_TOPIC}%` });
+    expect(letters.map((l) => l.reason)).toEqual([
+      expect.stringMatching(/^otlp: trace \w+ span \w+: tool span has no gen_ai.agent.id/),
+      expect.stringMatching(/^otlp_json: invalid JSON/),
+    ]);
+    expect(await agentOf("orphan-call")).toBeUndefined();
+  });
+
+  it("one story told as native events and as OTel spans gives the same post-revocation pairs, containment and alerts", async () => {
+    const spans = await otelSpans("o");
+    // Half of the spans as protobuf, half as JSON, in reverse order (children before parents).
+    const reversed = [...spans].reverse();
+    for (const [i, s] of reversed.entries()) await sendSpans([s], i % 2 ? "otlp_proto" : "otlp_json", true);
+    await produceJson(producer, config().KAFKA_TOPIC, [...controlEvents("o"), ...controlEvents("n"), ...nativeActions("n")]);
+    await eventually(async () => (await count("SELECT count() FROM events FINAL WHERE event_id LIKE 'o-call-%'")) === 4, 30_000, "four OTLP actions");
+    // 2 earlier actions + 2×2 control events + 4 native + 4 OTLP actions on the events topic.
+    await waitUntilConsumed(2 + 4 + 4 + 4);
+    const r = store().reader;
+    const strip = (rows: Record<string, unknown>[], p: string) => JSON.parse(JSON.stringify(rows).replaceAll(`"${p}-`, '"X-'));
+    const pairs = (p: string) => queryRows<Record<string, unknown>>(r, "test",
+      `SELECT event_id, revocation_id, violation, via, time, agent_id, session_id, credential_id, layer, action, resource, decision
+       FROM post_revocation_actions FINAL WHERE revocation_id = {rev:String} ORDER BY time, event_id`, { rev: `${p}-rev` });
+    const status = (p: string) => queryRows<Record<string, unknown>>(r, "test",
+      `SELECT containment, layers, violation_count, blocked_count FROM revocation_status FINAL WHERE event_id = {rev:String}`, { rev: `${p}-rev` });
+    const alerts = (p: string) => queryRows<Record<string, unknown>>(r, "test",
+      `SELECT rule, severity, agent_id, layers_enforcing, layers_leaking, violation_count, sample_event_ids FROM alerts FINAL WHERE revocation_id = {rev:String} ORDER BY rule`, { rev: `${p}-rev` });
+    const native = { pairs: strip(await pairs("n"), "n"), status: strip(await status("n"), "n"), alerts: strip(await alerts("n"), "n") };
+    const otel = { pairs: strip(await pairs("o"), "o"), status: strip(await status("o"), "o"), alerts: strip(await alerts("o"), "o") };
+    // The story has violations (after the revocation, allowed) and a block (the 403): not an empty comparison.
+    expect(native.pairs.length).toBe(3);
+    expect(native.alerts.length).toBeGreaterThan(0);
+    expect(otel).toEqual(native);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * The SSF/CAEP receiver against a real transmitter over HTTP (test/helpers/ssf-transmitter.ts:
+ * discovery document, JWKS, SETs signed with jose, an RFC 8936 poll endpoint), with the
+ * real route handlers, broker and engine behind it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Producer } from "kafkajs";
+import { POST as createStream, GET as listStreams } from "@/app/api/v1/ssf/streams/route";
+import { POST as push } from "@/app/api/v1/ssf/streams/[id]/push/route";
+import { GET as getRevocation } from "@/app/api/v1/revocations/[event_id]/route";
+import { config } from "@/lib/config";
+import { closeSharedProducer } from "@/lib/kafka";
+import { CREDENTIAL_CHANGE, SESSION_REVOKED, VERIFICATION } from "@/lib/ssf/map";
+import { pollStream } from "@/lib/ssf/poll";
+import { StreamStore } from "@/lib/ssf/streams";
+import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { otlpJob } from "@/ingest/jobs";
+import { startWorker, type Worker } from "@/ingest/worker";
+import { call, json, TEST_API_KEY } from "../helpers/api";
+import { configureTestStack, count, eventually, produceJson, testProducer } from "../helpers/stack";
+import { serialise } from "../helpers/otel";
+import { controlEvents, nativeActions, otelSpans, T } from "../helpers/otlp-scenario";
+import { POLL_TOKEN, TestTransmitter } from "../helpers/ssf-transmitter";
+
+const AUD = "https://revenant.example/ssf";
+let tx: TestTransmitter;
+let worker: Worker;
+let producer: Producer;
+let pushStream: { id: string; push_token: string };
+let pollStreamId: string;
+
+async function pushSet(jwt: string, token = pushStream.push_token, id = pushStream.id): Promise<Response> {
+  const req = new Request(`http://localhost/api/v1/ssf/streams/${id}/push`, {
+    method: "POST", headers: { "content-type": "application/secevent+jwt", authorization: `Bearer ${token}` }, body: jwt,
+  });
+  return push(req, { params: Promise.resolve({ id }) });
+}
+
+const revocation = (eventId: string) =>
+  queryRows<{ rev_scope: string; rev_subject: string; attributes: Record<string, string> }>(store().reader, "test",
+    "SELECT rev_scope, rev_subject, attributes FROM events FINAL WHERE event_id = {id:String}", { id: eventId }).then((r) => r[0]);
+
+const keptSet = (streamId: string, jti: string) =>
+  queryRows<{ raw: string; claims: string; outcome: string; revocation_event_id: string }>(store().reader, "test",
+    "SELECT raw, claims, outcome, revocation_event_id FROM ssf_sets FINAL WHERE stream_id = {s:String} AND jti = {j:String}", { s: streamId, j: jti }).then((r) => r[0]);
+
+beforeAll(async () => {
+  configureTestStack({ REVENANT_BOOTSTRAP_API_KEY: TEST_API_KEY, SSF_ALLOWLIST: "127.0.0.1", SSF_JWKS_COOLDOWN_MS: "0", OTLP_SERVICE_LAYERS: "mcp-gw=gateway" });
+  tx = await new TestTransmitter().start();
+  producer = await testProducer();
+  worker = await startWorker({ jobs: [otlpJob()] });
+  const created = await call(createStream, "/api/v1/ssf/streams", { method: "POST", body: {
+    name: "idp push", issuer: tx.issuer, audience: AUD, delivery: "push",
+    subject_rules: [
+      { event: "session-revoked", format: "complex", path: "session.id", prefix: "okta:" },
+      { event: "credential-change", format: "jwt_id", path: "jti" },
+    ],
+  } });
+  expect(created.status).toBe(201);
+  pushStream = await json(created);
+  expect(pushStream.push_token).toMatch(/^ssfp_/);
+  const polled = await call(createStream, "/api/v1/ssf/streams", { method: "POST", body: {
+    name: "idp poll", issuer: tx.issuer, audience: AUD, delivery: "poll", poll_url: `${tx.issuer}/poll`, poll_token: POLL_TOKEN,
+  } });
+  expect(polled.status).toBe(201);
+  pollStreamId = (await json(polled)).id;
+});
+afterAll(async () => {
+  await worker?.stop();
+  await tx?.stop();
+  await producer?.disconnect();
+  await closeSharedProducer();
+  await closeStore();
+});
+
+describe("SSF push delivery (RFC 8935)", () => {
+  it("turns a signed session-revoked SET into a session revocation and keeps the SET as its source", async () => {
+    const { jti, jwt } = await tx.sign(SESSION_REVOKED, { event_timestamp: T / 1000, initiating_entity: "policy", reason_admin: { en: "risky login" } }, {
+      aud: AUD, subId: { format: "complex", session: { format: "opaque", id: "sess-77" }, user: { format: "email", email: "bot@example.com" } },
+    });
+    const res = await pushSet(jwt);
+    expect(res.status).toBe(202);
+    const kept = await keptSet(pushStream.id, jti);
+    expect(kept).toMatchObject({ raw: jwt, outcome: "revocation" });
+    expect(JSON.parse(kept.claims)).toMatchObject({ jti, iss: tx.issuer });
+    const ev = await eventually(() => revocation(kept.revocation_event_id), 30_000, "the revocation stored");
+    expect(ev).toMatchObject({ rev_scope: "session", rev_subject: "okta:sess-77" });
+    expect(ev.attributes).toMatchObject({ "revenant.origin": "ssf", "ssf.jti": jti, "ssf.stream": "idp push" });
+    // The revocation's page shows the SET as its source.
+    const page = await eventually(async () => {
+      const res = await call(getRevocation, `/api/v1/revocations/${kept.revocation_event_id}`, { params: { event_id: kept.revocation_event_id } });
+      return res.status === 200 ? json(res) : null;
+    }, 30_000, "the revocation's summary");
+    expect(page.source).toMatchObject({ kind: "ssf", stream_name: "idp push", jti, raw: jwt, claims: { jti } });
+  });
+
+  it("refuses a replayed jti, a wrong audience, a foreign key, a sub or exp claim and a wrong typ with RFC 8935 errors", async () => {
+    const subId = { format: "jwt_id", iss: tx.issuer, jti: "tok-1" };
+    const first = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke", credential_type: "bearer" }, { aud: AUD, subId });
+    expect((await pushSet(first.jwt)).status).toBe(202);
+    const refusals: [string, Promise<{ jwt: string }>][] = [
+      ["invalid_request", Promise.resolve(first)],
+      ["invalid_audience", tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: "https://someone-else", subId })],
+      ["invalid_key", TestTransmitter.foreignKey().then((key) => tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, key, kid: tx.kid }))],
+      ["invalid_issuer", tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, iss: "https://evil.example" })],
+      ["invalid_request", tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, claims: { sub: "user" } })],
+      ["invalid_request", tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, claims: { exp: Math.floor(Date.now() / 1000) + 60 } })],
+      ["invalid_request", tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, typ: "JWT" })],
+    ];
+    for (const [err, signed] of refusals) {
+      const res = await pushSet((await signed).jwt);
+      expect(res.status, err).toBe(400);
+      expect(await res.json()).toEqual({ err, description: expect.any(String) });
+    }
+    // Without the stream's push token.
+    expect((await pushSet(first.jwt, "ssfp_wrong")).status).toBe(401);
+    // One revocation for the credential, despite the replay.
+    expect(await count("SELECT count() FROM ssf_sets FINAL WHERE stream_id = {s:String} AND outcome = 'revocation'", { s: pushStream.id })).toBe(2);
+  });
+
+  it("accepts a token signed with a new key after rotation (refetches the JWKS on the unknown kid)", async () => {
+    const before = tx.jwksFetches;
+    await tx.rotate();
+    const { jti, jwt } = await tx.sign(CREDENTIAL_CHANGE, { change_type: "delete" }, { aud: AUD, subId: { format: "jwt_id", iss: tx.issuer, jti: "tok-2" } });
+    expect((await pushSet(jwt)).status).toBe(202);
+    expect(tx.jwksFetches).toBeGreaterThan(before);
+    expect((await keptSet(pushStream.id, jti)).outcome).toBe("revocation");
+  });
+
+  it("records verification events and lists the stream's status for the settings page", async () => {
+    const { jwt } = await tx.sign(VERIFICATION, { state: "abc" }, { aud: AUD, subId: { format: "opaque", id: pushStream.id } });
+    expect((await pushSet(jwt)).status).toBe(202);
+    const listed = await call(listStreams, "/api/v1/ssf/streams");
+    const list = await json(listed);
+    expect(listed.status, JSON.stringify(list)).toBe(200);
+    const s = list.items.find((x: { id: string }) => x.id === pushStream.id);
+    expect(s.status).toMatchObject({ sets_accepted: 4, last_verified_at: expect.any(String), last_error: expect.stringContaining("refused") });
+    expect(s).not.toHaveProperty("poll_token");
+    expect(s).not.toHaveProperty("push_token_hash");
+  });
+});
+
+describe("SSF poll delivery (RFC 8936)", () => {
+  it("acknowledges accepted SETs, reports refused ones as setErrs, and neither loses nor repeats events across a restart", async () => {
+    const stream = (await new StreamStore().get(pollStreamId))!;
+    const good = await tx.sign(SESSION_REVOKED, { event_timestamp: T / 1000 }, { aud: AUD, subId: { format: "complex", session: { format: "opaque", id: "poll-sess" } } });
+    const bad = await tx.sign(SESSION_REVOKED, {}, { aud: "https://not-us", subId: { format: "opaque", id: "x" } });
+    tx.enqueue(good.jti, good.jwt);
+    tx.enqueue(bad.jti, bad.jwt);
+    // The request that would carry the acknowledgements never lands: the cycle stops after
+    // processing the SETs, as a crash before the next poll would.
+    tx.failAckRequests = 1;
+    await expect(pollStream(stream)).rejects.toThrow("poll endpoint answered 500");
+    expect(tx.acked).toEqual([]);
+    // "Restart": a new cycle reads what is owed from ClickHouse and sends it first.
+    const r = await pollStream(stream);
+    expect(tx.acked).toEqual([good.jti]);
+    expect(tx.setErrs[bad.jti]).toMatchObject({ err: "invalid_audience" });
+    expect(tx.queue.size).toBe(0);
+    expect(r.received).toBe(0);
+    // Redelivery before the ack is acknowledged without a second revocation.
+    tx.enqueue(good.jti, good.jwt);
+    const again = await pollStream(stream);
+    expect(again).toEqual({ received: 1, accepted: 1, refused: 0 });
+    expect(await count("SELECT count() FROM ssf_sets FINAL WHERE stream_id = {s:String}", { s: pollStreamId })).toBe(1);
+    const kept = await keptSet(pollStreamId, good.jti);
+    expect(await eventually(() => revocation(kept.revocation_event_id), 30_000, "the polled revocation")).toMatchObject({ rev_scope: "session", rev_subject: "poll-sess" });
+  });
+});
+
+describe("one story told natively and as OTel spans + an SSF SET", () => {
+  it("gives the same post-revocation pairs, containment and alerts", async () => {
+    // Native: everything as schema-v1 events. Mixed: the credential issue native, the
+    // revocation as a CAEP credential-change SET (push), the actions as OTel spans on Kafka.
+    const [issue] = controlEvents("m");
+    await produceJson(producer, config().KAFKA_TOPIC, [...controlEvents("n"), ...nativeActions("n"), issue]);
+    for (const s of await otelSpans("m")) await producer.send({ topic: config().OTLP_KAFKA_TOPIC, messages: [{ value: serialise([s], "otlp_proto"), headers: { "content-type": "application/x-protobuf" } }] });
+    const { jti, jwt } = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke", event_timestamp: T / 1000 }, { aud: AUD, subId: { format: "jwt_id", iss: tx.issuer, jti: "m-cred" } });
+    expect((await pushSet(jwt)).status).toBe(202);
+    const revId = (await keptSet(pushStream.id, jti)).revocation_event_id;
+    await eventually(async () => (await count("SELECT count() FROM events FINAL WHERE event_id LIKE 'm-call-%'")) === 4, 30_000, "four OTLP actions");
+    const pairCount = (r: string) => count("SELECT count() FROM post_revocation_actions FINAL WHERE revocation_id = {r:String}", { r });
+    const alertCount = (r: string) => count("SELECT count() FROM alerts FINAL WHERE revocation_id = {r:String}", { r });
+    await eventually(async () => (await pairCount(revId)) === 3 && (await pairCount("n-rev")) === 3 && (await alertCount(revId)) > 0 && (await alertCount("n-rev")) > 0,
+      30_000, "pairs and alerts of both revocations");
+    const r = store().reader;
+    const strip = (rows: Record<string, unknown>[], p: string, rev: string) =>
+      JSON.parse(JSON.stringify(rows).replaceAll(rev, "REV").replaceAll(`"${p}-`, '"X-'));
+    const read = async (p: string, rev: string) => ({
+      pairs: strip(await queryRows(r, "test", `SELECT event_id, revocation_id, violation, via, time, agent_id, session_id, credential_id, layer, action, resource, decision
+        FROM post_revocation_actions FINAL WHERE revocation_id = {rev:String} ORDER BY time, event_id`, { rev }), p, rev),
+      status: strip(await queryRows(r, "test", "SELECT time, scope, subject, containment, layers, violation_count, blocked_count FROM revocation_status FINAL WHERE event_id = {rev:String}", { rev }), p, rev),
+      alerts: strip(await queryRows(r, "test", `SELECT rule, severity, agent_id, layers_enforcing, layers_leaking, violation_count, sample_event_ids
+        FROM alerts FINAL WHERE revocation_id = {rev:String} ORDER BY rule`, { rev }), p, rev),
+    });
+    const native = await read("n", "n-rev");
+    expect(native.pairs.length).toBe(3);
+    expect(await read("m", revId)).toEqual(native);
+  });
+});
