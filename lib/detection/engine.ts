@@ -141,7 +141,13 @@ export class DetectionEngine {
   private async evaluateBatch(events: StoredEvent[]): Promise<void> {
     const revocations = events.filter((e) => e.type === "revocation" && e.rev_scope !== "");
     const reinstatements = events.filter((e) => e.type === "reinstatement" && e.rev_scope !== "");
-    if (!this.hasCoverage && revocations.length === 0) return;
+    // While no revocation exists, a batch needs no lookup. The flag is re-read from the table
+    // (a one-row query) rather than trusted from memory: another worker sharing the store may
+    // have written the first coverage since.
+    if (!this.hasCoverage && revocations.length === 0) {
+      this.hasCoverage = await anyCoverage(this.client);
+      if (!this.hasCoverage) return;
+    }
 
     await this.prepareNewRevocations(revocations);
     await this.applyReinstatements(reinstatements);
