@@ -57,7 +57,7 @@ const ms = (x: number) => `${x.toFixed(0)} ms`;
 const rd = (r: ReadFigures) => `p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms (${r.runs} runs)`;
 
 function incidentLines(inc: PhaseB["incident"]): string[] {
-  if (!inc) return ["  incident: NOT RUN — ingest had not caught up, so produce → alert would measure the backlog"];
+  if (!inc) return ["  incident: NOT RUN — ingest had not caught up after the derivation limit, so produce → alert would measure the backlog"];
   return [
     `  incident: produce → alert visible        p50 ${ms(inc.p50)}, p95 ${ms(inc.p95)}, p99 ${ms(inc.p99)}, max ${ms(inc.max)}   target p99 ≤ 1,000 ms  ${ok(inc.p99 <= 1000 && inc.timeouts === 0)}`,
     `     ${inc.measured}/${inc.injections} measured over ${fmt(inc.offenders)} offenders, ${inc.timeouts} timed out (30 s, not in the percentiles); background ${fmt(inc.backgroundRate)}/s; lag after ${fmt(inc.lagAfter)} (drained in ${inc.drainSeconds.toFixed(1)} s)`,
