@@ -7,6 +7,7 @@
 import { alertBus } from "@/lib/alerts/bus";
 import { config, type Config } from "@/lib/config";
 import { DetectionEngine } from "@/lib/detection/engine";
+import { CoverageFeed } from "@/lib/feed/publisher";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
@@ -32,11 +33,14 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
   const s = store();
   await migrate(s.writer);
   const status = runtimeStatus().detection;
+  // The covered-credentials feed is published from coverage as detection rewrites it, inside each batch.
+  const feed = new CoverageFeed({ kafka: createKafka(cfg, "-feed"), client: s.writer, topic: cfg.KAFKA_FEED_TOPIC, partitions: cfg.KAFKA_FEED_PARTITIONS });
+  await feed.start();
   const engine = new DetectionEngine(
     s.writer,
     { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
     (changes) => alertBus().emit("changes", changes),
-    { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS },
+    { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS, onCoverageChanged: (ids) => feed.publish(ids) },
   );
   // Resumes pending derivations from revocation_state; no sweep over history.
   await engine.start();
@@ -82,6 +86,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       clearInterval(retry);
       await consumer.stop();
       await engine.stop();
+      await feed.stop();
       for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
       status.running = false;
     },

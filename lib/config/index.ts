@@ -44,6 +44,9 @@ const schema = z.object({
   KAFKA_TOPIC: z.string().min(1).default("revenant.events"),
   KAFKA_DLQ_TOPIC: z.string().min(1).default("revenant.events.dlq"),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(3),
+  /** The covered-credentials feed for enforcement points (lib/feed/publisher.ts): compacted, keyed by credential id. */
+  KAFKA_FEED_TOPIC: z.string().min(1).default("revenant.covered-credentials"),
+  KAFKA_FEED_PARTITIONS: z.coerce.number().int().min(1).max(256).default(1),
   KAFKA_GROUP_ID: z.string().min(1).default("revenant-ingest"),
   KAFKA_SSL: bool.default(false),
   KAFKA_SSL_CA_FILE: z.string().optional(),

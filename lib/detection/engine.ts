@@ -30,6 +30,12 @@ export interface EngineOptions {
   scanner?: ClickHouseClient;
   /** Coalescing of count-only alert updates (lib/alerts/store.ts); 0 announces every change. */
   updateIntervalMs?: number;
+  /**
+   * Called with a revocation's id after its coverage rows were rewritten, before the rewrite is
+   * recorded in revocation_state and inside the batch: a failure fails the batch, which is
+   * retried (the covered-credentials feed, lib/feed/).
+   */
+  onCoverageChanged?: (revocationIds: string[]) => Promise<void>;
 }
 
 const enginesKey = Symbol.for("revenant.detectionEngines");
@@ -53,6 +59,7 @@ export class DetectionEngine {
   private queue: Promise<unknown> = Promise.resolve();
   /** Whether any revocation exists yet: while none does, a batch needs no lookup at all. */
   private hasCoverage = false;
+  private readonly onCoverageChanged: (revocationIds: string[]) => Promise<void>;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -62,6 +69,7 @@ export class DetectionEngine {
   ) {
     this.alerts = new AlertStore(client, { updateIntervalMs: options.updateIntervalMs ?? 0 });
     this.states = new RevocationStates(client);
+    this.onCoverageChanged = options.onCoverageChanged ?? (async () => {});
     this.derivations = new Derivations({
       writer: client,
       scanner: options.scanner ?? client,
@@ -191,6 +199,7 @@ export class DetectionEngine {
       pending: 1,
     };
     await writeCoverage(this.client, coverageRows(next, await coveredCredentials(this.client, next)));
+    await this.onCoverageChanged([next.revocation_id]);
     await this.states.put([next]);
     this.hasCoverage = true;
     this.derivations.request(next.revocation_id);

@@ -1,0 +1,134 @@
+/**
+ * The covered-credentials feed (lib/feed/publisher.ts) through the real pipeline: events on
+ * Kafka → worker → ClickHouse → detection → the compacted feed topic, read back by a kafkajs
+ * consumer as an enforcement point would. After revocations, cascade growth (delegated
+ * credentials issued after the revocation) and reinstatements, the deny-set read from the
+ * topic equals the credentials the coverage table covers with an open window, and the
+ * credentials the scenario says are revoked.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Producer } from "kafkajs";
+import { config } from "@/lib/config";
+import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { startWorker, type Worker } from "@/ingest/worker";
+import { readFeed, readFeedToEnd, type FeedReader } from "../helpers/feed";
+import { configureTestStack, eventually, produceJson, testProducer, waitUntilConsumed } from "../helpers/stack";
+
+const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 12, 0, s)).toISOString();
+let n = 0;
+const id = (p: string) => `${p}-${++n}`;
+const issued = (agent: string, cred: string, parent: string | undefined, s: number) => ({
+  event_id: id("iss"), type: "credential_issued", time: at(s), agent_id: agent, credential: { id: cred, kind: "oauth_token", ...(parent ? { parent_id: parent } : {}) },
+});
+const acted = (agent: string, cred: string, s: number) => ({
+  event_id: id("act"), type: "action", time: at(s), agent_id: agent, credential_id: cred, layer: "tool", action: "execute_tool", decision: "allow",
+});
+const revoke = (eventId: string, scope: string, subject: string, s: number) => ({
+  event_id: eventId, type: "revocation", time: at(s), revocation: { scope, subject, cascade: true, reason: "test", initiated_by: "test" },
+});
+const reinstate = (scope: string, subject: string, s: number) => ({
+  event_id: id("rein"), type: "reinstatement", time: at(s), revocation: { scope, subject },
+});
+
+/** The coverage table's answer: credential keys with at least one open window. */
+async function coveredInStore(): Promise<string[]> {
+  const rows = await queryRows<{ key: string }>(store().reader, "test",
+    `SELECT DISTINCT key FROM coverage FINAL WHERE key_kind = 'credential' AND reinstated_at IS NULL ORDER BY key`);
+  return rows.map((r) => r.key);
+}
+const sorted = (m: Map<string, unknown>) => [...m.keys()].sort();
+
+describe("covered-credentials feed", () => {
+  let producer: Producer;
+  let worker: Worker;
+  let feed: FeedReader;
+  let sent = 0;
+  const send = async (events: unknown[]) => {
+    await produceJson(producer, config().KAFKA_TOPIC, events);
+    sent += events.length;
+  };
+
+  beforeAll(async () => {
+    const stack = configureTestStack({ INGEST_FLUSH_MS: "20" });
+    process.env.KAFKA_FEED_TOPIC = `test.${stack.topic}.covered`;
+    Object.assign(process.env, { KAFKA_FEED_TOPIC: `${stack.topic}.covered` });
+    const { resetConfig } = await import("@/lib/config");
+    resetConfig();
+    producer = await testProducer();
+    worker = await startWorker();
+    feed = await readFeed();
+  });
+  afterAll(async () => {
+    await feed?.stop();
+    await worker?.stop();
+    await producer?.disconnect();
+    await closeStore();
+  });
+
+  it("is a compacted topic", async () => {
+    const { createKafka } = await import("@/lib/kafka");
+    const admin = createKafka(config(), "-test-admin").admin();
+    await admin.connect();
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: config().KAFKA_FEED_TOPIC, configNames: ["cleanup.policy"] }] });
+    await admin.disconnect();
+    expect(described.resources[0].configEntries[0].configValue).toBe("compact");
+  });
+
+  it("holds the deny-set after revocations, cascade growth and reinstatements", async () => {
+    // Before: an orchestrator with a root token, delegated to a sub-agent; the root token also
+    // presented by another agent (a copy); two unrelated principals.
+    await send([
+      issued("orch", "tok-orch", undefined, 1), issued("sub-a", "tok-a", "tok-orch", 2), acted("copycat", "tok-orch", 3),
+      issued("svc", "key-svc", undefined, 1), issued("bob", "tok-bob", undefined, 1), issued("alice", "tok-alice", undefined, 1),
+    ]);
+    await waitUntilConsumed(sent);
+    expect(feed.denySet.size).toBe(0);
+
+    const produced = Date.now();
+    await send([revoke("rev-orch", "agent", "orch", 10), revoke("rev-svc", "credential", "key-svc", 10), revoke("rev-bob", "agent", "bob", 10)]);
+    await eventually(async () => sorted(feed.denySet).join() === "key-svc,tok-a,tok-bob,tok-orch", 30_000, "the revoked credentials on the feed");
+    const latency = Math.max(...["tok-orch", "tok-a", "key-svc", "tok-bob"].map((k) => feed.seenAt.get(k)!)) - produced;
+    console.log(`feed: revocation produced → all 4 covered credentials on the feed in ${latency} ms`);
+    await waitUntilConsumed(sent);
+    expect(sorted(feed.denySet)).toEqual(await coveredInStore());
+    expect(feed.denySet.get("tok-a")).toEqual({
+      credential_id: "tok-a", covered: true, revocations: [{ event_id: "rev-orch", scope: "agent", subject: "orch", since: at(10).replace(".000Z", ".000Z"), via: "cascade" }],
+    });
+    expect(feed.denySet.get("key-svc")!.revocations).toMatchObject([{ event_id: "rev-svc", scope: "credential", via: "direct" }]);
+
+    // Cascade growth: a sub-agent exchanges the delegated token after the revocation, twice down.
+    const grown = Date.now();
+    await send([issued("sub-b", "tok-b", "tok-a", 20), issued("sub-c", "tok-c", "tok-b", 21), acted("sub-c", "tok-c", 22)]);
+    await eventually(async () => feed.denySet.has("tok-b") && feed.denySet.has("tok-c"), 30_000, "descendants issued after the revocation");
+    console.log(`feed: child credentials issued → on the feed in ${Math.max(feed.seenAt.get("tok-b")!, feed.seenAt.get("tok-c")!) - grown} ms`);
+    await waitUntilConsumed(sent);
+    expect(sorted(feed.denySet)).toEqual(["key-svc", "tok-a", "tok-b", "tok-bob", "tok-c", "tok-orch"]);
+    expect(sorted(feed.denySet)).toEqual(await coveredInStore());
+
+    // Reinstatements end coverage: bob's token and the service key leave the deny-set.
+    await send([reinstate("agent", "bob", 30), reinstate("credential", "key-svc", 31)]);
+    await eventually(async () => !feed.denySet.has("tok-bob") && !feed.denySet.has("key-svc"), 30_000, "reinstated credentials leaving the feed");
+    await waitUntilConsumed(sent);
+    expect(sorted(feed.denySet)).toEqual(["tok-a", "tok-b", "tok-c", "tok-orch"]);
+    expect(sorted(feed.denySet)).toEqual(await coveredInStore());
+
+    // A second revocation of a credential that is already covered: both revocations listed.
+    await send([revoke("rev-orch-2", "credential", "tok-orch", 40)]);
+    await eventually(async () => feed.denySet.get("tok-orch")?.revocations.length === 2, 30_000, "two revocations of tok-orch");
+    expect(feed.denySet.get("tok-orch")!.revocations.map((r) => [r.event_id, r.via])).toEqual([["rev-orch", "cascade"], ["rev-orch-2", "direct"]]);
+
+    // A fresh enforcement point reading the topic from the start gets the same deny-set.
+    await waitUntilConsumed(sent);
+    const fresh = await readFeedToEnd();
+    expect(sorted(fresh)).toEqual(await coveredInStore());
+    expect(sorted(fresh)).toEqual(["tok-a", "tok-b", "tok-c", "tok-orch"]);
+  });
+
+  it("republishes the current deny-set when the worker restarts, with no stale key", async () => {
+    await worker.stop();
+    worker = await startWorker();
+    const after = await readFeedToEnd();
+    expect(sorted(after)).toEqual(["tok-a", "tok-b", "tok-c", "tok-orch"]);
+    expect(feed.messages).toBeGreaterThan(0);
+  });
+});
