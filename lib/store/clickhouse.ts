@@ -23,6 +23,11 @@ export interface Store {
   reader: ClickHouseClient;
   /** Detection's derivation scans (lib/detection/derivation.ts), beside ingest's writer. */
   scanner: ClickHouseClient;
+  /**
+   * Enforcement points' credential status reads (lib/feed/status.ts), on their own session so a
+   * slow dashboard query never holds up a lookup made on a tool call's path.
+   */
+  lookup: ClickHouseClient;
   mode: "embedded" | "server";
   close(): Promise<void>;
 }
@@ -44,7 +49,7 @@ export function createStore(cfg: Config = config()): Store {
       clickhouse_settings: COMMON_SETTINGS,
       request_timeout: 60_000,
     });
-    return { writer: client, reader: client, scanner: client, mode: "server", close: () => client.close() };
+    return { writer: client, reader: client, scanner: client, lookup: client, mode: "server", close: () => client.close() };
   }
   mkdirSync(cfg.chdbPath, { recursive: true });
   const embedded = () =>
@@ -57,12 +62,15 @@ export function createStore(cfg: Config = config()): Store {
   const writer = embedded();
   const reader = embedded();
   const scanner = embedded();
+  const lookup = embedded();
   return {
     writer,
     reader,
     scanner,
+    lookup,
     mode: "embedded",
     close: async () => {
+      await lookup.close();
       await scanner.close();
       await reader.close();
       await writer.close();

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Producer } from "kafkajs";
-import { config } from "@/lib/config";
+import { config, resetConfig } from "@/lib/config";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { readFeed, readFeedToEnd, type FeedReader } from "../helpers/feed";
@@ -50,9 +50,7 @@ describe("covered-credentials feed", () => {
 
   beforeAll(async () => {
     const stack = configureTestStack({ INGEST_FLUSH_MS: "20" });
-    process.env.KAFKA_FEED_TOPIC = `test.${stack.topic}.covered`;
-    Object.assign(process.env, { KAFKA_FEED_TOPIC: `${stack.topic}.covered` });
-    const { resetConfig } = await import("@/lib/config");
+    process.env.KAFKA_FEED_TOPIC = `${stack.topic}.covered`;
     resetConfig();
     producer = await testProducer();
     worker = await startWorker();
@@ -92,7 +90,7 @@ describe("covered-credentials feed", () => {
     await waitUntilConsumed(sent);
     expect(sorted(feed.denySet)).toEqual(await coveredInStore());
     expect(feed.denySet.get("tok-a")).toEqual({
-      credential_id: "tok-a", covered: true, revocations: [{ event_id: "rev-orch", scope: "agent", subject: "orch", since: at(10).replace(".000Z", ".000Z"), via: "cascade" }],
+      credential_id: "tok-a", covered: true, revocations: [{ event_id: "rev-orch", scope: "agent", subject: "orch", since: at(10), via: "cascade" }],
     });
     expect(feed.denySet.get("key-svc")!.revocations).toMatchObject([{ event_id: "rev-svc", scope: "credential", via: "direct" }]);
 
@@ -122,6 +120,26 @@ describe("covered-credentials feed", () => {
     const fresh = await readFeedToEnd();
     expect(sorted(fresh)).toEqual(await coveredInStore());
     expect(sorted(fresh)).toEqual(["tok-a", "tok-b", "tok-c", "tok-orch"]);
+  });
+
+  it("answers the status lookup as the feed says, one id or many", async () => {
+    const { ApiKeyStore } = await import("@/lib/auth/keys");
+    const one = (await import("@/app/api/v1/credentials/[id]/status/route")).GET;
+    const many = (await import("@/app/api/v1/credentials/status/route")).POST;
+    const key = (await new ApiKeyStore().create({ name: "gateway", role: "enforcer", createdBy: "test" })).key;
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const fromFeed = await readFeedToEnd();
+    const ids = ["tok-orch", "tok-a", "tok-b", "tok-c", "tok-bob", "key-svc", "tok-alice", "never-seen"];
+    for (const id of ids) {
+      const res = await one(new Request(`http://localhost/api/v1/credentials/${encodeURIComponent(id)}/status`, { headers }), { params: Promise.resolve({ id }) });
+      expect(res.status).toBe(200);
+      expect(await res.json(), id).toEqual(fromFeed.get(id) ?? { credential_id: id, covered: false, revocations: [] });
+    }
+    const res = await many(new Request("http://localhost/api/v1/credentials/status", { method: "POST", headers, body: JSON.stringify({ ids }) }));
+    const { items } = await res.json();
+    expect(items.map((s: { credential_id: string; covered: boolean }) => [s.credential_id, s.covered])).toEqual(ids.map((id) => [id, fromFeed.has(id)]));
+    const tooMany = await many(new Request("http://localhost/api/v1/credentials/status", { method: "POST", headers, body: JSON.stringify({ ids: Array.from({ length: 1001 }, (_, i) => `c${i}`) }) }));
+    expect(tooMany.status).toBe(400);
   });
 
   it("republishes the current deny-set when the worker restarts, with no stale key", async () => {

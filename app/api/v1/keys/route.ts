@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { audit } from "@/lib/auth/audit";
 import { ApiKeyStore, keyNameSchema } from "@/lib/auth/keys";
-import { ROLES } from "@/lib/auth/roles";
+import { KEY_ROLES } from "@/lib/auth/roles";
 import { apiRoute, readJson } from "@/lib/http/route";
 
 export const dynamic = "force-dynamic";
@@ -11,7 +11,7 @@ export const GET = apiRoute("admin", async () => {
   return Response.json({ items: await new ApiKeyStore().list(), next_cursor: null });
 });
 
-const body = z.object({ name: keyNameSchema, role: z.enum(ROLES) });
+const body = z.object({ name: keyNameSchema, role: z.enum(KEY_ROLES) });
 
 /** POST /api/v1/keys {name, role}: 201 with {key, ...}; `key` is shown this once only. */
 export const POST = apiRoute("admin", async (req, { principal }) => {
