@@ -47,6 +47,8 @@ const schema = z.object({
   /** The covered-credentials feed for enforcement points (lib/feed/publisher.ts): compacted, keyed by credential id. */
   KAFKA_FEED_TOPIC: z.string().min(1).default("revenant.covered-credentials"),
   KAFKA_FEED_PARTITIONS: z.coerce.number().int().min(1).max(256).default(1),
+  /** The status lookup answers from a copy of the feed kept in memory once it has caught up (lib/feed/mirror.ts). */
+  REVENANT_LOOKUP_MIRROR: bool.default(true),
   KAFKA_GROUP_ID: z.string().min(1).default("revenant-ingest"),
   KAFKA_SSL: bool.default(false),
   KAFKA_SSL_CA_FILE: z.string().optional(),

@@ -11,6 +11,8 @@ import type { Producer } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { startWorker, type Worker } from "@/ingest/worker";
+import { credentialStatuses } from "@/lib/feed/status";
+import { mirrorReady, stopMirror } from "@/lib/feed/lookup";
 import { readFeed, readFeedToEnd, type FeedReader } from "../helpers/feed";
 import { configureTestStack, eventually, produceJson, testProducer, waitUntilConsumed } from "../helpers/stack";
 
@@ -57,6 +59,7 @@ describe("covered-credentials feed", () => {
     feed = await readFeed();
   });
   afterAll(async () => {
+    await stopMirror();
     await feed?.stop();
     await worker?.stop();
     await producer?.disconnect();
@@ -130,14 +133,26 @@ describe("covered-credentials feed", () => {
     const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
     const fromFeed = await readFeedToEnd();
     const ids = ["tok-orch", "tok-a", "tok-b", "tok-c", "tok-bob", "key-svc", "tok-alice", "never-seen"];
-    for (const id of ids) {
-      const res = await one(new Request(`http://localhost/api/v1/credentials/${encodeURIComponent(id)}/status`, { headers }), { params: Promise.resolve({ id }) });
-      expect(res.status).toBe(200);
-      expect(await res.json(), id).toEqual(fromFeed.get(id) ?? { credential_id: id, covered: false, revocations: [] });
+    const fromCoverage = await credentialStatuses(store().reader, ids);
+    // The first lookups read coverage while the mirror catches up; later ones read the mirror. Both agree with the feed.
+    const sources = new Set<string>();
+    for (const pass of [0, 1]) {
+      if (pass === 1) expect(await mirrorReady()).toBe(true);
+      for (const [i, id] of ids.entries()) {
+        const res = await one(new Request(`http://localhost/api/v1/credentials/${encodeURIComponent(id)}/status`, { headers }), { params: Promise.resolve({ id }) });
+        expect(res.status).toBe(200);
+        sources.add(res.headers.get("x-revenant-source")!);
+        const body = await res.json();
+        expect(body, id).toEqual(fromFeed.get(id) ?? { credential_id: id, covered: false, revocations: [] });
+        expect(body, id).toEqual(fromCoverage[i]);
+      }
+      const res = await many(new Request("http://localhost/api/v1/credentials/status", { method: "POST", headers, body: JSON.stringify({ ids }) }));
+      const { items } = await res.json();
+      expect(items).toEqual(fromCoverage);
+      if (pass === 1) expect(res.headers.get("x-revenant-source")).toBe("feed");
     }
-    const res = await many(new Request("http://localhost/api/v1/credentials/status", { method: "POST", headers, body: JSON.stringify({ ids }) }));
-    const { items } = await res.json();
-    expect(items.map((s: { credential_id: string; covered: boolean }) => [s.credential_id, s.covered])).toEqual(ids.map((id) => [id, fromFeed.has(id)]));
+    expect(sources).toContain("coverage");
+    expect(sources).toContain("feed");
     const tooMany = await many(new Request("http://localhost/api/v1/credentials/status", { method: "POST", headers, body: JSON.stringify({ ids: Array.from({ length: 1001 }, (_, i) => `c${i}`) }) }));
     expect(tooMany.status).toBe(400);
   });
@@ -147,6 +162,18 @@ describe("covered-credentials feed", () => {
     worker = await startWorker();
     const after = await readFeedToEnd();
     expect(sorted(after)).toEqual(["tok-a", "tok-b", "tok-c", "tok-orch"]);
-    expect(feed.messages).toBeGreaterThan(0);
+
+    // The lookup's in-memory copy keeps following the feed: a new revocation shows there too.
+    const { ApiKeyStore } = await import("@/lib/auth/keys");
+    const one = (await import("@/app/api/v1/credentials/[id]/status/route")).GET;
+    const key = (await new ApiKeyStore().create({ name: "gateway-2", role: "enforcer", createdBy: "test" })).key;
+    await send([revoke("rev-alice", "credential", "tok-alice", 50)]);
+    const seen = await eventually(async () => {
+      const res = await one(new Request("http://localhost/api/v1/credentials/tok-alice/status", { headers: { authorization: `Bearer ${key}` } }), { params: Promise.resolve({ id: "tok-alice" }) });
+      const body = await res.json();
+      return body.covered ? { body, source: res.headers.get("x-revenant-source") } : null;
+    }, 30_000, "tok-alice covered in the lookup");
+    expect(seen.source).toBe("feed");
+    expect(seen.body.revocations).toMatchObject([{ event_id: "rev-alice", via: "direct" }]);
   });
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { credentialIdSchema, credentialStatuses, MAX_LOOKUP_IDS } from "@/lib/feed/status";
+import { lookupStatuses } from "@/lib/feed/lookup";
+import { credentialIdSchema, MAX_LOOKUP_IDS } from "@/lib/feed/status";
 import { apiRoute, readJson } from "@/lib/http/route";
-import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
@@ -13,6 +13,6 @@ const body = z.object({ ids: z.array(credentialIdSchema).min(1).max(MAX_LOOKUP_I
  */
 export const POST = apiRoute("enforcer", async (req) => {
   const { ids } = body.parse(await readJson(req));
-  const items = await credentialStatuses(store().lookup, ids);
-  return Response.json({ items }, { headers: { "cache-control": "no-store" } });
+  const { statuses, source } = await lookupStatuses(ids);
+  return Response.json({ items: statuses }, { headers: { "cache-control": "no-store", "x-revenant-source": source } });
 });
