@@ -173,7 +173,7 @@ describe("covered-credentials feed", () => {
       const body = await res.json();
       return body.covered ? { body, source: res.headers.get("x-revenant-source") } : null;
     }, 30_000, "tok-alice covered in the lookup");
-    expect(seen.source).toBe("feed");
-    expect(seen.body.revocations).toMatchObject([{ event_id: "rev-alice", via: "direct" }]);
+    expect(seen!.source).toBe("feed");
+    expect(seen!.body.revocations).toMatchObject([{ event_id: "rev-alice", via: "direct" }]);
   });
 });
