@@ -40,7 +40,8 @@ function csp(nonce: string, dev: boolean): string {
 
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
-  if (pathname.startsWith("/api/")) return NextResponse.next();
+  // API routes, and the SSF transmitter's metadata, keys and poll endpoint, check their own callers.
+  if (pathname.startsWith("/api/") || pathname.startsWith("/ssf/") || pathname.startsWith("/.well-known/")) return NextResponse.next();
 
   if (!PUBLIC_PAGES.has(pathname)) {
     const principal = await authenticate(request).catch(() => null);

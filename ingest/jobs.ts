@@ -4,6 +4,8 @@
  */
 import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
 import { logger } from "@/lib/log";
+import { transmitter } from "@/lib/ssf";
+import { PushDelivery } from "@/lib/ssf/push";
 import { dispatcherClient } from "@/lib/webhooks/client";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import type { BackgroundJob } from "./worker";
@@ -39,6 +41,24 @@ export function webhookJob(): BackgroundJob {
   };
 }
 
+/** SSF push delivery (RFC 8935) from the SET outbox (lib/ssf/push.ts). */
+export function ssfPushJob(): BackgroundJob {
+  let push: PushDelivery | null = null;
+  return {
+    name: "ssf-push",
+    async start(_store, cfg) {
+      const ssf = transmitter();
+      push = new PushDelivery(cfg, ssf.streams, ssf.outbox);
+      ssf.push = push;
+      push.start();
+    },
+    async stop() {
+      await push?.stop();
+      if (transmitter().push === push) transmitter().push = null;
+    },
+  };
+}
+
 export function workerJobs(): BackgroundJob[] {
-  return [firstAdminJob(), webhookJob()];
+  return [firstAdminJob(), webhookJob(), ssfPushJob()];
 }

@@ -8,6 +8,7 @@ import { alertBus } from "@/lib/alerts/bus";
 import { config, type Config } from "@/lib/config";
 import { DetectionEngine } from "@/lib/detection/engine";
 import { CoverageFeed } from "@/lib/feed/publisher";
+import { transmitter } from "@/lib/ssf";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
@@ -33,8 +34,18 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
   const s = store();
   await migrate(s.writer);
   const status = runtimeStatus().detection;
-  // The covered-credentials feed is published from coverage as detection rewrites it, inside each batch.
-  const feed = new CoverageFeed({ kafka: createKafka(cfg, "-feed"), client: s.writer, topic: cfg.KAFKA_FEED_TOPIC, partitions: cfg.KAFKA_FEED_PARTITIONS });
+  // The covered-credentials feed is published from coverage as detection rewrites it, inside each
+  // batch; the SSF transmitter records the SETs each published status gives in the same step.
+  const feed = new CoverageFeed({
+    kafka: createKafka(cfg, "-feed"),
+    client: s.writer,
+    topic: cfg.KAFKA_FEED_TOPIC,
+    partitions: cfg.KAFKA_FEED_PARTITIONS,
+    onPublished: async (statuses) => {
+      const ssf = transmitter();
+      if ((await ssf.outbox.enqueueCoverage(statuses)) > 0) ssf.push?.wake();
+    },
+  });
   await feed.start();
   const engine = new DetectionEngine(
     s.writer,

@@ -103,6 +103,10 @@ const schema = z.object({
   REVENANT_WEBHOOK_RETRY_HOURS: z.coerce.number().positive().default(25),
   /** Fallback poll of the outbox and of due retries; new alert changes wake the dispatcher at once. */
   REVENANT_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Revenant's own address as receivers see it: the SSF transmitter's issuer and the base of its endpoints. */
+  REVENANT_PUBLIC_URL: z.string().url().default("http://localhost:3000"),
+  /** A new SSF signing key is made when the newest is this old; older keys stay in the JWKS while their SETs may still be delivered. */
+  REVENANT_SSF_KEY_ROTATION_HOURS: z.coerce.number().positive().default(24 * 7),
   /** Deliveries sent at the same time. */
   REVENANT_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 });
