@@ -23,6 +23,7 @@ import * as jwksRoute from "@/app/ssf/jwks/route";
 import * as streamsRoute from "@/app/api/v1/ssf/streams/route";
 import * as verifyRoute from "@/app/api/v1/ssf/verify/route";
 import * as pollRoute from "@/app/ssf/poll/[stream_id]/route";
+import * as notifiedRoute from "@/app/api/v1/revocations/[event_id]/notifications/route";
 
 const ISSUER = "https://revenant.test";
 const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 12, 0, s)).toISOString();
@@ -168,6 +169,12 @@ describe("SSF transmitter", () => {
     expect(Object.keys(again.sets).sort()).toEqual(Object.keys(first.sets).sort());
     const acked = await (await poll({ ack: Object.keys(first.sets), maxEvents: 10 })).json();
     expect(acked.sets).toEqual({});
+
+    // Per revocation: which receivers were told and when they acknowledged (the dashboard's card).
+    const notified = await (await call(notifiedRoute.GET, "/api/v1/revocations/rev-orch/notifications", { params: { event_id: "rev-orch" } })).json();
+    expect(notified.items.map((x: { aud: string; sets: number; acknowledged: number; pending: number }) => [x.aud, x.sets, x.acknowledged, x.pending]).sort())
+      .toEqual([["https://gateway.example", 3, 3, 0], ["poll-receiver", 3, 3, 0]]);
+    for (const x of notified.items) expect(Date.parse(x.acknowledged_at)).toBeGreaterThanOrEqual(Date.parse(x.told_at));
 
     // Verification: a SET carrying the receiver's state.
     expect((await call(verifyRoute.POST, "/api/v1/ssf/verify", { method: "POST", body: { stream_id: pollStream.stream_id, state: "nonce-42" } })).status).toBe(204);
