@@ -51,7 +51,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     s.writer,
     { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
     (changes) => alertBus().emit("changes", changes),
-    { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS, onCoverageChanged: (ids) => feed.publish(ids) },
+    { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS, onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials) },
   );
   // Resumes pending derivations from revocation_state; no sweep over history.
   await engine.start();

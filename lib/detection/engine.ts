@@ -31,11 +31,11 @@ export interface EngineOptions {
   /** Coalescing of count-only alert updates (lib/alerts/store.ts); 0 announces every change. */
   updateIntervalMs?: number;
   /**
-   * Called with a revocation's id after its coverage rows were rewritten, before the rewrite is
-   * recorded in revocation_state and inside the batch: a failure fails the batch, which is
-   * retried (the covered-credentials feed, lib/feed/).
+   * Called with a revocation's id and the credential keys of its rewritten coverage rows, after
+   * the rewrite and before it is recorded in revocation_state, inside the batch: a failure fails
+   * the batch, which is retried (the covered-credentials feed, lib/feed/).
    */
-  onCoverageChanged?: (revocationIds: string[]) => Promise<void>;
+  onCoverageChanged?: (revocationIds: string[], credentials: string[]) => Promise<void>;
 }
 
 const enginesKey = Symbol.for("revenant.detectionEngines");
@@ -59,7 +59,7 @@ export class DetectionEngine {
   private queue: Promise<unknown> = Promise.resolve();
   /** Whether any revocation exists yet: while none does, a batch needs no lookup at all. */
   private hasCoverage = false;
-  private readonly onCoverageChanged: (revocationIds: string[]) => Promise<void>;
+  private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -198,8 +198,9 @@ export class DetectionEngine {
       write_generation: Math.max(s.generation, s.write_generation) + 1,
       pending: 1,
     };
-    await writeCoverage(this.client, coverageRows(next, await coveredCredentials(this.client, next)));
-    await this.onCoverageChanged([next.revocation_id]);
+    const rows = coverageRows(next, await coveredCredentials(this.client, next));
+    await writeCoverage(this.client, rows);
+    await this.onCoverageChanged([next.revocation_id], rows.filter((r) => r.key_kind === "credential").map((r) => r.key));
     await this.states.put([next]);
     this.hasCoverage = true;
     this.derivations.request(next.revocation_id);

@@ -9,8 +9,9 @@
  * failed publish fails the batch, which is retried, so the feed is at-least-once with the
  * batch's offsets. Each publish re-reads the statuses of every credential the revocation names
  * from the coverage table, so a value is always the whole current answer for its key and a
- * repeated publish is harmless. start() republishes every credential coverage has named,
- * which repairs a publish lost to a crash between the coverage write and the batch's retry.
+ * repeated publish is harmless. start() republishes every credential coverage has named (in
+ * the background, ahead of any publish), which repairs a publish lost to a crash after a
+ * coverage write that the batch's retry does not repeat (a covered set that already grew).
  * Publishes are serialised, so a key's messages follow the order of the coverage changes.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -67,7 +68,8 @@ export class CoverageFeed {
   async start(): Promise<void> {
     await ensureFeedTopic(this.opts.kafka, this.opts.topic, this.opts.partitions);
     await this.producer.connect();
-    await this.serialised(() => this.resync());
+    // Not awaited: start-up does not wait for it, while publishes queue behind it.
+    this.serialised(() => this.resync()).catch((err: Error) => this.log.warn({ err: err.message }, "feed resync failed"));
   }
 
   async stop(): Promise<void> {
@@ -75,10 +77,13 @@ export class CoverageFeed {
     await this.producer.disconnect();
   }
 
-  /** Publishes the current status of every credential the given revocations' coverage names. */
-  publish(revocationIds: string[]): Promise<void> {
+  /**
+   * Publishes the current status of every credential the given revocations' coverage names
+   * (`credentials` when the caller knows them, as the engine does; otherwise read back).
+   */
+  publish(revocationIds: string[], credentials?: string[]): Promise<void> {
     return this.serialised(async () => {
-      const keys = await credentialsOf(this.opts.client, revocationIds);
+      const keys = credentials ?? (await credentialsOf(this.opts.client, revocationIds));
       await this.publishKeys(keys);
       this.log.debug({ revocations: revocationIds, credentials: keys.length }, "feed published");
     });

@@ -182,5 +182,16 @@ describe("SSF transmitter", () => {
     const [vset] = Object.values(verification.sets) as string[];
     const vp = await verify(vset, "poll-receiver");
     expect(vp.events[SSF_VERIFICATION]).toEqual({ state: "nonce-42" });
+
+    // A revocation of an orchestrator with a delegated sub-agent, receiver up: how long until
+    // the receiver holds a SET for the root and for the descendant (printed, not asserted on).
+    await send([issued("orch-2", "tok-o2", undefined, 60), issued("sub-2", "tok-o2-child", "tok-o2", 61)]);
+    await waitUntilConsumed(sent);
+    const before = push.state.received.length;
+    const t0 = Date.now();
+    await send([revoke("rev-orch-2", "agent", "orch-2", 70)]);
+    const txns = async () => Promise.all(push.state.received.slice(before).filter((r) => r.status === 202).map(async (r) => (await verify(r.body, "https://gateway.example")).sub_id.id));
+    await eventually(async () => (await txns()).sort().join() === "tok-o2,tok-o2-child", 30_000, "SETs for the root and its descendant");
+    console.log(`ssf: revocation produced → SETs for the root and its delegated credential accepted by the push receiver in ${Date.now() - t0} ms`);
   });
 });
