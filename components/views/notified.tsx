@@ -30,12 +30,12 @@ export function NotifiedCard({ revocationId }: { revocationId: string }) {
                 {n.failed > 0 && <span style={{ color: "var(--violation)" }}>, {n.failed} failed</span>}
                 <div className="faint">
                   told <Time value={n.told_at} />
-                  {n.acknowledged_at && (
-                    <>
-                      {" "}· acknowledged <Time value={n.acknowledged_at} />
-                    </>
-                  )}
                 </div>
+                {n.acknowledged_at && (
+                  <div className="faint">
+                    acknowledged <Time value={n.acknowledged_at} />
+                  </div>
+                )}
               </dd>
             </div>
           ))}
