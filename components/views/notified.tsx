@@ -23,8 +23,16 @@ export function NotifiedCard({ revocationId }: { revocationId: string }) {
         <dl className="kv">
           {q.data.items.map((n) => (
             <div key={n.stream_id} style={{ display: "contents" }}>
-              <dt className="mono">{n.aud}</dt>
+              <dt className="mono">
+                {n.aud}
+                {n.layer && <div className="faint">layer {n.layer}</div>}
+              </dt>
               <dd>
+                {n.leaking_after_ack && (
+                  <div style={{ color: "var(--violation)", fontWeight: 600 }} data-testid="leaking-after-ack">
+                    ▲ still leaking after it acknowledged (last violation <Time value={n.last_violation_at!} />)
+                  </div>
+                )}
                 {METHOD[n.delivery_method] ?? n.delivery_method}: {n.acknowledged}/{n.sets} acknowledged
                 {n.pending > 0 && <span className="faint">, {n.pending} pending</span>}
                 {n.failed > 0 && <span style={{ color: "var(--violation)" }}>, {n.failed} failed</span>}

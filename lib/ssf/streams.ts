@@ -23,6 +23,8 @@ export interface Stream {
   stream_id: string;
   aud: string;
   description: string;
+  /** The enforcement layer this receiver is (docs/EVENTS.md layers); empty: not said. */
+  layer: string;
   events_requested: string[];
   delivery_method: string;
   endpoint_url: string;
@@ -39,6 +41,7 @@ export const streamInput = z
   .object({
     aud: z.string().min(1).max(512),
     description: z.string().max(512).default(""),
+    layer: z.string().max(64).default(""),
     events_requested: z.array(z.string()).min(1).default(EVENTS_SUPPORTED),
     delivery: z.object({
       method: z.enum([PUSH, POLL]),
@@ -58,6 +61,7 @@ export function streamConfiguration(s: Stream, issuer: string) {
     iss: issuer,
     aud: s.aud,
     description: s.description,
+    layer: s.layer,
     events_supported: EVENTS_SUPPORTED,
     events_requested: s.events_requested,
     events_delivered: s.events_requested.filter((e) => EVENTS_SUPPORTED.includes(e)),
@@ -86,6 +90,7 @@ export class StreamStore {
       stream_id: randomUUID(),
       aud: input.aud,
       description: input.description,
+      layer: input.layer,
       events_requested: input.events_requested,
       delivery_method: input.delivery.method,
       endpoint_url: input.delivery.method === PUSH ? input.delivery.endpoint_url! : "",

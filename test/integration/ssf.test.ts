@@ -107,7 +107,7 @@ describe("SSF transmitter", () => {
   });
 
   it("pushes a credential-change per covered credential and a session-revoked, through an outage and a restart, each jti once", async () => {
-    const created = await call(streamsRoute.POST, "/api/v1/ssf/streams", { method: "POST", body: { aud: "https://gateway.example", delivery: { method: PUSH, endpoint_url: pushUrl } } });
+    const created = await call(streamsRoute.POST, "/api/v1/ssf/streams", { method: "POST", body: { aud: "https://gateway.example", layer: "tool", delivery: { method: PUSH, endpoint_url: pushUrl } } });
     expect(created.status).toBe(201);
     const polled = await call(streamsRoute.POST, "/api/v1/ssf/streams", { method: "POST", body: { aud: "poll-receiver", events_requested: [CAEP_CREDENTIAL_CHANGE], delivery: { method: POLL } } });
     const pollStream = await polled.json();
@@ -175,6 +175,12 @@ describe("SSF transmitter", () => {
     expect(notified.items.map((x: { aud: string; sets: number; acknowledged: number; pending: number }) => [x.aud, x.sets, x.acknowledged, x.pending]).sort())
       .toEqual([["https://gateway.example", 3, 3, 0], ["poll-receiver", 3, 3, 0]]);
     for (const x of notified.items) expect(Date.parse(x.acknowledged_at)).toBeGreaterThanOrEqual(Date.parse(x.told_at));
+    expect(notified.items.map((x: { leaking_after_ack: boolean }) => x.leaking_after_ack)).toEqual([false, false]);
+    // The tool layer (the push receiver) lets a delegated token through after it acknowledged: marked, and listed first.
+    await send([{ event_id: id("act"), type: "action", time: new Date().toISOString(), agent_id: "sub-a", credential_id: "tok-a", layer: "tool", action: "execute_tool", decision: "allow" }]);
+    await waitUntilConsumed(sent);
+    const urgent = await (await call(notifiedRoute.GET, "/api/v1/revocations/rev-orch/notifications", { params: { event_id: "rev-orch" } })).json();
+    expect(urgent.items.map((x: { aud: string; leaking_after_ack: boolean }) => [x.aud, x.leaking_after_ack])).toEqual([["https://gateway.example", true], ["poll-receiver", false]]);
 
     // Verification: a SET carrying the receiver's state.
     expect((await call(verifyRoute.POST, "/api/v1/ssf/verify", { method: "POST", body: { stream_id: pollStream.stream_id, state: "nonce-42" } })).status).toBe(204);

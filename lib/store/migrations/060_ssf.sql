@@ -15,11 +15,14 @@ ORDER BY kid;
 
 -- One stream per receiver, registered by an admin. delivery_method is the RFC 8935 (push) or
 -- RFC 8936 (poll) URN; a poll stream's receiver authenticates with a token stored hashed.
+-- `layer` names the enforcement layer the receiver is (gateway, tool, …; empty: unknown), so a
+-- layer that keeps leaking after its receiver acknowledged can be told apart.
 CREATE TABLE IF NOT EXISTS ssf_streams
 (
     stream_id             String,
     aud                   String,
     description           String,
+    layer                 LowCardinality(String),
     events_requested      Array(String),
     delivery_method       LowCardinality(String),
     endpoint_url          String,
