@@ -46,6 +46,9 @@ export class FeedMirror {
     await admin.connect();
     let ends: Map<number, bigint>;
     try {
+      // Asking for a missing topic's offsets could make a broker auto-create it, uncompacted:
+      // the worker creates the feed topic (lib/feed/publisher.ts); until then, no mirror.
+      if (!(await admin.listTopics()).includes(this.topic)) throw new Error(`feed topic ${this.topic} does not exist yet`);
       ends = new Map((await admin.fetchTopicOffsets(this.topic)).map((p) => [p.partition, BigInt(p.high)]));
     } finally {
       await admin.disconnect();

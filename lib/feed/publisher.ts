@@ -15,7 +15,7 @@
  * Publishes are serialised, so a key's messages follow the order of the coverage changes.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Kafka, Message, Producer } from "kafkajs";
+import { ConfigResourceTypes, type Kafka, type Message, type Producer } from "kafkajs";
 import { logger } from "../log";
 import { credentialKeysPage, credentialStatuses, credentialsOf, type CredentialStatus } from "./status";
 
@@ -27,16 +27,30 @@ export interface FeedOptions {
   client: ClickHouseClient;
   topic: string;
   partitions: number;
-  /** Told of every status published, after Kafka acknowledged it (tests, the SSF transmitter). */
+  /**
+   * Told of every status published for a coverage change, after Kafka acknowledged it (the SSF
+   * transmitter). Not told of the start-up resync: that repeats answers, it reports no change.
+   */
   onPublished?: (statuses: CredentialStatus[]) => Promise<void> | void;
 }
 
-/** Creates the feed topic, compacted, if it is missing (idempotent). */
+/**
+ * Creates the feed topic, compacted, if it is missing; a topic that exists without compaction
+ * (created by hand, or by a broker's auto-creation) is switched to it. Idempotent.
+ */
 export async function ensureFeedTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    if ((await admin.listTopics()).includes(topic)) return;
+    if ((await admin.listTopics()).includes(topic)) {
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["cleanup.policy"] }] });
+      const policy = described.resources[0]?.configEntries.find((e) => e.configName === "cleanup.policy")?.configValue ?? "";
+      if (!policy.split(",").includes("compact")) {
+        logger().warn({ topic, policy }, "feed topic was not compacted: switching it to cleanup.policy=compact");
+        await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: "cleanup.policy", value: "compact" }] }] });
+      }
+      return;
+    }
     await admin
       .createTopics({
         topics: [{ topic, numPartitions: partitions, configEntries: [{ name: "cleanup.policy", value: "compact" }] }],
@@ -96,18 +110,18 @@ export class CoverageFeed {
     for (;;) {
       const keys = await credentialKeysPage(this.opts.client, after, CHUNK);
       if (keys.length === 0) break;
-      await this.publishKeys(keys);
+      await this.publishKeys(keys, false);
       total += keys.length;
       after = keys[keys.length - 1];
     }
     if (total) this.log.info({ credentials: total }, "feed resynchronised");
   }
 
-  private async publishKeys(keys: string[]): Promise<void> {
+  private async publishKeys(keys: string[], tell = true): Promise<void> {
     for (let i = 0; i < keys.length; i += CHUNK) {
       const statuses = await credentialStatuses(this.opts.client, keys.slice(i, i + CHUNK), "feed:publish");
       await this.producer.send({ topic: this.opts.topic, acks: -1, messages: statuses.map(feedMessage) });
-      await this.opts.onPublished?.(statuses);
+      if (tell) await this.opts.onPublished?.(statuses);
     }
   }
 

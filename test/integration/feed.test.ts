@@ -66,13 +66,21 @@ describe("covered-credentials feed", () => {
     await closeStore();
   });
 
-  it("is a compacted topic", async () => {
+  it("is a compacted topic, also when it existed uncompacted before", async () => {
     const { createKafka } = await import("@/lib/kafka");
-    const admin = createKafka(config(), "-test-admin").admin();
+    const { ensureFeedTopic } = await import("@/lib/feed/publisher");
+    const kafka = createKafka(config(), "-test-admin");
+    const admin = kafka.admin();
     await admin.connect();
-    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: config().KAFKA_FEED_TOPIC, configNames: ["cleanup.policy"] }] });
+    const policy = async (topic: string) =>
+      (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ["cleanup.policy"] }] })).resources[0].configEntries[0].configValue;
+    expect(await policy(config().KAFKA_FEED_TOPIC)).toBe("compact");
+    const other = `${config().KAFKA_FEED_TOPIC}.precreated`;
+    await admin.createTopics({ topics: [{ topic: other, numPartitions: 1 }], waitForLeaders: true });
+    expect(await policy(other)).toBe("delete");
+    await ensureFeedTopic(kafka, other, 1);
+    expect(await policy(other)).toBe("compact");
     await admin.disconnect();
-    expect(described.resources[0].configEntries[0].configValue).toBe("compact");
   });
 
   it("holds the deny-set after revocations, cascade growth and reinstatements", async () => {
