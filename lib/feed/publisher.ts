@@ -15,10 +15,15 @@
  * Publishes are serialised, so a key's messages follow the order of the coverage changes.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { ConfigResourceTypes, type Kafka, type Message, type Producer } from "kafkajs";
+import type { Kafka, Message, Producer } from "kafkajs";
 import { logger } from "../log";
 import { credentialKeysPage, credentialStatuses, credentialsOf, type CredentialStatus } from "./status";
 
+/**
+ * kafkajs's ConfigResourceTypes.TOPIC. Not imported by name: kafkajs is CommonJS, and Node's
+ * ESM loader (tsx: ingest/main.ts, the benchmarks) does not see that export.
+ */
+const TOPIC_RESOURCE = 2;
 /** Keys per status read and per produce request: bounded memory for a revocation covering many credentials. */
 const CHUNK = 1000;
 
@@ -43,11 +48,11 @@ export async function ensureFeedTopic(kafka: Kafka, topic: string, partitions: n
   await admin.connect();
   try {
     if ((await admin.listTopics()).includes(topic)) {
-      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["cleanup.policy"] }] });
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ["cleanup.policy"] }] });
       const policy = described.resources[0]?.configEntries.find((e) => e.configName === "cleanup.policy")?.configValue ?? "";
       if (!policy.split(",").includes("compact")) {
         logger().warn({ topic, policy }, "feed topic was not compacted: switching it to cleanup.policy=compact");
-        await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: "cleanup.policy", value: "compact" }] }] });
+        await admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries: [{ name: "cleanup.policy", value: "compact" }] }] });
       }
       return;
     }
