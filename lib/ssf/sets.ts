@@ -82,11 +82,15 @@ export class SetOutbox {
     private readonly issuer: string,
   ) {}
 
-  /** Records the SETs the statuses give for every enabled stream that wants them (called inside the batch). */
+  /**
+   * Records the SETs the statuses give for every stream that wants them (called inside the
+   * batch). A paused stream's SETs are recorded and held until it is enabled again; a disabled
+   * stream gets none (SSF 1.0 stream status).
+   */
   async enqueueCoverage(statuses: CredentialStatus[]): Promise<number> {
     const causes = causesOf(statuses);
     if (causes.length === 0) return 0;
-    const streams = (await this.streams.list()).filter((s) => s.status === "enabled");
+    const streams = (await this.streams.list()).filter((s) => s.status !== "disabled");
     const wanted = streams.flatMap((stream) => causes.filter((c) => wants(stream, c)).map((c) => ({ stream, cause: c, jti: jtiFor(stream.stream_id, c) })));
     return this.record(wanted);
   }

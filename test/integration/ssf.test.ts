@@ -24,6 +24,7 @@ import * as streamsRoute from "@/app/api/v1/ssf/streams/route";
 import * as verifyRoute from "@/app/api/v1/ssf/verify/route";
 import * as pollRoute from "@/app/ssf/poll/[stream_id]/route";
 import * as notifiedRoute from "@/app/api/v1/revocations/[event_id]/notifications/route";
+import * as statusRoute from "@/app/api/v1/ssf/streams/status/route";
 
 const ISSUER = "https://revenant.test";
 const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 12, 0, s)).toISOString();
@@ -193,11 +194,21 @@ describe("SSF transmitter", () => {
     // the receiver holds a SET for the root and for the descendant (printed, not asserted on).
     await send([issued("orch-2", "tok-o2", undefined, 60), issued("sub-2", "tok-o2-child", "tok-o2", 61)]);
     await waitUntilConsumed(sent);
+    // Meanwhile the poll receiver is paused: its SETs are held, not lost.
+    const paused = await call(statusRoute.POST, "/api/v1/ssf/streams/status", { method: "POST", body: { stream_id: pollStream.stream_id, status: "paused" } });
+    expect(paused.status).toBe(200);
+    await poll({ ack: Object.keys(verification.sets) });
     const before = push.state.received.length;
     const t0 = Date.now();
     await send([revoke("rev-orch-2", "agent", "orch-2", 70)]);
     const txns = async () => Promise.all(push.state.received.slice(before).filter((r) => r.status === 202).map(async (r) => (await verify(r.body, "https://gateway.example")).sub_id.id));
     await eventually(async () => (await txns()).sort().join() === "tok-o2,tok-o2-child", 30_000, "SETs for the root and its descendant");
     console.log(`ssf: revocation produced → SETs for the root and its delegated credential accepted by the push receiver in ${Date.now() - t0} ms`);
+    await waitUntilConsumed(sent);
+    expect((await (await poll({ maxEvents: 10 })).json()).sets).toEqual({});
+    await call(statusRoute.POST, "/api/v1/ssf/streams/status", { method: "POST", body: { stream_id: pollStream.stream_id, status: "enabled" } });
+    const held = await (await poll({ maxEvents: 10 })).json();
+    const heldSubjects = await Promise.all((Object.values(held.sets) as string[]).map(async (s) => (await verify(s, "poll-receiver")).sub_id.id));
+    expect(heldSubjects.sort()).toEqual(["tok-o2", "tok-o2-child"]);
   });
 });

@@ -15,7 +15,10 @@ export const GET = apiRoute("admin", async (req) => {
 
 const body = z.object({ stream_id: streamIdSchema, status: z.enum(["enabled", "paused", "disabled"]), reason: z.string().max(512).optional() });
 
-/** POST /api/v1/ssf/streams/status (admin): enables, pauses or disables a stream. Paused and disabled streams get no new SETs. */
+/**
+ * POST /api/v1/ssf/streams/status (admin): enables, pauses or disables a stream. A paused
+ * stream's SETs are held and delivered once it is enabled again; a disabled stream gets none.
+ */
 export const POST = apiRoute("admin", async (req, { principal }) => {
   const input = body.parse(await readJson(req));
   const s = await streamOr404(input.stream_id);
