@@ -6,6 +6,8 @@ import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
 import { logger } from "@/lib/log";
 import { transmitter } from "@/lib/ssf";
 import { PushDelivery } from "@/lib/ssf/push";
+import { SetOutbox } from "@/lib/ssf/sets";
+import { StreamStore } from "@/lib/ssf/streams";
 import { dispatcherClient } from "@/lib/webhooks/client";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import type { BackgroundJob } from "./worker";
@@ -41,20 +43,28 @@ export function webhookJob(): BackgroundJob {
   };
 }
 
-/** SSF push delivery (RFC 8935) from the SET outbox (lib/ssf/push.ts). */
+/**
+ * SSF push delivery (RFC 8935) from the SET outbox (lib/ssf/push.ts), on the dispatcher's kind
+ * of session (lib/webhooks/client.ts) so that its reads do not queue behind ingest's writes.
+ */
 export function ssfPushJob(): BackgroundJob {
   let push: PushDelivery | null = null;
+  let close = async () => {};
   return {
     name: "ssf-push",
-    async start(_store, cfg) {
+    async start(store, cfg) {
+      const own = dispatcherClient(store, cfg);
+      close = own.close;
       const ssf = transmitter();
-      push = new PushDelivery(cfg, ssf.streams, ssf.outbox);
+      const streams = new StreamStore(own.client);
+      push = new PushDelivery(cfg, streams, new SetOutbox(own.client, streams, ssf.keys, ssf.issuer));
       ssf.push = push;
       push.start();
     },
     async stop() {
       await push?.stop();
       if (transmitter().push === push) transmitter().push = null;
+      await close();
     },
   };
 }
