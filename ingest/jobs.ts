@@ -4,10 +4,10 @@
  */
 import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
 import { logger } from "@/lib/log";
-import { transmitter } from "@/lib/ssf";
-import { PushDelivery } from "@/lib/ssf/push";
-import { SetOutbox } from "@/lib/ssf/sets";
-import { StreamStore } from "@/lib/ssf/streams";
+import { transmitter } from "@/lib/transmitter";
+import { PushDelivery } from "@/lib/transmitter/push";
+import { SetOutbox } from "@/lib/transmitter/sets";
+import { StreamStore } from "@/lib/transmitter/streams";
 import { dispatcherClient } from "@/lib/webhooks/client";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import type { BackgroundJob } from "./worker";
@@ -44,7 +44,7 @@ export function webhookJob(): BackgroundJob {
 }
 
 /**
- * SSF push delivery (RFC 8935) from the SET outbox (lib/ssf/push.ts), on the dispatcher's kind
+ * SSF push delivery (RFC 8935) from the SET outbox (lib/transmitter/push.ts), on the dispatcher's kind
  * of session (lib/webhooks/client.ts) so that its reads do not queue behind ingest's writes.
  */
 export function ssfPushJob(): BackgroundJob {

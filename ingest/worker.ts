@@ -8,7 +8,7 @@ import { alertBus } from "@/lib/alerts/bus";
 import { config, type Config } from "@/lib/config";
 import { DetectionEngine } from "@/lib/detection/engine";
 import { CoverageFeed } from "@/lib/feed/publisher";
-import { transmitter } from "@/lib/ssf";
+import { transmitter } from "@/lib/transmitter";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";

@@ -16,7 +16,7 @@ import type { AuditListQuery } from "@/lib/queries/audit";
 import type { DeliveryStore } from "@/lib/webhooks/deliveries";
 import type { Endpoint, EndpointInput, EndpointWithSecret, endpointPatch } from "@/lib/webhooks/endpoints";
 import type { TestDeliveryOutcome } from "@/lib/webhooks/dispatcher";
-import type { StreamNotification } from "@/lib/ssf/notified";
+import type { StreamNotification } from "@/lib/transmitter/notified";
 import type { z } from "zod";
 
 export type { Containment, LayerStatus, PostRevocationAction, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };

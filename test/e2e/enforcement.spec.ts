@@ -19,7 +19,7 @@ test("an SSF poll receiver is told of a revocation, acknowledges, and the alert 
   expect(conf.delivery_methods_supported).toContain("urn:ietf:rfc:8936");
   expect((await (await meta.get("/ssf/jwks")).json()).keys.length).toBeGreaterThan(0);
 
-  const created = await request.post("/api/v1/ssf/streams", { data: { aud: "e2e-gateway", delivery: { method: "urn:ietf:rfc:8936" } } });
+  const created = await request.post("/api/v1/transmitter/streams", { data: { aud: "e2e-gateway", delivery: { method: "urn:ietf:rfc:8936" } } });
   expect(created.status(), await created.text()).toBe(201);
   const stream = await created.json();
 

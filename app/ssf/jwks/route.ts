@@ -1,9 +1,9 @@
 import { apiRoute } from "@/lib/http/route";
-import { transmitter } from "@/lib/ssf";
+import { transmitter } from "@/lib/transmitter";
 
 export const dynamic = "force-dynamic";
 
-/** GET /ssf/jwks (public): the keys SETs are signed with, the newest first (lib/ssf/keys.ts). */
+/** GET /ssf/jwks (public): the keys SETs are signed with, the newest first (lib/transmitter/keys.ts). */
 export const GET = apiRoute(null, async () => {
   const keys = transmitter().keys;
   await keys.current(); // rotates when due, so the JWKS always lists the key that signs next

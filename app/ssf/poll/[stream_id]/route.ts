@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { ApiError } from "@/lib/http/errors";
 import { apiRoute, readJson } from "@/lib/http/route";
-import { transmitter } from "@/lib/ssf";
-import { streamIdSchema } from "@/lib/ssf/requests";
-import { POLL, StreamStore } from "@/lib/ssf/streams";
+import { transmitter } from "@/lib/transmitter";
+import { streamIdSchema } from "@/lib/transmitter/requests";
+import { POLL, StreamStore } from "@/lib/transmitter/streams";
 
 export const dynamic = "force-dynamic";
 

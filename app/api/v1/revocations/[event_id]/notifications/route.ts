@@ -1,5 +1,5 @@
 import { apiRoute } from "@/lib/http/route";
-import { notificationsOf } from "@/lib/ssf/notified";
+import { notificationsOf } from "@/lib/transmitter/notified";
 import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";

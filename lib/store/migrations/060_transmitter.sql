@@ -1,9 +1,9 @@
--- The SSF transmitter (lib/ssf/, README.md "Enforcement points"): signing keys, receivers'
+-- The SSF transmitter (lib/transmitter/, README.md "Enforcement points"): signing keys, receivers'
 -- streams, and the outbox of Security Event Tokens, one row per (stream, jti).
 
 -- Signing keys, newest signs; the JWKS lists every key young enough to have signed a SET
--- that may still be delivered (lib/ssf/keys.ts).
-CREATE TABLE IF NOT EXISTS ssf_keys
+-- that may still be delivered (lib/transmitter/keys.ts).
+CREATE TABLE IF NOT EXISTS transmitter_keys
 (
     kid          String,
     private_jwk  String,
@@ -17,7 +17,7 @@ ORDER BY kid;
 -- RFC 8936 (poll) URN; a poll stream's receiver authenticates with a token stored hashed.
 -- `layer` names the enforcement layer the receiver is (gateway, tool, …; empty: unknown), so a
 -- layer that keeps leaking after its receiver acknowledged can be told apart.
-CREATE TABLE IF NOT EXISTS ssf_streams
+CREATE TABLE IF NOT EXISTS transmitter_streams
 (
     stream_id             String,
     aud                   String,
@@ -41,7 +41,7 @@ ORDER BY stream_id;
 -- The outbox: a SET is signed once, when its cause is recorded, and its bytes never change, so
 -- a retried push or a repeated poll hands out the same jti. state: pending → delivered (push
 -- answered 202) | acked (poll acknowledged) | failed (a push refused with 400, or retries out).
-CREATE TABLE IF NOT EXISTS ssf_sets
+CREATE TABLE IF NOT EXISTS transmitter_sets
 (
     stream_id        String,
     jti              String,

@@ -1,5 +1,5 @@
 /**
- * The SET outbox (table ssf_sets): Security Event Tokens, signed once when their cause is
+ * The SET outbox (table transmitter_sets): Security Event Tokens, signed once when their cause is
  * recorded, one row per (stream, jti), then moved on by push attempts or poll acks.
  *
  * Causes: every credential a revocation newly covers gives a CAEP credential-change (change_type
@@ -117,7 +117,7 @@ export class SetOutbox {
   private async record(wanted: { stream: Stream; cause: Cause; jti: string }[]): Promise<number> {
     if (wanted.length === 0) return 0;
     const existing = new Set(
-      (await queryRows<{ jti: string }>(this.client, "ssf:sets:existing", `SELECT jti FROM ssf_sets WHERE stream_id IN {streams:Array(String)} AND jti IN {jtis:Array(String)}`, {
+      (await queryRows<{ jti: string }>(this.client, "ssf:sets:existing", `SELECT jti FROM transmitter_sets WHERE stream_id IN {streams:Array(String)} AND jti IN {jtis:Array(String)}`, {
         streams: [...new Set(wanted.map((w) => w.stream.stream_id))],
         jtis: wanted.map((w) => w.jti),
       })).map((r) => r.jti),
@@ -141,7 +141,7 @@ export class SetOutbox {
     if (rows.length === 0) return;
     const version = nextVersion();
     await this.client.insert({
-      table: "ssf_sets",
+      table: "transmitter_sets",
       values: rows.map((r) => ({ ...r, version })),
       format: "JSONEachRow",
       clickhouse_settings: { log_comment: "ssf:sets:put", async_insert: 0 },
@@ -154,7 +154,7 @@ export class SetOutbox {
     return queryRows<SetRow>(
       this.client,
       "ssf:sets:pending",
-      `SELECT * EXCEPT version FROM ssf_sets FINAL
+      `SELECT * EXCEPT version FROM transmitter_sets FINAL
        WHERE stream_id IN {streams:Array(String)} AND state = 'pending' ${due ? "AND next_attempt_at <= now64(3)" : ""}
        ORDER BY created_at, jti LIMIT {limit:UInt32}`,
       { streams: streamIds, limit },
@@ -163,11 +163,11 @@ export class SetOutbox {
 
   async byJti(streamId: string, jtis: string[]): Promise<SetRow[]> {
     if (jtis.length === 0) return [];
-    return queryRows<SetRow>(this.client, "ssf:sets:byJti", `SELECT * EXCEPT version FROM ssf_sets FINAL WHERE stream_id = {s:String} AND jti IN {jtis:Array(String)}`, { s: streamId, jtis });
+    return queryRows<SetRow>(this.client, "ssf:sets:byJti", `SELECT * EXCEPT version FROM transmitter_sets FINAL WHERE stream_id = {s:String} AND jti IN {jtis:Array(String)}`, { s: streamId, jtis });
   }
 
   /** Every SET of a revocation (txn), for the UI and tests. */
   async ofTxn(txn: string): Promise<SetRow[]> {
-    return queryRows<SetRow>(this.client, "ssf:sets:txn", `SELECT * EXCEPT version FROM ssf_sets FINAL WHERE txn = {txn:String} ORDER BY stream_id, created_at, jti`, { txn });
+    return queryRows<SetRow>(this.client, "ssf:sets:txn", `SELECT * EXCEPT version FROM transmitter_sets FINAL WHERE txn = {txn:String} ORDER BY stream_id, created_at, jti`, { txn });
   }
 }

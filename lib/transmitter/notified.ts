@@ -38,8 +38,8 @@ export async function notificationsOf(client: ClickHouseClient, revocationId: st
             toUInt32(countIf(s.state = 'failed')) AS failed,
             min(s.created_at) AS told_at,
             maxIf(s.delivered_at, s.state IN ('delivered', 'acked')) AS acknowledged_at
-     FROM (SELECT * FROM ssf_sets FINAL WHERE txn = {txn:String}) AS s
-     LEFT JOIN (SELECT stream_id, aud, layer, delivery_method FROM ssf_streams FINAL) AS st ON st.stream_id = s.stream_id
+     FROM (SELECT * FROM transmitter_sets FINAL WHERE txn = {txn:String}) AS s
+     LEFT JOIN (SELECT stream_id, aud, layer, delivery_method FROM transmitter_streams FINAL) AS st ON st.stream_id = s.stream_id
      GROUP BY s.stream_id
      ORDER BY told_at, stream_id`,
     { txn: revocationId },

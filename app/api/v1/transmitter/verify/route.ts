@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { apiRoute, readJson } from "@/lib/http/route";
-import { transmitter } from "@/lib/ssf";
-import { streamIdSchema, streamOr404 } from "@/lib/ssf/requests";
+import { transmitter } from "@/lib/transmitter";
+import { streamIdSchema, streamOr404 } from "@/lib/transmitter/requests";
 
 export const dynamic = "force-dynamic";
 
 const body = z.object({ stream_id: streamIdSchema, state: z.string().max(1024).optional() });
 
-/** POST /api/v1/ssf/verify (admin): 204, and a verification SET carrying `state` goes out on the stream. */
+/** POST /api/v1/transmitter/verify (admin): 204, and a verification SET carrying `state` goes out on the stream. */
 export const POST = apiRoute("admin", async (req) => {
   const { stream_id, state } = body.parse(await readJson(req));
   const ssf = transmitter();

@@ -1,5 +1,5 @@
 /**
- * Receivers' streams (SSF 1.0 stream management; table ssf_streams). An admin registers each
+ * Receivers' streams (SSF 1.0 stream management; table transmitter_streams). An admin registers each
  * receiver: its audience, the event types it wants, push (RFC 8935: Revenant POSTs each SET to
  * the receiver's URL) or poll (RFC 8936: the receiver POSTs to Revenant's poll URL with the
  * stream's token, shown once), and optionally the subjects it wants (none listed: all).
@@ -75,11 +75,11 @@ export class StreamStore {
   constructor(private readonly client: ClickHouseClient) {}
 
   async list(): Promise<Stream[]> {
-    return queryRows<Stream>(this.client, "ssf:streams", `SELECT * EXCEPT version FROM ssf_streams FINAL WHERE deleted = 0 ORDER BY created_at, stream_id`);
+    return queryRows<Stream>(this.client, "ssf:streams", `SELECT * EXCEPT version FROM transmitter_streams FINAL WHERE deleted = 0 ORDER BY created_at, stream_id`);
   }
 
   async get(id: string): Promise<Stream | null> {
-    const rows = await queryRows<Stream>(this.client, "ssf:stream", `SELECT * EXCEPT version FROM ssf_streams FINAL WHERE stream_id = {id:String} AND deleted = 0`, { id });
+    const rows = await queryRows<Stream>(this.client, "ssf:stream", `SELECT * EXCEPT version FROM transmitter_streams FINAL WHERE stream_id = {id:String} AND deleted = 0`, { id });
     return rows[0] ?? null;
   }
 
@@ -108,7 +108,7 @@ export class StreamStore {
 
   async put(stream: Stream): Promise<void> {
     await this.client.insert({
-      table: "ssf_streams",
+      table: "transmitter_streams",
       values: [{ ...stream, version: nextVersion() }],
       format: "JSONEachRow",
       clickhouse_settings: { log_comment: "ssf:streams:put", async_insert: 0 },

@@ -1,4 +1,4 @@
-/** Request bodies and look-ups the SSF routes share (app/api/v1/ssf/, app/ssf/). */
+/** Request bodies and look-ups the SSF routes share (app/api/v1/transmitter/, app/ssf/). */
 import { z } from "zod";
 import { notFound } from "../http/errors";
 import { transmitter } from "./index";

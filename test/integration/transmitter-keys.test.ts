@@ -1,5 +1,5 @@
 /**
- * SSF signing keys (lib/ssf/keys.ts) on the embedded engine: the newest key signs, a new one is
+ * SSF signing keys (lib/transmitter/keys.ts) on the embedded engine: the newest key signs, a new one is
  * made when it is due, and the JWKS keeps a replaced key for one rotation period plus the push
  * retry window, so a SET signed before a rotation still verifies with a receiver's jose.
  */
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalJWKSet, jwtVerify, SignJWT } from "jose";
 import { closeStore, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
-import { SigningKeys } from "@/lib/ssf/keys";
+import { SigningKeys } from "@/lib/transmitter/keys";
 import { configureTestStack } from "../helpers/stack";
 
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 /**
- * The SSF transmitter (lib/ssf/) through the real pipeline, against receivers written with
+ * The SSF transmitter (lib/transmitter/) through the real pipeline, against receivers written with
  * jose: revocations on Kafka → detection → coverage → CAEP SETs, pushed (RFC 8935) to a local
  * receiver that is down at first while the worker restarts, and polled (RFC 8936). Every SET's
  * signature (from the JWKS), typ, iss, aud and txn are verified; each expected SET arrives,
@@ -13,18 +13,18 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import { ApiKeyStore } from "@/lib/auth/keys";
 import { config, resetConfig } from "@/lib/config";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
-import { resetTransmitter } from "@/lib/ssf";
-import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, POLL, PUSH, SSF_VERIFICATION } from "@/lib/ssf/streams";
+import { resetTransmitter } from "@/lib/transmitter";
+import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, POLL, PUSH, SSF_VERIFICATION } from "@/lib/transmitter/streams";
 import { ssfPushJob } from "@/ingest/jobs";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { configureTestStack, eventually, produceJson, testProducer, waitUntilConsumed } from "../helpers/stack";
 import * as wellKnown from "@/app/.well-known/ssf-configuration/route";
 import * as jwksRoute from "@/app/ssf/jwks/route";
-import * as streamsRoute from "@/app/api/v1/ssf/streams/route";
-import * as verifyRoute from "@/app/api/v1/ssf/verify/route";
+import * as streamsRoute from "@/app/api/v1/transmitter/streams/route";
+import * as verifyRoute from "@/app/api/v1/transmitter/verify/route";
 import * as pollRoute from "@/app/ssf/poll/[stream_id]/route";
 import * as notifiedRoute from "@/app/api/v1/revocations/[event_id]/notifications/route";
-import * as statusRoute from "@/app/api/v1/ssf/streams/status/route";
+import * as statusRoute from "@/app/api/v1/transmitter/streams/status/route";
 
 const ISSUER = "https://revenant.test";
 const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 12, 0, s)).toISOString();
@@ -108,9 +108,9 @@ describe("SSF transmitter", () => {
   });
 
   it("pushes a credential-change per covered credential and a session-revoked, through an outage and a restart, each jti once", async () => {
-    const created = await call(streamsRoute.POST, "/api/v1/ssf/streams", { method: "POST", body: { aud: "https://gateway.example", layer: "tool", delivery: { method: PUSH, endpoint_url: pushUrl } } });
+    const created = await call(streamsRoute.POST, "/api/v1/transmitter/streams", { method: "POST", body: { aud: "https://gateway.example", layer: "tool", delivery: { method: PUSH, endpoint_url: pushUrl } } });
     expect(created.status).toBe(201);
-    const polled = await call(streamsRoute.POST, "/api/v1/ssf/streams", { method: "POST", body: { aud: "poll-receiver", events_requested: [CAEP_CREDENTIAL_CHANGE], delivery: { method: POLL } } });
+    const polled = await call(streamsRoute.POST, "/api/v1/transmitter/streams", { method: "POST", body: { aud: "poll-receiver", events_requested: [CAEP_CREDENTIAL_CHANGE], delivery: { method: POLL } } });
     const pollStream = await polled.json();
     expect(pollStream.poll_token).toMatch(/^rvs_/);
     expect(pollStream.delivery.endpoint_url).toBe(`${ISSUER}/ssf/poll/${pollStream.stream_id}`);
@@ -151,7 +151,7 @@ describe("SSF transmitter", () => {
     // Accepted once each: a SET the receiver took is never pushed again.
     expect(accepted().length).toBe(expected.length);
     expect(push.state.received.some((r) => r.status === 503)).toBe(true);
-    const states = await queryRows<{ state: string; n: number }>(store().reader, "test", "SELECT state, count() AS n FROM ssf_sets FINAL GROUP BY state ORDER BY state");
+    const states = await queryRows<{ state: string; n: number }>(store().reader, "test", "SELECT state, count() AS n FROM transmitter_sets FINAL GROUP BY state ORDER BY state");
     expect(states.map((s) => [s.state, Number(s.n)])).toEqual([["delivered", expected.length], ["pending", 4]]);
 
     // Poll delivery: the poll receiver asked for credential-change only.
@@ -184,7 +184,7 @@ describe("SSF transmitter", () => {
     expect(urgent.items.map((x: { aud: string; leaking_after_ack: boolean }) => [x.aud, x.leaking_after_ack])).toEqual([["https://gateway.example", true], ["poll-receiver", false]]);
 
     // Verification: a SET carrying the receiver's state.
-    expect((await call(verifyRoute.POST, "/api/v1/ssf/verify", { method: "POST", body: { stream_id: pollStream.stream_id, state: "nonce-42" } })).status).toBe(204);
+    expect((await call(verifyRoute.POST, "/api/v1/transmitter/verify", { method: "POST", body: { stream_id: pollStream.stream_id, state: "nonce-42" } })).status).toBe(204);
     const verification = await (await poll({ maxEvents: 10 })).json();
     const [vset] = Object.values(verification.sets) as string[];
     const vp = await verify(vset, "poll-receiver");
@@ -195,7 +195,7 @@ describe("SSF transmitter", () => {
     await send([issued("orch-2", "tok-o2", undefined, 60), issued("sub-2", "tok-o2-child", "tok-o2", 61)]);
     await waitUntilConsumed(sent);
     // Meanwhile the poll receiver is paused: its SETs are held, not lost.
-    const paused = await call(statusRoute.POST, "/api/v1/ssf/streams/status", { method: "POST", body: { stream_id: pollStream.stream_id, status: "paused" } });
+    const paused = await call(statusRoute.POST, "/api/v1/transmitter/streams/status", { method: "POST", body: { stream_id: pollStream.stream_id, status: "paused" } });
     expect(paused.status).toBe(200);
     await poll({ ack: Object.keys(verification.sets) });
     const before = push.state.received.length;
@@ -206,7 +206,7 @@ describe("SSF transmitter", () => {
     console.log(`ssf: revocation produced → SETs for the root and its delegated credential accepted by the push receiver in ${Date.now() - t0} ms`);
     await waitUntilConsumed(sent);
     expect((await (await poll({ maxEvents: 10 })).json()).sets).toEqual({});
-    await call(statusRoute.POST, "/api/v1/ssf/streams/status", { method: "POST", body: { stream_id: pollStream.stream_id, status: "enabled" } });
+    await call(statusRoute.POST, "/api/v1/transmitter/streams/status", { method: "POST", body: { stream_id: pollStream.stream_id, status: "enabled" } });
     const held = await (await poll({ maxEvents: 10 })).json();
     const heldSubjects = await Promise.all((Object.values(held.sets) as string[]).map(async (s) => (await verify(s, "poll-receiver")).sub_id.id));
     expect(heldSubjects.sort()).toEqual(["tok-o2", "tok-o2-child"]);

@@ -1,15 +1,15 @@
 import { z } from "zod";
 import { audit } from "@/lib/auth/audit";
 import { apiRoute, parseQuery, readJson } from "@/lib/http/route";
-import { transmitter } from "@/lib/ssf";
-import { streamIdSchema, streamOr404 } from "@/lib/ssf/requests";
-import { streamConfiguration, streamInput } from "@/lib/ssf/streams";
+import { transmitter } from "@/lib/transmitter";
+import { streamIdSchema, streamOr404 } from "@/lib/transmitter/requests";
+import { streamConfiguration, streamInput } from "@/lib/transmitter/streams";
 
 export const dynamic = "force-dynamic";
 
 const byId = z.object({ stream_id: streamIdSchema.optional() });
 
-/** GET /api/v1/ssf/streams[?stream_id=] (admin): one stream's configuration, or all of them. */
+/** GET /api/v1/transmitter/streams[?stream_id=] (admin): one stream's configuration, or all of them. */
 export const GET = apiRoute("admin", async (req) => {
   const { stream_id } = parseQuery(req, byId);
   const ssf = transmitter();
@@ -17,7 +17,7 @@ export const GET = apiRoute("admin", async (req) => {
   return Response.json((await ssf.streams.list()).map((s) => streamConfiguration(s, ssf.issuer)));
 });
 
-/** POST /api/v1/ssf/streams (admin): registers a receiver's stream; 201 with its configuration and, for poll, its token (shown once). */
+/** POST /api/v1/transmitter/streams (admin): registers a receiver's stream; 201 with its configuration and, for poll, its token (shown once). */
 export const POST = apiRoute("admin", async (req, { principal }) => {
   const input = streamInput.parse(await readJson(req));
   const ssf = transmitter();
@@ -28,7 +28,7 @@ export const POST = apiRoute("admin", async (req, { principal }) => {
 
 const patch = z.object({ stream_id: streamIdSchema, events_requested: z.array(z.string()).min(1).optional(), description: z.string().max(512).optional() });
 
-/** PATCH /api/v1/ssf/streams (admin): changes the event types or description. */
+/** PATCH /api/v1/transmitter/streams (admin): changes the event types or description. */
 export const PATCH = apiRoute("admin", async (req, { principal }) => {
   const change = patch.parse(await readJson(req));
   const ssf = transmitter();
@@ -39,7 +39,7 @@ export const PATCH = apiRoute("admin", async (req, { principal }) => {
   return Response.json(streamConfiguration(next, ssf.issuer));
 });
 
-/** DELETE /api/v1/ssf/streams?stream_id= (admin): 204; its undelivered SETs are no longer sent. */
+/** DELETE /api/v1/transmitter/streams?stream_id= (admin): 204; its undelivered SETs are no longer sent. */
 export const DELETE = apiRoute("admin", async (req, { principal }) => {
   const { stream_id } = z.object({ stream_id: streamIdSchema }).parse(Object.fromEntries(new URL(req.url).searchParams));
   const stream = await streamOr404(stream_id);

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import { audit } from "@/lib/auth/audit";
 import { apiRoute, parseQuery, readJson } from "@/lib/http/route";
-import { transmitter } from "@/lib/ssf";
-import { streamIdSchema, streamOr404 } from "@/lib/ssf/requests";
+import { transmitter } from "@/lib/transmitter";
+import { streamIdSchema, streamOr404 } from "@/lib/transmitter/requests";
 
 export const dynamic = "force-dynamic";
 
-/** GET /api/v1/ssf/streams/status?stream_id= (admin): {stream_id, status, reason}. */
+/** GET /api/v1/transmitter/streams/status?stream_id= (admin): {stream_id, status, reason}. */
 export const GET = apiRoute("admin", async (req) => {
   const { stream_id } = parseQuery(req, z.object({ stream_id: streamIdSchema }));
   const s = await streamOr404(stream_id);
@@ -16,7 +16,7 @@ export const GET = apiRoute("admin", async (req) => {
 const body = z.object({ stream_id: streamIdSchema, status: z.enum(["enabled", "paused", "disabled"]), reason: z.string().max(512).optional() });
 
 /**
- * POST /api/v1/ssf/streams/status (admin): enables, pauses or disables a stream. A paused
+ * POST /api/v1/transmitter/streams/status (admin): enables, pauses or disables a stream. A paused
  * stream's SETs are held and delivered once it is enabled again; a disabled stream gets none.
  */
 export const POST = apiRoute("admin", async (req, { principal }) => {

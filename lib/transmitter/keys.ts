@@ -1,5 +1,5 @@
 /**
- * The transmitter's signing keys (table ssf_keys, lib/store/migrations/060_ssf.sql). The
+ * The transmitter's signing keys (table transmitter_keys, lib/store/migrations/060_ssf.sql). The
  * newest key signs; when it is REVENANT_SSF_KEY_ROTATION_HOURS old a new one is made. The
  * JWKS keeps a key for one rotation period plus the push retry window after a newer one
  * replaced it, so a SET signed just before a rotation still verifies when its last retry
@@ -59,7 +59,7 @@ export class SigningKeys {
       public_jwk: JSON.stringify(await exportJWK(publicKey)),
       created_at: new Date(now).toISOString(),
     };
-    await this.client.insert({ table: "ssf_keys", values: [row], format: "JSONEachRow", clickhouse_settings: { log_comment: "ssf:keys:rotate", async_insert: 0 } });
+    await this.client.insert({ table: "transmitter_keys", values: [row], format: "JSONEachRow", clickhouse_settings: { log_comment: "ssf:keys:rotate", async_insert: 0 } });
     this.cache = null;
     return row;
   }
@@ -67,7 +67,7 @@ export class SigningKeys {
   /** Every key, newest first (a few rows), remembered for a few seconds. */
   private async rows(): Promise<KeyRow[]> {
     if (this.cache && this.cache.until > Date.now()) return this.cache.rows;
-    const rows = await queryRows<KeyRow>(this.client, "ssf:keys", `SELECT kid, private_jwk, public_jwk, created_at FROM ssf_keys FINAL ORDER BY created_at DESC, kid`);
+    const rows = await queryRows<KeyRow>(this.client, "ssf:keys", `SELECT kid, private_jwk, public_jwk, created_at FROM transmitter_keys FINAL ORDER BY created_at DESC, kid`);
     this.cache = { rows, until: Date.now() + 5_000 };
     return rows;
   }
