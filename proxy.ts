@@ -17,7 +17,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { authenticate, roleAtLeast, type Role } from "@/lib/auth";
 
 const PUBLIC_PAGES = new Set(["/login"]);
-/** Page prefixes that need more than viewer. */
+/** Page prefixes that need more than viewer; every other page needs viewer (an enforcer key sees none). */
 const PAGE_ROLES: [string, Role][] = [["/settings", "admin"]];
 
 function csp(nonce: string, dev: boolean): string {
@@ -40,8 +40,9 @@ function csp(nonce: string, dev: boolean): string {
 
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
-  // OTLP/HTTP's fixed path (app/v1/traces/route.ts) is an API route too: apiRoute checks its key.
-  if (pathname.startsWith("/api/") || pathname === "/v1/traces") return NextResponse.next();
+  // API routes, OTLP/HTTP's fixed path (app/v1/traces/route.ts), and the SSF transmitter's
+  // metadata, keys and poll endpoint check their own callers.
+  if (pathname.startsWith("/api/") || pathname === "/v1/traces" || pathname.startsWith("/ssf/") || pathname.startsWith("/.well-known/")) return NextResponse.next();
 
   if (!PUBLIC_PAGES.has(pathname)) {
     const principal = await authenticate(request).catch(() => null);
@@ -50,8 +51,8 @@ export async function proxy(request: NextRequest) {
       if (pathname !== "/") login.searchParams.set("next", pathname + search);
       return NextResponse.redirect(login);
     }
-    const need = PAGE_ROLES.find(([prefix]) => pathname === prefix || pathname.startsWith(prefix + "/"))?.[1];
-    if (need && !roleAtLeast(principal.role, need)) {
+    const need = PAGE_ROLES.find(([prefix]) => pathname === prefix || pathname.startsWith(prefix + "/"))?.[1] ?? "viewer";
+    if (!roleAtLeast(principal.role, need)) {
       return new NextResponse(`This page needs the ${need} role.`, { status: 403, headers: { "content-type": "text/plain; charset=utf-8" } });
     }
   }

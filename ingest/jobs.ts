@@ -6,6 +6,10 @@ import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { SsfPoller } from "@/lib/ssf/poll";
+import { transmitter } from "@/lib/transmitter";
+import { PushDelivery } from "@/lib/transmitter/push";
+import { SetOutbox } from "@/lib/transmitter/sets";
+import { StreamStore } from "@/lib/transmitter/streams";
 import { dispatcherClient } from "@/lib/webhooks/client";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import { OtlpConsumer } from "./otlp-consumer";
@@ -66,6 +70,32 @@ export function otlpJob(): BackgroundJob {
   };
 }
 
+/**
+ * SSF push delivery (RFC 8935) from the SET outbox (lib/transmitter/push.ts), on the dispatcher's kind
+ * of session (lib/webhooks/client.ts) so that its reads do not queue behind ingest's writes.
+ */
+export function ssfPushJob(): BackgroundJob {
+  let push: PushDelivery | null = null;
+  let close = async () => {};
+  return {
+    name: "ssf-push",
+    async start(store, cfg) {
+      const own = dispatcherClient(store, cfg);
+      close = own.close;
+      const ssf = transmitter();
+      const streams = new StreamStore(own.client);
+      push = new PushDelivery(cfg, streams, new SetOutbox(own.client, streams, ssf.keys, ssf.issuer));
+      ssf.push = push;
+      push.start();
+    },
+    async stop() {
+      await push?.stop();
+      if (transmitter().push === push) transmitter().push = null;
+      await close();
+    },
+  };
+}
+
 /** RFC 8936 polling of the SSF streams configured for poll delivery (lib/ssf/poll.ts). */
 export function ssfPollJob(): BackgroundJob {
   let poller: SsfPoller | null = null;
@@ -82,5 +112,5 @@ export function ssfPollJob(): BackgroundJob {
 }
 
 export function workerJobs(): BackgroundJob[] {
-  return [firstAdminJob(), webhookJob(), otlpJob(), ssfPollJob()];
+  return [firstAdminJob(), webhookJob(), otlpJob(), ssfPollJob(), ssfPushJob()];
 }

@@ -7,6 +7,8 @@
 import { alertBus } from "@/lib/alerts/bus";
 import { config, type Config } from "@/lib/config";
 import { DetectionEngine } from "@/lib/detection/engine";
+import { CoverageFeed } from "@/lib/feed/publisher";
+import { transmitter } from "@/lib/transmitter";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
@@ -32,11 +34,24 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
   const s = store();
   await migrate(s.writer);
   const status = runtimeStatus().detection;
+  // The covered-credentials feed is published from coverage as detection rewrites it, inside each
+  // batch; the SSF transmitter records the SETs each published status gives in the same step.
+  const feed = new CoverageFeed({
+    kafka: createKafka(cfg, "-feed"),
+    client: s.writer,
+    topic: cfg.KAFKA_FEED_TOPIC,
+    partitions: cfg.KAFKA_FEED_PARTITIONS,
+    onPublished: async (statuses) => {
+      const ssf = transmitter();
+      if ((await ssf.outbox.enqueueCoverage(statuses)) > 0) ssf.push?.wake();
+    },
+  });
+  await feed.start();
   const engine = new DetectionEngine(
     s.writer,
     { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
     (changes) => alertBus().emit("changes", changes),
-    { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS },
+    { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS, onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials) },
   );
   // Resumes pending derivations from revocation_state; no sweep over history.
   await engine.start();
@@ -82,6 +97,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       clearInterval(retry);
       await consumer.stop();
       await engine.stop();
+      await feed.stop();
       for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
       status.running = false;
     },

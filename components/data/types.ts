@@ -16,6 +16,7 @@ import type { AuditListQuery } from "@/lib/queries/audit";
 import type { DeliveryStore } from "@/lib/webhooks/deliveries";
 import type { Endpoint, EndpointInput, EndpointWithSecret, endpointPatch } from "@/lib/webhooks/endpoints";
 import type { TestDeliveryOutcome } from "@/lib/webhooks/dispatcher";
+import type { StreamNotification } from "@/lib/transmitter/notified";
 import type { z } from "zod";
 import type { SetSource } from "@/lib/ssf/sets";
 
@@ -39,6 +40,7 @@ export interface Page<T> {
 
 /** A revocation announced over Shared Signals carries the SET it came from (GET /api/v1/revocations/{id}). */
 export type Revocation = RevocationRow & { source?: SetSource | null };
+export type { StreamNotification };
 
 export type AgentSummary = AgentListItem;
 

@@ -4,7 +4,7 @@ import { api } from "./api";
 import type { Page, Role, User } from "./types";
 
 /** The roles, lowest first: the API's own list (pure constants, safe in the browser). */
-export { ROLES } from "@/lib/auth/roles";
+export { KEY_ROLES, ROLES } from "@/lib/auth/roles";
 
 export const userKeys = { all: ["users"] as const, list: () => ["users", "list"] as const };
 

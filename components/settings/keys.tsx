@@ -2,6 +2,7 @@
 /** API keys: list, create (the key is shown once), revoke. */
 import { useMemo, useState, type FormEvent } from "react";
 import { useApiKeys, useCreateKey, useRevokeKey } from "@/components/data/keys";
+import { KEY_ROLES } from "@/components/data/users";
 import type { ApiKey, Role } from "@/components/data/types";
 import { DataTable, type Column } from "@/components/ui/data-table";
 import { Time } from "@/components/ui/time";
@@ -63,7 +64,7 @@ export function KeysSettings() {
         </label>
         <label className="field">
           Role
-          <RoleSelect value={role} onChange={setRole} />
+          <RoleSelect value={role} onChange={setRole} roles={KEY_ROLES} />
         </label>
         <button className="btn btn-primary" type="submit">
           Create key

@@ -94,10 +94,10 @@ export function ShowOnce({ label, value, onDone }: { label: string; value: strin
 }
 
 /** A role picker over the API's roles, lowest first. */
-export function RoleSelect({ value, onChange, label }: { value: Role; onChange: (r: Role) => void; label?: string }) {
+export function RoleSelect({ value, onChange, label, roles = ROLES }: { value: Role; onChange: (r: Role) => void; label?: string; roles?: readonly Role[] }) {
   return (
     <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value as Role)}>
-      {ROLES.map((r) => (
+      {roles.map((r) => (
         <option key={r}>{r}</option>
       ))}
     </select>

@@ -12,6 +12,7 @@ import { DataTable } from "@/components/ui/data-table";
 import { AgentLink, PipelineLink, agentHref, investigateHref } from "@/components/ui/links";
 import { Empty, ErrorState, Loading } from "@/components/ui/states";
 import { Time, formatDuration } from "@/components/ui/time";
+import { NotifiedCard } from "./notified";
 import { pairColumns, pairRowClass } from "./pair-columns";
 
 const MARGIN_MS = 2 * 60_000;
@@ -181,6 +182,7 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
               </div>
             ) : null}
           </div>
+          <NotifiedCard revocationId={a.revocation_id} />
           <div className="card">
             <div className="card-head">
               <h2>Revocation</h2>

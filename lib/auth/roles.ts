@@ -1,8 +1,16 @@
-/** Roles (README "Using it"), each including everything below it. */
+/**
+ * Roles (docs/ROLES.md). People and keys climb one ladder, each role including everything
+ * below it. `enforcer` stands beside the ladder: a key for an enforcement point that may only
+ * ask whether credentials are covered (app/api/v1/credentials/); admins may do that too.
+ */
 export const ROLES = ["viewer", "analyst", "investigator", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+/** What an API key may carry: the ladder, and the narrow enforcer role. */
+export const KEY_ROLES = [...ROLES, "enforcer"] as const;
+export type Role = (typeof KEY_ROLES)[number];
 
 export function roleAtLeast(have: Role, need: Role): boolean {
+  if (need === "enforcer") return have === "enforcer" || have === "admin";
+  if (have === "enforcer") return false;
   return ROLES.indexOf(have) >= ROLES.indexOf(need);
 }
 

@@ -77,6 +77,11 @@ const schema = z.object({
   KAFKA_TOPIC: z.string().min(1).default("revenant.events"),
   KAFKA_DLQ_TOPIC: z.string().min(1).default("revenant.events.dlq"),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(3),
+  /** The covered-credentials feed for enforcement points (lib/feed/publisher.ts): compacted, keyed by credential id. */
+  KAFKA_FEED_TOPIC: z.string().min(1).default("revenant.covered-credentials"),
+  KAFKA_FEED_PARTITIONS: z.coerce.number().int().min(1).max(256).default(1),
+  /** The status lookup answers from a copy of the feed kept in memory once it has caught up (lib/feed/mirror.ts). */
+  REVENANT_LOOKUP_MIRROR: bool.default(true),
   KAFKA_GROUP_ID: z.string().min(1).default("revenant-ingest"),
   /**
    * A consumer that dies without leaving its group (SIGKILL, power loss) holds its
@@ -211,6 +216,8 @@ const schema = z.object({
   REVENANT_WEBHOOK_RETRY_HOURS: z.coerce.number().positive().default(25),
   /** Fallback poll of the outbox and of due retries; new alert changes wake the dispatcher at once. */
   REVENANT_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** A new SSF signing key is made when the newest is this old; older keys stay in the JWKS while their SETs may still be delivered. */
+  REVENANT_SSF_KEY_ROTATION_HOURS: z.coerce.number().positive().default(24 * 7),
   /** Deliveries sent at the same time. */
   REVENANT_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 });

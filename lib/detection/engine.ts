@@ -30,6 +30,12 @@ export interface EngineOptions {
   scanner?: ClickHouseClient;
   /** Coalescing of count-only alert updates (lib/alerts/store.ts); 0 announces every change. */
   updateIntervalMs?: number;
+  /**
+   * Called with a revocation's id and the credential keys of its rewritten coverage rows, after
+   * the rewrite and before it is recorded in revocation_state, inside the batch: a failure fails
+   * the batch, which is retried (the covered-credentials feed, lib/feed/).
+   */
+  onCoverageChanged?: (revocationIds: string[], credentials: string[]) => Promise<void>;
 }
 
 const enginesKey = Symbol.for("revenant.detectionEngines");
@@ -55,6 +61,7 @@ export class DetectionEngine {
   private hasCoverage = false;
   private readonly updateIntervalMs: number;
   private lastOwedCheck = 0;
+  private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -65,6 +72,7 @@ export class DetectionEngine {
     this.updateIntervalMs = options.updateIntervalMs ?? 0;
     this.alerts = new AlertStore(client, { updateIntervalMs: this.updateIntervalMs });
     this.states = new RevocationStates(client);
+    this.onCoverageChanged = options.onCoverageChanged ?? (async () => {});
     this.derivations = new Derivations({
       writer: client,
       scanner: options.scanner ?? client,
@@ -212,7 +220,11 @@ export class DetectionEngine {
       pending: 1,
     }));
     const covered = await coveredCredentials(this.client, next);
-    await writeCoverage(this.client, next.flatMap((s) => coverageRows(s, covered.get(s.revocation_id)!)));
+    const rows = next.flatMap((s) => coverageRows(s, covered.get(s.revocation_id)!));
+    await writeCoverage(this.client, rows);
+    // The covered-credentials feed (lib/feed/publisher.ts) follows inside the batch: a failed
+    // publish fails the batch, which is then retried.
+    await this.onCoverageChanged(next.map((s) => s.revocation_id), [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))]);
     await this.states.put(next);
     this.hasCoverage = true;
     for (const s of next) this.derivations.request(s.revocation_id);

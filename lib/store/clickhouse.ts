@@ -28,6 +28,11 @@ export interface Store {
   reader: ClickHouseClient;
   /** Detection's derivation scans (lib/detection/derivation.ts), beside ingest's writer. */
   scanner: ClickHouseClient;
+  /**
+   * Enforcement points' credential status reads (lib/feed/status.ts), on their own session so a
+   * slow dashboard query never holds up a lookup made on a tool call's path.
+   */
+  lookup: ClickHouseClient;
   mode: "embedded" | "server";
   close(): Promise<void>;
 }
@@ -70,8 +75,9 @@ export function createStore(cfg: Config = config()): Store {
         request_timeout: 60_000,
       });
     const writer = server(COMMON_SETTINGS);
-    // Derivation scans share the writer's connection pool in server mode.
-    return closing(writer, server(readSettings(cfg)), writer, "server");
+    const reader = server(readSettings(cfg));
+    // Derivation scans share the writer's connection pool, lookups the reader's, in server mode.
+    return closing(writer, reader, writer, reader, "server");
   }
   // 0700: the data directory holds the evidence, password hashes and webhook secrets, and
   // nobody but the service account needs to list it. mkdir's mode applies to the folders it
@@ -85,18 +91,19 @@ export function createStore(cfg: Config = config()): Store {
       connection: createChdbConnection({ path: cfg.chdbPath }) as unknown as ClientConnection,
       clickhouse_settings: settings,
     });
-  // Three sessions on one data directory run in parallel: ingest and detection (writer), the
+  // Four sessions on one data directory run in parallel: ingest and detection (writer), the
   // API (reader, read-only and bounded), derivation scans (scanner, unbounded: a late
-  // revocation of a busy agent may read a long history).
-  return closing(embedded(COMMON_SETTINGS), embedded(readSettings(cfg)), embedded(COMMON_SETTINGS), "embedded");
+  // revocation of a busy agent may read a long history), credential status lookups (lookup).
+  return closing(embedded(COMMON_SETTINGS), embedded(readSettings(cfg)), embedded(COMMON_SETTINGS), embedded(readSettings(cfg)), "embedded");
 }
 
-function closing(writer: ClickHouseClient, reader: ClickHouseClient, scanner: ClickHouseClient, mode: Store["mode"]): Store {
-  const clients = [...new Set([scanner, reader, writer])];
+function closing(writer: ClickHouseClient, reader: ClickHouseClient, scanner: ClickHouseClient, lookup: ClickHouseClient, mode: Store["mode"]): Store {
+  const clients = [...new Set([lookup, scanner, reader, writer])];
   return {
     writer,
     reader,
     scanner,
+    lookup,
     mode,
     close: async () => {
       for (const c of clients) await c.close();

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { ROLES, type Role } from "@/lib/auth/roles";
+import { KEY_ROLES, ROLES, type Role } from "@/lib/auth/roles";
 import { ApiKeyStore } from "@/lib/auth/keys";
 import { UserStore } from "@/lib/auth/users";
 import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
@@ -81,7 +81,7 @@ describe("access control on every API route", () => {
 
   beforeAll(async () => {
     const store_ = new ApiKeyStore();
-    for (const role of ROLES) keys[role] = (await store_.create({ name: `test ${role}`, role, createdBy: "test" })).key;
+    for (const role of KEY_ROLES) keys[role] = (await store_.create({ name: `test ${role}`, role, createdBy: "test" })).key;
     routes = await loadRoutes();
   });
 
@@ -94,9 +94,13 @@ describe("access control on every API route", () => {
     const declared = Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.handler.requiredRole]));
     // Spot checks of the role ladder (docs/ROLES.md).
     expect(declared["PATCH /api/v1/alerts/[id]"]).toBe("analyst");
+    // The enforcer role reaches the credential status lookup and nothing else.
+    const enforcerRoutes = Object.entries(declared).filter(([, role]) => role === "enforcer").map(([k]) => k).sort();
+    expect(enforcerRoutes).toEqual(["GET /api/v1/credentials/[id]/status", "POST /api/v1/credentials/status"]);
     for (const [k, role] of Object.entries(declared)) {
+      if (role === "enforcer") continue;
       if (/\/api\/v1\/(webhooks|keys|users|audit)\b/.test(k)) expect(role, k).toBe("admin");
-      if (!k.startsWith("GET ") && !PUBLIC.has(k) && !k.includes("/auth/")) expect(ROLES.indexOf(role as Role), k).toBeGreaterThanOrEqual(1);
+      if (!k.startsWith("GET ") && !PUBLIC.has(k) && !k.includes("/auth/")) expect(ROLES.indexOf(role as (typeof ROLES)[number]), k).toBeGreaterThanOrEqual(1);
     }
   });
 
@@ -117,6 +121,7 @@ describe("access control on every API route", () => {
     for (const r of routes) {
       const need = r.handler.requiredRole;
       if (need === null) continue;
+      if (need === "enforcer") continue; // its own table, below
       const below = ROLES[ROLES.indexOf(need) - 1];
       if (below) {
         const res = await call(r, { authorization: `Bearer ${keys[below]}` });
@@ -128,6 +133,28 @@ describe("access control on every API route", () => {
       expect([401, 403], `${r.method} ${r.path} as ${need} answered ${ok.status}`).not.toContain(ok.status);
     }
     expect(checked).toBeGreaterThan(5);
+  });
+
+  it("lets only enforcer and admin keys call the status lookup, and enforcer keys nothing else", async () => {
+    const allowed: Record<Role, boolean> = { viewer: false, analyst: false, investigator: false, admin: true, enforcer: true };
+    let lookups = 0;
+    for (const r of routes) {
+      const need = r.handler.requiredRole;
+      if (need === null) continue;
+      for (const role of KEY_ROLES) {
+        const res = await call(r, { authorization: `Bearer ${keys[role]}` }, JSON.stringify({ ids: ["does-not-exist"] }));
+        const expectOk = need === "enforcer" ? allowed[role] : role !== "enforcer" && ROLES.indexOf(role) >= ROLES.indexOf(need);
+        if (expectOk) expect([401, 403], `${r.method} ${r.path} as ${role} answered ${res.status}`).not.toContain(res.status);
+        else expect(res.status, `${r.method} ${r.path} as ${role}`).toBe(403);
+        if (need === "enforcer" && expectOk) {
+          expect(res.status, `${r.method} ${r.path} as ${role}`).toBe(200);
+          const body = await res.json();
+          expect(body.items?.[0] ?? body).toEqual({ credential_id: "does-not-exist", covered: false, revocations: [] });
+          lookups++;
+        } else await res.body?.cancel();
+      }
+    }
+    expect(lookups).toBe(4);
   });
 
   it("keeps exports to investigators, inside a viewer route", async () => {

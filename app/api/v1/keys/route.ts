@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { audit } from "@/lib/auth/audit";
 import { ApiKeyStore, keyNameSchema } from "@/lib/auth/keys";
-import { ROLES } from "@/lib/auth/roles";
+import { KEY_ROLES } from "@/lib/auth/roles";
 import { DEFAULT_SCOPES, SCOPES } from "@/lib/auth/scopes";
 import { apiRoute, readJson } from "@/lib/http/route";
 
@@ -13,7 +13,7 @@ export const GET = apiRoute("admin", async () => {
   return Response.json({ items: await new ApiKeyStore().list(), next_cursor: null });
 });
 
-const body = z.object({ name: keyNameSchema, role: z.enum(ROLES), scopes: z.array(z.enum(SCOPES)).max(SCOPES.length).optional() });
+const body = z.object({ name: keyNameSchema, role: z.enum(KEY_ROLES), scopes: z.array(z.enum(SCOPES)).max(SCOPES.length).optional() });
 
 /**
  * POST /api/v1/keys {name, role, scopes?}: 201 with {key, ...}; `key` is shown this once

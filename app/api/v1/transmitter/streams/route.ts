@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { audit } from "@/lib/auth/audit";
+import { apiRoute, parseQuery, readJson } from "@/lib/http/route";
+import { transmitter } from "@/lib/transmitter";
+import { streamIdSchema, streamOr404 } from "@/lib/transmitter/requests";
+import { streamConfiguration, streamInput } from "@/lib/transmitter/streams";
+
+export const dynamic = "force-dynamic";
+
+const byId = z.object({ stream_id: streamIdSchema.optional() });
+
+/** GET /api/v1/transmitter/streams[?stream_id=] (admin): one stream's configuration, or all of them. */
+export const GET = apiRoute("admin", async (req) => {
+  const { stream_id } = parseQuery(req, byId);
+  const ssf = transmitter();
+  if (stream_id) return Response.json(streamConfiguration(await streamOr404(stream_id), ssf.issuer));
+  return Response.json((await ssf.streams.list()).map((s) => streamConfiguration(s, ssf.issuer)));
+});
+
+/** POST /api/v1/transmitter/streams (admin): registers a receiver's stream; 201 with its configuration and, for poll, its token (shown once). */
+export const POST = apiRoute("admin", async (req, { principal }) => {
+  const input = streamInput.parse(await readJson(req));
+  const ssf = transmitter();
+  const { stream, pollToken } = await ssf.streams.create(input);
+  await audit(principal, "ssf.stream.create", stream.stream_id, { aud: stream.aud, method: stream.delivery_method }, req);
+  return Response.json({ ...streamConfiguration(stream, ssf.issuer), ...(pollToken ? { poll_token: pollToken } : {}) }, { status: 201, headers: { "cache-control": "no-store" } });
+});
+
+const patch = z.object({ stream_id: streamIdSchema, events_requested: z.array(z.string()).min(1).optional(), description: z.string().max(512).optional() });
+
+/** PATCH /api/v1/transmitter/streams (admin): changes the event types or description. */
+export const PATCH = apiRoute("admin", async (req, { principal }) => {
+  const change = patch.parse(await readJson(req));
+  const ssf = transmitter();
+  const stream = await streamOr404(change.stream_id);
+  const next = { ...stream, events_requested: change.events_requested ?? stream.events_requested, description: change.description ?? stream.description };
+  await ssf.streams.put(next);
+  await audit(principal, "ssf.stream.update", stream.stream_id, { events_requested: next.events_requested }, req);
+  return Response.json(streamConfiguration(next, ssf.issuer));
+});
+
+/** DELETE /api/v1/transmitter/streams?stream_id= (admin): 204; its undelivered SETs are no longer sent. */
+export const DELETE = apiRoute("admin", async (req, { principal }) => {
+  const { stream_id } = z.object({ stream_id: streamIdSchema }).parse(Object.fromEntries(new URL(req.url).searchParams));
+  const stream = await streamOr404(stream_id);
+  await transmitter().streams.delete(stream);
+  await audit(principal, "ssf.stream.delete", stream_id, {}, req);
+  return new Response(null, { status: 204 });
+});

@@ -1,0 +1,138 @@
+/**
+ * The covered-credentials feed (README.md, "Enforcement points"): a compacted Kafka topic
+ * keyed by credential id whose latest value is the credential's status (lib/feed/status.ts)
+ * while a revocation with an open window covers it, and a tombstone once none does. An
+ * enforcement point that reads the topic from the start holds the current deny-set.
+ *
+ * The detection engine calls publish() right after it rewrites a revocation's coverage, inside
+ * the batch, before it records the rewrite (lib/detection/engine.ts, onCoverageChanged): a
+ * failed publish fails the batch, which is retried, so the feed is at-least-once with the
+ * batch's offsets. Each publish re-reads the statuses of every credential the revocation names
+ * from the coverage table, so a value is always the whole current answer for its key and a
+ * repeated publish is harmless. start() republishes every credential coverage has named (in
+ * the background, ahead of any publish), which repairs a publish lost to a crash after a
+ * coverage write that the batch's retry does not repeat (a covered set that already grew).
+ * Publishes are serialised, so a key's messages follow the order of the coverage changes.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Kafka, Message, Producer } from "kafkajs";
+import { logger } from "../log";
+import { credentialKeysPage, credentialStatuses, credentialsOf, type CredentialStatus } from "./status";
+
+/**
+ * kafkajs's ConfigResourceTypes.TOPIC. Not imported by name: kafkajs is CommonJS, and Node's
+ * ESM loader (tsx: ingest/main.ts, the benchmarks) does not see that export.
+ */
+const TOPIC_RESOURCE = 2;
+/** Keys per status read and per produce request: bounded memory for a revocation covering many credentials. */
+const CHUNK = 1000;
+
+export interface FeedOptions {
+  kafka: Kafka;
+  client: ClickHouseClient;
+  topic: string;
+  partitions: number;
+  /**
+   * Told of every status published for a coverage change, after Kafka acknowledged it (the SSF
+   * transmitter). Not told of the start-up resync: that repeats answers, it reports no change.
+   */
+  onPublished?: (statuses: CredentialStatus[]) => Promise<void> | void;
+}
+
+/**
+ * Creates the feed topic, compacted, if it is missing; a topic that exists without compaction
+ * (created by hand, or by a broker's auto-creation) is switched to it. Idempotent.
+ */
+export async function ensureFeedTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(topic)) {
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ["cleanup.policy"] }] });
+      const policy = described.resources[0]?.configEntries.find((e) => e.configName === "cleanup.policy")?.configValue ?? "";
+      if (!policy.split(",").includes("compact")) {
+        logger().warn({ topic, policy }, "feed topic was not compacted: switching it to cleanup.policy=compact");
+        await admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries: [{ name: "cleanup.policy", value: "compact" }] }] });
+      }
+      return;
+    }
+    await admin
+      .createTopics({
+        topics: [{ topic, numPartitions: partitions, configEntries: [{ name: "cleanup.policy", value: "compact" }] }],
+        waitForLeaders: true,
+      })
+      .catch((err: Error & { type?: string }) => {
+        if (err.type !== "TOPIC_ALREADY_EXISTS") throw err; // another process created it meanwhile
+      });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A status as the feed's message: the status as JSON, or a tombstone when nothing covers the key. */
+export function feedMessage(status: CredentialStatus): Message {
+  return { key: status.credential_id, value: status.covered ? JSON.stringify(status) : null };
+}
+
+export class CoverageFeed {
+  private readonly producer: Producer;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly log = logger().child({ component: "feed" });
+
+  constructor(private readonly opts: FeedOptions) {
+    // Idempotent with one request in flight: a retried send neither duplicates nor reorders a key's messages.
+    this.producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  }
+
+  async start(): Promise<void> {
+    await ensureFeedTopic(this.opts.kafka, this.opts.topic, this.opts.partitions);
+    await this.producer.connect();
+    // Not awaited: start-up does not wait for it, while publishes queue behind it.
+    this.serialised(() => this.resync()).catch((err: Error) => this.log.warn({ err: err.message }, "feed resync failed"));
+  }
+
+  async stop(): Promise<void> {
+    await this.chain.catch(() => {});
+    await this.producer.disconnect();
+  }
+
+  /**
+   * Publishes the current status of every credential the given revocations' coverage names
+   * (`credentials` when the caller knows them, as the engine does; otherwise read back).
+   */
+  publish(revocationIds: string[], credentials?: string[]): Promise<void> {
+    return this.serialised(async () => {
+      const keys = credentials ?? (await credentialsOf(this.opts.client, revocationIds));
+      await this.publishKeys(keys);
+      this.log.debug({ revocations: revocationIds, credentials: keys.length }, "feed published");
+    });
+  }
+
+  /** Republishes every credential coverage has named (start-up, and repair by hand). */
+  private async resync(): Promise<void> {
+    let after = "";
+    let total = 0;
+    for (;;) {
+      const keys = await credentialKeysPage(this.opts.client, after, CHUNK);
+      if (keys.length === 0) break;
+      await this.publishKeys(keys, false);
+      total += keys.length;
+      after = keys[keys.length - 1];
+    }
+    if (total) this.log.info({ credentials: total }, "feed resynchronised");
+  }
+
+  private async publishKeys(keys: string[], tell = true): Promise<void> {
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const statuses = await credentialStatuses(this.opts.client, keys.slice(i, i + CHUNK), "feed:publish");
+      await this.producer.send({ topic: this.opts.topic, acks: -1, messages: statuses.map(feedMessage) });
+      if (tell) await this.opts.onPublished?.(statuses);
+    }
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The transmitter's signing keys (table transmitter_keys, lib/store/migrations/060_ssf.sql). The
+ * newest key signs; when it is REVENANT_SSF_KEY_ROTATION_HOURS old a new one is made. The
+ * JWKS keeps a key for one rotation period plus the push retry window after a newer one
+ * replaced it, so a SET signed just before a rotation still verifies when its last retry
+ * arrives. RS256: the algorithm every SSF receiver supports.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { randomUUID } from "node:crypto";
+import { queryRows } from "../store/clickhouse";
+
+export const SET_ALG = "RS256";
+
+interface KeyRow {
+  kid: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: string;
+}
+
+export interface SigningKey {
+  kid: string;
+  key: CryptoKey;
+}
+
+export class SigningKeys {
+  private cache: { rows: KeyRow[]; until: number } | null = null;
+
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly rotationHours: number,
+    private readonly retryHours: number,
+  ) {}
+
+  /** The key to sign with now: the newest, or a new one when the newest is due for rotation. */
+  async current(now = Date.now()): Promise<SigningKey> {
+    let newest = (await this.rows())[0];
+    if (!newest || now - Date.parse(newest.created_at) >= this.rotationHours * 3_600_000) newest = await this.rotate(now);
+    return { kid: newest.kid, key: (await importJWK(JSON.parse(newest.private_jwk) as JWK, SET_ALG)) as CryptoKey };
+  }
+
+  /** The public keys receivers may need: the newest, and older ones while their SETs may still arrive. */
+  async jwks(now = Date.now()): Promise<{ keys: JWK[] }> {
+    const rows = await this.rows();
+    const keep = (this.rotationHours + this.retryHours) * 3_600_000;
+    return {
+      keys: rows
+        .filter((r, i) => i === 0 || now - Date.parse(rows[i - 1].created_at) < keep)
+        .map((r) => ({ ...(JSON.parse(r.public_jwk) as JWK), kid: r.kid, alg: SET_ALG, use: "sig" })),
+    };
+  }
+
+  async rotate(now = Date.now()): Promise<KeyRow> {
+    const { publicKey, privateKey } = await generateKeyPair(SET_ALG, { extractable: true });
+    const row: KeyRow = {
+      kid: randomUUID(),
+      private_jwk: JSON.stringify(await exportJWK(privateKey)),
+      public_jwk: JSON.stringify(await exportJWK(publicKey)),
+      created_at: new Date(now).toISOString(),
+    };
+    await this.client.insert({ table: "transmitter_keys", values: [row], format: "JSONEachRow", clickhouse_settings: { log_comment: "ssf:keys:rotate", async_insert: 0 } });
+    this.cache = null;
+    return row;
+  }
+
+  /** Every key, newest first (a few rows), remembered for a few seconds. */
+  private async rows(): Promise<KeyRow[]> {
+    if (this.cache && this.cache.until > Date.now()) return this.cache.rows;
+    const rows = await queryRows<KeyRow>(this.client, "ssf:keys", `SELECT kid, private_jwk, public_jwk, created_at FROM transmitter_keys FINAL ORDER BY created_at DESC, kid`);
+    this.cache = { rows, until: Date.now() + 5_000 };
+    return rows;
+  }
+}

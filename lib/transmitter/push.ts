@@ -1,0 +1,94 @@
+/**
+ * Push delivery (RFC 8935): each pending SET of an enabled push stream is POSTed to the
+ * receiver's URL as `application/secevent+jwt`. A 202 (any 2xx) delivers it; a 400 means the
+ * receiver refused that SET for good (RFC 8935 section 2.3) and it fails; anything else,
+ * including no answer, is retried with the webhooks' backoff (lib/webhooks/dispatcher/attempt.ts)
+ * until REVENANT_WEBHOOK_RETRY_HOURS after it was recorded. The sender and its address checks are
+ * the webhooks' (lib/webhooks/send.ts, lib/webhooks/ssrf.ts). The outbox is the table, so a
+ * restart resumes where it stopped; a crash between a 202 and recording it sends the same
+ * bytes (same jti) again.
+ */
+import type { Config } from "../config";
+import { logger } from "../log";
+import { backoffMs } from "../webhooks/dispatcher/attempt";
+import { sendOnce } from "../webhooks/send";
+import { parseAllowlist, type Allowlist } from "../webhooks/ssrf";
+import type { SetOutbox, SetRow } from "./sets";
+import { PUSH, type Stream, type StreamStore } from "./streams";
+
+const BATCH = 100;
+
+export class PushDelivery {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly allow: Allowlist;
+  private readonly log = logger().child({ component: "ssf-push" });
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly streams: StreamStore,
+    private readonly outbox: SetOutbox,
+  ) {
+    this.allow = parseAllowlist(cfg.REVENANT_WEBHOOK_ALLOWLIST);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.cfg.REVENANT_WEBHOOK_POLL_MS);
+    this.timer.unref();
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Runs a pass now (after new SETs were recorded), or right after the running one. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((err: Error) => this.log.warn({ err: err.message }, "SSF push pass failed"))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async pass(): Promise<void> {
+    const streams = new Map((await this.streams.list()).filter((s) => s.delivery_method === PUSH && s.status === "enabled").map((s) => [s.stream_id, s]));
+    for (;;) {
+      const due = await this.outbox.pending([...streams.keys()], BATCH, true);
+      if (due.length === 0 || this.stopped) return;
+      const limit = Math.max(1, this.cfg.REVENANT_WEBHOOK_CONCURRENCY);
+      const updated: SetRow[] = [];
+      for (let i = 0; i < due.length; i += limit) {
+        updated.push(...(await Promise.all(due.slice(i, i + limit).map((set) => this.attempt(streams.get(set.stream_id)!, set)))));
+      }
+      await this.outbox.put(updated);
+      if (due.length < BATCH) return;
+    }
+  }
+
+  private async attempt(stream: Stream, set: SetRow): Promise<SetRow> {
+    const headers: Record<string, string> = { "content-type": "application/secevent+jwt", accept: "application/json", "user-agent": "Revenant-SSF/1" };
+    if (stream.authorization_header) headers.authorization = stream.authorization_header;
+    const result = await sendOnce({ url: stream.endpoint_url, headers, body: set.set_jwt, timeoutMs: this.cfg.REVENANT_WEBHOOK_TIMEOUT_MS, allow: this.allow });
+    const now = new Date();
+    const next: SetRow = { ...set, attempts: set.attempts + 1, last_status_code: result.statusCode, last_error: result.error.slice(0, 500) };
+    if (result.ok) return { ...next, state: "delivered", delivered_at: now.toISOString() };
+    const expired = now.getTime() - Date.parse(set.created_at) >= this.cfg.REVENANT_WEBHOOK_RETRY_HOURS * 3_600_000;
+    if (result.statusCode === 400 || expired) return { ...next, state: "failed" };
+    const wait = backoffMs(next.attempts, this.cfg.REVENANT_WEBHOOK_BACKOFF_BASE_MS, this.cfg.REVENANT_WEBHOOK_BACKOFF_MAX_MS);
+    return { ...next, next_attempt_at: new Date(now.getTime() + wait).toISOString() };
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The SET outbox (table transmitter_sets): Security Event Tokens, signed once when their cause is
+ * recorded, one row per (stream, jti), then moved on by push attempts or poll acks.
+ *
+ * Causes: every credential a revocation newly covers gives a CAEP credential-change (change_type
+ * revoke); a revocation of scope session gives a CAEP session-revoked; `txn` is the
+ * revocation's event id, linking every SET one revocation caused. The jti is derived from
+ * (stream, txn, event type, subject), and a SET whose jti the stream already has is not made
+ * again, so repeated coverage publishes (a retried batch, the feed's resync at start) never
+ * repeat a SET.
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { SignJWT, type JWTPayload } from "jose";
+import { createHash } from "node:crypto";
+import type { CredentialStatus } from "../feed/status";
+import { queryRows } from "../store/clickhouse";
+import { nextVersion } from "../store/version";
+import { SET_ALG, type SigningKeys } from "./keys";
+import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION, type Stream, type StreamStore } from "./streams";
+
+export type SetState = "pending" | "delivered" | "acked" | "failed";
+
+export interface SetRow {
+  stream_id: string;
+  jti: string;
+  txn: string;
+  event_type: string;
+  subject: string;
+  set_jwt: string;
+  created_at: string;
+  state: SetState;
+  attempts: number;
+  next_attempt_at: string;
+  delivered_at: string | null;
+  last_status_code: number | null;
+  last_error: string;
+}
+
+interface Cause {
+  txn: string;
+  type: string;
+  subject: string;
+  /** When it happened at the source (seconds since the epoch in the SET). */
+  at: string;
+  event: Record<string, unknown>;
+}
+
+export const jtiFor = (streamId: string, c: Pick<Cause, "txn" | "type" | "subject">) =>
+  createHash("sha256").update(`${streamId}\0${c.txn}\0${c.type}\0${c.subject}`).digest("hex").slice(0, 32);
+
+const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** The causes a set of credential statuses gives: per covering revocation, the credential, and the session of a session revocation. */
+export function causesOf(statuses: CredentialStatus[]): Cause[] {
+  const out = new Map<string, Cause>();
+  for (const s of statuses) {
+    if (!s.covered) continue;
+    for (const r of s.revocations) {
+      const credential: Cause = {
+        txn: r.event_id, type: CAEP_CREDENTIAL_CHANGE, subject: s.credential_id, at: r.since,
+        // credential_type: CAEP lets transmitter and receiver agree on values beyond its list;
+        // Revenant's credentials are bearer tokens, keys and SVIDs of agents.
+        event: { credential_type: "token", change_type: "revoke", event_timestamp: seconds(r.since), initiating_entity: "policy" },
+      };
+      out.set(`${credential.txn}\0${credential.type}\0${credential.subject}`, credential);
+      if (r.scope === "session") {
+        const session: Cause = { txn: r.event_id, type: CAEP_SESSION_REVOKED, subject: r.subject, at: r.since, event: { event_timestamp: seconds(r.since), initiating_entity: "policy" } };
+        out.set(`${session.txn}\0${session.type}\0${session.subject}`, session);
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+const wants = (stream: Stream, c: Cause) => stream.events_requested.includes(c.type) && (stream.subjects.length === 0 || stream.subjects.includes(c.subject));
+
+export class SetOutbox {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly streams: StreamStore,
+    private readonly keys: SigningKeys,
+    private readonly issuer: string,
+  ) {}
+
+  /**
+   * Records the SETs the statuses give for every stream that wants them (called inside the
+   * batch). A paused stream's SETs are recorded and held until it is enabled again; a disabled
+   * stream gets none (SSF 1.0 stream status).
+   */
+  async enqueueCoverage(statuses: CredentialStatus[]): Promise<number> {
+    const causes = causesOf(statuses);
+    if (causes.length === 0) return 0;
+    const streams = (await this.streams.list()).filter((s) => s.status !== "disabled");
+    const wanted = streams.flatMap((stream) => causes.filter((c) => wants(stream, c)).map((c) => ({ stream, cause: c, jti: jtiFor(stream.stream_id, c) })));
+    return this.record(wanted);
+  }
+
+  /** SSF verification: one SET carrying the receiver's `state`, to the stream however it is delivered. */
+  async enqueueVerification(stream: Stream, state: string | undefined): Promise<string> {
+    const cause: Cause = { txn: `verification-${Date.now()}-${Math.random().toString(36).slice(2)}`, type: SSF_VERIFICATION, subject: stream.stream_id, at: new Date().toISOString(), event: state ? { state } : {} };
+    const jti = jtiFor(stream.stream_id, cause);
+    await this.record([{ stream, cause, jti }]);
+    return jti;
+  }
+
+  async sign(stream: Stream, cause: Cause, jti: string): Promise<string> {
+    const { kid, key } = await this.keys.current();
+    const payload: JWTPayload & Record<string, unknown> = {
+      jti,
+      txn: cause.txn,
+      sub_id: cause.type === SSF_VERIFICATION ? { format: "opaque", id: stream.stream_id } : { format: "opaque", id: cause.subject },
+      events: { [cause.type]: cause.event },
+    };
+    return new SignJWT(payload).setProtectedHeader({ alg: SET_ALG, kid, typ: "secevent+jwt" }).setIssuer(this.issuer).setAudience(stream.aud).setIssuedAt().sign(key);
+  }
+
+  private async record(wanted: { stream: Stream; cause: Cause; jti: string }[]): Promise<number> {
+    if (wanted.length === 0) return 0;
+    const existing = new Set(
+      (await queryRows<{ jti: string }>(this.client, "ssf:sets:existing", `SELECT jti FROM transmitter_sets WHERE stream_id IN {streams:Array(String)} AND jti IN {jtis:Array(String)}`, {
+        streams: [...new Set(wanted.map((w) => w.stream.stream_id))],
+        jtis: wanted.map((w) => w.jti),
+      })).map((r) => r.jti),
+    );
+    const now = new Date().toISOString();
+    const rows: SetRow[] = [];
+    for (const w of wanted) {
+      if (existing.has(w.jti)) continue;
+      existing.add(w.jti);
+      rows.push({
+        stream_id: w.stream.stream_id, jti: w.jti, txn: w.cause.txn, event_type: w.cause.type, subject: w.cause.subject,
+        set_jwt: await this.sign(w.stream, w.cause, w.jti), created_at: now, state: "pending", attempts: 0, next_attempt_at: now,
+        delivered_at: null, last_status_code: null, last_error: "",
+      });
+    }
+    await this.put(rows);
+    return rows.length;
+  }
+
+  async put(rows: SetRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const version = nextVersion();
+    await this.client.insert({
+      table: "transmitter_sets",
+      values: rows.map((r) => ({ ...r, version })),
+      format: "JSONEachRow",
+      clickhouse_settings: { log_comment: "ssf:sets:put", async_insert: 0 },
+    });
+  }
+
+  /** Pending SETs of the given streams, oldest first; `due` keeps only those whose next attempt is due. */
+  async pending(streamIds: string[], limit: number, due = false): Promise<SetRow[]> {
+    if (streamIds.length === 0) return [];
+    return queryRows<SetRow>(
+      this.client,
+      "ssf:sets:pending",
+      `SELECT * EXCEPT version FROM transmitter_sets FINAL
+       WHERE stream_id IN {streams:Array(String)} AND state = 'pending' ${due ? "AND next_attempt_at <= now64(3)" : ""}
+       ORDER BY created_at, jti LIMIT {limit:UInt32}`,
+      { streams: streamIds, limit },
+    );
+  }
+
+  async byJti(streamId: string, jtis: string[]): Promise<SetRow[]> {
+    if (jtis.length === 0) return [];
+    return queryRows<SetRow>(this.client, "ssf:sets:byJti", `SELECT * EXCEPT version FROM transmitter_sets FINAL WHERE stream_id = {s:String} AND jti IN {jtis:Array(String)}`, { s: streamId, jtis });
+  }
+
+  /** Every SET of a revocation (txn), for the UI and tests. */
+  async ofTxn(txn: string): Promise<SetRow[]> {
+    return queryRows<SetRow>(this.client, "ssf:sets:txn", `SELECT * EXCEPT version FROM transmitter_sets FINAL WHERE txn = {txn:String} ORDER BY stream_id, created_at, jti`, { txn });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * SSF signing keys (lib/transmitter/keys.ts) on the embedded engine: the newest key signs, a new one is
+ * made when it is due, and the JWKS keeps a replaced key for one rotation period plus the push
+ * retry window, so a SET signed before a rotation still verifies with a receiver's jose.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalJWKSet, jwtVerify, SignJWT } from "jose";
+import { closeStore, store } from "@/lib/store/clickhouse";
+import { migrate } from "@/lib/store/migrate";
+import { SigningKeys } from "@/lib/transmitter/keys";
+import { configureTestStack } from "../helpers/stack";
+
+const HOUR = 3_600_000;
+
+beforeAll(async () => {
+  configureTestStack();
+  await migrate(store().writer);
+});
+afterAll(async () => {
+  await closeStore();
+});
+
+describe("SSF signing keys", () => {
+  it("rotates when due and keeps the replaced key verifiable for the retry window", async () => {
+    const keys = new SigningKeys(store().writer, 24, 25);
+    const t0 = Date.now();
+    const a = await keys.current(t0);
+    expect((await keys.current(t0 + 23 * HOUR)).kid).toBe(a.kid);
+    const set = await new SignJWT({ jti: "x" }).setProtectedHeader({ alg: "RS256", kid: a.kid, typ: "secevent+jwt" }).setIssuer("iss").sign(a.key);
+
+    const b = await keys.current(t0 + 24 * HOUR);
+    expect(b.kid).not.toBe(a.kid);
+    const later = await keys.jwks(t0 + 24 * HOUR + 48 * HOUR);
+    expect(later.keys.map((k) => k.kid)).toEqual([b.kid, a.kid]);
+    expect(JSON.stringify(later)).not.toContain('"d"');
+    await expect(jwtVerify(set, createLocalJWKSet(later), { issuer: "iss", typ: "secevent+jwt" })).resolves.toBeTruthy();
+
+    const muchLater = await keys.jwks(t0 + 24 * HOUR + 49 * HOUR + 1);
+    expect(muchLater.keys.map((k) => k.kid)).toEqual([b.kid]);
+    await expect(jwtVerify(set, createLocalJWKSet(muchLater), { issuer: "iss" })).rejects.toThrow();
+  });
+});
