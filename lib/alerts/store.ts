@@ -90,16 +90,24 @@ export interface AlertStoreOptions {
    * 0: every change is announced (the default for analysts' writes and tests).
    */
   updateIntervalMs?: number;
+  /** Milliseconds since the epoch; tests pass a clock they move themselves. */
+  clock?: () => number;
 }
 
 export class AlertStore {
   private readonly updateIntervalMs: number;
+  private readonly clock: () => number;
 
   constructor(
     private readonly client: ClickHouseClient,
     options: AlertStoreOptions = {},
   ) {
     this.updateIntervalMs = options.updateIntervalMs ?? 0;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  private now(): string {
+    return new Date(this.clock()).toISOString();
   }
 
   async byRevocation(revocationId: string): Promise<Alert[]> {
@@ -152,7 +160,7 @@ export class AlertStore {
 
   private async reconcileLocked(derived: Map<string, DerivedAlert[]>): Promise<AlertHistoryEntry[]> {
     const existing = new Map((await this.storedByRevocations([...derived.keys()])).map((a) => [a.id, a]));
-    const now = new Date().toISOString();
+    const now = this.now();
     const nowMs = Date.parse(now);
     const rows: (AlertRow & Partial<StoredAlert>)[] = [];
     const history: AlertHistoryEntry[] = [];
@@ -197,7 +205,7 @@ export class AlertStore {
    */
   flushOwedUpdates(): Promise<AlertHistoryEntry[]> {
     return withAlertLock(async () => {
-      const now = new Date().toISOString();
+      const now = this.now();
       const due = await queryRows<StoredAlert>(
         this.client,
         "alerts:owedUpdates",
@@ -225,7 +233,7 @@ export class AlertStore {
   private async setStatusLocked(id: string, status: AlertStatus, actor: string, comment: string): Promise<Alert | null> {
     const old = await this.get(id);
     if (!old) return null;
-    const now = new Date().toISOString();
+    const now = this.now();
     const next: Alert = { ...old, status, updated_at: now, status_changed_at: now };
     const version = nextVersion();
     const kind: AlertChangeKind = status === "open" ? "reopened" : status;
