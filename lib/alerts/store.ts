@@ -119,13 +119,20 @@ export class AlertStore {
     );
   }
 
+  /**
+   * The current alerts of the given revocations. Detection asks on every batch, so the latest
+   * version per alert is picked with LIMIT BY rather than FINAL, which would merge every part
+   * of the table (alerts are keyed by id, not by revocation); deleted ones are dropped after.
+   */
   private async storedByRevocations(revocationIds: string[]): Promise<StoredAlert[]> {
-    return queryRows<StoredAlert>(
+    const rows = await queryRows<StoredAlert & { is_deleted: number }>(
       this.client,
       "alerts:byRevocations",
-      `SELECT ${STORED_COLUMNS} FROM alerts FINAL WHERE revocation_id IN {revs:Array(String)}`,
+      `SELECT ${STORED_COLUMNS}, is_deleted FROM alerts WHERE revocation_id IN {revs:Array(String)}
+       ORDER BY version DESC LIMIT 1 BY id`,
       { revs: revocationIds },
     );
+    return rows.filter((r) => Number(r.is_deleted) === 0).map(({ is_deleted: _d, ...alert }) => alert);
   }
 
   async get(id: string): Promise<Alert | null> {

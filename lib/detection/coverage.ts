@@ -16,7 +16,13 @@ export async function lookupCoverage(client: ClickHouseClient, keys: Record<KeyK
   const kinds = (Object.keys(keys) as KeyKind[]).filter((k) => keys[k].length > 0);
   if (kinds.length === 0) return [];
   const where = kinds.map((k) => `(key_kind = '${k}' AND key IN {${k}:Array(String)})`).join(" OR ");
-  return queryRows<CoverageEntry>(client, "detection:coverage:lookup", `SELECT ${COLUMNS} FROM coverage FINAL WHERE ${where}`, keys);
+  // The latest version per row without FINAL: a primary-key lookup (see lib/detection/pairs.ts).
+  return queryRows<CoverageEntry>(
+    client,
+    "detection:coverage:lookup",
+    `SELECT ${COLUMNS} FROM coverage WHERE ${where} ORDER BY version DESC LIMIT 1 BY key_kind, key, revocation_id`,
+    keys,
+  );
 }
 
 /** Every coverage row of the given revocations (the table is small: one row per covered key). */

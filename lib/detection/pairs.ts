@@ -19,6 +19,13 @@ interface StoredPairKey {
 
 const pairKey = (revocationId: string, eventId: string) => `${revocationId}\u0000${eventId}`;
 
+/**
+ * The latest version of each pair, by aggregation rather than FINAL: for a point lookup by
+ * primary key this reads only the granules of the keys asked for, where FINAL merges every
+ * part they fall in (measured in bench:scale: the check was half of the writer's time).
+ */
+const LATEST = `argMax(generation, version) AS generation, argMax(is_deleted, version) AS deleted`;
+
 /** Generation of each already stored (not deleted) pair among the given ones. */
 async function storedGenerations(client: ClickHouseClient, pairs: { revocation_id: string; event_id: string }[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -29,8 +36,9 @@ async function storedGenerations(client: ClickHouseClient, pairs: { revocation_i
   const rows = await queryRows<StoredPairKey>(
     client,
     "detection:pairs:stored",
-    `SELECT revocation_id, event_id, generation FROM post_revocation_actions FINAL
-     WHERE revocation_id IN {revocations:Array(String)} AND event_id IN {events:Array(String)}`,
+    `SELECT revocation_id, event_id, ${LATEST} FROM post_revocation_actions
+     WHERE revocation_id IN {revocations:Array(String)} AND event_id IN {events:Array(String)}
+     GROUP BY revocation_id, event_id HAVING deleted = 0`,
     { revocations, events },
   );
   for (const r of rows) out.set(pairKey(r.revocation_id, r.event_id), Number(r.generation));
@@ -43,7 +51,8 @@ export async function storedPairsOf(client: ClickHouseClient, revocationIds: str
   const rows = await queryRows<StoredPairKey>(
     client,
     "detection:pairs:ofRevocations",
-    `SELECT revocation_id, event_id, generation FROM post_revocation_actions FINAL WHERE revocation_id IN {ids:Array(String)}`,
+    `SELECT revocation_id, event_id, ${LATEST} FROM post_revocation_actions WHERE revocation_id IN {ids:Array(String)}
+     GROUP BY revocation_id, event_id HAVING deleted = 0`,
     { ids: revocationIds },
   );
   return rows.map((r) => ({ ...r, generation: Number(r.generation) }));

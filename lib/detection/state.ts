@@ -60,7 +60,8 @@ export class RevocationStates {
     const rows = await queryRows<RevocationState>(
       this.client,
       "detection:state:get",
-      `SELECT ${COLUMNS} FROM revocation_state FINAL WHERE revocation_id IN {ids:Array(String)}`,
+      // The latest version per revocation without FINAL: a primary-key lookup (see lib/detection/pairs.ts).
+      `SELECT ${COLUMNS} FROM revocation_state WHERE revocation_id IN {ids:Array(String)} ORDER BY version DESC LIMIT 1 BY revocation_id`,
       { ids },
     );
     return new Map(rows.map((r) => [r.revocation_id, { ...r, generation: Number(r.generation), write_generation: Number(r.write_generation), pending: Number(r.pending) }]));
