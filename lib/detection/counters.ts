@@ -1,14 +1,13 @@
 /**
  * From the per-(revocation, generation, agent, via, layer) counters that the pairs' materialized
  * view keeps (lib/store/migrations/020_coverage.sql) to a revocation's summary and alerts, with
- * the same rules lib/detection/derive.ts applies to a full list of pairs (docs/SEMANTICS.md
- * points 7–8). Reading counters costs per (agent, via, layer), never per pair.
+ * the rules of docs/SEMANTICS.md points 7–8, which the test oracle (test/oracle/reference.ts)
+ * applies to a full list of pairs. Reading counters costs per (agent, via, layer), never per pair.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { queryRows } from "../store/clickhouse";
 import { alertId } from "./alert-id";
-import type { RevocationInfo } from "./derive";
-import { SAMPLE_EVENT_IDS, type AlertRule, type DerivedAlert, type LayerStatus, type RevocationSummary, type Via } from "./types";
+import { SAMPLE_EVENT_IDS, type AlertRule, type DerivedAlert, type LayerStatus, type RevocationInfo, type RevocationSummary, type Via } from "./types";
 
 export interface CounterRow {
   revocation_id: string;

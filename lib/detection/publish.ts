@@ -7,9 +7,8 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
 import { nextVersion } from "../store/version";
 import { deriveFromCounters, readCounters } from "./counters";
-import type { RevocationInfo } from "./derive";
 import { readGeneration, type RevocationState } from "./state";
-import type { DerivedAlert } from "./types";
+import type { DerivedAlert, RevocationInfo } from "./types";
 
 export function infoOf(s: RevocationState): RevocationInfo {
   return {

@@ -1,6 +1,6 @@
 /**
  * Result shapes of detection (docs/SEMANTICS.md), shared by the in-memory reference
- * (lib/detection/reference.ts, the test oracle) and the ClickHouse engine.
+ * (test/oracle/reference.ts, the test oracle) and the ClickHouse engine.
  * Field names follow the API shapes of docs/API.md.
  */
 import type { Decision, RevocationScope, Sensitivity } from "../events/schema";
@@ -39,6 +39,18 @@ export interface PostRevocationAction {
 }
 
 export type Containment = "contained" | "partial" | "uncontained";
+
+/** A revocation as detection describes it: the event, and the end of its window when reinstated. */
+export interface RevocationInfo {
+  event_id: string;
+  time: string;
+  scope: RevocationScope;
+  subject: string;
+  cascade: boolean;
+  reason: string;
+  initiated_by: string;
+  reinstated_at: string | null;
+}
 export type LayerStatus = "enforcing" | "leaking";
 
 export interface RevocationSummary {

@@ -13,7 +13,7 @@ import { config, resetConfig } from "@/lib/config";
 import { createKafka } from "@/lib/kafka";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { validateEvent, type StoredEvent } from "@/lib/events/schema";
-import { evaluateReference } from "@/lib/detection/reference";
+import { evaluateReference } from "../oracle/reference";
 import type { DerivedAlert, PostRevocationAction, RevocationSummary } from "@/lib/detection/types";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { buildScenario, seededRandom, shuffle, type WireEvent } from "../helpers/scenario";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { RevocationScope, StoredEvent } from "@/lib/events/schema";
 import { alertId } from "@/lib/detection/alert-id";
-import { evaluateReference, makeEvent } from "@/lib/detection/reference";
-import { makeEvent as makeEventFromFixtures } from "@/lib/detection/fixtures";
+import { evaluateReference, makeEvent } from "../oracle/reference";
+import { makeEvent as makeEventFromFixtures } from "../oracle/fixtures";
 import type { DetectionResult, DetectionSettings } from "@/lib/detection/types";
 
 // ---------------------------------------------------------------------------
@@ -99,7 +99,7 @@ describe("makeEvent", () => {
     expect(makeEvent({ event_id: "a", type: "action", time: at(0), attributes: { k: "v" } }).attributes).toEqual({ k: "v" });
   });
 
-  it("is also exported from lib/detection/fixtures", () => {
+  it("is also exported from test/oracle/fixtures", () => {
     expect(makeEventFromFixtures).toBe(makeEvent);
   });
 });

@@ -7,8 +7,8 @@
  * except which payload wins when two different payloads share an event_id (point 9:
  * the last one given wins).
  */
-import type { Decision, RevocationScope, StoredEvent } from "../events/schema";
-import { alertId } from "./alert-id";
+import type { Decision, RevocationScope, StoredEvent } from "@/lib/events/schema";
+import { alertId } from "@/lib/detection/alert-id";
 import {
   SAMPLE_EVENT_IDS,
   type AlertSeverity,
@@ -20,7 +20,7 @@ import {
   type PostRevocationAction,
   type RevocationSummary,
   type Via,
-} from "./types";
+} from "@/lib/detection/types";
 
 // ---------------------------------------------------------------------------
 // Fixture helper
