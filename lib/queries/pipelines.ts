@@ -1,5 +1,5 @@
 /**
- * Pipelines (SPEC §3): members, the revocations that touched them, containment per
+ * Pipelines (docs/API.md): members, the revocations that touched them, containment per
  * agent × layer (enforcing / leaking / silent) and the delegation tree of their credentials.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
