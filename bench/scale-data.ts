@@ -10,6 +10,8 @@
  * reinstatements arriving late; some revocations arrive late too (produced an hour of event time
  * after their own time). Actions are the same, event for event, with and without the control events.
  */
+// The seeded PRNG of the tests' scenarios (mulberry32): the same sequence on every run for a seed.
+import { seededRandom as rng } from "../test/helpers/scenario";
 
 export interface ScaleSizes {
   events: number;
@@ -38,17 +40,8 @@ export function sizesFromEnv(env: NodeJS.ProcessEnv = process.env): ScaleSizes {
   };
 }
 
-/** mulberry32: small, fast, and the same sequence on every run for a seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the tests' scenarios use (mulberry32): the same sequence on every run for a seed. */
+export { seededRandom as rng } from "../test/helpers/scenario";
 
 export const agentId = (i: number, pipelines: number) => `spiffe://incident.example/pipeline-${i % pipelines}/agent-${i}`;
 export const pipelineId = (i: number, pipelines: number) => `pipeline-${i % pipelines}`;

@@ -110,15 +110,6 @@ export class AlertStore {
     return new Date(this.clock()).toISOString();
   }
 
-  async byRevocation(revocationId: string): Promise<Alert[]> {
-    return queryRows<Alert>(
-      this.client,
-      "alerts:byRevocation",
-      `SELECT ${ALERT_COLUMNS} FROM alerts FINAL WHERE revocation_id = {rev:String}`,
-      { rev: revocationId },
-    );
-  }
-
   /**
    * The current alerts of the given revocations. Detection asks on every batch, so the latest
    * version per alert is picked with LIMIT BY rather than FINAL, which would merge every part

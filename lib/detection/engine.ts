@@ -122,7 +122,7 @@ export class DetectionEngine {
     await this.queue;
   }
 
-  /** Kept for callers of the former engine: retries failed derivations now and waits for them. */
+  /** Retries failed derivations now and waits for them (tests; the worker's tick retries every second). */
   async retryFailed(): Promise<void> {
     this.derivations.retryFailed();
     await this.derivations.idle();

@@ -49,20 +49,13 @@ export interface RevocationInfo {
   cascade: boolean;
   reason: string;
   initiated_by: string;
-  reinstated_at: string | null;
-}
-export type LayerStatus = "enforcing" | "leaking";
-
-export interface RevocationSummary {
-  event_id: string;
-  time: string;
-  scope: RevocationScope;
-  subject: string;
-  cascade: boolean;
-  reason: string;
-  initiated_by: string;
   /** Time of the first reinstatement of the same scope and subject after `time`, else null. */
   reinstated_at: string | null;
+}
+
+export type LayerStatus = "enforcing" | "leaking";
+
+export interface RevocationSummary extends RevocationInfo {
   containment: Containment;
   /** Only layers that saw post-revocation actions; a missing layer is "silent". */
   layers: Record<string, LayerStatus>;

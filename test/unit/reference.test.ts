@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { RevocationScope, StoredEvent } from "@/lib/events/schema";
 import { alertId } from "@/lib/detection/alert-id";
 import { evaluateReference, makeEvent } from "../oracle/reference";
-import { makeEvent as makeEventFromFixtures } from "../oracle/fixtures";
 import type { DetectionResult, DetectionSettings } from "@/lib/detection/types";
 
 // ---------------------------------------------------------------------------
@@ -97,10 +96,6 @@ describe("makeEvent", () => {
     expect(makeEvent({ event_id: "a", type: "action", time: at(0) }).decision).toBe("unknown");
     expect(makeEvent({ event_id: "a", type: "action", time: at(0), decision: "deny" }).decision).toBe("deny");
     expect(makeEvent({ event_id: "a", type: "action", time: at(0), attributes: { k: "v" } }).attributes).toEqual({ k: "v" });
-  });
-
-  it("is also exported from test/oracle/fixtures", () => {
-    expect(makeEventFromFixtures).toBe(makeEvent);
   });
 });
 
