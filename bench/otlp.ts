@@ -14,13 +14,13 @@ import { create } from "@bufbuild/protobuf";
 import { Partitioners } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
 import { createKafka, ensureTopics } from "@/lib/kafka";
-import { store, closeStore } from "@/lib/store/clickhouse";
+import { closeStore, openSession, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { DetectionEngine } from "@/lib/detection/engine";
 import { encodeOtlp, type OtlpEncoding } from "@/lib/otlp/codec";
 import { ExportTraceServiceRequestSchema } from "@/lib/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
-import { dispatcherClient } from "@/lib/webhooks/client";
+
 import { IngestConsumer } from "@/ingest/consumer";
 import { OtlpConsumer } from "@/ingest/otlp-consumer";
 import { benchEnvironment, benchEvent, fmt } from "./common";
@@ -93,7 +93,7 @@ async function ingest(withOtlp: boolean): Promise<number> {
   const target = status.stored + TOTAL;
   const consumer = new IngestConsumer({ cfg, kafka: createKafka(cfg, "-bench-ingest"), client: s.writer, hooks: { afterStore: (e) => engine.onEvents(e) } });
   // As the worker runs it (ingest/jobs.ts): its own ClickHouse session.
-  const own = withOtlp ? dispatcherClient(s, cfg) : null;
+  const own = withOtlp ? openSession(s, cfg) : null;
   const otlp = own ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), own.client) : null;
   const t0 = performance.now();
   await Promise.all([consumer.start(), otlp?.start()]);

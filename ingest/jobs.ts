@@ -4,13 +4,14 @@
  */
 import { ensureFirstAdmin } from "@/lib/auth/bootstrap";
 import { createKafka } from "@/lib/kafka";
+import { openSession } from "@/lib/store/clickhouse";
 import { logger } from "@/lib/log";
 import { SsfPoller } from "@/lib/ssf/poll";
 import { transmitter } from "@/lib/transmitter";
 import { PushDelivery } from "@/lib/transmitter/push";
 import { SetOutbox } from "@/lib/transmitter/sets";
 import { StreamStore } from "@/lib/transmitter/streams";
-import { dispatcherClient } from "@/lib/webhooks/client";
+
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import { OtlpConsumer } from "./otlp-consumer";
 import type { BackgroundJob } from "./worker";
@@ -34,7 +35,7 @@ export function webhookJob(): BackgroundJob {
   return {
     name: "webhooks",
     async start(store, cfg) {
-      const own = dispatcherClient(store, cfg);
+      const own = openSession(store, cfg);
       close = own.close;
       dispatcher = new WebhookDispatcher({ cfg, reader: own.client, writer: own.client });
       await dispatcher.start();
@@ -58,7 +59,7 @@ export function otlpJob(): BackgroundJob {
     name: "otlp",
     async start(store, cfg) {
       if (!cfg.OTLP_KAFKA_ENABLED) return;
-      const own = dispatcherClient(store, cfg);
+      const own = openSession(store, cfg);
       close = own.close;
       consumer = new OtlpConsumer(cfg, createKafka(cfg, "-otlp"), own.client);
       await consumer.start();
@@ -72,7 +73,7 @@ export function otlpJob(): BackgroundJob {
 
 /**
  * SSF push delivery (RFC 8935) from the SET outbox (lib/transmitter/push.ts), on the dispatcher's kind
- * of session (lib/webhooks/client.ts) so that its reads do not queue behind ingest's writes.
+ * of session (openSession in lib/store/clickhouse.ts) so that its reads do not queue behind ingest's writes.
  */
 export function ssfPushJob(): BackgroundJob {
   let push: PushDelivery | null = null;
@@ -80,7 +81,7 @@ export function ssfPushJob(): BackgroundJob {
   return {
     name: "ssf-push",
     async start(store, cfg) {
-      const own = dispatcherClient(store, cfg);
+      const own = openSession(store, cfg);
       close = own.close;
       const ssf = transmitter();
       const streams = new StreamStore(own.client);

@@ -6,7 +6,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { DerivedAlert } from "../detection/types";
-import { queryRows } from "../store/clickhouse";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
 export const ALERT_STATUSES = ["open", "acknowledged", "resolved"] as const;
@@ -248,8 +248,8 @@ export class AlertStore {
     // History first: if the process dies between the two inserts, re-evaluation rewrites
     // the alert row, and the webhook outbox already holds the change.
     if (history.length) {
-      await this.client.insert({ table: "alert_history", values: history, format: "JSONEachRow", clickhouse_settings: { log_comment: "alerts:history", async_insert: 0 } });
+      await insertRows(this.client, "alert_history", history, { comment: "alerts:history" });
     }
-    await this.client.insert({ table: "alerts", values: rows, format: "JSONEachRow", clickhouse_settings: { log_comment: "alerts:write", async_insert: 0 } });
+    await insertRows(this.client, "alerts", rows, { comment: "alerts:write" });
   }
 }

@@ -4,7 +4,7 @@
  * its window or covered set changes.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { queryRows } from "../store/clickhouse";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import type { CoverageEntry, KeyKind } from "./matcher";
 import type { RevocationState } from "./state";
@@ -131,10 +131,5 @@ export function coverageRows(state: RevocationState, covered: Set<string>): Cove
 export async function writeCoverage(client: ClickHouseClient, rows: CoverageEntry[]): Promise<void> {
   if (rows.length === 0) return;
   const version = nextVersion();
-  await client.insert({
-    table: "coverage",
-    values: rows.map((r) => ({ ...r, version })),
-    format: "JSONEachRow",
-    clickhouse_settings: { log_comment: "detection:coverage:write", async_insert: 0 },
-  });
+  await insertRows(client, "coverage", rows.map((r) => ({ ...r, version })), { comment: "detection:coverage:write" });
 }

@@ -18,7 +18,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
 import type { StoredEvent } from "../events/schema";
 import { logger } from "../log";
-import { queryRows, timeParam } from "../store/clickhouse";
+import { queryRows, timeBound } from "../store/clickhouse";
 import { coverageOf } from "./coverage";
 import { CoverageIndex, matchActions, type CoverageEntry, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs, deletePairs, storedPairsOf } from "./pairs";
@@ -55,7 +55,7 @@ async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings
     "detection:derive:scan",
     `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, action, resource, decision, sensitivity
      FROM events
-     WHERE type = 'action' AND time > ${timeParam("since")}
+     WHERE type = 'action' AND time > ${timeBound("since")}
        AND (${fields.map((k) => `${k === "credential" ? "credential_id" : `${k}_id`} IN {${k}:Array(String)}`).join(" OR ")})`,
     { since, ...Object.fromEntries(fields.map((k) => [k, [...keys[k]]])) },
   );

@@ -7,7 +7,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
-import { queryRows } from "../store/clickhouse";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import type { MatchedPair } from "./matcher";
 
@@ -68,23 +68,12 @@ type PairRow = { revocation_id: string; event_id: string; generation: number; is
  * same token, and the table drops the second insert together with its counters' share
  * (deduplicate_blocks_in_dependent_materialized_views), so nothing is counted twice.
  */
-async function insertRows(client: ClickHouseClient, rows: PairRow[], comment: string): Promise<void> {
+async function insertPairRows(client: ClickHouseClient, rows: PairRow[], comment: string): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK);
     const token = createHash("sha256");
     for (const key of chunk.map((r) => `${r.is_deleted}\u0000${r.revocation_id}\u0000${r.event_id}\u0000${r.generation}`).sort()) token.update(key + "\n");
-    await client.insert({
-      table: "post_revocation_actions",
-      values: chunk,
-      format: "JSONEachRow",
-      clickhouse_settings: {
-        log_comment: comment,
-        async_insert: 0,
-        input_format_skip_unknown_fields: 1,
-        insert_deduplication_token: token.digest("hex"),
-        deduplicate_blocks_in_dependent_materialized_views: 1,
-      },
-    });
+    await insertRows(client, "post_revocation_actions", chunk, { comment, skipUnknownFields: true, deduplicationToken: token.digest("hex") });
   }
 }
 
@@ -102,7 +91,7 @@ export async function appendPairs(client: ClickHouseClient, pairs: MatchedPair[]
   }
   if (unique.size === 0) return 0;
   const version = nextVersion();
-  await insertRows(client, [...unique.values()].map((p) => ({ ...p, version, is_deleted: 0 })), comment);
+  await insertPairRows(client, [...unique.values()].map((p) => ({ ...p, version, is_deleted: 0 })), comment);
   return unique.size;
 }
 
@@ -110,5 +99,5 @@ export async function appendPairs(client: ClickHouseClient, pairs: MatchedPair[]
 export async function deletePairs(client: ClickHouseClient, pairs: { revocation_id: string; event_id: string; generation: number }[]): Promise<void> {
   if (pairs.length === 0) return;
   const version = nextVersion();
-  await insertRows(client, pairs.map((p) => ({ ...p, version, is_deleted: 1 })), "detection:pairs:delete");
+  await insertPairRows(client, pairs.map((p) => ({ ...p, version, is_deleted: 1 })), "detection:pairs:delete");
 }

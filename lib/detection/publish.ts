@@ -5,6 +5,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
+import { insertRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { deriveFromCounters, readCounters } from "./counters";
 import { readGeneration, type RevocationState } from "./state";
@@ -42,11 +43,6 @@ export async function publish(client: ClickHouseClient, alerts: AlertStore, stat
     summaries.push({ ...result.summary, version, agents: result.agents, pipelines: result.pipelines, evaluated_at: evaluatedAt });
     derived.set(s.revocation_id, result.alerts);
   }
-  await client.insert({
-    table: "revocation_status",
-    values: summaries,
-    format: "JSONEachRow",
-    clickhouse_settings: { log_comment: "detection:summary", async_insert: 0, input_format_skip_unknown_fields: 1 },
-  });
+  await insertRows(client, "revocation_status", summaries, { comment: "detection:summary", skipUnknownFields: true });
   return alerts.reconcile(derived);
 }

@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { StoredEvent } from "../events/schema";
-import { queryRows, timeParam } from "../store/clickhouse";
+import { insertRows, queryRows, timeBound } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import type { KeyKind } from "./matcher";
 
@@ -80,12 +80,7 @@ export class RevocationStates {
   async put(states: RevocationState[]): Promise<void> {
     if (states.length === 0) return;
     const version = nextVersion();
-    await this.client.insert({
-      table: "revocation_state",
-      values: states.map((s) => ({ ...s, version })),
-      format: "JSONEachRow",
-      clickhouse_settings: { log_comment: "detection:state:put", async_insert: 0 },
-    });
+    await insertRows(this.client, "revocation_state", states.map((s) => ({ ...s, version })), { comment: "detection:state:put" });
   }
 
   /** Revocation ids of the given (scope, subject) pairs that took effect before `before`. */
@@ -96,7 +91,7 @@ export class RevocationStates {
       this.client,
       "detection:state:bySubject",
       `SELECT event_id, scope, subject, time FROM revocation_events FINAL
-       WHERE type = 'revocation' AND scope IN {scopes:Array(String)} AND subject IN {subjects:Array(String)} AND time < ${timeParam("latest")}`,
+       WHERE type = 'revocation' AND scope IN {scopes:Array(String)} AND subject IN {subjects:Array(String)} AND time < ${timeBound("latest")}`,
       { scopes: [...new Set(subjects.map((s) => s.scope))], subjects: [...new Set(subjects.map((s) => s.subject))], latest },
     );
     return rows
@@ -114,7 +109,7 @@ export class RevocationStates {
       "detection:state:windowEnds",
       `SELECT scope, subject, time FROM revocation_events FINAL
        WHERE type = 'reinstatement' AND scope IN {scopes:Array(String)} AND subject IN {subjects:Array(String)}
-         AND time > ${timeParam("earliest")}`,
+         AND time > ${timeBound("earliest")}`,
       { scopes: [...new Set(states.map((s) => s.scope))], subjects: [...new Set(states.map((s) => s.subject))], earliest },
     );
     const timesOf = new Map<string, string[]>();

@@ -2,7 +2,7 @@
  * WHERE clauses for the API's list queries. Column names come from the code (fixed lists
  * per query); every value is a bound parameter.
  */
-import { timeParam } from "../store/clickhouse";
+import { timeBound } from "../store/clickhouse";
 
 export class Conditions {
   private readonly parts: string[] = [];
@@ -21,14 +21,14 @@ export class Conditions {
 
   /** `column` between from and to, both inclusive and optional. */
   timeRange(column: string, from?: string, to?: string): this {
-    if (from) this.add(`${column} >= ${timeParam("from")}`, { from });
-    if (to) this.add(`${column} <= ${timeParam("to")}`, { to });
+    if (from) this.add(`${column} >= ${timeBound("from")}`, { from });
+    if (to) this.add(`${column} <= ${timeBound("to")}`, { to });
     return this;
   }
 
   /** Keyset pagination: rows strictly before (time, id) in a newest-first order. */
   before(timeColumn: string, idColumn: string, cursor: { t: string; id: string } | null): this {
-    if (cursor) this.add(`(${timeColumn}, ${idColumn}) < (${timeParam("c_t")}, {c_id:String})`, { c_t: cursor.t, c_id: cursor.id });
+    if (cursor) this.add(`(${timeColumn}, ${idColumn}) < (${timeBound("c_t")}, {c_id:String})`, { c_t: cursor.t, c_id: cursor.id });
     return this;
   }
 

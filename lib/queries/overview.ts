@@ -1,6 +1,6 @@
 /** The overview page's numbers: what matters now, over a time range. */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { queryRows, timeParam } from "../store/clickhouse";
+import { queryRows, timeBound } from "../store/clickhouse";
 import { allRevocations } from "./revocations";
 import { listAlerts } from "./alerts";
 
@@ -14,7 +14,7 @@ export async function overview(client: ClickHouseClient, from: string, to: strin
       client,
       "api:overview:agents",
       `SELECT count() AS active FROM (SELECT agent_id, max(last_seen) AS ls FROM agent_summary GROUP BY agent_id)
-       WHERE ls >= ${timeParam("from")} AND ls <= ${timeParam("to")}`,
+       WHERE ls >= ${timeBound("from")} AND ls <= ${timeBound("to")}`,
       params,
     ),
     queryRows<{ bucket: string; violations: number; blocked: number }>(
@@ -22,7 +22,7 @@ export async function overview(client: ClickHouseClient, from: string, to: strin
       "api:overview:series",
       `SELECT toStartOfInterval(time, toIntervalSecond({bucket:UInt32})) AS bucket,
               countIf(violation) AS violations, countIf(NOT violation) AS blocked
-       FROM post_revocation_actions FINAL WHERE time >= ${timeParam("from")} AND time <= ${timeParam("to")}
+       FROM post_revocation_actions FINAL WHERE time >= ${timeBound("from")} AND time <= ${timeBound("to")}
        GROUP BY bucket ORDER BY bucket`,
       params,
     ),
@@ -42,7 +42,7 @@ export async function overview(client: ClickHouseClient, from: string, to: strin
       client,
       "api:overview:layers",
       `SELECT layer, countIf(violation) AS violations, countIf(NOT violation) AS blocked
-       FROM post_revocation_actions FINAL WHERE time >= ${timeParam("from")} AND time <= ${timeParam("to")}
+       FROM post_revocation_actions FINAL WHERE time >= ${timeBound("from")} AND time <= ${timeBound("to")}
        GROUP BY layer ORDER BY violations DESC, layer`,
       params,
     ),

@@ -6,7 +6,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { stringify } from "csv-stringify/sync";
 import type { PostRevocationAction } from "../detection/types";
 import { decodeCursor, encodeCursor, page, type CursorKey } from "../http/cursor";
-import { queryRows, timeParam } from "../store/clickhouse";
+import { queryRows, timeBound } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
 export interface PairFilters {
@@ -36,7 +36,7 @@ function where(f: PairFilters, after: CursorKey | null): Conditions {
   if (after) {
     // The tie-breaker is (event_id, revocation_id): a pair's identity.
     const [eventId, revocationId] = JSON.parse(after.id) as [string, string];
-    c.add(`(time, event_id, revocation_id) < (${timeParam("c_t")}, {c_e:String}, {c_r:String})`, { c_t: after.t, c_e: eventId, c_r: revocationId });
+    c.add(`(time, event_id, revocation_id) < (${timeBound("c_t")}, {c_e:String}, {c_r:String})`, { c_t: after.t, c_e: eventId, c_r: revocationId });
   }
   return c;
 }

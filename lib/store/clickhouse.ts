@@ -84,13 +84,7 @@ export function createStore(cfg: Config = config()): Store {
   // creates; an engine folder made by an older version is tightened too.
   mkdirSync(cfg.chdbPath, { recursive: true, mode: 0o700 });
   chmodSync(cfg.chdbPath, 0o700);
-  const embedded = (settings: Settings) =>
-    createClient({
-      // @clickhouse/client bundles its own copy of client-common, so its Connection type and
-      // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TS2322 otherwise).
-      connection: createChdbConnection({ path: cfg.chdbPath }) as unknown as ClientConnection,
-      clickhouse_settings: settings,
-    });
+  const embedded = (settings: Settings) => embeddedClient(cfg, settings);
   // Four sessions on one data directory run in parallel: ingest and detection (writer), the
   // API (reader, read-only and bounded), derivation scans (scanner, unbounded: a late
   // revocation of a busy agent may read a long history), credential status lookups (lookup).
@@ -111,6 +105,28 @@ function closing(writer: ClickHouseClient, reader: ClickHouseClient, scanner: Cl
   };
 }
 
+/**
+ * A session of its own for a background job (webhook and SSF delivery, the OTLP consumer).
+ * In embedded mode one chdb session runs one query at a time and the shared ones are busy
+ * (`writer` with ingest and detection, `reader` with API pages): a job whose latency matters
+ * gets another session on the same data directory (sessions on one path run in parallel).
+ * Server mode shares the writer's connection pool.
+ */
+export function openSession(s: Store, cfg: Config = config()): { client: ClickHouseClient; close: () => Promise<void> } {
+  if (s.mode !== "embedded") return { client: s.writer, close: async () => {} };
+  const client = embeddedClient(cfg, COMMON_SETTINGS);
+  return { client, close: () => client.close() };
+}
+
+function embeddedClient(cfg: Config, settings: Settings): ClickHouseClient {
+  return createClient({
+    // @clickhouse/client bundles its own copy of client-common, so its Connection type and
+    // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TS2322 otherwise).
+    connection: createChdbConnection({ path: cfg.chdbPath }) as unknown as ClientConnection,
+    clickhouse_settings: settings,
+  });
+}
+
 const globalKey = Symbol.for("revenant.store");
 type WithStore = typeof globalThis & { [globalKey]?: Store };
 
@@ -128,25 +144,4 @@ export async function closeStore(): Promise<void> {
   await s?.close();
 }
 
-/** Runs a query with bound parameters and returns its rows. `comment` tags the query (log_comment) with its origin. */
-export async function queryRows<T>(
-  client: ClickHouseClient,
-  comment: string,
-  query: string,
-  params: Record<string, unknown> = {},
-): Promise<T[]> {
-  const rs = await client.query({
-    query,
-    query_params: params,
-    format: "JSONEachRow",
-    clickhouse_settings: { log_comment: comment },
-  });
-  return rs.json<T>();
-}
-
-/**
- * A time bound as a String parameter: ClickHouse's DateTime64 parameters do not accept
- * the API's ISO-8601 "…Z" form, parseDateTime64BestEffort does (and is constant-folded,
- * so indexes and partition pruning still apply).
- */
-export const timeParam = (name: string) => `parseDateTime64BestEffort({${name}:String}, 3, 'UTC')`;
+export { command, insertRows, queryRows, streamRows, timeBound } from "./verbs";

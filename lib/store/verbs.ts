@@ -1,0 +1,93 @@
+/**
+ * The few ways every module talks to ClickHouse. Each call is tagged with a log comment
+ * (system.query_log shows who asked) and inserts carry the shared settings in one place:
+ * synchronous (async_insert=0, so "stored" means stored: the caller commits offsets or answers
+ * the user after it), with the table's deduplication token when the caller has one.
+ * Every function takes its client as a parameter: the caller decides which session it runs on
+ * (lib/store/clickhouse.ts).
+ */
+import type { ClickHouseClient, ClickHouseSettings } from "@clickhouse/client";
+
+type QuerySettings = NonNullable<Parameters<ClickHouseClient["query"]>[0]["clickhouse_settings"]>;
+
+/** Runs a query with bound parameters and returns its rows. `comment` tags the query (log_comment) with its origin. */
+export async function queryRows<T>(
+  client: ClickHouseClient,
+  comment: string,
+  query: string,
+  params: Record<string, unknown> = {},
+  settings: QuerySettings = {},
+): Promise<T[]> {
+  const rs = await client.query({
+    query,
+    query_params: params,
+    format: "JSONEachRow",
+    clickhouse_settings: { ...settings, log_comment: comment },
+  });
+  return rs.json<T>();
+}
+
+/** Runs a query and yields its rows as they arrive (exports: nothing is held whole in memory). */
+export async function* streamRows<T>(
+  client: ClickHouseClient,
+  comment: string,
+  query: string,
+  params: Record<string, unknown> = {},
+  settings: QuerySettings = {},
+): AsyncGenerator<T> {
+  const rs = await client.query({
+    query,
+    query_params: params,
+    format: "JSONEachRow",
+    clickhouse_settings: { ...settings, log_comment: comment },
+  });
+  for await (const rows of rs.stream<T>()) {
+    for (const row of rows) yield row.json();
+  }
+}
+
+/** A statement without a result (DDL, ALTER, OPTIMIZE). */
+export async function command(client: ClickHouseClient, comment: string, query: string, params: Record<string, unknown> = {}): Promise<void> {
+  await client.command({ query, query_params: params, clickhouse_settings: { log_comment: comment } });
+}
+
+export interface InsertOptions {
+  /** Tags the insert in system.query_log. */
+  comment: string;
+  /**
+   * Makes a repeated insert of the same rows a no-op (the table's deduplication window),
+   * together with what materialized views derived from them.
+   */
+  deduplicationToken?: string;
+  /** Rows may carry fields the table does not have (e.g. in-memory bookkeeping). */
+  skipUnknownFields?: boolean;
+}
+
+/** Inserts rows (JSONEachRow) synchronously: when it resolves, the rows are stored. */
+export async function insertRows<T>(client: ClickHouseClient, table: string, rows: readonly T[], options: InsertOptions): Promise<void> {
+  if (rows.length === 0) return;
+  await client.insert({
+    table,
+    values: rows as T[],
+    format: "JSONEachRow",
+    clickhouse_settings: insertSettings(options),
+  });
+}
+
+/** The settings every insert carries; for the few writers that must pick another format (ingest's TabSeparated). */
+export function insertSettings({ comment, deduplicationToken, skipUnknownFields }: InsertOptions): ClickHouseSettings {
+  const settings: ClickHouseSettings = { log_comment: comment, async_insert: 0 };
+  if (skipUnknownFields) settings.input_format_skip_unknown_fields = 1;
+  if (deduplicationToken) {
+    settings.insert_deduplication_token = deduplicationToken;
+    settings.deduplicate_blocks_in_dependent_materialized_views = 1;
+  }
+  return settings;
+}
+
+/**
+ * A time bound as a String parameter: ClickHouse's DateTime64 parameters do not accept
+ * the API's ISO-8601 "…Z" form, parseDateTime64BestEffort does (and is constant-folded,
+ * so indexes and partition pruning still apply).
+ */
+export const timeBound = (name: string) => `parseDateTime64BestEffort({${name}:String}, 3, 'UTC')`;
