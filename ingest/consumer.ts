@@ -37,7 +37,7 @@ export class IngestConsumer {
   private consumer: Consumer | null = null;
   private readonly status = runtimeStatus().ingest;
   private heartbeats = new Set<() => Promise<void>>();
-  private batcher: Batcher;
+  private batcher: Batcher<EventRow[]>;
   private writer: EventWriter;
   private sink: DeadLetterSink | null = null;
   private stopping = false;
@@ -53,7 +53,10 @@ export class IngestConsumer {
       // uncommitted and is redelivered after the restart.
       () => this.stopping,
     );
-    this.batcher = new Batcher(opts.cfg.INGEST_BATCH_SIZE, (f) => this.flushUntilStored(f));
+    this.batcher = new Batcher<EventRow[]>(opts.cfg.INGEST_BATCH_SIZE, {
+      store: (f) => this.untilDone("store", f.rows.length, () => this.store(f)),
+      detect: (stored) => this.untilDone("detection", stored.length, () => this.detect(stored)),
+    });
   }
 
   async start(): Promise<void> {
@@ -215,25 +218,25 @@ export class IngestConsumer {
   }
 
   /**
-   * A flush is retried until it succeeds (or the worker stops): later batches must never be
-   * committed past one that was not stored.
+   * Each stage of a flush is retried until it succeeds (or the worker stops): later batches
+   * must never be committed past one that was not stored and evaluated.
    */
-  private async flushUntilStored(f: Flush): Promise<void> {
+  private async untilDone<T>(stage: string, rows: number, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.flush(f);
-        return;
+        return await fn();
       } catch (err) {
         if (this.stopping && attempt > 3) throw err;
         this.status.lastError = (err as Error).message;
-        this.log.error({ attempt, rows: f.rows.length, err: (err as Error).message }, "flush failed; retrying");
+        this.log.error({ stage, attempt, rows, err: (err as Error).message }, "flush failed; retrying");
         await this.pauseAndHeartbeat(attempt);
         await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))));
       }
     }
   }
 
-  private async flush({ rows, letters: decodeLetters }: Flush): Promise<void> {
+  /** Stores a flush's rows and dead letters; returns the rows stored (detection's input). */
+  private async store({ rows, letters: decodeLetters }: Flush): Promise<EventRow[]> {
     const letters = [...decodeLetters];
     const rejected = await this.writer.write(rows);
     if (this.status.paused && !this.stopping) this.resume();
@@ -251,11 +254,15 @@ export class IngestConsumer {
     }
     await this.sink!.send(letters);
     if (letters.length) this.log.warn({ count: letters.length, first: letters[0].reason }, "messages dead-lettered");
+    // Counted last, so that a store retried after a failure above is counted once.
     const stored = refused.size ? rows.filter((r) => !refused.has(r)) : rows;
-    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored);
-    // Counted last, so that a flush retried after a failure above is counted once.
     this.status.stored += stored.length;
     this.status.deadLettered += letters.length;
+    return stored;
+  }
+
+  private async detect(stored: EventRow[]): Promise<void> {
+    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored);
     this.status.batches++;
     this.status.lastBatchAt = new Date().toISOString();
   }

@@ -38,7 +38,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
   // batch; the SSF transmitter records the SETs each published status gives in the same step.
   const feed = new CoverageFeed({
     kafka: createKafka(cfg, "-feed"),
-    client: s.writer,
+    client: s.detector,
     topic: cfg.KAFKA_FEED_TOPIC,
     partitions: cfg.KAFKA_FEED_PARTITIONS,
     onPublished: async (statuses) => {
@@ -47,8 +47,9 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     },
   });
   await feed.start();
+  // Detection runs on its own session: a batch is evaluated while the next one is stored.
   const engine = new DetectionEngine(
-    s.writer,
+    s.detector,
     { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
     (changes) => alertBus().emit("changes", changes),
     { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS, onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials) },

@@ -2,16 +2,16 @@
  * ClickHouse access, always through @clickhouse/client.
  *
  * Embedded mode (default): the chdb engine in this process, through chdb/connection.
- * One chdb session runs one query at a time, so the process keeps two sessions on the
- * same data directory: `writer` (ingest inserts, detection) and `reader` (API queries),
- * which run in parallel. Only one process may own an embedded data directory.
+ * One chdb session runs one query at a time, so the process keeps several sessions on the
+ * same data directory, which run in parallel (see createStore). Only one process may own an
+ * embedded data directory.
  *
  * Server mode (CLICKHOUSE_URL): two HTTP clients with their own connection pools.
  *
  * The reader is read-only and bounded (readSettings): it serves the API, whose input comes
  * from users, so it cannot write, cannot run for longer than CLICKHOUSE_READ_TIMEOUT_S and
- * cannot return more than CLICKHOUSE_READ_MAX_ROWS rows. Ingest, detection and migrations
- * use the writer.
+ * cannot return more than CLICKHOUSE_READ_MAX_ROWS rows. Ingest and migrations use the
+ * writer, detection the detector.
  *
  * The clients live on globalThis: Next.js bundles route handlers and instrumentation
  * separately, and module-level variables are not shared between those bundles.
@@ -25,6 +25,11 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
 
 export interface Store {
   writer: ClickHouseClient;
+  /**
+   * Detection's per-batch work (lib/detection/engine.ts), beside ingest's inserts on `writer`: a
+   * batch's detection runs while the next batch is being stored (ingest/batcher.ts).
+   */
+  detector: ClickHouseClient;
   reader: ClickHouseClient;
   /** Detection's derivation scans (lib/detection/derivation.ts), beside ingest's writer. */
   scanner: ClickHouseClient;
@@ -77,7 +82,7 @@ export function createStore(cfg: Config = config()): Store {
     const writer = server(COMMON_SETTINGS);
     const reader = server(readSettings(cfg));
     // Derivation scans share the writer's connection pool, lookups the reader's, in server mode.
-    return closing(writer, reader, writer, reader, "server");
+    return closing({ writer, detector: writer, reader, scanner: writer, lookup: reader }, "server");
   }
   // 0700: the data directory holds the evidence, password hashes and webhook secrets, and
   // nobody but the service account needs to list it. mkdir's mode applies to the folders it
@@ -85,19 +90,26 @@ export function createStore(cfg: Config = config()): Store {
   mkdirSync(cfg.chdbPath, { recursive: true, mode: 0o700 });
   chmodSync(cfg.chdbPath, 0o700);
   const embedded = (settings: Settings) => embeddedClient(cfg, settings);
-  // Four sessions on one data directory run in parallel: ingest and detection (writer), the
-  // API (reader, read-only and bounded), derivation scans (scanner, unbounded: a late
-  // revocation of a busy agent may read a long history), credential status lookups (lookup).
-  return closing(embedded(COMMON_SETTINGS), embedded(readSettings(cfg)), embedded(COMMON_SETTINGS), embedded(readSettings(cfg)), "embedded");
+  // Five sessions on one data directory run in parallel: ingest's inserts (writer), detection of
+  // the previous batch (detector), the API (reader, read-only and bounded), derivation scans
+  // (scanner, unbounded: a late revocation of a busy agent may read a long history), credential
+  // status lookups (lookup).
+  return closing(
+    {
+      writer: embedded(COMMON_SETTINGS),
+      detector: embedded(COMMON_SETTINGS),
+      reader: embedded(readSettings(cfg)),
+      scanner: embedded(COMMON_SETTINGS),
+      lookup: embedded(readSettings(cfg)),
+    },
+    "embedded",
+  );
 }
 
-function closing(writer: ClickHouseClient, reader: ClickHouseClient, scanner: ClickHouseClient, lookup: ClickHouseClient, mode: Store["mode"]): Store {
-  const clients = [...new Set([lookup, scanner, reader, writer])];
+function closing(sessions: Omit<Store, "mode" | "close">, mode: Store["mode"]): Store {
+  const clients = [...new Set(Object.values(sessions))];
   return {
-    writer,
-    reader,
-    scanner,
-    lookup,
+    ...sessions,
     mode,
     close: async () => {
       for (const c of clients) await c.close();
@@ -108,9 +120,9 @@ function closing(writer: ClickHouseClient, reader: ClickHouseClient, scanner: Cl
 /**
  * A session of its own for a background job (webhook and SSF delivery, the OTLP consumer).
  * In embedded mode one chdb session runs one query at a time and the shared ones are busy
- * (`writer` with ingest and detection, `reader` with API pages): a job whose latency matters
- * gets another session on the same data directory (sessions on one path run in parallel).
- * Server mode shares the writer's connection pool.
+ * (`writer` with ingest, `detector` with detection, `reader` with API pages): a job whose
+ * latency matters gets another session on the same data directory (sessions on one path run
+ * in parallel). Server mode shares the writer's connection pool.
  */
 export function openSession(s: Store, cfg: Config = config()): { client: ClickHouseClient; close: () => Promise<void> } {
   if (s.mode !== "embedded") return { client: s.writer, close: async () => {} };
