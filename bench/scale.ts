@@ -11,7 +11,7 @@
  *    actions every 200 ms over background load: produce → alert p99 ≤ 1 s), a restart on that
  *    history (≤ 10 s), reads at that size (agent timeline p95 ≤ 50 ms) and RSS.
  * Each phase runs in its own process (bench/scale-worker.ts): one embedded ClickHouse each.
- *   BENCH_EVENTS=300000 npm run bench:scale    (a quick run)
+ *   BENCH_EVENTS=300000 npm run bench:scale    (a quick run; BENCH_KEEP_DATA=1 keeps phase B's store)
  */
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -100,7 +100,9 @@ async function main() {
   progress(`phase b: produced ${fmt(producedB.messages)} in ${producedB.seconds.toFixed(1)} s (${fmt(producedB.messages / producedB.seconds)}/s)`);
   const b = await runPhase<PhaseB>("b");
   await dropTopic();
-  rmSync(config().REVENANT_DATA_DIR, { recursive: true, force: true });
+  // BENCH_KEEP_DATA=1 keeps phase B's data directory, to study its queries afterwards.
+  if (process.env.BENCH_KEEP_DATA === "1") progress(`phase b: data kept in ${config().REVENANT_DATA_DIR}`);
+  else rmSync(config().REVENANT_DATA_DIR, { recursive: true, force: true });
 
   console.log(summary({ sizes, producedA, producedB, a, b, expected: expected.summary() }));
   process.exit(0);

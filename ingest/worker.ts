@@ -12,7 +12,7 @@ import { transmitter } from "@/lib/transmitter";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
-import { store, type Store } from "@/lib/store/clickhouse";
+import { openSession, store, type Store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { IngestConsumer } from "./consumer";
 
@@ -47,12 +47,19 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     },
   });
   await feed.start();
-  // Detection runs on its own session: a batch is evaluated while the next one is stored.
+  // Detection runs on its own session: a batch is evaluated while the next one is stored. Its
+  // summaries and alerts are published on another, beside both (lib/detection/publisher.ts).
+  const publishing = openSession(s, cfg);
   const engine = new DetectionEngine(
     s.detector,
     { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
     (changes) => alertBus().emit("changes", changes),
-    { scanner: s.scanner, updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS, onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials) },
+    {
+      scanner: s.scanner,
+      publisher: publishing.client,
+      updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS,
+      onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials),
+    },
   );
   // Resumes pending derivations from revocation_state; no sweep over history.
   await engine.start();
@@ -98,6 +105,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       clearInterval(retry);
       await consumer.stop();
       await engine.stop();
+      await publishing.close();
       await feed.stop();
       for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
       status.running = false;

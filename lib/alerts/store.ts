@@ -204,13 +204,18 @@ export class AlertStore {
   flushOwedUpdates(): Promise<AlertHistoryEntry[]> {
     return withAlertLock(async () => {
       const now = this.now();
-      const due = await queryRows<StoredAlert>(
+      // The latest version of each alert that ever had an update owed, by primary key (alerts
+      // are ordered by id) rather than FINAL over the whole table; owed and due ones are kept.
+      const dueBy = new Date(Date.parse(now) - this.updateIntervalMs).toISOString();
+      const latest = await queryRows<StoredAlert & { is_deleted: number }>(
         this.client,
         "alerts:owedUpdates",
-        `SELECT ${STORED_COLUMNS} FROM alerts FINAL
-         WHERE update_pending = 1 AND notified_at <= parseDateTime64BestEffort({due:String}, 3, 'UTC')`,
-        { due: new Date(Date.parse(now) - this.updateIntervalMs).toISOString() },
+        `SELECT ${STORED_COLUMNS}, is_deleted FROM alerts WHERE id IN (SELECT id FROM alerts WHERE update_pending = 1)
+         ORDER BY version DESC LIMIT 1 BY id`,
       );
+      const due = latest
+        .filter((a) => Number(a.update_pending) === 1 && Number(a.is_deleted) === 0 && Date.parse(a.notified_at) <= Date.parse(dueBy))
+        .map(({ is_deleted: _d, ...alert }) => alert);
       const rows: (AlertRow & Partial<StoredAlert>)[] = [];
       const history: AlertHistoryEntry[] = [];
       for (const a of due) {

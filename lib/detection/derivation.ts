@@ -9,20 +9,20 @@
  *   1. scans, on its own ClickHouse session and without holding the engine's lock, the actions
  *      stored so far (everything stored before the coverage changed is among them);
  *   2. under the lock, appends the pairs that the generation lacks, tombstones pairs of older
- *      generations it no longer finds, marks the generation committed and publishes.
+ *      generations it no longer finds, marks the generation committed and publishes it
+ *      (lib/detection/publisher.ts).
  * A revocation whose coverage changed again meanwhile is left for the newer request. Pending
  * derivations are recorded in revocation_state, so a restart resumes them; several revocations
  * are derived in one scan.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
 import type { StoredEvent } from "../events/schema";
 import { logger } from "../log";
 import { queryRows, timeBound } from "../store/clickhouse";
 import { coverageOf } from "./coverage";
 import { CoverageIndex, matchActions, type CoverageEntry, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs, deletePairs, storedPairsOf } from "./pairs";
-import { publish } from "./publish";
+import type { Publisher } from "./publisher";
 import { RevocationStates } from "./state";
 import type { DetectionSettings } from "./types";
 
@@ -33,9 +33,8 @@ export interface DerivationDeps {
   writer: ClickHouseClient;
   scanner: ClickHouseClient;
   settings: DetectionSettings;
-  alerts: AlertStore;
+  publisher: Publisher;
   withLock: <T>(fn: () => Promise<T>) => Promise<T>;
-  onAlertChanges: (changes: AlertHistoryEntry[]) => void;
 }
 
 /** Covered actions of the given coverage rows' revocations, stored so far (one scan). */
@@ -158,8 +157,7 @@ export class Derivations {
       await deletePairs(writer, stale);
       const committed = committing.map((s) => ({ ...s, generation: s.write_generation, pending: 0 }));
       await new RevocationStates(writer).put(committed);
-      const changes = await publish(writer, this.deps.alerts, committed);
-      if (changes.length) this.deps.onAlertChanges(changes);
+      await this.deps.publisher.publishNow(committed);
       this.log.debug({ revocations: committed.length, pairs: pairs.length, removed: stale.length }, "derivations committed");
     });
   }

@@ -8,7 +8,8 @@
  *   3. re-prepares revocations whose covered set the batch makes grow,
  *   4. matches the batch's actions against those rows and appends the new pairs (the counters
  *      follow by materialized view), and
- *   5. publishes summaries and alerts of the revocations it touched, from their counters.
+ *   5. marks the revocations it touched, whose summaries and alerts the publisher writes from
+ *      their counters shortly after, off the batch's path (lib/detection/publisher.ts).
  * So the cost of a batch follows the batch, not the history of what it touches. A revocation
  * whose past changes is derived again from scratch, asynchronously (lib/detection/derivation.ts).
  * Nothing grows in memory with history, and start-up only reloads the pending derivations.
@@ -21,13 +22,17 @@ import { anyCoverage, coveredCredentials, coverageRows, lookupCoverage, writeCov
 import { Derivations } from "./derivation";
 import { CoverageIndex, growingRevocations, keysOf, matchActions } from "./matcher";
 import { appendPairs } from "./pairs";
-import { publish } from "./publish";
+import { Publisher } from "./publisher";
 import { initialState, RevocationStates, type RevocationState } from "./state";
 import type { DetectionSettings } from "./types";
 
 export interface EngineOptions {
   /** A second ClickHouse session for derivation scans, so they do not hold up ingest. Defaults to the client. */
   scanner?: ClickHouseClient;
+  /** The session summaries and alerts are published on (lib/detection/publisher.ts). Defaults to the client. */
+  publisher?: ClickHouseClient;
+  /** How long touched revocations gather before they are published (ms, default 100). */
+  publishGatherMs?: number;
   /** Coalescing of count-only alert updates (lib/alerts/store.ts); 0 announces every change. */
   updateIntervalMs?: number;
   /**
@@ -52,7 +57,7 @@ export async function detectionIdle(): Promise<void> {
 }
 
 export class DetectionEngine {
-  private readonly alerts: AlertStore;
+  private readonly publisher: Publisher;
   private readonly states: RevocationStates;
   private readonly derivations: Derivations;
   /** Serialises batches and derivation commits: both read and write pairs and coverage. */
@@ -70,23 +75,29 @@ export class DetectionEngine {
     options: EngineOptions = {},
   ) {
     this.updateIntervalMs = options.updateIntervalMs ?? 0;
-    this.alerts = new AlertStore(client, { updateIntervalMs: this.updateIntervalMs });
+    const publishOn = options.publisher ?? client;
+    this.publisher = new Publisher({
+      client: publishOn,
+      alerts: new AlertStore(publishOn, { updateIntervalMs: this.updateIntervalMs }),
+      onAlertChanges,
+      gatherMs: options.publishGatherMs,
+    });
     this.states = new RevocationStates(client);
     this.onCoverageChanged = options.onCoverageChanged ?? (async () => {});
     this.derivations = new Derivations({
       writer: client,
       scanner: options.scanner ?? client,
       settings,
-      alerts: this.alerts,
+      publisher: this.publisher,
       withLock: (fn) => this.withLock(fn),
-      onAlertChanges,
     });
   }
 
-  /** Resumes from persisted state: pending derivations only, no sweep. */
+  /** Resumes from persisted state: pending derivations and owed publications only, no sweep. */
   async start(): Promise<void> {
     this.hasCoverage = await anyCoverage(this.client);
     for (const id of await this.states.pendingIds()) this.derivations.request(id);
+    await this.publisher.resume();
     runningEngines().add(this);
   }
 
@@ -94,6 +105,7 @@ export class DetectionEngine {
     runningEngines().delete(this);
     await this.derivations.stop();
     await this.queue;
+    await this.publisher.stop();
   }
 
   /** Evaluates a stored batch. Throws when ClickHouse fails: the caller retries the batch (idempotent). */
@@ -111,21 +123,22 @@ export class DetectionEngine {
     const now = Date.now();
     if (now - this.lastOwedCheck < Math.min(5_000, Math.max(1_000, this.updateIntervalMs / 6))) return;
     this.lastOwedCheck = now;
-    const changes = await this.alerts.flushOwedUpdates();
-    if (changes.length) this.onAlertChanges(changes);
+    await this.publisher.flushOwedUpdates();
   }
 
-  /** For tests and benchmarks: resolves when every requested derivation has run. */
+  /** For tests and benchmarks: resolves when every requested derivation has run and its results are published. */
   async idle(): Promise<void> {
     await this.queue;
     await this.derivations.idle();
     await this.queue;
+    await this.publisher.idle();
   }
 
   /** Retries failed derivations now and waits for them (tests; the worker's tick retries every second). */
   async retryFailed(): Promise<void> {
     this.derivations.retryFailed();
     await this.derivations.idle();
+    await this.publisher.idle();
   }
 
   failedCount(): number {
@@ -137,7 +150,7 @@ export class DetectionEngine {
   }
 
   get lastError(): string | null {
-    return this.derivations.lastError;
+    return this.derivations.lastError ?? this.publisher.lastError;
   }
 
   private withLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -174,9 +187,7 @@ export class DetectionEngine {
     await appendPairs(this.client, pairs);
     // Every touched revocation is published, also when its pairs were already stored: a batch
     // redelivered after a crash then finishes what the crash interrupted.
-    const touched = await this.states.get([...new Set(pairs.map((p) => p.revocation_id))]);
-    const changes = await publish(this.client, this.alerts, [...touched.values()]);
-    if (changes.length) this.onAlertChanges(changes);
+    this.publisher.mark(pairs.map((p) => p.revocation_id));
   }
 
   private async prepareNewRevocations(revocations: StoredEvent[]): Promise<void> {

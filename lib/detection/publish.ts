@@ -6,7 +6,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
 import { insertRows } from "../store/clickhouse";
-import { nextVersion } from "../store/version";
 import { deriveFromCounters, readCounters } from "./counters";
 import { readGeneration, type RevocationState } from "./state";
 import type { DerivedAlert, RevocationInfo } from "./types";
@@ -24,8 +23,13 @@ export function infoOf(s: RevocationState): RevocationInfo {
   };
 }
 
-/** Writes summaries and reconciles alerts of the given revocations; returns the alert changes. */
-export async function publish(client: ClickHouseClient, alerts: AlertStore, states: RevocationState[]): Promise<AlertHistoryEntry[]> {
+/**
+ * Reconciles alerts and writes summaries of the given revocations; returns the alert changes.
+ * `version` is the summaries' row version, taken by the caller before the states were read
+ * (lib/detection/publisher.ts). The summary is written last: a summary newer than the counters
+ * then means everything, alerts included, was published.
+ */
+export async function publish(client: ClickHouseClient, alerts: AlertStore, states: RevocationState[], version: number): Promise<AlertHistoryEntry[]> {
   const generations = new Map<string, number>();
   for (const s of states) {
     const g = readGeneration(s);
@@ -36,13 +40,13 @@ export async function publish(client: ClickHouseClient, alerts: AlertStore, stat
   const summaries: object[] = [];
   const derived = new Map<string, DerivedAlert[]>();
   const evaluatedAt = new Date().toISOString();
-  const version = nextVersion();
   for (const s of states) {
     if (!generations.has(s.revocation_id)) continue;
     const result = deriveFromCounters(infoOf(s), counters.get(s.revocation_id) ?? []);
     summaries.push({ ...result.summary, version, agents: result.agents, pipelines: result.pipelines, evaluated_at: evaluatedAt });
     derived.set(s.revocation_id, result.alerts);
   }
+  const changes = await alerts.reconcile(derived);
   await insertRows(client, "revocation_status", summaries, { comment: "detection:summary", skipUnknownFields: true });
-  return alerts.reconcile(derived);
+  return changes;
 }

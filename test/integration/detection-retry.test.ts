@@ -4,6 +4,8 @@
  *   appears once the store answers again;
  * - a batch whose evaluation fails is simply evaluated again (what the consumer does before it
  *   commits offsets), and counts come out exact;
+ * - publishing (summaries and alerts, off the batch path) that fails is retried, exactly, and
+ *   what a crash left unpublished is published after the restart;
  * - two detection passes over the same batch at once (two workers, or a redelivery racing the
  *   original) give the same pairs, counts and alerts as one pass.
  */
@@ -27,7 +29,10 @@ function events(wire: Record<string, unknown>[]): StoredEvent[] {
   });
 }
 
-/** The real client, except that the first `times` queries tagged `comment` fail like a dropped connection. */
+/**
+ * The real client, except that the first `times` queries tagged `comment` fail like a dropped
+ * connection; an insert so tagged is stored first and then fails, like an answer lost on the way back.
+ */
 function flakyClient(client: ClickHouseClient, comment: string, times: number): ClickHouseClient {
   let failures = times;
   return new Proxy(client, {
@@ -36,6 +41,13 @@ function flakyClient(client: ClickHouseClient, comment: string, times: number): 
         return async (params: Parameters<ClickHouseClient["query"]>[0]) => {
           if (params.clickhouse_settings?.log_comment === comment && failures-- > 0) throw new Error("socket hang up");
           return target.query(params);
+        };
+      }
+      if (prop === "insert") {
+        return async (params: Parameters<ClickHouseClient["insert"]>[0]) => {
+          const result = await target.insert(params);
+          if (params.clickhouse_settings?.log_comment === comment && failures-- > 0) throw new Error("socket hang up");
+          return result;
         };
       }
       return Reflect.get(target, prop, receiver);
@@ -92,15 +104,58 @@ describe("detection retries what failed and counts repeated passes once", () => 
 
   it("evaluates a batch again after a failure without counting anything twice", async () => {
     const batch = revocationAndActions(3);
-    await store(batch);
-    const engine = new DetectionEngine(flakyClient(s.writer, "detection:counters", 1), SETTINGS);
+    await store(batch.slice(0, 1));
+    const engine = new DetectionEngine(flakyClient(s.writer, "detection:pairs:append", 1), SETTINGS);
     await engine.start();
-    // Pairs are appended, then reading the counters fails: the batch is not done.
-    await expect(engine.onEvents(batch)).rejects.toThrow(/socket hang up/);
-    await engine.onEvents(batch); // the consumer's retry of the same flush
+    await engine.onEvents(batch.slice(0, 1));
+    await engine.idle();
+    await store(batch.slice(1));
+    // The pairs are stored, then the answer is lost: the batch is not done.
+    await expect(engine.onEvents(batch.slice(1))).rejects.toThrow(/socket hang up/);
+    await engine.onEvents(batch.slice(1)); // the consumer's retry of the same flush
     await engine.idle();
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 3 }]);
     await engine.stop();
+  });
+
+  it("publishes alerts again after publishing failed, with exact counts", async () => {
+    const batch = revocationAndActions(2);
+    await store(batch.slice(0, 1));
+    const first = new DetectionEngine(s.writer, SETTINGS);
+    await first.start();
+    await first.onEvents(batch.slice(0, 1)); // the revocation is known and derived
+    await first.idle();
+    await first.stop();
+    await store(batch.slice(1));
+    const engine = new DetectionEngine(s.writer, SETTINGS, undefined, { publisher: flakyClient(s.writer, "detection:counters", 1) });
+    await engine.start();
+    await engine.onEvents(batch.slice(1)); // the pairs are stored: the batch is done
+    await engine.idle(); // reading the counters fails: nothing is published yet
+    expect(engine.lastError).toMatch(/socket hang up/);
+    expect(await alerts()).toEqual([]);
+    await engine.retryFailed();
+    expect(engine.lastError).toBeNull();
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 2 }]);
+    await engine.stop();
+  });
+
+  it("publishes after a restart what a crash left unpublished", async () => {
+    const batch = revocationAndActions(2);
+    await store(batch.slice(0, 1));
+    const crashed = new DetectionEngine(s.writer, SETTINGS, undefined, { publishGatherMs: 60_000 });
+    await crashed.start();
+    await crashed.onEvents(batch.slice(0, 1));
+    await crashed.idle();
+    await store(batch.slice(1));
+    // The batch is done (its offsets would be committed); its publication was still gathering.
+    await crashed.onEvents(batch.slice(1));
+    expect(await alerts()).toEqual([]);
+    const restarted = new DetectionEngine(s.writer, SETTINGS);
+    await restarted.start();
+    await restarted.idle();
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 2 }]);
+    await restarted.stop();
+    await crashed.stop();
   });
 
   it("gives the same result when two passes over one batch interleave", async () => {
