@@ -33,7 +33,7 @@ export interface PhaseB {
   startReturned: number;
   startJoined: number;
   reads: { timeline: ReadFigures; postRevocation: ReadFigures; alerts: ReadFigures; agents: ReadFigures };
-  rss: { ingestMaxMb: number; derivationsMaxMb: number; incidentMaxMb: number; endMb: number };
+  rss: { ingestMaxMb: number; derivationsMaxMb: number; incidentMaxMb: number; incidentPerMinuteMb: number[]; endMb: number };
   profile: { ingest: string[]; incident: string[] };
 }
 
@@ -85,6 +85,7 @@ export function summary({ sizes, producedA, producedB, a, b, expected }: Input):
     ...incidentLines(b.incident),
     `  restart on that history                  startWorker() ${b.startReturned.toFixed(2)} s, consumer joined ${b.startJoined.toFixed(2)} s   target ≤ 10 s  ${ok(b.startJoined <= 10)}`,
     `  RSS (worker process)                     max ${fmt(b.rss.ingestMaxMb)} MB ingest, ${fmt(b.rss.derivationsMaxMb)} MB derivations, ${fmt(b.rss.incidentMaxMb)} MB incident; ${fmt(b.rss.endMb)} MB at the end (A: max ${fmt(a.rssMaxMb)} MB)`,
+    `     incident, max per minute             ${b.rss.incidentPerMinuteMb.map(fmt).join(", ")} MB (BENCH_INJECTIONS=3000: a 10-minute incident)`,
     `  reads (${b.reads.timeline.rows} / ${b.reads.postRevocation.rows} / ${b.reads.alerts.rows} / ${b.reads.agents.rows} items per page)`,
     `     agent timeline                        ${rd(b.reads.timeline)}   target p95 ≤ 50 ms  ${ok(b.reads.timeline.p95 <= 50)}`,
     `     post-revocation actions (1 revocation) ${rd(b.reads.postRevocation)}`,

@@ -89,7 +89,10 @@ export async function watchIngest(offsets: Offsets, total: number, onTick: (comm
 /** Samples this process's RSS every second, under named periods. */
 export class RssSampler {
   private readonly max = new Map<string, number>();
+  /** Per period, the highest RSS of each minute since the period began (a sustained incident's trend). */
+  private readonly perMinute = new Map<string, number[]>();
   private period = "start";
+  private periodStart = performance.now();
   private readonly timer: NodeJS.Timeout;
 
   constructor() {
@@ -100,12 +103,22 @@ export class RssSampler {
   enter(period: string): void {
     this.sample();
     this.period = period;
+    this.periodStart = performance.now();
   }
 
   sample(): number {
     const rss = process.memoryUsage().rss;
     this.max.set(this.period, Math.max(this.max.get(this.period) ?? 0, rss));
+    const minutes = this.perMinute.get(this.period) ?? [];
+    const minute = Math.floor((performance.now() - this.periodStart) / 60_000);
+    minutes[minute] = Math.max(minutes[minute] ?? 0, rss);
+    this.perMinute.set(this.period, minutes);
     return rss;
+  }
+
+  /** The highest RSS of each minute of a period, in MB. */
+  minutesOf(period: string): number[] {
+    return [...(this.perMinute.get(period) ?? [])].map((v) => mb(v ?? 0));
   }
 
   maxOf(period: string): number {

@@ -121,6 +121,7 @@ async function main() {
       ingestMaxMb: mb(rss.maxOf("ingest")),
       derivationsMaxMb: mb(rss.maxOf("derivations")),
       incidentMaxMb: mb(rss.maxOf("incident")),
+      incidentPerMinuteMb: rss.minutesOf("incident"),
       endMb: mb(rssEnd),
     },
   });

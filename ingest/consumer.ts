@@ -20,6 +20,10 @@ import { Batcher, type Flush } from "./batcher";
 import { DeadLetterSink, type DeadLetter } from "./dead-letters";
 import { EventWriter, type EventRow } from "./event-writer";
 
+/** Messages decoded between two turns of the event loop (about 1–2 ms of work). */
+const DECODE_SLICE = 500;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface IngestHooks {
   /** Runs after a batch is stored and before its offsets are committed (detection). */
   afterStore?: (events: StoredEvent[]) => Promise<void>;
@@ -170,7 +174,12 @@ export class IngestConsumer {
     const now = Date.now();
     const rows: EventRow[] = [];
     const letters: DeadLetter[] = [];
-    for (const m of batch.messages) {
+    for (let i = 0; i < batch.messages.length; i++) {
+      // Decoding a fetch of 12k messages takes tens of milliseconds: done in slices, so that
+      // requests served by the same process (the status lookup on a tool call's path) wait
+      // for one slice at most, not for the whole fetch.
+      if (i > 0 && i % DECODE_SLICE === 0) await yieldToEventLoop();
+      const m = batch.messages[i];
       let decoded: ReturnType<typeof decodeMessage>;
       try {
         decoded = decodeMessage(m.value, now);
