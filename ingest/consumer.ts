@@ -19,6 +19,7 @@ import { runtimeStatus } from "@/lib/runtime-status";
 import { Batcher, type Flush } from "./batcher";
 import { DeadLetterSink, type DeadLetter } from "./dead-letters";
 import { EventWriter, type EventRow } from "./event-writer";
+import { receivedFrom } from "./first-copies";
 
 export interface IngestHooks {
   /** Runs after a batch is stored and before its offsets are committed (detection). */
@@ -180,6 +181,7 @@ export class IngestConsumer {
         const row = decoded.event as EventRow;
         row.kafka_partition = batch.partition;
         row.kafka_offset = m.offset;
+        receivedFrom(row, batch.topic, m);
         rows.push(row);
       } else {
         letters.push({ origin: "kafka", topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, reason: decoded.reason });
@@ -235,9 +237,8 @@ export class IngestConsumer {
 
   private async flush({ rows, letters: decodeLetters }: Flush): Promise<void> {
     const letters = [...decodeLetters];
-    const rejected = await this.writer.write(rows);
+    const { rejected, forDetection } = await this.writer.store(rows);
     if (this.status.paused && !this.stopping) this.resume();
-    const refused = new Set(rejected.map((r) => r.row));
     for (const r of rejected) {
       letters.push({
         origin: "store",
@@ -251,10 +252,10 @@ export class IngestConsumer {
     }
     await this.sink!.send(letters);
     if (letters.length) this.log.warn({ count: letters.length, first: letters[0].reason }, "messages dead-lettered");
-    const stored = refused.size ? rows.filter((r) => !refused.has(r)) : rows;
-    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored);
+    // First copies and harmless repeats only: a conflicting copy is never evaluated.
+    if (this.opts.hooks?.afterStore && forDetection.length) await this.opts.hooks.afterStore(forDetection);
     // Counted last, so that a flush retried after a failure above is counted once.
-    this.status.stored += stored.length;
+    this.status.stored += rows.length - rejected.length;
     this.status.deadLettered += letters.length;
     this.status.batches++;
     this.status.lastBatchAt = new Date().toISOString();
