@@ -19,6 +19,7 @@ import { runtimeStatus } from "@/lib/runtime-status";
 import { Batcher, type Flush } from "./batcher";
 import { DeadLetterSink, type DeadLetter } from "./dead-letters";
 import { EventWriter, type EventRow } from "./event-writer";
+import { receivedFrom } from "./first-copies";
 
 /** Messages decoded between two turns of the event loop (about 1–2 ms of work). */
 const DECODE_SLICE = 500;
@@ -192,6 +193,7 @@ export class IngestConsumer {
         const row = decoded.event as EventRow;
         row.kafka_partition = batch.partition;
         row.kafka_offset = m.offset;
+        receivedFrom(row, batch.topic, m);
         rows.push(row);
       } else {
         letters.push({ origin: "kafka", topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, reason: decoded.reason });
@@ -244,12 +246,11 @@ export class IngestConsumer {
     }
   }
 
-  /** Stores a flush's rows and dead letters; returns the rows stored (detection's input). */
+  /** Stores a flush's rows and dead letters; returns the rows detection is to evaluate. */
   private async store({ rows, letters: decodeLetters }: Flush): Promise<EventRow[]> {
     const letters = [...decodeLetters];
-    const rejected = await this.writer.write(rows);
+    const { rejected, forDetection } = await this.writer.store(rows);
     if (this.status.paused && !this.stopping) this.resume();
-    const refused = new Set(rejected.map((r) => r.row));
     for (const r of rejected) {
       letters.push({
         origin: "store",
@@ -264,10 +265,10 @@ export class IngestConsumer {
     await this.sink!.send(letters);
     if (letters.length) this.log.warn({ count: letters.length, first: letters[0].reason }, "messages dead-lettered");
     // Counted last, so that a store retried after a failure above is counted once.
-    const stored = refused.size ? rows.filter((r) => !refused.has(r)) : rows;
-    this.status.stored += stored.length;
+    this.status.stored += rows.length - rejected.length;
     this.status.deadLettered += letters.length;
-    return stored;
+    // First copies and harmless repeats only: a conflicting copy is never evaluated.
+    return forDetection;
   }
 
   private async detect(stored: EventRow[]): Promise<void> {

@@ -24,10 +24,15 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { StoredEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
+import { keepConflicts, sortCopies } from "./first-copies";
 
 export interface EventRow extends StoredEvent {
   kafka_partition: number;
   kafka_offset: string;
+  /** Provenance and content hash, set by ingest/first-copies.ts before the row is written. */
+  kafka_topic?: string;
+  content_hash?: string;
+  submitted_by?: string;
 }
 
 export interface RejectedRow {
@@ -101,6 +106,7 @@ const COLUMNS = [
   "event_id", "type", "time", "agent_id", "pipeline_id", "session_id", "credential_id", "layer", "source", "action",
   "resource", "decision", "sensitivity", "trace_id", "span_id", "rev_scope", "rev_subject", "rev_reason", "rev_cascade",
   "rev_initiated_by", "cred_id", "cred_kind", "cred_parent_id", "cred_expires_at", "attributes", "kafka_partition", "kafka_offset",
+  "kafka_topic", "content_hash", "submitted_by",
 ] as const satisfies readonly (keyof EventRow)[];
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
@@ -122,7 +128,7 @@ type Column = (typeof COLUMNS)[number];
 function isDefault(col: Column, v: unknown): boolean {
   if (col === "attributes") return Object.keys(v as object).length === 0;
   if (col === "rev_cascade") return v === true;
-  return v === "" || v === null;
+  return v === "" || v === null || v === undefined;
 }
 
 /**
@@ -184,6 +190,21 @@ export class EventWriter {
     /** True when retrying for ever is no longer wanted (shutdown): give up after a few attempts. */
     private readonly givingUp: () => boolean = () => false,
   ) {}
+
+  /**
+   * Stores the first copy of each event and keeps conflicting later copies aside
+   * (ingest/first-copies.ts); returns the rows ClickHouse refused and the rows detection may see.
+   */
+  async store(rows: EventRow[]): Promise<{ rejected: RejectedRow[]; forDetection: EventRow[] }> {
+    if (rows.length === 0) return { rejected: [], forDetection: [] };
+    const { first, forDetection, conflicts } = await sortCopies(this.client, rows);
+    const rejected = await this.write(first);
+    // After the rows: a conflict names a first copy that is stored.
+    await keepConflicts(this.client, conflicts);
+    if (rejected.length === 0) return { rejected, forDetection };
+    const refused = new Set(rejected.map((r) => r.row));
+    return { rejected, forDetection: forDetection.filter((r) => !refused.has(r)) };
+  }
 
   /** Stores every row it can; returns the rows ClickHouse refused, each with its reason. */
   async write(rows: EventRow[]): Promise<RejectedRow[]> {

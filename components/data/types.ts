@@ -8,6 +8,7 @@ import type { Alert, AlertHistoryEntry, AlertStatus } from "@/lib/alerts/store";
 import type { Decision, EventType, RevocationScope, Sensitivity } from "@/lib/events/schema";
 import type { AgentListItem, CredentialInfo, TimelineEvent as ApiTimelineEvent } from "@/lib/queries/agents";
 import type { RevocationRow } from "@/lib/queries/revocations";
+import type { EventDetail } from "@/lib/queries/event-detail";
 import type { AuditEntry } from "@/lib/auth/audit";
 import type { ApiKey } from "@/lib/auth/keys";
 import type { Role } from "@/lib/auth/roles";
@@ -21,7 +22,7 @@ import type { z } from "zod";
 import type { SetSource } from "@/lib/ssf/sets";
 
 export type { Containment, LayerStatus, PostRevocationAction, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };
-export type { AuditEntry, AuditListQuery, ApiKey, Role, User, TestDeliveryOutcome };
+export type { AuditEntry, AuditListQuery, ApiKey, Role, User, TestDeliveryOutcome, EventDetail };
 
 /** Settings: webhook endpoints (without their secret), and the one answer that carries it. */
 export type WebhookEndpoint = Endpoint;

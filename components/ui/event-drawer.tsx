@@ -5,6 +5,7 @@ import type { TimelineEvent } from "@/components/data/types";
 import { DecisionBadge } from "./badges";
 import { Time } from "./time";
 import { EventOrigin } from "./event-origin";
+import { EventProvenance } from "./event-provenance";
 import { AgentLink, PipelineLink } from "./links";
 import { markKind } from "@/components/timeline/model";
 
@@ -69,6 +70,7 @@ export function EventDrawer({ event, onClose }: { event: TimelineEvent | null; o
             <dd>{event.sensitivity || "—"}</dd>
           </dl>
           <EventOrigin event={event} />
+          <EventProvenance eventId={event.event_id} />
           {flags.length > 0 && (
             <div>
               <h3>After revocation</h3>

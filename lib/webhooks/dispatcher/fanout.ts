@@ -42,18 +42,33 @@ export function newDelivery(fields: Pick<Delivery, "endpoint_id" | "id" | "alert
   };
 }
 
-/** Records the deliveries for `changes`; returns how many were new. */
-export async function fanOut(changes: OutboxRow[], endpoints: EndpointWithSecret[], alerts: AlertStore, deliveries: DeliveryStore): Promise<number> {
+/**
+ * Records the deliveries for `changes`; returns how many were new, and the changes whose
+ * alert could not be read. The alert store writes a change to alert_history before the alert
+ * row itself (lib/alerts/store.ts), so a pass can see a change whose alert is not there yet:
+ * such a change is left for a later pass, never dropped. (An alert withdrawn since has no
+ * row either; its changes are tried again only while they are within the outbox lookback.)
+ */
+export async function fanOut(
+  changes: OutboxRow[],
+  endpoints: EndpointWithSecret[],
+  alerts: AlertStore,
+  deliveries: DeliveryStore,
+): Promise<{ recorded: number; unresolved: OutboxRow[] }> {
   const enabled = endpoints.filter((e) => e.enabled);
   const sendable = changes.filter((c) => eventTypeFor(c.kind) !== null);
-  if (enabled.length === 0 || sendable.length === 0) return 0;
+  const unresolved: OutboxRow[] = [];
+  if (enabled.length === 0 || sendable.length === 0) return { recorded: 0, unresolved };
   const byId = new Map<string, Alert | null>();
   for (const id of new Set(sendable.map((c) => c.alert_id))) byId.set(id, await alerts.get(id));
   const now = new Date().toISOString();
   const candidates: Delivery[] = [];
   for (const change of sendable) {
     const alert = byId.get(change.alert_id);
-    if (!alert) continue;
+    if (!alert) {
+      unresolved.push(change);
+      continue;
+    }
     const type = eventTypeFor(change.kind)!;
     const payload = JSON.stringify({ type, timestamp: change.at, alert });
     for (const e of enabled) {
@@ -65,5 +80,5 @@ export async function fanOut(changes: OutboxRow[], endpoints: EndpointWithSecret
   const known = await deliveries.existing(candidates.map((d) => d.id));
   const fresh = candidates.filter((d) => !known.has(d.id));
   await deliveries.record(fresh);
-  return fresh.length;
+  return { recorded: fresh.length, unresolved };
 }

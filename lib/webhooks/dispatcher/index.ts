@@ -127,8 +127,9 @@ export class WebhookDispatcher {
       this.lookbackRequested = false;
       const endpoints = await this.endpoints.listWithSecrets();
       await this.outbox.read(lookback, async (changes) => {
-        const recorded = await fanOut(changes, endpoints, this.alerts, this.deliveries);
+        const { recorded, unresolved } = await fanOut(changes, endpoints, this.alerts, this.deliveries);
         if (recorded) this.log.debug({ deliveries: recorded }, "webhook deliveries recorded");
+        return unresolved;
       });
       await this.dispatchDue(endpoints);
     } catch (err) {

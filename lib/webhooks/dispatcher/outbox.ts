@@ -36,8 +36,11 @@ export class OutboxTail {
     return this.cursor;
   }
 
-  /** Hands new outbox rows to `handle` (page by page), then advances and persists the cursor. */
-  async read(lookback: boolean, handle: (changes: OutboxRow[]) => Promise<void>): Promise<void> {
+  /**
+   * Hands new outbox rows to `handle` (page by page), then advances and persists the cursor.
+   * Rows that `handle` gives back are not marked handled: the next lookback pass offers them again.
+   */
+  async read(lookback: boolean, handle: (changes: OutboxRow[]) => Promise<OutboxRow[] | void>): Promise<void> {
     let from = lookback ? Math.max(0, this.cursor - LOOKBACK_US) : this.cursor;
     for (;;) {
       const rows = await queryRows<OutboxRow>(
@@ -47,9 +50,9 @@ export class OutboxTail {
         { from, n: OUTBOX_PAGE },
       );
       const fresh = rows.filter((r) => !this.handled.has(`${r.alert_id}|${r.seq}`));
-      if (fresh.length) await handle(fresh);
+      const retry = new Set(fresh.length ? ((await handle(fresh)) ?? []) : []);
       for (const r of rows) {
-        this.handled.set(`${r.alert_id}|${r.seq}`, Number(r.seq));
+        if (!retry.has(r)) this.handled.set(`${r.alert_id}|${r.seq}`, Number(r.seq));
         this.cursor = Math.max(this.cursor, Number(r.seq));
       }
       if (rows.length < OUTBOX_PAGE) break;

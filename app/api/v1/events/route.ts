@@ -5,6 +5,8 @@ import { ApiError, errorResponse } from "@/lib/http/errors";
 import { apiRoute, readJson } from "@/lib/http/route";
 import { config } from "@/lib/config";
 import { kafkaUnavailable, sendInRequests, sharedProducer } from "@/lib/kafka";
+import { provenanceKey, signedSubmitter } from "@/lib/events/provenance";
+import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
@@ -20,7 +22,10 @@ const RETRY_AFTER_SECONDS = 5;
  * only the event types its scopes grant (lib/auth/scopes.ts): other items are refused one
  * by one, and the whole request is a 403 when nothing in it was allowed. Each message
  * carries who posted it (header `revenant-submitted-by`: `api_key:<id>` or `user:<id>`),
- * and each request is audited (events.ingest) with its counts.
+ * signed with the provenance key so that the consumer stores it as the event's submitter
+ * (lib/events/provenance.ts), and each request is audited (events.ingest) with its counts.
+ * A later copy of a stored event_id with other content is kept aside as a conflict, never
+ * replacing the first (ingest/first-copies.ts).
  * A body of up to 10,000 events may be larger than the broker takes in one request: it is
  * produced in requests of at most 1 MiB (lib/kafka.ts). While Kafka is unreachable the
  * answer is 503 with Retry-After within about two seconds; a client that repeats the
@@ -28,6 +33,7 @@ const RETRY_AFTER_SECONDS = 5;
  */
 export const POST = apiRoute("analyst", async (req, { principal }) => {
   const by = `${principal!.kind}:${principal!.id}`;
+  const key = await provenanceKey(store().reader);
   let refusedByScope = 0;
   const types: Record<string, number> = {};
   const body = await readJson(req);
@@ -55,7 +61,7 @@ export const POST = apiRoute("analyst", async (req, { principal }) => {
       errors.push({ index, event_id: eventId, reason: `scope: this key may not post ${r.event.type} events (it needs ${scopeForEventType(r.event.type)})` });
     } else {
       types[r.event.type] = (types[r.event.type] ?? 0) + 1;
-      messages.push({ key: r.event.agent_id || null, value, headers: { "revenant-submitted-by": by } });
+      messages.push({ key: r.event.agent_id || null, value, headers: signedSubmitter(key, by, value) });
     }
   });
   if (refusedByScope === items.length) {
