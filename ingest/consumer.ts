@@ -12,7 +12,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { Partitioners, type Consumer, type ConsumerRunConfig, type EachBatchPayload, type Kafka } from "kafkajs";
 import type { Config } from "@/lib/config";
-import { decodeMessage, type StoredEvent } from "@/lib/events/schema";
+import { decodeMessage } from "@/lib/events/schema";
 import { ensureTopics } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
@@ -26,8 +26,11 @@ const DECODE_SLICE = 500;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface IngestHooks {
-  /** Runs after a batch is stored and before its offsets are committed (detection). */
-  afterStore?: (events: StoredEvent[]) => Promise<void>;
+  /**
+   * Runs after a batch is stored and before its offsets are committed (detection). `storedAt`
+   * is performance.now() when the batch's store began.
+   */
+  afterStore?: (events: EventRow[], storedAt: number) => Promise<void>;
 }
 
 export interface IngestOptions {
@@ -42,7 +45,7 @@ export class IngestConsumer {
   private consumer: Consumer | null = null;
   private readonly status = runtimeStatus().ingest;
   private heartbeats = new Set<() => Promise<void>>();
-  private batcher: Batcher<EventRow[]>;
+  private batcher: Batcher<{ rows: EventRow[]; storedAt: number }>;
   private writer: EventWriter;
   private sink: DeadLetterSink | null = null;
   private stopping = false;
@@ -58,9 +61,14 @@ export class IngestConsumer {
       // uncommitted and is redelivered after the restart.
       () => this.stopping,
     );
-    this.batcher = new Batcher<EventRow[]>(opts.cfg.INGEST_BATCH_SIZE, {
-      store: (f) => this.untilDone("store", f.rows.length, () => this.store(f)),
-      detect: (stored) => this.untilDone("detection", stored.length, () => this.detect(stored)),
+    this.batcher = new Batcher<{ rows: EventRow[]; storedAt: number }>(opts.cfg.INGEST_BATCH_SIZE, {
+      store: (f) => this.untilDone("store", f.rows.length, async () => ({ storedAt: performance.now(), rows: await this.store(f) })),
+      detect: ({ rows, storedAt }) =>
+        this.untilDone("detection", rows.length, (attempt) => {
+          // A failed evaluation may have stored some of its pairs: the retry checks them all.
+          if (attempt > 1) for (const r of rows) r.stored_before = true;
+          return this.detect(rows, storedAt);
+        }),
     });
   }
 
@@ -232,10 +240,10 @@ export class IngestConsumer {
    * Each stage of a flush is retried until it succeeds (or the worker stops): later batches
    * must never be committed past one that was not stored and evaluated.
    */
-  private async untilDone<T>(stage: string, rows: number, fn: () => Promise<T>): Promise<T> {
+  private async untilDone<T>(stage: string, rows: number, fn: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        return await fn(attempt);
       } catch (err) {
         if (this.stopping && attempt > 3) throw err;
         this.status.lastError = (err as Error).message;
@@ -271,8 +279,8 @@ export class IngestConsumer {
     return forDetection;
   }
 
-  private async detect(stored: EventRow[]): Promise<void> {
-    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored);
+  private async detect(stored: EventRow[], storedAt: number): Promise<void> {
+    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored, storedAt);
     this.status.batches++;
     this.status.lastBatchAt = new Date().toISOString();
   }

@@ -33,6 +33,8 @@ export interface EventRow extends StoredEvent {
   kafka_topic?: string;
   content_hash?: string;
   submitted_by?: string;
+  /** Whether a copy of this event_id was stored before this batch (detection's hint, lib/detection/engine.ts). */
+  stored_before?: boolean;
 }
 
 export interface RejectedRow {

@@ -98,11 +98,16 @@ export async function sortCopies(client: ClickHouseClient, rows: EventRow[]): Pr
     const winner = firstInBatch.get(r.event_id)!;
     const firstHash = storedHash ?? winner.content_hash!;
     if (storedHash === undefined && winner === r) {
+      // Stored first by this batch: no earlier detection pass can have seen it.
+      r.stored_before = false;
       out.first.push(r);
       out.forDetection.push(r);
     } else if (r.content_hash === firstHash) {
       // A repeat within the batch adds nothing; one of a copy stored earlier may still need detection.
-      if (storedHash !== undefined && winner === r) out.forDetection.push(r);
+      if (storedHash !== undefined && winner === r) {
+        r.stored_before = true;
+        out.forDetection.push(r);
+      }
     } else {
       const m = r[MESSAGE];
       out.conflicts.push({

@@ -57,6 +57,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     {
       scanner: s.scanner,
       publisher: publishing.client,
+      soleWriter: s.mode === "embedded",
       updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS,
       onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials),
     },
@@ -73,8 +74,8 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       // retries the whole flush: storing is deduplicated and detection's writes are keyed by
       // (revocation, event), so the retry changes only what the failure left undone.
       // Derivations from scratch run beside ingest; a failed one is retried every second below.
-      afterStore: async (events) => {
-        await engine.onEvents(events);
+      afterStore: async (events, storedAt) => {
+        await engine.onEvents(events, { storedAt });
         status.evaluations++;
         status.lastEvaluationAt = new Date().toISOString();
         status.lastError = engine.lastError;

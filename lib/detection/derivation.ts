@@ -35,6 +35,8 @@ export interface DerivationDeps {
   settings: DetectionSettings;
   publisher: Publisher;
   withLock: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Told, under the lock, which revocations' new generations were just committed. */
+  onCommitted?: (revocationIds: string[]) => void;
 }
 
 /** Covered actions of the given coverage rows' revocations, stored so far (one scan). */
@@ -153,6 +155,8 @@ export class Derivations {
       const ids = new Set(committing.map((s) => s.revocation_id));
       const pairs = fresh.filter((p) => ids.has(p.revocation_id));
       const stale = gone.filter((p) => ids.has(p.revocation_id));
+      // Remembered before anything is written: a batch stored meanwhile must check these pairs.
+      this.deps.onCommitted?.(committing.map((s) => s.revocation_id));
       await appendPairs(writer, pairs, "detection:derive:pairs");
       await deletePairs(writer, stale);
       const committed = committing.map((s) => ({ ...s, generation: s.write_generation, pending: 0 }));

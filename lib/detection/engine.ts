@@ -20,11 +20,23 @@ import { AlertStore } from "../alerts/store";
 import type { StoredEvent } from "../events/schema";
 import { anyCoverage, coveredCredentials, coverageRows, lookupCoverage, writeCoverage } from "./coverage";
 import { Derivations } from "./derivation";
-import { CoverageIndex, growingRevocations, keysOf, matchActions } from "./matcher";
+import { CoverageIndex, growingRevocations, keysOf, matchActions, type MatchedPair } from "./matcher";
 import { appendPairs } from "./pairs";
 import { Publisher } from "./publisher";
 import { initialState, RevocationStates, type RevocationState } from "./state";
 import type { DetectionSettings } from "./types";
+
+/**
+ * A stored event handed to detection. `stored_before: false` says ingest knows this event_id was
+ * first stored by this very batch (ingest/first-copies.ts), so no earlier pass can have matched
+ * it; anything else (a redelivery, a retried evaluation, unknown) may have pairs already.
+ */
+export type BatchEvent = StoredEvent & { stored_before?: boolean };
+
+export interface BatchContext {
+  /** performance.now() when the batch's store began: derivations committed after it may have matched its events. */
+  storedAt?: number;
+}
 
 export interface EngineOptions {
   /** A second ClickHouse session for derivation scans, so they do not hold up ingest. Defaults to the client. */
@@ -33,6 +45,13 @@ export interface EngineOptions {
   publisher?: ClickHouseClient;
   /** How long touched revocations gather before they are published (ms, default 100). */
   publishGatherMs?: number;
+  /**
+   * This engine is the only one writing detection's tables (embedded mode: one process owns the
+   * data directory). Then a pair of an event first stored by its batch, whose revocation no
+   * derivation committed since, cannot be stored yet and is appended without asking the table.
+   * Several workers sharing a server check every pair.
+   */
+  soleWriter?: boolean;
   /** Coalescing of count-only alert updates (lib/alerts/store.ts); 0 announces every change. */
   updateIntervalMs?: number;
   /**
@@ -42,6 +61,9 @@ export interface EngineOptions {
    */
   onCoverageChanged?: (revocationIds: string[], credentials: string[]) => Promise<void>;
 }
+
+/** How long derivation commits are remembered for soleWriter's shortcut (a batch older than this checks every pair). */
+const COMMIT_MEMORY_MS = 10 * 60_000;
 
 const enginesKey = Symbol.for("revenant.detectionEngines");
 type WithEngines = typeof globalThis & { [enginesKey]?: Set<DetectionEngine> };
@@ -66,6 +88,11 @@ export class DetectionEngine {
   private hasCoverage = false;
   private readonly updateIntervalMs: number;
   private lastOwedCheck = 0;
+  private readonly soleWriter: boolean;
+  /** Derivation commits of the last COMMIT_MEMORY_MS, by revocation (performance.now()). */
+  private readonly recentCommits = new Map<string, number>();
+  /** Commits before this instant are forgotten: a batch stored earlier checks every pair. */
+  private commitsKnownSince = performance.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
 
   constructor(
@@ -75,6 +102,7 @@ export class DetectionEngine {
     options: EngineOptions = {},
   ) {
     this.updateIntervalMs = options.updateIntervalMs ?? 0;
+    this.soleWriter = options.soleWriter ?? false;
     const publishOn = options.publisher ?? client;
     this.publisher = new Publisher({
       client: publishOn,
@@ -90,6 +118,7 @@ export class DetectionEngine {
       settings,
       publisher: this.publisher,
       withLock: (fn) => this.withLock(fn),
+      onCommitted: (ids) => this.rememberCommits(ids),
     });
   }
 
@@ -109,8 +138,8 @@ export class DetectionEngine {
   }
 
   /** Evaluates a stored batch. Throws when ClickHouse fails: the caller retries the batch (idempotent). */
-  onEvents(events: StoredEvent[]): Promise<void> {
-    return this.withLock(() => this.evaluateBatch(events));
+  onEvents(events: BatchEvent[], context: BatchContext = {}): Promise<void> {
+    return this.withLock(() => this.evaluateBatch(events, context));
   }
 
   /**
@@ -159,7 +188,28 @@ export class DetectionEngine {
     return run;
   }
 
-  private async evaluateBatch(events: StoredEvent[]): Promise<void> {
+  private rememberCommits(ids: string[]): void {
+    const now = performance.now();
+    for (const id of ids) this.recentCommits.set(id, now);
+    if (now - this.commitsKnownSince > 2 * COMMIT_MEMORY_MS) {
+      this.commitsKnownSince = now - COMMIT_MEMORY_MS;
+      for (const [id, at] of this.recentCommits) if (at < this.commitsKnownSince) this.recentCommits.delete(id);
+    }
+  }
+
+  /**
+   * Which of a batch's pairs may be stored already, so that appendPairs asks the table about
+   * those only (see `soleWriter`): pairs of events stored before this batch, and pairs of
+   * revocations a derivation committed since the batch was stored (its scan may have seen them).
+   */
+  private mayBeStored(events: BatchEvent[], context: BatchContext): ((p: MatchedPair) => boolean) | undefined {
+    const storedAt = context.storedAt;
+    if (!this.soleWriter || storedAt === undefined || storedAt < this.commitsKnownSince) return undefined;
+    const repeated = new Set(events.filter((e) => e.stored_before !== false).map((e) => e.event_id));
+    return (p) => repeated.has(p.event_id) || (this.recentCommits.get(p.revocation_id) ?? -Infinity) >= storedAt;
+  }
+
+  private async evaluateBatch(events: BatchEvent[], context: BatchContext): Promise<void> {
     const revocations = events.filter((e) => e.type === "revocation" && e.rev_scope !== "");
     const reinstatements = events.filter((e) => e.type === "reinstatement" && e.rev_scope !== "");
     // While no revocation exists, a batch needs no lookup. The flag is re-read from the table
@@ -184,7 +234,7 @@ export class DetectionEngine {
 
     const pairs = matchActions(events, index, this.settings);
     if (pairs.length === 0) return;
-    await appendPairs(this.client, pairs);
+    await appendPairs(this.client, pairs, "detection:pairs:append", this.mayBeStored(events, context));
     // Every touched revocation is published, also when its pairs were already stored: a batch
     // redelivered after a crash then finishes what the crash interrupted.
     this.publisher.mark(pairs.map((p) => p.revocation_id));

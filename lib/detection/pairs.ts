@@ -80,10 +80,17 @@ async function insertPairRows(client: ClickHouseClient, rows: PairRow[], comment
 /**
  * Appends the pairs not yet stored in their generation; returns how many were new. Pairs
  * stored in an older generation are written again in the new one (a derivation is rebuilding it).
+ * `mayBeStored` narrows which pairs the table is asked about (the engine knows the others are
+ * new, see DetectionEngine); without it every pair is checked.
  */
-export async function appendPairs(client: ClickHouseClient, pairs: MatchedPair[], comment = "detection:pairs:append"): Promise<number> {
+export async function appendPairs(
+  client: ClickHouseClient,
+  pairs: MatchedPair[],
+  comment = "detection:pairs:append",
+  mayBeStored: (p: MatchedPair) => boolean = () => true,
+): Promise<number> {
   if (pairs.length === 0) return 0;
-  const stored = await storedGenerations(client, pairs);
+  const stored = await storedGenerations(client, pairs.filter(mayBeStored));
   const unique = new Map<string, MatchedPair>();
   for (const p of pairs) {
     const key = pairKey(p.revocation_id, p.event_id);
