@@ -160,6 +160,9 @@ export function toTsvRow(row: EventRow, columns: readonly Column[] = COLUMNS): s
       field = `{${m}}`;
     } else if (v === null) {
       field = "\\N";
+    } else if (v === undefined) {
+      // Optional provenance a row does not carry (an event not posted through the API).
+      field = "";
     } else {
       field = tsvField(String(v));
     }

@@ -56,7 +56,7 @@ function flakyClient(client: ClickHouseClient, comment: string, times: number): 
 }
 
 const SETTINGS = { graceMs: 0, layerGraceMs: {} };
-const TABLES = ["events", "credential_presence", "credential_lineage", "revocation_events", "post_revocation_actions",
+const TABLES = ["events", "event_first_copies", "event_conflicts", "credential_presence", "credential_lineage", "revocation_events", "post_revocation_actions",
   "revocation_status", "alerts", "alert_history", "coverage", "revocation_state", "revocation_counters"];
 
 describe("detection retries what failed and counts repeated passes once", () => {

@@ -19,7 +19,7 @@ import { startWorker, type Worker } from "@/ingest/worker";
 import { buildScenario, seededRandom, shuffle, type WireEvent } from "../helpers/scenario";
 import { configureTestStack, eventually, produceJson, testProducer } from "../helpers/stack";
 
-const TABLES = ["events", "credential_presence", "credential_lineage", "revocation_events", "dead_letters",
+const TABLES = ["events", "event_first_copies", "event_conflicts", "credential_presence", "credential_lineage", "revocation_events", "dead_letters",
   "post_revocation_actions", "revocation_status", "alerts", "alert_history", "agent_summary",
   "coverage", "revocation_state", "revocation_counters"];
 

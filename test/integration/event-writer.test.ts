@@ -31,13 +31,14 @@ describe("EventWriter", () => {
     const r2 = validateEvent({ event_id: "w-2", type: "revocation", time: 946684800000, revocation: { scope: "agent", subject: "x\\y", cascade: false } });
     if (!r.ok || !r2.ok) throw new Error("fixture invalid");
     const rows: EventRow[] = [
-      { ...r.event, kafka_partition: 2, kafka_offset: "41" },
+      { ...r.event, kafka_partition: 2, kafka_offset: "41", kafka_topic: "t.events", content_hash: "ab01", submitted_by: "user:a\tb" },
       { ...r2.event, kafka_partition: 0, kafka_offset: "1" },
     ];
     expect(await new EventWriter(s.writer).write(rows)).toEqual([]);
     const stored = await queryRows<Record<string, unknown>>(s.reader, "test",
       `SELECT * EXCEPT (ingested_at) FROM events FINAL ORDER BY event_id`);
-    expect(stored).toEqual(rows.map((e) => ({ ...e, kafka_offset: Number(e.kafka_offset) })));
+    // Provenance a row does not carry is stored as ''.
+    expect(stored).toEqual(rows.map((e) => ({ kafka_topic: "", content_hash: "", submitted_by: "", ...e, kafka_offset: Number(e.kafka_offset) })));
   });
 
   it("waits out an unavailable ClickHouse and stores the batch once it is back", async () => {
