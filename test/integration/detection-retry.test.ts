@@ -158,6 +158,24 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await crashed.stop();
   });
 
+  it("counts once an action that a derivation found after the action's batch was stored", async () => {
+    const batch = revocationAndActions(3);
+    const engine = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await engine.start();
+    const storedAt = performance.now();
+    await store(batch.slice(0, 3));
+    // The revocation's derivation scans the two stored actions and commits their pairs first...
+    await engine.onEvents(batch.slice(0, 1), { storedAt });
+    await engine.idle();
+    await store(batch.slice(3));
+    // ...then the actions' own batch is evaluated: first stored by that batch, but the
+    // derivation committed since, so the pairs table is asked and nothing is counted twice.
+    await engine.onEvents(batch.slice(1).map((e) => ({ ...e, stored_before: false })), { storedAt });
+    await engine.idle();
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 3 }]);
+    await engine.stop();
+  });
+
   it("gives the same result when two passes over one batch interleave", async () => {
     const batch = [
       ...revocationAndActions(0),
