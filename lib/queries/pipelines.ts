@@ -42,8 +42,7 @@ const PIPELINE_STATE_SQL = `
  * agent_summary, revocation counts and containment from revocation_status.
  */
 export async function listPipelines(client: ClickHouseClient, q: string | undefined, cursor: string | undefined, limit: number) {
-  const inner = new Conditions();
-  if (q) inner.add("positionCaseInsensitive(pipeline_id, {q:String}) > 0", { q });
+  const inner = new Conditions().search(["pipeline_id"], q);
   const outer = new Conditions().before("last_seen", "pipeline_id", decodeCursor(cursor));
   const rows = await queryRows<PipelineListItem>(
     client,

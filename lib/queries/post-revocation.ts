@@ -5,7 +5,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { stringify } from "csv-stringify/sync";
 import type { PostRevocationAction } from "../detection/types";
-import { decodeCursor, encodeCursor, page, type CursorKey } from "../http/cursor";
+import { cursorTime, decodeCursor, decodeIds, encodeIds, page, type CursorKey } from "../http/cursor";
 import { queryRows, timeBound } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
@@ -35,13 +35,13 @@ function where(f: PairFilters, after: CursorKey | null): Conditions {
   if (f.violation !== undefined) c.add("violation = {violation:Bool}", { violation: f.violation });
   if (after) {
     // The tie-breaker is (event_id, revocation_id): a pair's identity.
-    const [eventId, revocationId] = JSON.parse(after.id) as [string, string];
-    c.add(`(time, event_id, revocation_id) < (${timeBound("c_t")}, {c_e:String}, {c_r:String})`, { c_t: after.t, c_e: eventId, c_r: revocationId });
+    const [eventId, revocationId] = decodeIds(after.id, 2);
+    c.add(`(time, event_id, revocation_id) < (${timeBound("c_t")}, {c_e:String}, {c_r:String})`, { c_t: cursorTime(after), c_e: eventId, c_r: revocationId });
   }
   return c;
 }
 
-const keyOf = (p: PostRevocationAction): CursorKey => ({ t: p.time, id: JSON.stringify([p.event_id, p.revocation_id]) });
+const keyOf = (p: PostRevocationAction): CursorKey => ({ t: p.time, id: encodeIds(p.event_id, p.revocation_id) });
 
 async function fetchPage(client: ClickHouseClient, f: PairFilters, after: CursorKey | null, limit: number) {
   const w = where(f, after);
@@ -101,4 +101,3 @@ export function exportStream(client: ClickHouseClient, f: PairFilters, format: "
   });
 }
 
-export { encodeCursor };

@@ -24,7 +24,6 @@ import { alertBus } from "../../alerts/bus";
 import { AlertStore } from "../../alerts/store";
 import { config, type Config } from "../../config";
 import { logger } from "../../log";
-import { store } from "../../store/clickhouse";
 import { DeliveryStore, type Delivery } from "../deliveries";
 import { EndpointStore, type EndpointWithSecret } from "../endpoints";
 import { parseAllowlist, type Allowlist } from "../ssrf";
@@ -41,8 +40,8 @@ export { deliveryTimings, webhookEvents, type AttemptEvent, type DeliveryTiming 
 
 export interface DispatcherOptions {
   cfg?: Config;
-  reader?: ClickHouseClient;
-  writer?: ClickHouseClient;
+  reader: ClickHouseClient;
+  writer: ClickHouseClient;
   /** DNS resolver for sends (tests inject one); the SSRF vetting applies to its answers. */
   lookup?: LookupFunction;
   random?: () => number;
@@ -65,10 +64,9 @@ export class WebhookDispatcher {
   private stopped = true;
   private readonly onChanges = () => this.kick(false);
 
-  constructor(private readonly opts: DispatcherOptions = {}) {
+  constructor(private readonly opts: DispatcherOptions) {
     this.cfg = opts.cfg ?? config();
-    const reader = opts.reader ?? store().reader;
-    const writer = opts.writer ?? store().writer;
+    const { reader, writer } = opts;
     this.deliveries = new DeliveryStore(reader, writer);
     this.endpoints = new EndpointStore(reader, writer);
     this.alerts = new AlertStore(reader);

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { ClickHouseClient } from "@clickhouse/client";
-import { queryRows, store } from "../../store/clickhouse";
+import { queryRows } from "../../store/clickhouse";
 import type { Delivery } from "../deliveries";
 import type { AttemptResult } from "../send";
 
@@ -45,7 +45,7 @@ export interface DeliveryTiming {
  * Timings of deliveries recorded since `since` (for the latency benchmark): change_at (the
  * alert change), created_at (recorded), first_sent_at, delivered_at (2xx received).
  */
-export async function deliveryTimings(since: Date, client: ClickHouseClient = store().reader): Promise<DeliveryTiming[]> {
+export async function deliveryTimings(client: ClickHouseClient, since: Date): Promise<DeliveryTiming[]> {
   return queryRows<DeliveryTiming>(
     client,
     "webhooks:timings",
