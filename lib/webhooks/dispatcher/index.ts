@@ -5,7 +5,7 @@
  * - ./fanout.ts        turns each change into one recorded delivery per matching endpoint
  * - ./attempt.ts       signs and sends one attempt; backoff and the delivery's next state
  * - ./test-delivery.ts "Send test" with a sample alert
- * - ./timings.ts       the in-process attempt events and delivery timings (tests, benchmarks)
+ * - ./attempt-events.ts the in-process "attempt" event after each saved attempt
  *
  * This file schedules them: a pass tails the outbox, then starts the due deliveries (up to
  * REVENANT_WEBHOOK_CONCURRENCY at once); a failed attempt is retried when its backoff ends,
@@ -30,13 +30,13 @@ import { parseAllowlist, type Allowlist } from "../ssrf";
 import { attemptDelivery } from "./attempt";
 import { fanOut } from "./fanout";
 import { OutboxTail } from "./outbox";
-import { webhookEvents } from "./timings";
+import { webhookEvents } from "./attempt-events";
 
 export { backoffMs } from "./attempt";
 export { eventTypeFor, type WebhookEventType } from "./fanout";
 export { LOOKBACK_US } from "./outbox";
 export { sendTestDelivery, testOutcome, type TestDeliveryOutcome } from "./test-delivery";
-export { deliveryTimings, webhookEvents, type AttemptEvent, type DeliveryTiming } from "./timings";
+export { webhookEvents, type AttemptEvent } from "./attempt-events";
 
 export interface DispatcherOptions {
   cfg?: Config;
