@@ -4,8 +4,8 @@
  * (the settings pages show one page); `cursor` continues past it like every list.
  */
 import { z } from "zod";
-import { limitParam } from "../http/params";
+import { cursorParam, limitParam } from "../http/params";
 
-export const adminListQuery = z.object({ limit: limitParam(1000), cursor: z.string().max(512).optional() });
+export const adminListQuery = z.object({ limit: limitParam(1000), cursor: cursorParam });
 /** What a caller may send, typed as the route reads it. */
 export type AdminListQuery = z.output<typeof adminListQuery>;

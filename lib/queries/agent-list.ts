@@ -11,8 +11,10 @@
  * reinstatement; its containment is the worst over the revocations it has actions under.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
 import type { Containment } from "../detection/types";
 import { badCursor, decodeCursor, page, type CursorKey } from "../http/cursor";
+import { boolParam, cursorParam, idParam, limitParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
@@ -30,15 +32,18 @@ export interface AgentListItem {
   revocation_ids: string[];
 }
 
-export type AgentSort = "last_seen" | "agent_id" | "violation_count" | "event_count";
-
-export interface AgentFilters {
-  q?: string;
-  pipeline_id?: string;
-  revoked?: boolean;
-  containment?: Containment;
-  sort: AgentSort;
-}
+/** GET /api/v1/agents: parsed by the route, typed by the UI hook (components/data/agents.ts). */
+export const agentListQuery = z.object({
+  q: z.string().max(256).optional(),
+  pipeline_id: idParam.optional(),
+  revoked: boolParam.optional(),
+  containment: z.enum(["contained", "partial", "uncontained"]).optional(),
+  sort: z.enum(["last_seen", "agent_id", "violation_count", "event_count"]).default("last_seen"),
+  limit: limitParam(100),
+  cursor: cursorParam,
+});
+export type AgentFilters = Omit<z.output<typeof agentListQuery>, "limit" | "cursor">;
+export type AgentSort = AgentFilters["sort"];
 
 /** Containment as a rank that max() can take (0: none), and back. */
 export const rankOf = (col: string) => `multiIf(${col} = 'uncontained', 3, ${col} = 'partial', 2, ${col} = 'contained', 1, 0)`;

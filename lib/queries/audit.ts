@@ -3,13 +3,13 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
 import type { AuditEntry } from "../auth/audit";
 import { decodeCursor, page } from "../http/cursor";
-import { limitParam } from "../http/params";
+import { cursorParam, limitParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
 export const auditListQuery = z.object({
   limit: limitParam(100),
-  cursor: z.string().max(512).optional(),
+  cursor: cursorParam,
   action: z.string().max(64).optional(),
   actor: z.string().max(256).optional(),
 });

@@ -3,8 +3,10 @@
  * agent × layer (enforcing / leaking / silent) and the delegation tree of their credentials.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
 import type { Containment } from "../detection/types";
 import { decodeCursor, page } from "../http/cursor";
+import { cursorParam, limitParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { containmentOfRank, rankOf } from "./agent-list";
 import { credentialsOf } from "./agents";
@@ -35,6 +37,9 @@ const PIPELINE_STATE_SQL = `
     GROUP BY pipeline_id, event_id
   )
   GROUP BY pipeline_id`;
+
+/** GET /api/v1/pipelines: parsed by the route, typed by the UI hook (components/data/pipelines.ts). */
+export const pipelineListQuery = z.object({ q: z.string().max(256).optional(), limit: limitParam(100), cursor: cursorParam });
 
 /**
  * Pipelines newest first (by their members' last activity), filtered and paged in
