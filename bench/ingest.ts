@@ -15,7 +15,7 @@
 import { Partitioners } from "kafkajs";
 import { config } from "@/lib/config";
 import { createKafka, ensureTopics } from "@/lib/kafka";
-import { store, closeStore } from "@/lib/store/clickhouse";
+import { closeStore, command, queryRows, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { DetectionEngine } from "@/lib/detection/engine";
@@ -58,8 +58,7 @@ async function revenantIngest(): Promise<number> {
   while (status.stored < TOTAL) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - t0) / 1000;
   await consumer.stop();
-  const rs = await s.reader.query({ query: "SELECT count() AS n FROM events FINAL", format: "JSONEachRow" });
-  const n = Number((await rs.json<{ n: number }>())[0].n);
+  const n = Number((await queryRows<{ n: number }>(s.reader, "bench:ingest", "SELECT count() AS n FROM events FINAL"))[0].n);
   if (n !== TOTAL) throw new Error(`revenant stored ${n} events, expected ${TOTAL}`);
   return seconds;
 }
@@ -67,18 +66,22 @@ async function revenantIngest(): Promise<number> {
 async function clickhouseKafkaEngine(): Promise<number> {
   const cfg = config();
   const c = store().writer;
-  await c.command({ query: "CREATE TABLE bench_events AS events" });
-  await c.command({
-    query: `CREATE TABLE bench_kafka (raw String) ENGINE = Kafka
+  await command(c, "bench:ingest", "CREATE TABLE bench_events AS events");
+  await command(
+    c,
+    "bench:ingest",
+    `CREATE TABLE bench_kafka (raw String) ENGINE = Kafka
       SETTINGS kafka_broker_list = {brokers:String}, kafka_topic_list = {topic:String},
                kafka_group_name = {group:String}, kafka_format = 'JSONAsString',
                kafka_num_consumers = 1, kafka_max_block_size = 65536, kafka_thread_per_consumer = 1,
                kafka_flush_interval_ms = 250`,
-    query_params: { brokers: cfg.KAFKA_BROKERS.join(","), topic: cfg.KAFKA_TOPIC, group: `${cfg.KAFKA_GROUP_ID}-chkafka` },
-  });
+    { brokers: cfg.KAFKA_BROKERS.join(","), topic: cfg.KAFKA_TOPIC, group: `${cfg.KAFKA_GROUP_ID}-chkafka` },
+  );
   const t0 = performance.now();
-  await c.command({
-    query: `CREATE MATERIALIZED VIEW bench_kafka_mv TO bench_events AS
+  await command(
+    c,
+    "bench:ingest",
+    `CREATE MATERIALIZED VIEW bench_kafka_mv TO bench_events AS
       SELECT JSONExtractString(raw, 'event_id') AS event_id, JSONExtractString(raw, 'type') AS type,
              parseDateTime64BestEffort(JSONExtractString(raw, 'time'), 3, 'UTC') AS time,
              JSONExtractString(raw, 'agent_id') AS agent_id, JSONExtractString(raw, 'pipeline_id') AS pipeline_id,
@@ -87,16 +90,15 @@ async function clickhouseKafkaEngine(): Promise<number> {
              JSONExtractString(raw, 'action') AS action, JSONExtractString(raw, 'resource') AS resource,
              JSONExtractString(raw, 'decision') AS decision, JSONExtractString(raw, 'sensitivity') AS sensitivity
       FROM bench_kafka`,
-  });
+  );
   for (;;) {
-    const rs = await store().reader.query({ query: "SELECT count() AS n FROM bench_events", format: "JSONEachRow" });
-    const n = Number((await rs.json<{ n: number }>())[0].n);
+    const n = Number((await queryRows<{ n: number }>(store().reader, "bench:ingest", "SELECT count() AS n FROM bench_events"))[0].n);
     if (n >= TOTAL) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - t0) / 1000;
-  await c.command({ query: "DROP TABLE bench_kafka_mv" });
-  await c.command({ query: "DROP TABLE bench_kafka" });
+  await command(c, "bench:ingest", "DROP TABLE bench_kafka_mv");
+  await command(c, "bench:ingest", "DROP TABLE bench_kafka");
   return seconds;
 }
 
@@ -106,9 +108,9 @@ async function main() {
   const fsync = process.env.BENCH_FSYNC !== "0";
   if (!fsync) {
     // Every MergeTree table back to the engine's defaults (the reference copies events' settings).
-    const rs = await store().writer.query({ query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'", format: "JSONEachRow" });
-    for (const { name } of await rs.json<{ name: string }>()) {
-      await store().writer.command({ query: `ALTER TABLE \`${name}\` MODIFY SETTING fsync_after_insert = 0, fsync_part_directory = 0` });
+    const tables = await queryRows<{ name: string }>(store().writer, "bench:ingest", "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'");
+    for (const { name } of tables) {
+      await command(store().writer, "bench:ingest", `ALTER TABLE \`${name}\` MODIFY SETTING fsync_after_insert = 0, fsync_part_directory = 0`);
     }
   }
   console.log(`bench:ingest — ${fmt(TOTAL)} events of ~${benchEvent(1, Date.now()).length} bytes, topic ${config().KAFKA_TOPIC} (${config().KAFKA_TOPIC_PARTITIONS} partitions), fsync on insert: ${fsync ? "on" : "off"}`);

@@ -50,7 +50,7 @@ async function main() {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const worker = await startWorker();
-  const key = (await new ApiKeyStore().create({ name: "bench gateway", role: "enforcer", createdBy: "bench" })).key;
+  const key = (await new ApiKeyStore(store().reader, store().writer).create({ name: "bench gateway", role: "enforcer", createdBy: "bench" })).key;
 
   // 100 agents with 10 credentials each, all revoked; 1,000 more credentials nobody revokes.
   const base = Date.now() - 3_600_000;

@@ -1,5 +1,6 @@
 /** A synthetic store of incident size for bench:reads, built inside the engine (INSERT … SELECT). */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { command } from "@/lib/store/clickhouse";
 
 const T0 = "toDateTime64('2026-10-01 00:00:00', 3, 'UTC')";
 
@@ -18,7 +19,7 @@ export interface ReadStoreSize {
 export async function seedReadStore(writer: ClickHouseClient, size: ReadStoreSize): Promise<void> {
   const { events: EVENTS, agents: AGENTS, revocations: REVOCATIONS, pairsPerRevocation: PAIRS_PER_REVOCATION } = size;
   const PIPELINES = Math.max(1, Math.round(AGENTS / 10));
-  const run = (query: string) => writer.command({ query, clickhouse_settings: { async_insert: 0 } });
+  const run = (query: string) => command(writer, "bench:reads-seed", query);
   // Each agent acts throughout the week; one in twenty actions is denied.
   await run(`INSERT INTO events (event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, action, resource, decision)
     SELECT concat('seed-', toString(number)), 'action', ${T0} + toIntervalMillisecond(intDiv(number * 604800000, ${EVENTS})),

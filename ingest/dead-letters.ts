@@ -17,6 +17,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import type { IHeaders, Message, Producer } from "kafkajs";
 import { MAX_EVENT_BYTES } from "@/lib/events/schema";
+import { insertRows } from "@/lib/store/clickhouse";
 
 export interface DeadLetter {
   origin: "kafka" | "http" | "store";
@@ -77,10 +78,10 @@ export class DeadLetterSink {
         for (const p of chunk) await this.sendAlone(p, now);
       }
     }
-    await this.client.insert({
-      table: "dead_letters",
-      format: "JSONEachRow",
-      values: prepared.map(({ letter: l, bytes, sha256 }) => ({
+    await insertRows(
+      this.client,
+      "dead_letters",
+      prepared.map(({ letter: l, bytes, sha256 }) => ({
         received_at: now,
         origin: l.origin,
         topic: l.topic,
@@ -93,8 +94,8 @@ export class DeadLetterSink {
         payload_bytes: bytes,
         payload_sha256: sha256,
       })),
-      clickhouse_settings: { log_comment: "ingest:dead_letters" },
-    });
+      { comment: "ingest:dead_letters" },
+    );
   }
 
   /** A letter the broker refused for its size: again with the table's share of the payload, then with none. */

@@ -59,7 +59,7 @@ async function main() {
     }
   }
   await migrate(store().writer);
-  const users = new UserStore();
+  const users = new UserStore(store().reader, store().writer);
   const existing = await users.byEmailWithHash(email);
   if (existing && !reset) {
     console.error(`${email} exists; pass --reset to set its role and password`);
@@ -68,7 +68,7 @@ async function main() {
   const user = existing ? await users.update(existing.id, { role: role as Role, password, disabled: false }) : await users.create({ email, role: role as Role, password });
   const cli: Principal = { kind: "system", id: "cli:create-user", name: `create-user (${os.userInfo().username})`, role: "admin" };
   if (existing) {
-    await new SessionStore().revokeAllFor(user!.id);
+    await new SessionStore(store().reader, store().writer).revokeAllFor(user!.id);
     await audit(cli, "user.reset", user!.email, { user_id: user!.id, role: user!.role, sessions_ended: true }, undefined, { required: true });
   } else {
     await audit(cli, "user.create", user!.email, { user_id: user!.id, role: user!.role }, undefined, { required: true });

@@ -20,7 +20,7 @@ async function main() {
     process.exit(2);
   }
   await migrate(store().writer);
-  const n = await new EndpointStore().reseal();
+  const n = await new EndpointStore(store().reader, store().writer).reseal();
   await audit({ kind: "system", id: "cli:rotate-secrets", name: "rotate-secrets", role: "admin" }, "secrets.reseal", key, { rewritten: n }, undefined, { required: true });
   console.log(`${n} webhook secret(s) re-encrypted with key ${key}`);
   await closeStore();

@@ -1,15 +1,12 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import type { UrlFilters } from "@/lib/http/params";
+import type { agentListQuery, timelineQuery } from "@/lib/queries/agents";
 import { api } from "./api";
 import { useInfiniteList } from "./query";
 import type { AgentDetail, AgentSummary, TimelineEvent, TimelinePage } from "./types";
 
-export interface AgentFilters {
-  q?: string;
-  pipeline_id?: string;
-  revoked?: string;
-  containment?: string;
-  sort?: string;
-}
+/** The filters of GET /api/v1/agents as URL strings (the route's schema, lib/queries/agent-list.ts). */
+export type AgentFilters = UrlFilters<typeof agentListQuery>;
 
 export const agentKeys = {
   all: ["agents"] as const,
@@ -31,7 +28,7 @@ export function useAgent(agentId: string) {
 }
 
 /** The agent's events in [from, to] (ISO strings; empty = open), newest first, 1000 a page. */
-export function useAgentTimeline(agentId: string, range: { from?: string; to?: string }, opts: { enabled?: boolean } = {}) {
+export function useAgentTimeline(agentId: string, range: UrlFilters<typeof timelineQuery>, opts: { enabled?: boolean } = {}) {
   return useInfiniteList<TimelineEvent, TimelinePage>(
     agentKeys.timeline(agentId),
     `/agents/${encodeURIComponent(agentId)}/timeline`,

@@ -1,15 +1,12 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { UrlFilters } from "@/lib/http/params";
+import type { alertListQuery } from "@/lib/queries/alerts";
 import { api } from "./api";
 import { useInfiniteList } from "./query";
 import type { Alert, AlertDetail, AlertStatus } from "./types";
 
-export interface AlertFilters {
-  status?: string;
-  rule?: string;
-  severity?: string;
-  agent_id?: string;
-  pipeline_id?: string;
-}
+/** The filters of GET /api/v1/alerts as URL strings (the route's schema, lib/queries/alerts.ts). */
+export type AlertFilters = UrlFilters<typeof alertListQuery>;
 
 export const alertKeys = {
   all: ["alerts"] as const,

@@ -1,8 +1,10 @@
+import type { UrlFilters } from "@/lib/http/params";
+import type { pairListQuery } from "@/lib/queries/post-revocation";
 import { apiUrl, type QueryParams } from "./api";
 import { useInfiniteList } from "./query";
 import type { PostRevocationAction } from "./types";
 
-/** Every filter of GET /api/v1/post-revocation-actions (docs/API.md). */
+/** The filters of GET /api/v1/post-revocation-actions the investigate page offers (docs/API.md; the schema: lib/queries/post-revocation.ts). */
 export const POST_REVOCATION_FILTERS = [
   "agent_id",
   "pipeline_id",
@@ -13,8 +15,8 @@ export const POST_REVOCATION_FILTERS = [
   "violation",
   "from",
   "to",
-] as const;
-export type PostRevocationFilters = Partial<Record<(typeof POST_REVOCATION_FILTERS)[number] | "revocation_id", string>>;
+] as const satisfies readonly (keyof PostRevocationFilters)[];
+export type PostRevocationFilters = Omit<UrlFilters<typeof pairListQuery>, "format">;
 
 export function usePostRevocationActions(filters: PostRevocationFilters, opts: { limit?: number; enabled?: boolean } = {}) {
   return useInfiniteList<PostRevocationAction>(["post-revocation-actions", filters], "/post-revocation-actions", { ...filters }, {

@@ -1,12 +1,14 @@
 /** API keys for clients (admin). */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { AdminListQuery } from "@/lib/queries/admin-lists";
 import { api } from "./api";
 import type { ApiKey, CreatedApiKey, Page, Role } from "./types";
 
-export const keyKeys = { all: ["keys"] as const, list: () => ["keys", "list"] as const };
+export const keyKeys = { all: ["keys"] as const, list: (q: Partial<AdminListQuery>) => ["keys", "list", q] as const };
 
-export function useApiKeys() {
-  return useQuery({ queryKey: keyKeys.list(), queryFn: ({ signal }) => api<Page<ApiKey>>("/keys", { signal }) });
+/** One page, newest first: the route's default page holds every key (lib/queries/admin-lists.ts). */
+export function useApiKeys(query: Partial<AdminListQuery> = {}) {
+  return useQuery({ queryKey: keyKeys.list(query), queryFn: ({ signal }) => api<Page<ApiKey>>("/keys", { params: query, signal }) });
 }
 
 function useKeyMutation<V, R>(fn: (v: V) => Promise<R>) {

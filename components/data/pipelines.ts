@@ -1,4 +1,6 @@
 import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
+import type { UrlFilters } from "@/lib/http/params";
+import type { pipelineListQuery } from "@/lib/queries/pipelines";
 import { api } from "./api";
 import { LIVE_INTERVAL_MS, useInfiniteList } from "./query";
 import { agentKeys } from "./agents";
@@ -9,7 +11,7 @@ export const pipelineKeys = {
   detail: (id: string) => ["pipelines", "detail", id] as const,
 };
 
-export function usePipelines(q = "") {
+export function usePipelines(q: UrlFilters<typeof pipelineListQuery>["q"] = "") {
   return useInfiniteList<PipelineSummary>(pipelineKeys.list(q), "/pipelines", { q }, { limit: 500 });
 }
 

@@ -1,9 +1,14 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import type { UrlFilters } from "@/lib/http/params";
+import type { revocationListQuery } from "@/lib/queries/revocations";
 import { api } from "./api";
 import { useInfiniteList } from "./query";
 import type { Page, Revocation, StreamNotification } from "./types";
 
-export function useRevocations(params: { from?: string; to?: string; pipeline_id?: string; agent_id?: string } = {}) {
+/** The filters of GET /api/v1/revocations as URL strings (the route's schema, lib/queries/revocations.ts). */
+export type RevocationFilters = UrlFilters<typeof revocationListQuery>;
+
+export function useRevocations(params: RevocationFilters = {}) {
   return useInfiniteList<Revocation>(["revocations", "list", params], "/revocations", { ...params }, { limit: 1000 });
 }
 

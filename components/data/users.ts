@@ -1,17 +1,19 @@
 /** People who sign in (admin). */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { AdminListQuery } from "@/lib/queries/admin-lists";
 import { api } from "./api";
 import type { Page, Role, User } from "./types";
 
 /** The roles, lowest first: the API's own list (pure constants, safe in the browser). */
 export { KEY_ROLES, ROLES } from "@/lib/auth/roles";
 
-export const userKeys = { all: ["users"] as const, list: () => ["users", "list"] as const };
+export const userKeys = { all: ["users"] as const, list: (q: Partial<AdminListQuery>) => ["users", "list", q] as const };
 
 const path = (id: string) => `/users/${encodeURIComponent(id)}`;
 
-export function useUsers() {
-  return useQuery({ queryKey: userKeys.list(), queryFn: ({ signal }) => api<Page<User>>("/users", { signal }) });
+/** One page, by email: the route's default page holds every user (lib/queries/admin-lists.ts). */
+export function useUsers(query: Partial<AdminListQuery> = {}) {
+  return useQuery({ queryKey: userKeys.list(query), queryFn: ({ signal }) => api<Page<User>>("/users", { params: query, signal }) });
 }
 
 function useUserMutation<V, R>(fn: (v: V) => Promise<R>) {

@@ -1,5 +1,6 @@
 /** Webhook endpoints, their deliveries and "Send test" (admin; docs/WEBHOOKS.md). */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { AdminListQuery } from "@/lib/queries/admin-lists";
 import type { DeliveryListQuery } from "@/lib/queries/deliveries";
 import { api } from "./api";
 import { useInfiniteList } from "./query";
@@ -10,14 +11,15 @@ export { ALERT_RULES } from "@/lib/detection/types";
 
 export const webhookKeys = {
   all: ["webhooks"] as const,
-  list: () => ["webhooks", "list"] as const,
+  list: (q: Partial<AdminListQuery>) => ["webhooks", "list", q] as const,
   deliveries: (endpointId: string) => ["webhooks", "deliveries", endpointId] as const,
 };
 
 const path = (id: string) => `/webhooks/${encodeURIComponent(id)}`;
 
-export function useWebhookEndpoints() {
-  return useQuery({ queryKey: webhookKeys.list(), queryFn: ({ signal }) => api<Page<WebhookEndpoint>>("/webhooks", { signal }) });
+/** One page, newest first: the route's default page holds every endpoint (lib/queries/admin-lists.ts). */
+export function useWebhookEndpoints(query: Partial<AdminListQuery> = {}) {
+  return useQuery({ queryKey: webhookKeys.list(query), queryFn: ({ signal }) => api<Page<WebhookEndpoint>>("/webhooks", { params: query, signal }) });
 }
 
 /** An endpoint's deliveries, newest first, polled live (an attempt shows within seconds). */

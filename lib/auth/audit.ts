@@ -10,12 +10,16 @@
  * CSRF), rate_limit.hit, alert.status, export, events.ingest, webhook.create,
  * webhook.update, webhook.delete, webhook.test, key.create, key.revoke, user.create,
  * user.update, user.delete, user.reset (CLI), user.bootstrap_admin, secrets.reseal (CLI).
+ *
+ * The log writes on the process's writer session, like the logger writes to its stream: every
+ * route and job records through this one function. Reading it is a list like the others
+ * (lib/queries/audit.ts).
  */
 import { randomUUID } from "node:crypto";
 import { clientAddress } from "../http/client-address";
 import { takeToken } from "../http/rate-limit";
 import { logger } from "../log";
-import { queryRows, store } from "../store/clickhouse";
+import { insertRows, store } from "../store/clickhouse";
 import type { Principal } from "./roles";
 
 export interface AuditEntry {
@@ -67,7 +71,7 @@ export async function audit(
     ip: clientIp(req),
   };
   try {
-    await store().writer.insert({ table: "audit_log", values: [entry], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "audit:write" } });
+    await insertRows(store().writer, "audit_log", [entry], { comment: "audit:write" });
   } catch (err) {
     logger().error({ err: (err as Error).message, action, target, actor: entry.actor_id }, "audit write failed");
     if (opts.required) throw new AuditWriteError(`the audit log could not record ${action}`);
@@ -84,61 +88,4 @@ export async function auditRefusal(principal: Principal | null, req: Request, st
   if (takeToken(`audit-refusal:${clientIp(req) || "unknown"}`, REFUSAL_ROWS_PER_MIN) > 0) return;
   const url = new URL(req.url);
   await audit(principal, status === 429 ? "rate_limit.hit" : "access.refused", url.pathname, { status, code, method: req.method }, req);
-}
-
-export interface AuditQuery {
-  limit: number;
-  /** Opaque cursor from a previous page: entries strictly older than it. */
-  cursor?: string;
-  action?: string;
-  actor?: string;
-}
-
-function encodeCursor(e: { at: string; id: string }): string {
-  return Buffer.from(JSON.stringify([e.at, e.id])).toString("base64url");
-}
-
-function decodeCursor(c: string): { at: string; id: string } | null {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(c, "base64url").toString()) as [string, string];
-    return typeof at === "string" && typeof id === "string" ? { at, id } : null;
-  } catch {
-    return null;
-  }
-}
-
-export async function listAudit(q: AuditQuery): Promise<{ items: AuditEntry[]; next_cursor: string | null }> {
-  const where: string[] = [];
-  const params: Record<string, unknown> = { limit: q.limit + 1 };
-  const cur = q.cursor ? decodeCursor(q.cursor) : null;
-  if (cur) {
-    where.push("(at, id) < ({cat:DateTime64(3, 'UTC')}, {cid:String})");
-    params.cat = cur.at.replace("T", " ").replace("Z", "");
-    params.cid = cur.id;
-  }
-  if (q.action) {
-    where.push("action = {action:String}");
-    params.action = q.action;
-  }
-  if (q.actor) {
-    where.push("(actor_id = {actor:String} OR actor_name = {actor:String})");
-    params.actor = q.actor;
-  }
-  const rows = await queryRows<Omit<AuditEntry, "details"> & { details: string }>(
-    store().reader,
-    "audit:list",
-    `SELECT at, id, actor_kind, actor_id, actor_name, action, target, details, ip FROM audit_log
-     ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY at DESC, id DESC LIMIT {limit:UInt32}`,
-    params,
-  );
-  const items = rows.slice(0, q.limit).map((r) => ({ ...r, details: safeParse(r.details) }));
-  return { items, next_cursor: rows.length > q.limit ? encodeCursor(items[items.length - 1]) : null };
-}
-
-function safeParse(s: string): Record<string, unknown> {
-  try {
-    return JSON.parse(s) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
 }

@@ -7,7 +7,7 @@
  */
 import { config } from "../config";
 import { logger } from "../log";
-import { queryRows, store } from "../store/clickhouse";
+import { insertRows, queryRows, store } from "../store/clickhouse";
 import { audit } from "./audit";
 import { UserExistsError, UserStore } from "./users";
 
@@ -19,19 +19,14 @@ async function recorded(): Promise<boolean> {
 }
 
 async function record(detail: string): Promise<void> {
-  await store().writer.insert({
-    table: "bootstrap_state",
-    values: [{ step: STEP, detail, at: new Date().toISOString() }],
-    format: "JSONEachRow",
-    clickhouse_settings: { async_insert: 0, log_comment: "bootstrap:record" },
-  });
+  await insertRows(store().writer, "bootstrap_state", [{ step: STEP, detail, at: new Date().toISOString() }], { comment: "bootstrap:record" });
 }
 
 export async function ensureFirstAdmin(): Promise<"created" | "exists" | "done_before" | "not_configured"> {
   const cfg = config();
   if (!cfg.REVENANT_ADMIN_EMAIL || !cfg.REVENANT_ADMIN_PASSWORD) return "not_configured";
   if (await recorded()) return "done_before";
-  const users = new UserStore();
+  const users = new UserStore(store().reader, store().writer);
   if (await users.byEmailWithHash(cfg.REVENANT_ADMIN_EMAIL)) {
     await record("existing user kept");
     return "exists";

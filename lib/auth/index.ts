@@ -14,6 +14,7 @@
 import { config } from "../config";
 import { clientAddress } from "../http/client-address";
 import { peekToken, takeToken } from "../http/rate-limit";
+import { store } from "../store/clickhouse";
 import { readSessionCookie } from "./cookies";
 import { sameSecret } from "./crypto";
 import { ApiKeyStore } from "./keys";
@@ -51,13 +52,14 @@ function failureBuckets(req: Request, c: Credential): string[] {
   return names;
 }
 
+/** On the process's sessions: this is where a request's credential meets the store (lib/http/route.ts calls authenticate). */
 async function lookup(c: Credential): Promise<Principal | null> {
   if (c.kind === "bearer") {
     const bootstrap = config().REVENANT_BOOTSTRAP_API_KEY;
     if (bootstrap && sameSecret(c.token, bootstrap)) return { kind: "api_key", id: "bootstrap", name: "bootstrap key", role: "admin" };
-    return new ApiKeyStore().principal(c.token);
+    return new ApiKeyStore(store().reader, store().writer).principal(c.token);
   }
-  if (c.kind === "cookie") return new SessionStore().principal(c.token);
+  if (c.kind === "cookie") return new SessionStore(store().reader, store().writer).principal(c.token);
   return null;
 }
 

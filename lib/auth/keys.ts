@@ -5,7 +5,10 @@
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
-import { queryRows, store } from "../store/clickhouse";
+import { decodeCursor, page } from "../http/cursor";
+import type { AdminListQuery } from "../queries/admin-lists";
+import { Conditions } from "../queries/conditions";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { authCache } from "./cache";
 import { randomToken, sha256Hex } from "./crypto";
@@ -36,8 +39,8 @@ const PUBLIC_COLUMNS = "id, name, role, scopes, prefix, created_at, created_by, 
 
 export class ApiKeyStore {
   constructor(
-    private readonly reader: ClickHouseClient = store().reader,
-    private readonly writer: ClickHouseClient = store().writer,
+    private readonly reader: ClickHouseClient,
+    private readonly writer: ClickHouseClient,
   ) {}
 
   /** Returns the key itself once; only its hash is kept. */
@@ -56,13 +59,21 @@ export class ApiKeyStore {
       revoked_at: null,
       version: nextVersion(),
     };
-    await this.writer.insert({ table: "api_keys", values: [row], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "keys:create" } });
+    await insertRows(this.writer, "api_keys", [row], { comment: "keys:create" });
     const { key_hash: _h, version: _v, ...apiKey } = row;
     return { key, apiKey };
   }
 
-  async list(): Promise<ApiKey[]> {
-    return queryRows<ApiKey>(this.reader, "keys:list", `SELECT ${PUBLIC_COLUMNS} FROM api_keys FINAL ORDER BY created_at DESC`);
+  /** A page of keys, newest first (docs/API.md, GET /keys). */
+  async list(q: AdminListQuery): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
+    const c = new Conditions().before("created_at", "id", decodeCursor(q.cursor));
+    const rows = await queryRows<ApiKey>(
+      this.reader,
+      "keys:list",
+      `SELECT ${PUBLIC_COLUMNS} FROM api_keys FINAL ${c.where} ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}`,
+      { ...c.params, limit: q.limit + 1 },
+    );
+    return page(rows, q.limit, (k) => ({ t: k.created_at, id: k.id }));
   }
 
   async get(id: string): Promise<ApiKey | null> {
@@ -78,7 +89,7 @@ export class ApiKeyStore {
     authCache().clear();
     if (row.revoked_at) return this.get(id);
     const revoked = { ...row, revoked_at: new Date().toISOString(), version: nextVersion() };
-    await this.writer.insert({ table: "api_keys", values: [revoked], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "keys:revoke" } });
+    await insertRows(this.writer, "api_keys", [revoked], { comment: "keys:revoke" });
     authCache().clear();
     const { key_hash: _h, version: _v, ...apiKey } = revoked;
     return apiKey;

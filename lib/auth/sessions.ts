@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { config } from "../config";
-import { queryRows, store } from "../store/clickhouse";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { authCache } from "./cache";
 import { randomToken, sha256Hex } from "./crypto";
@@ -31,8 +31,8 @@ export interface NewSession {
 
 export class SessionStore {
   constructor(
-    private readonly reader: ClickHouseClient = store().reader,
-    private readonly writer: ClickHouseClient = store().writer,
+    private readonly reader: ClickHouseClient,
+    private readonly writer: ClickHouseClient,
   ) {}
 
   async create(user: User): Promise<NewSession> {
@@ -49,7 +49,7 @@ export class SessionStore {
       revoked: 0,
       version: nextVersion(),
     };
-    await this.writer.insert({ table: "sessions", values: [row], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "sessions:create" } });
+    await insertRows(this.writer, "sessions", [row], { comment: "sessions:create" });
     return { token, csrf: randomToken(24), expiresAt, maxAgeSeconds };
   }
 
@@ -76,12 +76,7 @@ export class SessionStore {
     const rows = await queryRows<SessionRow>(this.reader, "sessions:get", `SELECT * FROM sessions FINAL WHERE token_hash = {h:String}`, { h: hash });
     authCache().delete(`s:${hash}`);
     if (!rows[0]) return;
-    await this.writer.insert({
-      table: "sessions",
-      values: [{ ...rows[0], revoked: 1, version: nextVersion() }],
-      format: "JSONEachRow",
-      clickhouse_settings: { async_insert: 0, log_comment: "sessions:revoke" },
-    });
+    await insertRows(this.writer, "sessions", [{ ...rows[0], revoked: 1, version: nextVersion() }], { comment: "sessions:revoke" });
   }
 
   /** Signs a user out everywhere (disabled, deleted, password changed). */
@@ -89,11 +84,6 @@ export class SessionStore {
     const rows = await queryRows<SessionRow>(this.reader, "sessions:byUser", `SELECT * FROM sessions FINAL WHERE user_id = {u:String} AND revoked = 0`, { u: userId });
     authCache().clear();
     if (rows.length === 0) return;
-    await this.writer.insert({
-      table: "sessions",
-      values: rows.map((r) => ({ ...r, revoked: 1, version: nextVersion() })),
-      format: "JSONEachRow",
-      clickhouse_settings: { async_insert: 0, log_comment: "sessions:revokeAll" },
-    });
+    await insertRows(this.writer, "sessions", rows.map((r) => ({ ...r, revoked: 1, version: nextVersion() })), { comment: "sessions:revokeAll" });
   }
 }

@@ -2,7 +2,10 @@
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
-import { queryRows, store } from "../store/clickhouse";
+import { decodeCursor, page } from "../http/cursor";
+import type { AdminListQuery } from "../queries/admin-lists";
+import { Conditions } from "../queries/conditions";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./passwords";
 import { ROLES, type Role } from "./roles";
@@ -33,19 +36,34 @@ export const passwordSchema = z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWO
 export const roleSchema = z.enum(ROLES);
 
 const COLUMNS = "id, email, role, password_hash, disabled, created_at, updated_at";
-// Inserts that the next request must see (a new user signs in at once): no async insert buffering.
-const SYNC = { async_insert: 0 } as const;
 
 export class UserExistsError extends Error {}
 
 export class UserStore {
   constructor(
-    private readonly reader: ClickHouseClient = store().reader,
-    private readonly writer: ClickHouseClient = store().writer,
+    private readonly reader: ClickHouseClient,
+    private readonly writer: ClickHouseClient,
   ) {}
 
-  async list(): Promise<User[]> {
-    return queryRows<User>(this.reader, "users:list", `SELECT id, email, role, disabled, created_at, updated_at FROM users FINAL ORDER BY email`);
+  /** A page of users by email (docs/API.md, GET /users). */
+  async list(q: AdminListQuery): Promise<{ items: User[]; next_cursor: string | null }> {
+    const c = new Conditions().after("email", "id", decodeCursor(q.cursor));
+    const rows = await queryRows<User>(
+      this.reader,
+      "users:list",
+      `SELECT id, email, role, disabled, created_at, updated_at FROM users FINAL ${c.where} ORDER BY email, id LIMIT {limit:UInt32}`,
+      { ...c.params, limit: q.limit + 1 },
+    );
+    return page(rows, q.limit, (u) => ({ t: u.email, id: u.id }));
+  }
+
+  /** The enabled admins: a change must leave one (the users routes refuse the last one's removal). */
+  async enabledAdmins(): Promise<User[]> {
+    return queryRows<User>(
+      this.reader,
+      "users:admins",
+      `SELECT id, email, role, disabled, created_at, updated_at FROM users FINAL WHERE role = 'admin' AND NOT disabled ORDER BY email`,
+    );
   }
 
   /** With the password hash: only for sign-in. */
@@ -82,7 +100,7 @@ export class UserStore {
       version: nextVersion(),
       is_deleted: 0,
     };
-    await this.writer.insert({ table: "users", values: [row], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "users:create" } });
+    await insertRows(this.writer, "users", [row], { comment: "users:create" });
     return strip(row);
   }
 
@@ -100,7 +118,7 @@ export class UserStore {
     }
     const now = new Date().toISOString();
     const row: UserRow = { id: randomUUID(), email, role: roleSchema.parse(role), password_hash: "", disabled: false, created_at: now, updated_at: now, version: nextVersion(), is_deleted: 0 };
-    await this.writer.insert({ table: "users", values: [row], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "users:provision" } });
+    await insertRows(this.writer, "users", [row], { comment: "users:provision" });
     return { user: strip(row), created: true };
   }
 
@@ -118,7 +136,7 @@ export class UserStore {
       version: nextVersion(),
       is_deleted: 0,
     };
-    await this.writer.insert({ table: "users", values: [row], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "users:update" } });
+    await insertRows(this.writer, "users", [row], { comment: "users:update" });
     return strip(row);
   }
 
@@ -126,12 +144,7 @@ export class UserStore {
     const current = await this.byId(id);
     if (!current) return false;
     const withHash = (await this.byEmailWithHash(current.email))!;
-    await this.writer.insert({
-      table: "users",
-      values: [{ ...withHash, updated_at: new Date().toISOString(), version: nextVersion(), is_deleted: 1 }],
-      format: "JSONEachRow",
-      clickhouse_settings: { ...SYNC, log_comment: "users:delete" },
-    });
+    await insertRows(this.writer, "users", [{ ...withHash, updated_at: new Date().toISOString(), version: nextVersion(), is_deleted: 1 }], { comment: "users:delete" });
     return true;
   }
 }

@@ -11,9 +11,10 @@
  * reinstatement; its containment is the worst over the revocations it has actions under.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
 import type { Containment } from "../detection/types";
-import { badParam } from "../http/errors";
-import { decodeCursor, page, type CursorKey } from "../http/cursor";
+import { badCursor, decodeCursor, page, type CursorKey } from "../http/cursor";
+import { boolParam, cursorParam, idParam, limitParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
@@ -31,15 +32,18 @@ export interface AgentListItem {
   revocation_ids: string[];
 }
 
-export type AgentSort = "last_seen" | "agent_id" | "violation_count" | "event_count";
-
-export interface AgentFilters {
-  q?: string;
-  pipeline_id?: string;
-  revoked?: boolean;
-  containment?: Containment;
-  sort: AgentSort;
-}
+/** GET /api/v1/agents: parsed by the route, typed by the UI hook (components/data/agents.ts). */
+export const agentListQuery = z.object({
+  q: z.string().max(256).optional(),
+  pipeline_id: idParam.optional(),
+  revoked: boolParam.optional(),
+  containment: z.enum(["contained", "partial", "uncontained"]).optional(),
+  sort: z.enum(["last_seen", "agent_id", "violation_count", "event_count"]).default("last_seen"),
+  limit: limitParam(100),
+  cursor: cursorParam,
+});
+export type AgentFilters = Omit<z.output<typeof agentListQuery>, "limit" | "cursor">;
+export type AgentSort = AgentFilters["sort"];
 
 /** Containment as a rank that max() can take (0: none), and back. */
 export const rankOf = (col: string) => `multiIf(${col} = 'uncontained', 3, ${col} = 'partial', 2, ${col} = 'contained', 1, 0)`;
@@ -126,7 +130,7 @@ function after(c: Conditions, sort: AgentSort, cursor: CursorKey | null): Condit
   if (!cursor) return c;
   if (sort === "agent_id") return c.add("agent_id > {c_id:String}", { c_id: cursor.id });
   if (sort === "last_seen") return c.before("last_seen", "agent_id", cursor);
-  if (!/^\d{1,20}$/.test(cursor.t)) throw badParam("cursor", "not a cursor this API issued");
+  if (!/^\d{1,20}$/.test(cursor.t)) throw badCursor();
   return c.add(`(${SORT_COLUMN[sort]}, agent_id) < ({c_n:UInt64}, {c_id:String})`, { c_n: cursor.t, c_id: cursor.id });
 }
 
@@ -137,13 +141,12 @@ function after(c: Conditions, sort: AgentSort, cursor: CursorKey | null): Condit
  * counts only when sorting by them.
  */
 async function pageIds(client: ClickHouseClient, f: AgentFilters, cursor: CursorKey | null, limit: number): Promise<string[]> {
-  const inner = new Conditions();
-  if (f.q) inner.add("positionCaseInsensitive(agent_id, {q:String}) > 0", { q: f.q });
-  const having = f.pipeline_id ? "HAVING has(groupUniqArrayArray(pipelines), {pipeline_id:String})" : "";
-  const outer = new Conditions();
+  const inner = new Conditions().search(["agent_id"], f.q);
+  const groups = new Conditions();
+  if (f.pipeline_id) groups.add("has(groupUniqArrayArray(pipelines), {pipeline_id:String})", { pipeline_id: f.pipeline_id });
+  const outer = new Conditions().equals(f, ["containment"]);
   const withState = f.revoked !== undefined || f.containment !== undefined;
   if (f.revoked !== undefined) outer.add("revoked = {revoked:Bool}", { revoked: f.revoked });
-  if (f.containment) outer.add("containment = {containment:String}", { containment: f.containment });
   after(outer, f.sort, cursor);
   const dir = f.sort === "agent_id" ? "ASC" : "DESC";
   const rows = await queryRows<{ agent_id: string }>(
@@ -153,12 +156,12 @@ async function pageIds(client: ClickHouseClient, f: AgentFilters, cursor: Cursor
        SELECT s.agent_id AS agent_id, s.last_seen AS last_seen, s.event_count AS event_count
               ${withState ? `, toBool(st.revoked) AS revoked, ${containmentOfRank("st.rank")} AS containment` : ""}
               ${f.sort === "violation_count" ? ", v.n AS violation_count" : ""}
-       FROM (SELECT agent_id, max(last_seen) AS last_seen, sum(event_count) AS event_count FROM agent_summary ${inner.where} GROUP BY agent_id ${having}) AS s
+       FROM (SELECT agent_id, max(last_seen) AS last_seen, sum(event_count) AS event_count FROM agent_summary ${inner.where} GROUP BY agent_id ${groups.having}) AS s
        ${withState ? `LEFT JOIN (${stateSql(false)}) AS st ON st.agent_id = s.agent_id` : ""}
        ${f.sort === "violation_count" ? `LEFT JOIN (${violationsSql(false)}) AS v ON v.agent_id = s.agent_id` : ""}
      ) ${outer.where}
      ORDER BY ${SORT_COLUMN[f.sort]} ${dir}, agent_id ${dir} LIMIT {limit:UInt32}`,
-    { ...inner.params, ...(f.pipeline_id ? { pipeline_id: f.pipeline_id } : {}), ...outer.params, limit },
+    { ...inner.params, ...groups.params, ...outer.params, limit },
   );
   return rows.map((r) => r.agent_id);
 }

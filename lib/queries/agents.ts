@@ -4,14 +4,19 @@
  * lib/queries/agent-list.ts; its row heads the agent's page too.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
 import type { StoredEvent } from "../events/schema";
 import { decodeCursor, page } from "../http/cursor";
+import { cursorParam, limitParam, timeParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { agentListItem } from "./agent-list";
 import { Conditions } from "./conditions";
 import { allRevocations } from "./revocations";
 
-export { listAgents, type AgentFilters, type AgentListItem, type AgentSort } from "./agent-list";
+export { agentListQuery, listAgents, type AgentFilters, type AgentListItem, type AgentSort } from "./agent-list";
+
+/** GET /api/v1/agents/{agent_id}/timeline: parsed by the route, typed by the UI hook (components/data/agents.ts). */
+export const timelineQuery = z.object({ from: timeParam.optional(), to: timeParam.optional(), limit: limitParam(500), cursor: cursorParam });
 
 export interface CredentialInfo {
   credential_id: string;

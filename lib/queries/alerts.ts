@@ -1,18 +1,25 @@
 /** Alert list reads (docs/API.md): filters, newest first by creation, keyset pages. */
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Alert } from "../alerts/store";
+import { z } from "zod";
+import { ALERT_STATUSES, type Alert } from "../alerts/store";
+import { ALERT_RULES, ALERT_SEVERITIES } from "../detection/types";
 import { decodeCursor, page } from "../http/cursor";
+import { cursorParam, idParam, limitParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
-export interface AlertFilters {
-  status?: string;
-  rule?: string;
-  severity?: string;
-  agent_id?: string;
-  pipeline_id?: string;
-  revocation_id?: string;
-}
+/** GET /api/v1/alerts: parsed by the route, typed by the UI hook (components/data/alerts.ts). */
+export const alertListQuery = z.object({
+  status: z.enum(ALERT_STATUSES).optional(),
+  rule: z.enum(ALERT_RULES).optional(),
+  severity: z.enum(ALERT_SEVERITIES).optional(),
+  agent_id: idParam.optional(),
+  pipeline_id: idParam.optional(),
+  revocation_id: idParam.optional(),
+  limit: limitParam(100),
+  cursor: cursorParam,
+});
+export type AlertFilters = Omit<z.output<typeof alertListQuery>, "limit" | "cursor">;
 
 export async function listAlerts(client: ClickHouseClient, f: AlertFilters, cursor: string | undefined, limit: number) {
   const c = new Conditions()

@@ -3,8 +3,10 @@
  * agent × layer (enforcing / leaking / silent) and the delegation tree of their credentials.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
 import type { Containment } from "../detection/types";
 import { decodeCursor, page } from "../http/cursor";
+import { cursorParam, limitParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { containmentOfRank, rankOf } from "./agent-list";
 import { credentialsOf } from "./agents";
@@ -36,14 +38,16 @@ const PIPELINE_STATE_SQL = `
   )
   GROUP BY pipeline_id`;
 
+/** GET /api/v1/pipelines: parsed by the route, typed by the UI hook (components/data/pipelines.ts). */
+export const pipelineListQuery = z.object({ q: z.string().max(256).optional(), limit: limitParam(100), cursor: cursorParam });
+
 /**
  * Pipelines newest first (by their members' last activity), filtered and paged in
  * ClickHouse like the agents list (lib/queries/agent-list.ts): members come from
  * agent_summary, revocation counts and containment from revocation_status.
  */
 export async function listPipelines(client: ClickHouseClient, q: string | undefined, cursor: string | undefined, limit: number) {
-  const inner = new Conditions();
-  if (q) inner.add("positionCaseInsensitive(pipeline_id, {q:String}) > 0", { q });
+  const inner = new Conditions().search(["pipeline_id"], q);
   const outer = new Conditions().before("last_seen", "pipeline_id", decodeCursor(cursor));
   const rows = await queryRows<PipelineListItem>(
     client,

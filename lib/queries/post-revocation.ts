@@ -4,24 +4,31 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { stringify } from "csv-stringify/sync";
+import { z } from "zod";
 import type { PostRevocationAction } from "../detection/types";
-import { decodeCursor, encodeCursor, page, type CursorKey } from "../http/cursor";
+import { cursorTime, decodeCursor, decodeIds, encodeIds, page, type CursorKey } from "../http/cursor";
+import { boolParam, cursorParam, idParam, limitParam, timeParam } from "../http/params";
 import { queryRows, timeBound } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
-export interface PairFilters {
-  agent_id?: string;
-  pipeline_id?: string;
-  credential_id?: string;
-  session_id?: string;
-  layer?: string;
-  decision?: string;
-  revocation_id?: string;
-  violation?: boolean;
-  via?: string;
-  from?: string;
-  to?: string;
-}
+/** GET /api/v1/post-revocation-actions: parsed by the route, typed by the UI hook (components/data/investigate.ts). */
+export const pairListQuery = z.object({
+  agent_id: idParam.optional(),
+  pipeline_id: idParam.optional(),
+  credential_id: idParam.optional(),
+  session_id: idParam.optional(),
+  revocation_id: idParam.optional(),
+  layer: z.string().min(1).max(64).optional(),
+  decision: z.enum(["allow", "deny", "unknown"]).optional(),
+  violation: boolParam.optional(),
+  via: z.enum(["direct", "cascade"]).optional(),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  format: z.enum(["json", "ndjson", "csv"]).default("json"),
+  limit: limitParam(100),
+  cursor: cursorParam,
+});
+export type PairFilters = Omit<z.output<typeof pairListQuery>, "format" | "limit" | "cursor">;
 
 export const PAIR_COLUMNS = [
   "event_id", "revocation_id", "violation", "via", "time", "agent_id", "pipeline_id", "session_id",
@@ -35,13 +42,13 @@ function where(f: PairFilters, after: CursorKey | null): Conditions {
   if (f.violation !== undefined) c.add("violation = {violation:Bool}", { violation: f.violation });
   if (after) {
     // The tie-breaker is (event_id, revocation_id): a pair's identity.
-    const [eventId, revocationId] = JSON.parse(after.id) as [string, string];
-    c.add(`(time, event_id, revocation_id) < (${timeBound("c_t")}, {c_e:String}, {c_r:String})`, { c_t: after.t, c_e: eventId, c_r: revocationId });
+    const [eventId, revocationId] = decodeIds(after.id, 2);
+    c.add(`(time, event_id, revocation_id) < (${timeBound("c_t")}, {c_e:String}, {c_r:String})`, { c_t: cursorTime(after), c_e: eventId, c_r: revocationId });
   }
   return c;
 }
 
-const keyOf = (p: PostRevocationAction): CursorKey => ({ t: p.time, id: JSON.stringify([p.event_id, p.revocation_id]) });
+const keyOf = (p: PostRevocationAction): CursorKey => ({ t: p.time, id: encodeIds(p.event_id, p.revocation_id) });
 
 async function fetchPage(client: ClickHouseClient, f: PairFilters, after: CursorKey | null, limit: number) {
   const w = where(f, after);
@@ -101,4 +108,3 @@ export function exportStream(client: ClickHouseClient, f: PairFilters, format: "
   });
 }
 
-export { encodeCursor };

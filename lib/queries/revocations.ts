@@ -1,7 +1,9 @@
 /** Revocation reads (docs/API.md): the summaries detection keeps in revocation_status. */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
 import type { RevocationSummary } from "../detection/types";
 import { decodeCursor, page } from "../http/cursor";
+import { cursorParam, idParam, limitParam, timeParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
@@ -14,15 +16,19 @@ export interface RevocationRow extends RevocationSummary {
 export const REVOCATION_COLUMNS = `event_id, time, scope, subject, cascade, reason, initiated_by, reinstated_at, containment,
   layers, propagation_ms, violation_count, blocked_count, agents, pipelines, evaluated_at`;
 
-export interface RevocationFilters {
-  scope?: string;
-  subject?: string;
-  containment?: string;
-  agent_id?: string;
-  pipeline_id?: string;
-  from?: string;
-  to?: string;
-}
+/** GET /api/v1/revocations: parsed by the route, typed by the UI hook (components/data/revocations.ts). */
+export const revocationListQuery = z.object({
+  scope: z.enum(["agent", "session", "credential", "pipeline"]).optional(),
+  subject: idParam.optional(),
+  containment: z.enum(["contained", "partial", "uncontained"]).optional(),
+  agent_id: idParam.optional(),
+  pipeline_id: idParam.optional(),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  limit: limitParam(100),
+  cursor: cursorParam,
+});
+export type RevocationFilters = Omit<z.output<typeof revocationListQuery>, "limit" | "cursor">;
 
 function conditions(f: RevocationFilters): Conditions {
   const c = new Conditions().equals(f, ["scope", "subject", "containment"]).timeRange("time", f.from, f.to);

@@ -8,7 +8,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { randomUUID } from "node:crypto";
-import { queryRows } from "../store/clickhouse";
+import { insertRows, queryRows } from "../store/clickhouse";
 
 export const SET_ALG = "RS256";
 
@@ -59,7 +59,7 @@ export class SigningKeys {
       public_jwk: JSON.stringify(await exportJWK(publicKey)),
       created_at: new Date(now).toISOString(),
     };
-    await this.client.insert({ table: "transmitter_keys", values: [row], format: "JSONEachRow", clickhouse_settings: { log_comment: "ssf:keys:rotate", async_insert: 0 } });
+    await insertRows(this.client, "transmitter_keys", [row], { comment: "ssf:keys:rotate" });
     this.cache = null;
     return row;
   }

@@ -13,7 +13,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { SignJWT, type JWTPayload } from "jose";
 import { createHash } from "node:crypto";
 import type { CredentialStatus } from "../feed/status";
-import { queryRows } from "../store/clickhouse";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { SET_ALG, type SigningKeys } from "./keys";
 import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, SSF_VERIFICATION, type Stream, type StreamStore } from "./streams";
@@ -138,14 +138,8 @@ export class SetOutbox {
   }
 
   async put(rows: SetRow[]): Promise<void> {
-    if (rows.length === 0) return;
     const version = nextVersion();
-    await this.client.insert({
-      table: "transmitter_sets",
-      values: rows.map((r) => ({ ...r, version })),
-      format: "JSONEachRow",
-      clickhouse_settings: { log_comment: "ssf:sets:put", async_insert: 0 },
-    });
+    await insertRows(this.client, "transmitter_sets", rows.map((r) => ({ ...r, version })), { comment: "ssf:sets:put" });
   }
 
   /** Pending SETs of the given streams, oldest first; `due` keeps only those whose next attempt is due. */

@@ -7,7 +7,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import { queryRows } from "../store/clickhouse";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
 export const PUSH = "urn:ietf:rfc:8935";
@@ -107,12 +107,7 @@ export class StreamStore {
   }
 
   async put(stream: Stream): Promise<void> {
-    await this.client.insert({
-      table: "transmitter_streams",
-      values: [{ ...stream, version: nextVersion() }],
-      format: "JSONEachRow",
-      clickhouse_settings: { log_comment: "ssf:streams:put", async_insert: 0 },
-    });
+    await insertRows(this.client, "transmitter_streams", [{ ...stream, version: nextVersion() }], { comment: "ssf:streams:put" });
   }
 
   async delete(stream: Stream): Promise<void> {

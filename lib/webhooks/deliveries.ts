@@ -5,7 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
-import { queryRows, store } from "../store/clickhouse";
+import { decodeCursor, page } from "../http/cursor";
+import { Conditions } from "../queries/conditions";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
 export type DeliveryStatus = "pending" | "succeeded" | "failed" | "cancelled" | "testing";
@@ -48,14 +50,11 @@ export function deliveryId(endpointId: string, alertId: string, seq: number | st
 
 const COLUMNS = `endpoint_id, id, alert_id, seq, type, payload, status, attempts, created_at, change_at, next_attempt_at,
   first_sent_at, delivered_at, last_status_code, last_error, last_duration_ms`;
-// The dispatcher's writes must be visible to its next read at once, and an async-insert
-// flush would add its wait to every webhook's latency.
-const SYNC = { async_insert: 0 } as const;
 
 export class DeliveryStore {
   constructor(
-    private readonly reader: ClickHouseClient = store().reader,
-    private readonly writer: ClickHouseClient = store().writer,
+    private readonly reader: ClickHouseClient,
+    private readonly writer: ClickHouseClient,
   ) {}
 
   /** Which of these delivery ids are already recorded. */
@@ -70,26 +69,13 @@ export class DeliveryStore {
    * (see save()), so recording the same delivery twice never rolls one back.
    */
   async record(deliveries: Delivery[]): Promise<void> {
-    if (deliveries.length === 0) return;
-    await this.writer.insert({
-      table: "webhook_deliveries",
-      values: deliveries.map((d) => ({ ...d, version: d.seq })),
-      format: "JSONEachRow",
-      clickhouse_settings: { ...SYNC, log_comment: "webhooks:record" },
-    });
+    await insertRows(this.writer, "webhook_deliveries", deliveries.map((d) => ({ ...d, version: d.seq })), { comment: "webhooks:record" });
   }
 
   /** Writes a delivery's new state and the attempt that led to it. */
   async save(d: Delivery, attempt?: Attempt): Promise<void> {
-    if (attempt) {
-      await this.writer.insert({ table: "webhook_attempts", values: [attempt], format: "JSONEachRow", clickhouse_settings: { ...SYNC, log_comment: "webhooks:attempt" } });
-    }
-    await this.writer.insert({
-      table: "webhook_deliveries",
-      values: [{ ...d, version: Math.max(nextVersion(), d.seq + 1) }],
-      format: "JSONEachRow",
-      clickhouse_settings: { ...SYNC, log_comment: "webhooks:save" },
-    });
+    if (attempt) await insertRows(this.writer, "webhook_attempts", [attempt], { comment: "webhooks:attempt" });
+    await insertRows(this.writer, "webhook_deliveries", [{ ...d, version: Math.max(nextVersion(), d.seq + 1) }], { comment: "webhooks:save" });
   }
 
   async due(limit: number, exclude: string[]): Promise<Delivery[]> {
@@ -124,28 +110,21 @@ export class DeliveryStore {
     limit: number,
     cursor?: string,
   ): Promise<{ items: (Omit<Delivery, "payload"> & { attempt_log: Omit<Attempt, "endpoint_id" | "delivery_id">[] })[]; next_cursor: string | null }> {
-    const params: Record<string, unknown> = { ep: endpointId, limit: limit + 1 };
-    let where = "endpoint_id = {ep:String}";
-    const cur = cursor ? decodeCursor(cursor) : null;
-    if (cur) {
-      where += " AND (created_at, id) < ({cat:DateTime64(3, 'UTC')}, {cid:String})";
-      params.cat = cur.at.replace("T", " ").replace("Z", "");
-      params.cid = cur.id;
-    }
+    const c = new Conditions().add("endpoint_id = {ep:String}", { ep: endpointId }).before("created_at", "id", decodeCursor(cursor));
     const rows = await queryRows<Delivery>(
       this.reader,
       "webhooks:deliveries",
-      `SELECT ${COLUMNS} FROM webhook_deliveries FINAL WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}`,
-      params,
+      `SELECT ${COLUMNS} FROM webhook_deliveries FINAL ${c.where} ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}`,
+      { ...c.params, limit: limit + 1 },
     );
-    const page = rows.slice(0, limit);
-    const attempts = page.length
+    const { items: deliveries, next_cursor } = page(rows, limit, (d) => ({ t: d.created_at, id: d.id }));
+    const attempts = deliveries.length
       ? await queryRows<Attempt>(
           this.reader,
           "webhooks:attempts",
           `SELECT endpoint_id, delivery_id, attempt, at, duration_ms, status_code, error, outcome FROM webhook_attempts
            WHERE endpoint_id = {ep:String} AND delivery_id IN {ids:Array(String)} ORDER BY at`,
-          { ep: endpointId, ids: page.map((d) => d.id) },
+          { ep: endpointId, ids: deliveries.map((d) => d.id) },
         )
       : [];
     const byDelivery = new Map<string, Omit<Attempt, "endpoint_id" | "delivery_id">[]>();
@@ -153,21 +132,7 @@ export class DeliveryStore {
       const { endpoint_id: _e, delivery_id, ...rest } = a;
       byDelivery.set(delivery_id, [...(byDelivery.get(delivery_id) ?? []), rest]);
     }
-    const items = page.map(({ payload: _p, ...d }) => ({ ...d, attempt_log: byDelivery.get(d.id) ?? [] }));
-    const last = page[page.length - 1];
-    return { items, next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
-  }
-}
-
-function encodeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString("base64url");
-}
-
-function decodeCursor(c: string): { at: string; id: string } | null {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(c, "base64url").toString()) as [string, string];
-    return typeof at === "string" && typeof id === "string" ? { at, id } : null;
-  } catch {
-    return null;
+    const items = deliveries.map(({ payload: _p, ...d }) => ({ ...d, attempt_log: byDelivery.get(d.id) ?? [] }));
+    return { items, next_cursor };
   }
 }

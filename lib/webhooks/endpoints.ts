@@ -6,7 +6,10 @@ import { ALERT_RULES, ALERT_SEVERITIES } from "../detection/types";
 import type { Alert } from "../alerts/store";
 import { currentKeyId, open, seal, sealedWith } from "../auth/secret-box";
 import { logger } from "../log";
-import { queryRows, store } from "../store/clickhouse";
+import { decodeCursor, page } from "../http/cursor";
+import type { AdminListQuery } from "../queries/admin-lists";
+import { Conditions } from "../queries/conditions";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
 export interface Endpoint {
@@ -69,16 +72,23 @@ export function endpointMatches(e: Endpoint, alert: Pick<Alert, "severity" | "ru
 }
 
 const PUBLIC = "id, url, description, min_severity, rules, pipelines, enabled, created_at, created_by, updated_at";
-const SYNC = { async_insert: 0 } as const;
 
 export class EndpointStore {
   constructor(
-    private readonly reader: ClickHouseClient = store().reader,
-    private readonly writer: ClickHouseClient = store().writer,
+    private readonly reader: ClickHouseClient,
+    private readonly writer: ClickHouseClient,
   ) {}
 
-  async list(): Promise<Endpoint[]> {
-    return queryRows<Endpoint>(this.reader, "webhooks:list", `SELECT ${PUBLIC} FROM webhook_endpoints FINAL ORDER BY created_at DESC`);
+  /** A page of endpoints without their secrets, newest first (docs/API.md, GET /webhooks). */
+  async list(q: AdminListQuery): Promise<{ items: Endpoint[]; next_cursor: string | null }> {
+    const c = new Conditions().before("created_at", "id", decodeCursor(q.cursor));
+    const rows = await queryRows<Endpoint>(
+      this.reader,
+      "webhooks:list",
+      `SELECT ${PUBLIC} FROM webhook_endpoints FINAL ${c.where} ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}`,
+      { ...c.params, limit: q.limit + 1 },
+    );
+    return page(rows, q.limit, (e) => ({ t: e.created_at, id: e.id }));
   }
 
   /**
@@ -146,12 +156,7 @@ export class EndpointStore {
   }
 
   private async write(e: EndpointWithSecret, isDeleted: number): Promise<void> {
-    await this.writer.insert({
-      table: "webhook_endpoints",
-      values: [{ ...e, secret: seal(e.secret), version: nextVersion(), is_deleted: isDeleted }],
-      format: "JSONEachRow",
-      clickhouse_settings: { ...SYNC, log_comment: "webhooks:write" },
-    });
+    await insertRows(this.writer, "webhook_endpoints", [{ ...e, secret: seal(e.secret), version: nextVersion(), is_deleted: isDeleted }], { comment: "webhooks:write" });
   }
 }
 

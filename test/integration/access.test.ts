@@ -80,7 +80,7 @@ describe("access control on every API route", () => {
   const keys = {} as Record<Role, string>;
 
   beforeAll(async () => {
-    const store_ = new ApiKeyStore();
+    const store_ = new ApiKeyStore(store().reader, store().writer);
     for (const role of KEY_ROLES) keys[role] = (await store_.create({ name: `test ${role}`, role, createdBy: "test" })).key;
     routes = await loadRoutes();
   });
@@ -183,7 +183,7 @@ describe("sign-in, sessions, CSRF, keys, audit", () => {
   it("creates the first admin once from the environment", async () => {
     expect(await ensureFirstAdmin()).toBe("created");
     expect(await ensureFirstAdmin()).toBe("done_before");
-    const users = await new UserStore().list();
+    const users = (await new UserStore(store().reader, store().writer).list({ limit: 1000 })).items;
     expect(users.map((u) => [u.email, u.role])).toEqual([["root@example.com", "admin"]]);
     expect(JSON.stringify(users)).not.toContain("argon2");
   });
@@ -248,7 +248,7 @@ describe("sign-in, sessions, CSRF, keys, audit", () => {
     expect(meAfter.status).toBe(401);
 
     // The audit log saw it all, and holds no secret.
-    const auditRes = await send((await route("audit")).GET, "/api/v1/audit?limit=100", { headers: { authorization: `Bearer ${(await new ApiKeyStore().create({ name: "auditor", role: "admin", createdBy: "test" })).key}` } });
+    const auditRes = await send((await route("audit")).GET, "/api/v1/audit?limit=100", { headers: { authorization: `Bearer ${(await new ApiKeyStore(store().reader, store().writer).create({ name: "auditor", role: "admin", createdBy: "test" })).key}` } });
     const audit = await auditRes.json();
     const actions = audit.items.map((e: { action: string }) => e.action);
     for (const a of ["auth.login_failed", "auth.login", "key.create", "key.revoke", "auth.logout"]) expect(actions).toContain(a);
@@ -272,7 +272,7 @@ describe("sign-in, sessions, CSRF, keys, audit", () => {
 
   it("refuses bodies over the size limit: declared ones before reading, streamed ones while reading", async () => {
     const users = (await route("users")).POST;
-    const admin = (await new ApiKeyStore().create({ name: "big", role: "admin", createdBy: "test" })).key;
+    const admin = (await new ApiKeyStore(store().reader, store().writer).create({ name: "big", role: "admin", createdBy: "test" })).key;
     const headers = { authorization: `Bearer ${admin}`, "content-type": "application/json" };
     // A declared Content-Length over the limit: refused without touching the body (which
     // here would not even be JSON).

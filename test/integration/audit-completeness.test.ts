@@ -40,8 +40,8 @@ let viewer: string;
 beforeAll(async () => {
   configureTestStack({ REVENANT_AUTH_FAILURES_PER_MIN: "3", REVENANT_EVENTS_RATE_PER_MIN: "1" });
   await migrate(store().writer);
-  admin = (await new ApiKeyStore().create({ name: "admin", role: "admin", createdBy: "test" })).key;
-  viewer = (await new ApiKeyStore().create({ name: "viewer", role: "viewer", createdBy: "test" })).key;
+  admin = (await new ApiKeyStore(store().reader, store().writer).create({ name: "admin", role: "admin", createdBy: "test" })).key;
+  viewer = (await new ApiKeyStore(store().reader, store().writer).create({ name: "viewer", role: "viewer", createdBy: "test" })).key;
 });
 afterAll(async () => {
   await closeStore();
@@ -54,7 +54,7 @@ describe("audit of refusals", () => {
     expect((await send(keys.GET, "/api/v1/keys", { headers: { "x-forwarded-for": "203.0.113.7" } })).status).toBe(401);
     expect((await send(keys.GET, "/api/v1/keys", { headers: { authorization: `Bearer ${viewer}` } })).status).toBe(403);
     // A signed-in person without the CSRF header.
-    await new UserStore().create({ email: "pat@example.com", role: "admin", password: "pat password 1" });
+    await new UserStore(store().reader, store().writer).create({ email: "pat@example.com", role: "admin", password: "pat password 1" });
     const login = await send((await route("auth/login")).POST, "/api/v1/auth/login", { method: "POST", body: { email: "pat@example.com", password: "pat password 1" } });
     const cookie = login.headers
       .getSetCookie()
@@ -92,8 +92,8 @@ describe("admin changes need their audit row", () => {
   it("refuses with 503 and changes nothing while the audit log cannot be written", async () => {
     resetRateLimits();
     const auth = { authorization: `Bearer ${admin}` };
-    const keysBefore = (await new ApiKeyStore().list()).length;
-    const val = await new UserStore().create({ email: "val@example.com", role: "viewer", password: "val password 1" });
+    const keysBefore = (await new ApiKeyStore(store().reader, store().writer).list({ limit: 1000 })).items.length;
+    const val = await new UserStore(store().reader, store().writer).create({ email: "val@example.com", role: "viewer", password: "val password 1" });
     await store().writer.command({ query: "RENAME TABLE audit_log TO audit_log_unavailable" });
     try {
       const created = await send((await route("keys")).POST, "/api/v1/keys", { method: "POST", headers: auth, body: { name: "unaudited", role: "admin" } });
@@ -107,9 +107,9 @@ describe("admin changes need their audit row", () => {
     } finally {
       await store().writer.command({ query: "RENAME TABLE audit_log_unavailable TO audit_log" });
     }
-    expect((await new ApiKeyStore().list()).length).toBe(keysBefore);
-    expect(await new UserStore().byEmailWithHash("ghost@example.com")).toBeNull();
-    expect((await new UserStore().byId(val.id))!.role).toBe("viewer");
+    expect((await new ApiKeyStore(store().reader, store().writer).list({ limit: 1000 })).items.length).toBe(keysBefore);
+    expect(await new UserStore(store().reader, store().writer).byEmailWithHash("ghost@example.com")).toBeNull();
+    expect((await new UserStore(store().reader, store().writer).byId(val.id))!.role).toBe("viewer");
     // With the log back, the same change goes through and is recorded under the key's id.
     const ok = await send((await route("keys")).POST, "/api/v1/keys", { method: "POST", headers: auth, body: { name: "audited", role: "viewer" } });
     expect(ok.status).toBe(201);

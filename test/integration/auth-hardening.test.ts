@@ -68,7 +68,7 @@ afterAll(async () => {
 describe("first admin and the user CLI", () => {
   it("creates the first admin once, ever: a deleted one is not re-created from the environment", async () => {
     expect(await ensureFirstAdmin()).toBe("created");
-    const users = new UserStore();
+    const users = new UserStore(store().reader, store().writer);
     const admin = (await users.byEmailWithHash("first@example.com"))!;
     expect(await users.delete(admin.id)).toBe(true);
     expect(await ensureFirstAdmin()).toBe("done_before");
@@ -78,10 +78,10 @@ describe("first admin and the user CLI", () => {
   });
 
   it("create-user --reset ends the user's sessions and is audited", async () => {
-    const users = new UserStore();
+    const users = new UserStore(store().reader, store().writer);
     const bob = await users.create({ email: "bob@example.com", role: "viewer", password: "bob password 1" });
-    const session = await new SessionStore().create(bob);
-    expect(await new SessionStore().principal(session.token)).toMatchObject({ id: bob.id });
+    const session = await new SessionStore(store().reader, store().writer).create(bob);
+    expect(await new SessionStore(store().reader, store().writer).principal(session.token)).toMatchObject({ id: bob.id });
     // The CLI opens the data directory itself: one process may own it at a time.
     await closeStore();
     const run = promisify(execFile);
@@ -94,12 +94,12 @@ describe("first admin and the user CLI", () => {
     await cli("dan@example.com", "viewer");
     const { authCache } = await import("@/lib/auth/cache");
     authCache().clear();
-    expect(await new SessionStore().principal(session.token)).toBeNull();
+    expect(await new SessionStore(store().reader, store().writer).principal(session.token)).toBeNull();
     const rows = await queryRows<{ action: string; actor_kind: string; target: string }>(store().reader, "test", "SELECT action, actor_kind, target FROM audit_log WHERE action = 'user.reset'");
     expect(rows).toEqual([{ action: "user.reset", actor_kind: "system", target: "bob@example.com" }]);
     const created = await queryRows<{ actor_kind: string }>(store().reader, "test", "SELECT actor_kind FROM audit_log WHERE action = 'user.create' AND target = 'dan@example.com'");
     expect(created).toEqual([{ actor_kind: "system" }]);
-    expect((await new UserStore().byEmailWithHash("dan@example.com"))!.role).toBe("viewer");
+    expect((await new UserStore(store().reader, store().writer).byEmailWithHash("dan@example.com"))!.role).toBe("viewer");
   });
 });
 
@@ -185,7 +185,7 @@ describe("failed authentication", () => {
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
     // A valid key still works from a fresh address.
-    const key = (await new ApiKeyStore().create({ name: "ok", role: "viewer", createdBy: "test" })).key;
+    const key = (await new ApiKeyStore(store().reader, store().writer).create({ name: "ok", role: "viewer", createdBy: "test" })).key;
     const ok = await me(req("/api/v1/auth/me", { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": "198.18.1.1" } }));
     expect(ok.status).toBe(200);
   });
@@ -215,7 +215,7 @@ describe("cookies", () => {
   };
 
   beforeAll(async () => {
-    await new UserStore().create({ email: "carol@example.com", role: "viewer", password: "carol password" });
+    await new UserStore(store().reader, store().writer).create({ email: "carol@example.com", role: "viewer", password: "carol password" });
   });
   afterAll(() => setEnv({ NODE_ENV: "test", REVENANT_COOKIE_SECURE: undefined }));
 
@@ -273,26 +273,26 @@ describe("webhook secrets at rest", () => {
     const raw = await stored(id);
     expect(raw).toMatch(/^enc:v1:[0-9a-f]{8}:/);
     expect(raw).not.toContain(secret.slice(6));
-    expect((await new EndpointStore().getWithSecret(id))!.secret).toBe(secret);
+    expect((await new EndpointStore(store().reader, store().writer).getWithSecret(id))!.secret).toBe(secret);
 
     // Rotation: the new key encrypts, the previous one still decrypts.
     setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: KEY_A });
-    expect((await new EndpointStore().getWithSecret(id))!.secret).toBe(secret);
-    expect(await new EndpointStore().reseal()).toBe(1);
+    expect((await new EndpointStore(store().reader, store().writer).getWithSecret(id))!.secret).toBe(secret);
+    expect(await new EndpointStore(store().reader, store().writer).reseal()).toBe(1);
     const resealed = await stored(id);
     expect(resealed.split(":")[2]).not.toBe(raw.split(":")[2]);
     // Without the previous key the new ciphertext still opens; the old one would not.
     setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: undefined });
-    expect((await new EndpointStore().getWithSecret(id))!.secret).toBe(secret);
+    expect((await new EndpointStore(store().reader, store().writer).getWithSecret(id))!.secret).toBe(secret);
     expect(() => open(raw)).toThrow(/REVENANT_SECRET_KEY/);
     // A tampered ciphertext is refused, not opened to junk.
     const tampered = resealed.slice(0, -2) + (resealed.endsWith("A") ? "BB" : "AA");
     expect(() => open(tampered)).toThrow();
     // A key that opens nothing: the endpoint stays listed (deliveries still recorded) but cannot sign.
     setEnv({ REVENANT_SECRET_KEY: randomBytes(32).toString("base64") });
-    const listed = (await new EndpointStore().listWithSecrets()).find((e) => e.id === id)!;
+    const listed = (await new EndpointStore(store().reader, store().writer).listWithSecrets()).find((e) => e.id === id)!;
     expect(listed.secret).toBe("");
-    await expect(new EndpointStore().getWithSecret(id)).rejects.toThrow(/REVENANT_SECRET_KEY/);
+    await expect(new EndpointStore(store().reader, store().writer).getWithSecret(id)).rejects.toThrow(/REVENANT_SECRET_KEY/);
     setEnv({ REVENANT_SECRET_KEY: undefined });
   });
 });

@@ -137,7 +137,7 @@ describe("covered-credentials feed", () => {
     const { ApiKeyStore } = await import("@/lib/auth/keys");
     const one = (await import("@/app/api/v1/credentials/[id]/status/route")).GET;
     const many = (await import("@/app/api/v1/credentials/status/route")).POST;
-    const key = (await new ApiKeyStore().create({ name: "gateway", role: "enforcer", createdBy: "test" })).key;
+    const key = (await new ApiKeyStore(store().reader, store().writer).create({ name: "gateway", role: "enforcer", createdBy: "test" })).key;
     const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
     const fromFeed = await readFeedToEnd();
     const ids = ["tok-orch", "tok-a", "tok-b", "tok-c", "tok-bob", "key-svc", "tok-alice", "never-seen"];
@@ -174,7 +174,7 @@ describe("covered-credentials feed", () => {
     // The lookup's in-memory copy keeps following the feed: a new revocation shows there too.
     const { ApiKeyStore } = await import("@/lib/auth/keys");
     const one = (await import("@/app/api/v1/credentials/[id]/status/route")).GET;
-    const key = (await new ApiKeyStore().create({ name: "gateway-2", role: "enforcer", createdBy: "test" })).key;
+    const key = (await new ApiKeyStore(store().reader, store().writer).create({ name: "gateway-2", role: "enforcer", createdBy: "test" })).key;
     await send([revoke("rev-alice", "credential", "tok-alice", 50)]);
     const seen = await eventually(async () => {
       const res = await one(new Request("http://localhost/api/v1/credentials/tok-alice/status", { headers: { authorization: `Bearer ${key}` } }), { params: Promise.resolve({ id: "tok-alice" }) });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   configureTestStack();
   await migrate(store().writer);
   await ensureTopics(createKafka(config(), "-test-admin"));
-  const store_ = new ApiKeyStore();
+  const store_ = new ApiKeyStore(store().reader, store().writer);
   for (const [name, role, scopes] of [
     ["telemetry", "analyst", undefined],
     ["revoker", "analyst", ["ingest:telemetry", "ingest:revocation"]],
@@ -63,7 +63,7 @@ afterAll(async () => {
 
 describe("API key scopes on POST /api/v1/events", () => {
   it("gives new keys telemetry only, and lists their scopes", async () => {
-    const listed = await new ApiKeyStore().list();
+    const listed = (await new ApiKeyStore(store().reader, store().writer).list({ limit: 1000 })).items;
     expect(listed.find((k) => k.name === "telemetry")!.scopes).toEqual(["ingest:telemetry"]);
     expect(listed.find((k) => k.name === "revoker")!.scopes).toEqual(["ingest:telemetry", "ingest:revocation"]);
     const bad = await (await route("keys")).POST(

@@ -204,7 +204,7 @@ describe("single sign-on with OpenID Connect", () => {
     expect(params.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(params.get("state")).toBeTruthy();
     expect(browser.visited.some((v) => v.startsWith(`GET ${appOrigin}/api/v1/auth/oidc/callback?code=`))).toBe(true);
-    const user = await new UserStore().byEmailWithHash("ada@corp.example");
+    const user = await new UserStore(store().reader, store().writer).byEmailWithHash("ada@corp.example");
     expect(user).toMatchObject({ role: "analyst", password_hash: "" });
   });
 
@@ -212,7 +212,7 @@ describe("single sign-on with OpenID Connect", () => {
     expect((await signIn("grace")).me.role).toBe("admin");
     PEOPLE.grace.groups = ["soc-analysts"];
     expect((await signIn("grace")).me.role).toBe("analyst");
-    expect((await new UserStore().list()).filter((u) => u.email === "grace@corp.example")).toHaveLength(1);
+    expect((await new UserStore(store().reader, store().writer).list({ limit: 1000 })).items.filter((u) => u.email === "grace@corp.example")).toHaveLength(1);
   });
 
   it("refuses someone whose groups map to no role, unless a default role is set", async () => {
@@ -220,7 +220,7 @@ describe("single sign-on with OpenID Connect", () => {
     expect(refused.status).toBe(401);
     expect(refused.landed.pathname).toBe("/login");
     expect(refused.landed.searchParams.get("sso_error")).toBe("no_role");
-    expect(await new UserStore().byEmailWithHash("eve@corp.example")).toBeNull();
+    expect(await new UserStore(store().reader, store().writer).byEmailWithHash("eve@corp.example")).toBeNull();
 
     process.env.REVENANT_OIDC_DEFAULT_ROLE = "viewer";
     resetConfig();
@@ -248,7 +248,7 @@ describe("single sign-on with OpenID Connect", () => {
 
   it("keeps password sign-in, and switches it off in SSO-only mode", async () => {
     resetRateLimits();
-    await new UserStore().create({ email: "local@corp.example", role: "viewer", password: "local password" });
+    await new UserStore(store().reader, store().writer).create({ email: "local@corp.example", role: "viewer", password: "local password" });
     const post = () =>
       fetch(`${appOrigin}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "local@corp.example", password: "local password" }) });
     expect((await post()).status).toBe(200);

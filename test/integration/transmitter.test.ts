@@ -89,7 +89,7 @@ describe("SSF transmitter", () => {
     pushUrl = `http://127.0.0.1:${(push.server.address() as AddressInfo).port}/events`;
     producer = await testProducer();
     worker = await startWorker({ jobs: [ssfPushJob()] });
-    admin = (await new ApiKeyStore().create({ name: "ssf admin", role: "admin", createdBy: "test" })).key;
+    admin = (await new ApiKeyStore(store().reader, store().writer).create({ name: "ssf admin", role: "admin", createdBy: "test" })).key;
   });
   afterAll(async () => {
     await worker?.stop();

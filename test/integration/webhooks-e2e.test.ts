@@ -15,6 +15,7 @@ import { config } from "@/lib/config";
 import { closeStore } from "@/lib/store/clickhouse";
 import { EndpointStore } from "@/lib/webhooks/endpoints";
 import { actionEvent, configureTestStack, eventually, produceJson, testProducer } from "../helpers/stack";
+import { store } from "@/lib/store/clickhouse";
 
 describe("alerts leave as signed webhooks, end to end", () => {
   let worker: Worker;
@@ -52,12 +53,12 @@ describe("alerts leave as signed webhooks, end to end", () => {
   });
 
   it("creates the first admin at worker start", async () => {
-    const u = await new UserStore().byEmailWithHash("first@example.com");
+    const u = await new UserStore(store().reader, store().writer).byEmailWithHash("first@example.com");
     expect(u?.role).toBe("admin");
   });
 
   it("delivers a signed alert.created for an action after revocation, through the whole pipeline", async () => {
-    const e = await new EndpointStore().create(
+    const e = await new EndpointStore(store().reader, store().writer).create(
       { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, description: "", min_severity: "high", rules: [], pipelines: [], enabled: true },
       "test",
     );

@@ -142,7 +142,7 @@ describe("webhook delivery", () => {
     const port = receiver.port;
     await receiver.close();
 
-    const dispatcherA = new WebhookDispatcher();
+    const dispatcherA = new WebhookDispatcher({ reader: store().reader, writer: store().writer });
     running.push(dispatcherA);
     await dispatcherA.start();
     const failedAttempts: string[] = [];
@@ -174,7 +174,7 @@ describe("webhook delivery", () => {
     // Up again, but answering 503 for a while, then hanging past the timeout.
     await receiver.listen(port);
     receiver.mode = "fail";
-    const dispatcherB = new WebhookDispatcher();
+    const dispatcherB = new WebhookDispatcher({ reader: store().reader, writer: store().writer });
     running.push(dispatcherB);
     await dispatcherB.start();
     await eventually(async () => receiver.failures >= 5, 20_000, "503 answers");

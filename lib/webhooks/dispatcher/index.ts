@@ -5,7 +5,7 @@
  * - ./fanout.ts        turns each change into one recorded delivery per matching endpoint
  * - ./attempt.ts       signs and sends one attempt; backoff and the delivery's next state
  * - ./test-delivery.ts "Send test" with a sample alert
- * - ./timings.ts       the in-process attempt events and delivery timings (tests, benchmarks)
+ * - ./attempt-events.ts the in-process "attempt" event after each saved attempt
  *
  * This file schedules them: a pass tails the outbox, then starts the due deliveries (up to
  * REVENANT_WEBHOOK_CONCURRENCY at once); a failed attempt is retried when its backoff ends,
@@ -24,25 +24,24 @@ import { alertBus } from "../../alerts/bus";
 import { AlertStore } from "../../alerts/store";
 import { config, type Config } from "../../config";
 import { logger } from "../../log";
-import { store } from "../../store/clickhouse";
 import { DeliveryStore, type Delivery } from "../deliveries";
 import { EndpointStore, type EndpointWithSecret } from "../endpoints";
 import { parseAllowlist, type Allowlist } from "../ssrf";
 import { attemptDelivery } from "./attempt";
 import { fanOut } from "./fanout";
 import { OutboxTail } from "./outbox";
-import { webhookEvents } from "./timings";
+import { webhookEvents } from "./attempt-events";
 
 export { backoffMs } from "./attempt";
 export { eventTypeFor, type WebhookEventType } from "./fanout";
 export { LOOKBACK_US } from "./outbox";
 export { sendTestDelivery, testOutcome, type TestDeliveryOutcome } from "./test-delivery";
-export { deliveryTimings, webhookEvents, type AttemptEvent, type DeliveryTiming } from "./timings";
+export { webhookEvents, type AttemptEvent } from "./attempt-events";
 
 export interface DispatcherOptions {
   cfg?: Config;
-  reader?: ClickHouseClient;
-  writer?: ClickHouseClient;
+  reader: ClickHouseClient;
+  writer: ClickHouseClient;
   /** DNS resolver for sends (tests inject one); the SSRF vetting applies to its answers. */
   lookup?: LookupFunction;
   random?: () => number;
@@ -65,10 +64,9 @@ export class WebhookDispatcher {
   private stopped = true;
   private readonly onChanges = () => this.kick(false);
 
-  constructor(private readonly opts: DispatcherOptions = {}) {
+  constructor(private readonly opts: DispatcherOptions) {
     this.cfg = opts.cfg ?? config();
-    const reader = opts.reader ?? store().reader;
-    const writer = opts.writer ?? store().writer;
+    const { reader, writer } = opts;
     this.deliveries = new DeliveryStore(reader, writer);
     this.endpoints = new EndpointStore(reader, writer);
     this.alerts = new AlertStore(reader);

@@ -10,7 +10,7 @@
  * deterministic delivery id in the table after a restart, see ./fanout.ts).
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { queryRows } from "../../store/clickhouse";
+import { insertRows, queryRows } from "../../store/clickhouse";
 import { nextVersion } from "../../store/version";
 import type { OutboxRow } from "./fanout";
 
@@ -61,12 +61,7 @@ export class OutboxTail {
     const floor = this.cursor - 2 * LOOKBACK_US;
     for (const [k, seq] of this.handled) if (seq < floor) this.handled.delete(k);
     if (this.cursor > this.persistedCursor) {
-      await this.writer.insert({
-        table: "webhook_cursor",
-        values: [{ name: CURSOR_NAME, seq: this.cursor, version: nextVersion() }],
-        format: "JSONEachRow",
-        clickhouse_settings: { async_insert: 0, log_comment: "webhooks:cursor" },
-      });
+      await insertRows(this.writer, "webhook_cursor", [{ name: CURSOR_NAME, seq: this.cursor, version: nextVersion() }], { comment: "webhooks:cursor" });
       this.persistedCursor = this.cursor;
     }
   }

@@ -5,7 +5,7 @@
 import type { LookupFunction } from "node:net";
 import { config } from "../../config";
 import { nextVersion } from "../../store/version";
-import { DeliveryStore, deliveryId, type Delivery } from "../deliveries";
+import { deliveryId, type Delivery, type DeliveryStore } from "../deliveries";
 import type { EndpointWithSecret } from "../endpoints";
 import type { AttemptResult } from "../send";
 import { parseAllowlist } from "../ssrf";
@@ -42,13 +42,16 @@ export function sampleAlert(now: string) {
   };
 }
 
-export async function sendTestDelivery(endpoint: EndpointWithSecret, opts: { lookup?: LookupFunction } = {}): Promise<{ delivery: Delivery; result: AttemptResult }> {
+export async function sendTestDelivery(
+  deliveries: DeliveryStore,
+  endpoint: EndpointWithSecret,
+  opts: { lookup?: LookupFunction } = {},
+): Promise<{ delivery: Delivery; result: AttemptResult }> {
   const cfg = config();
   const seq = nextVersion();
   const now = new Date().toISOString();
   const payload = JSON.stringify({ type: "webhook.test", timestamp: now, alert: sampleAlert(now) });
   const d = newDelivery({ endpoint_id: endpoint.id, id: deliveryId(endpoint.id, "test", seq), alert_id: "", seq, type: "webhook.test", payload, change_at: now }, now, "testing");
-  const deliveries = new DeliveryStore();
   await deliveries.record([d]);
   const { next, result } = await attemptDelivery(d, endpoint, cfg, parseAllowlist(cfg.REVENANT_WEBHOOK_ALLOWLIST), deliveries, opts.lookup);
   return { delivery: next, result };

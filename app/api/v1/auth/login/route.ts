@@ -9,6 +9,7 @@ import { config } from "@/lib/config";
 import { ApiError, rateLimited } from "@/lib/http/errors";
 import { takeToken } from "@/lib/http/rate-limit";
 import { apiRoute, readJson } from "@/lib/http/route";
+import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
@@ -35,14 +36,14 @@ export const POST = apiRoute(null, async (req) => {
   const wait = Math.max(takeToken(`login-ip:${clientIp(req) || "unknown"}`, perMin), takeToken(`login-email:${email}`, perMin));
   if (wait > 0) throw rateLimited("too many sign-in attempts", wait);
   await ensureFirstAdminOnce();
-  const users = new UserStore();
+  const users = new UserStore(store().reader, store().writer);
   const user = await users.byEmailWithHash(email);
   const ok = await verifyPassword(user?.password_hash ?? null, password);
   if (!user || !ok || user.disabled) {
     await audit(null, "auth.login_failed", email, { reason: !user ? "unknown_email" : user.disabled ? "disabled" : "wrong_password" }, req);
     throw new ApiError(401, "invalid_credentials", "wrong email or password");
   }
-  const session = await new SessionStore().create(user);
+  const session = await new SessionStore(store().reader, store().writer).create(user);
   const principal = { kind: "user" as const, id: user.id, name: user.email, role: user.role };
   await audit(principal, "auth.login", user.email, {}, req);
   const headers = new Headers({ "content-type": "application/json", "cache-control": "no-store" });

@@ -4,6 +4,7 @@ import { SessionStore } from "@/lib/auth/sessions";
 import { passwordSchema, roleSchema, UserStore } from "@/lib/auth/users";
 import { ApiError, notFound } from "@/lib/http/errors";
 import { apiRoute, readJson } from "@/lib/http/route";
+import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
@@ -11,32 +12,32 @@ const patch = z.object({ role: roleSchema.optional(), password: passwordSchema.o
 
 /** Refuses a change that would leave no enabled admin. */
 async function keepAnAdmin(users: UserStore, id: string): Promise<void> {
-  const others = (await users.list()).filter((u) => u.id !== id && u.role === "admin" && !u.disabled);
+  const others = (await users.enabledAdmins()).filter((u) => u.id !== id);
   if (others.length === 0) throw new ApiError(409, "last_admin", "this is the last enabled admin");
 }
 
 /** PATCH /api/v1/users/{id} {role?, password?, disabled?} (admin). Role, password and disable changes end the user's sessions. */
 export const PATCH = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
   const change = patch.parse(await readJson(req));
-  const users = new UserStore();
+  const users = new UserStore(store().reader, store().writer);
   const current = await users.byId(params.id);
   if (!current) throw notFound("user");
   if (current.role === "admin" && ((change.role && change.role !== "admin") || change.disabled)) await keepAnAdmin(users, params.id);
   await audit(principal, "user.update", params.id, { email: current.email, role: change.role, disabled: change.disabled, password_changed: change.password !== undefined }, req, { required: true });
   const updated = await users.update(params.id, change);
   if (!updated) throw notFound("user");
-  await new SessionStore().revokeAllFor(params.id);
+  await new SessionStore(store().reader, store().writer).revokeAllFor(params.id);
   return Response.json(updated);
 });
 
 /** DELETE /api/v1/users/{id} (admin). */
 export const DELETE = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
-  const users = new UserStore();
+  const users = new UserStore(store().reader, store().writer);
   const current = await users.byId(params.id);
   if (!current) throw notFound("user");
   if (current.role === "admin") await keepAnAdmin(users, params.id);
   await audit(principal, "user.delete", params.id, { email: current.email }, req, { required: true });
   await users.delete(params.id);
-  await new SessionStore().revokeAllFor(params.id);
+  await new SessionStore(store().reader, store().writer).revokeAllFor(params.id);
   return new Response(null, { status: 204 });
 });

@@ -7,6 +7,7 @@ import { UserStore } from "@/lib/auth/users";
 import { ApiError } from "@/lib/http/errors";
 import { apiRoute } from "@/lib/http/route";
 import { logger } from "@/lib/log";
+import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
@@ -33,11 +34,11 @@ export const GET = apiRoute(null, async (req) => {
     const providerError = url.searchParams.get("error");
     if (providerError) throw new OidcRefusedError("provider_error", `the identity provider answered ${providerError.slice(0, 64)}`);
     const who = await finishSignIn(url, flow);
-    const { user, created } = await new UserStore().provision(who.email, who.role);
+    const { user, created } = await new UserStore(store().reader, store().writer).provision(who.email, who.role);
     if (user.disabled) throw new OidcRefusedError("disabled", "this user is disabled in Revenant");
     const principal: Principal = { kind: "user", id: user.id, name: user.email, role: user.role };
     if (created) await audit({ kind: "system", id: "oidc", name: "single sign-on", role: "admin" }, "user.create", user.email, { user_id: user.id, role: user.role, via: "oidc" }, req, { required: true });
-    const session = await new SessionStore().create(user);
+    const session = await new SessionStore(store().reader, store().writer).create(user);
     await audit(principal, "auth.login", user.email, { method: "oidc", subject: who.subject }, req);
     return redirect(req, flow.next, sessionCookies(req, session.token, session.csrf, session.maxAgeSeconds));
   } catch (err) {

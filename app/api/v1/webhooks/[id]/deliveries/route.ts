@@ -3,6 +3,7 @@ import { apiRoute, parseQuery } from "@/lib/http/route";
 import { deliveryListQuery } from "@/lib/queries/deliveries";
 import { DeliveryStore } from "@/lib/webhooks/deliveries";
 import { EndpointStore } from "@/lib/webhooks/endpoints";
+import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
@@ -13,6 +14,6 @@ export const dynamic = "force-dynamic";
  */
 export const GET = apiRoute<{ id: string }>("admin", async (req, { params }) => {
   const { limit, cursor } = parseQuery(req, deliveryListQuery);
-  if (!(await new EndpointStore().get(params.id))) throw notFound("webhook endpoint");
-  return Response.json(await new DeliveryStore().listForEndpoint(params.id, limit, cursor));
+  if (!(await new EndpointStore(store().reader, store().writer).get(params.id))) throw notFound("webhook endpoint");
+  return Response.json(await new DeliveryStore(store().reader, store().writer).listForEndpoint(params.id, limit, cursor));
 });
