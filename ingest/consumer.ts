@@ -12,18 +12,13 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { Partitioners, type Consumer, type ConsumerRunConfig, type EachBatchPayload, type Kafka } from "kafkajs";
 import type { Config } from "@/lib/config";
-import { decodeMessage } from "@/lib/events/schema";
 import { ensureTopics } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { Batcher, type Flush } from "./batcher";
-import { DeadLetterSink, type DeadLetter } from "./dead-letters";
+import { DeadLetterSink } from "./dead-letters";
 import { EventWriter, type EventRow } from "./event-writer";
-import { receivedFrom } from "./first-copies";
-
-/** Messages decoded between two turns of the event loop (about 1–2 ms of work). */
-const DECODE_SLICE = 500;
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+import { decodeBatch } from "./decode-batch";
 
 export interface IngestHooks {
   /**
@@ -180,33 +175,7 @@ export class IngestConsumer {
 
   private async handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
-    const now = Date.now();
-    const rows: EventRow[] = [];
-    const letters: DeadLetter[] = [];
-    for (let i = 0; i < batch.messages.length; i++) {
-      // Decoding a fetch of 12k messages takes tens of milliseconds: done in slices, so that
-      // requests served by the same process (the status lookup on a tool call's path) wait
-      // for one slice at most, not for the whole fetch.
-      if (i > 0 && i % DECODE_SLICE === 0) await yieldToEventLoop();
-      const m = batch.messages[i];
-      let decoded: ReturnType<typeof decodeMessage>;
-      try {
-        decoded = decodeMessage(m.value, now);
-      } catch (err) {
-        // A decoder bug must not stall the partition: the message is dead-lettered with it.
-        decoded = { ok: false, reason: `decoder error: ${(err as Error).message}` };
-      }
-      if (decoded.ok) {
-        // The decoded object is ours alone: adding the coordinates in place saves a copy per event.
-        const row = decoded.event as EventRow;
-        row.kafka_partition = batch.partition;
-        row.kafka_offset = m.offset;
-        receivedFrom(row, batch.topic, m);
-        rows.push(row);
-      } else {
-        letters.push({ origin: "kafka", topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, reason: decoded.reason });
-      }
-    }
+    const { rows, letters } = await decodeBatch(batch);
     this.status.consumed += batch.messages.length;
     this.heartbeats.add(heartbeat);
     const { stored } = await this.batcher.add(rows, letters);

@@ -82,7 +82,7 @@ const conflictsOf = (id: string) => count("SELECT count() FROM event_conflicts F
 beforeAll(async () => {
   configureTestStack();
   await migrate(store().writer);
-  const keyStore = new ApiKeyStore();
+  const keyStore = new ApiKeyStore(store().reader, store().writer);
   for (const [name, role] of [["first", "analyst"], ["second", "analyst"], ["viewer", "viewer"]] as const) {
     const { key, apiKey } = await keyStore.create({ name, role, createdBy: "test" });
     keys[name] = { key, id: apiKey.id };

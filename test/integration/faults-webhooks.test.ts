@@ -110,7 +110,7 @@ describe("webhook receiver down while the worker is killed with deliveries pendi
     await migrate(store().writer);
     await ensureTopics(createKafka());
     for (const path of ["/a", "/b"]) {
-      const e = await new EndpointStore().create(
+      const e = await new EndpointStore(store().reader, store().writer).create(
         { url: `http://127.0.0.1:${receiver.port}${path}`, description: path, min_severity: "high", rules: [], pipelines: [], enabled: true },
         "test",
       );
