@@ -171,6 +171,22 @@ export function toTsvRow(row: EventRow, columns: readonly Column[] = COLUMNS): s
   return out;
 }
 
+/** Rows serialised per SERIALISE_SLICE between two turns of the event loop. */
+const SERIALISE_SLICE = 1_000;
+
+/**
+ * The insert's body, produced lazily in slices: serialising 20,000 rows at once would hold
+ * the event loop (and every request the process serves) for tens of milliseconds.
+ */
+async function* tsvChunks(rows: EventRow[], columns: readonly Column[]): AsyncGenerator<string> {
+  for (let i = 0; i < rows.length; i += SERIALISE_SLICE) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    let chunk = "";
+    for (const r of rows.slice(i, i + SERIALISE_SLICE)) chunk += toTsvRow(r, columns) + "\n";
+    yield chunk;
+  }
+}
+
 function dedupToken(rows: EventRow[]): string {
   // The Kafka coordinates a batch covers name it: per partition, its first and last offset
   // and row count (rows of one partition arrive in offset order).
@@ -241,12 +257,11 @@ export class EventWriter {
     for (let attempt = 1; ; attempt++) {
       try {
         const columns = usedColumns(rows);
-        const body = rows.map((r) => toTsvRow(r, columns)).join("\n") + "\n";
         await this.client.insert({
           table: "events",
           format: "TabSeparated",
           columns: columns as [Column, ...Column[]],
-          values: Readable.from([body], { objectMode: false }),
+          values: Readable.from(tsvChunks(rows, columns), { objectMode: false }),
           clickhouse_settings: {
             insert_deduplication_token: token,
             // The engine waits for the rows to be durable before acknowledging: offsets are
