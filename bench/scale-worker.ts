@@ -48,7 +48,7 @@ async function main() {
   progress(`phase ${phase}: ${total.toLocaleString("en-US")} messages on the topic; starting the worker`);
   // Only phase B's figures need it; phase A stays uninstrumented as the reference.
   const profile = new CallProfile();
-  if (phase === "b") for (const session of ["writer", "detector", "scanner"] as const) profile.wrap(session, store()[session]);
+  if (phase === "b") for (const session of ["writer", "detector", "publisher", "scanner"] as const) profile.wrap(session, store()[session]);
   rss.enter("ingest");
   let worker = await startWorker();
   const ingest = await watchIngest(

@@ -9,10 +9,12 @@ import { config, type Config } from "@/lib/config";
 import { DetectionEngine } from "@/lib/detection/engine";
 import { CoverageFeed } from "@/lib/feed/publisher";
 import { transmitter } from "@/lib/transmitter";
+import { SetOutbox } from "@/lib/transmitter/sets";
+import { StreamStore } from "@/lib/transmitter/streams";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
-import { openSession, store, type Store } from "@/lib/store/clickhouse";
+import { store, type Store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { IngestConsumer } from "./consumer";
 
@@ -36,27 +38,28 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
   const status = runtimeStatus().detection;
   // The covered-credentials feed is published from coverage as detection rewrites it, inside each
   // batch; the SSF transmitter records the SETs each published status gives in the same step.
+  const ssf = transmitter();
+  const coverageSets = new SetOutbox(s.detector, new StreamStore(s.detector), ssf.keys, ssf.issuer);
   const feed = new CoverageFeed({
     kafka: createKafka(cfg, "-feed"),
     client: s.detector,
     topic: cfg.KAFKA_FEED_TOPIC,
     partitions: cfg.KAFKA_FEED_PARTITIONS,
+    // On detection's session, like the feed itself: the writer session is busy with inserts.
     onPublished: async (statuses) => {
-      const ssf = transmitter();
-      if ((await ssf.outbox.enqueueCoverage(statuses)) > 0) ssf.push?.wake();
+      if ((await coverageSets.enqueueCoverage(statuses)) > 0) transmitter().push?.wake();
     },
   });
   await feed.start();
   // Detection runs on its own session: a batch is evaluated while the next one is stored. Its
   // summaries and alerts are published on another, beside both (lib/detection/publisher.ts).
-  const publishing = openSession(s, cfg);
   const engine = new DetectionEngine(
     s.detector,
     { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
     (changes) => alertBus().emit("changes", changes),
     {
       scanner: s.scanner,
-      publisher: publishing.client,
+      publisher: s.publisher,
       soleWriter: s.mode === "embedded",
       updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS,
       onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials),
@@ -106,7 +109,6 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       clearInterval(retry);
       await consumer.stop();
       await engine.stop();
-      await publishing.close();
       await feed.stop();
       for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
       status.running = false;

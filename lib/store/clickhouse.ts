@@ -30,6 +30,8 @@ export interface Store {
    * batch's detection runs while the next batch is being stored (ingest/batcher.ts).
    */
   detector: ClickHouseClient;
+  /** Detection's summaries and alerts (lib/detection/publisher.ts), beside the batches. */
+  publisher: ClickHouseClient;
   reader: ClickHouseClient;
   /** Detection's derivation scans (lib/detection/derivation.ts), beside ingest's writer. */
   scanner: ClickHouseClient;
@@ -82,7 +84,7 @@ export function createStore(cfg: Config = config()): Store {
     const writer = server(COMMON_SETTINGS);
     const reader = server(readSettings(cfg));
     // Derivation scans share the writer's connection pool, lookups the reader's, in server mode.
-    return closing({ writer, detector: writer, reader, scanner: writer, lookup: reader }, "server");
+    return closing({ writer, detector: writer, publisher: writer, reader, scanner: writer, lookup: reader }, "server");
   }
   // 0700: the data directory holds the evidence, password hashes and webhook secrets, and
   // nobody but the service account needs to list it. mkdir's mode applies to the folders it
@@ -90,14 +92,15 @@ export function createStore(cfg: Config = config()): Store {
   mkdirSync(cfg.chdbPath, { recursive: true, mode: 0o700 });
   chmodSync(cfg.chdbPath, 0o700);
   const embedded = (settings: Settings) => embeddedClient(cfg, settings);
-  // Five sessions on one data directory run in parallel: ingest's inserts (writer), detection of
-  // the previous batch (detector), the API (reader, read-only and bounded), derivation scans
-  // (scanner, unbounded: a late revocation of a busy agent may read a long history), credential
-  // status lookups (lookup).
+  // Six sessions on one data directory run in parallel: ingest's inserts (writer), detection of
+  // the previous batch (detector), detection's summaries and alerts (publisher), the API
+  // (reader, read-only and bounded), derivation scans (scanner, unbounded: a late revocation of
+  // a busy agent may read a long history), credential status lookups (lookup).
   return closing(
     {
       writer: embedded(COMMON_SETTINGS),
       detector: embedded(COMMON_SETTINGS),
+      publisher: embedded(COMMON_SETTINGS),
       reader: embedded(readSettings(cfg)),
       scanner: embedded(COMMON_SETTINGS),
       lookup: embedded(readSettings(cfg)),
@@ -120,7 +123,7 @@ function closing(sessions: Omit<Store, "mode" | "close">, mode: Store["mode"]): 
 /**
  * A session of its own for a background job (webhook and SSF delivery, the OTLP consumer).
  * In embedded mode one chdb session runs one query at a time and the shared ones are busy
- * (`writer` with ingest, `detector` with detection, `reader` with API pages): a job whose
+ * (`writer` with ingest, `detector` and `publisher` with detection, `reader` with API pages): a job whose
  * latency matters gets another session on the same data directory (sessions on one path run
  * in parallel). Server mode shares the writer's connection pool.
  */
