@@ -33,12 +33,20 @@ export async function readDeadLetterTopic(dlqTopic: string, expected: number, ti
   return seen;
 }
 
+/** Worker processes still running: killed when the test process exits, even after a failed or timed-out test. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** The real worker (ingest/main.ts) in its own process, on the stack's data directory. */
 export function startWorkerProcess(stack: TestStack, extra: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "ingest/main.ts"], {
     env: { ...process.env, ...stack.env, REVENANT_ROLES: "worker", ...extra },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   child.stderr!.on("data", (d) => process.stderr.write(d));
   return child;
 }

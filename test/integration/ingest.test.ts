@@ -1,32 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
 import { createKafka } from "@/lib/kafka";
 import { config } from "@/lib/config";
 import { closeStore, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { actionEvent, configureTestStack, count, eventually, produceJson, testProducer, type TestStack } from "../helpers/stack";
 import type { Producer } from "kafkajs";
+import { exited, startWorkerProcess } from "../helpers/faults";
 
 /**
- * Runs the real worker (ingest/main.ts) as a child process, so that it can be killed with
+ * The real worker (ingest/main.ts) runs as a child process, so that it can be killed with
  * SIGKILL in the middle of a stream like a crashing pod. The chdb data directory belongs
  * to one process at a time: the test only opens it after the worker has exited.
  */
-function startWorkerProcess(stack: TestStack): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "ingest/main.ts"], {
-    env: { ...process.env, ...stack.env, REVENANT_ROLES: "worker", INGEST_BATCH_SIZE: "500" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stderr!.on("data", (d) => process.stderr.write(d));
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-    child.once("exit", (code) => resolve(code));
-  });
-}
+const startWorker = (stack: TestStack) => startWorkerProcess(stack, { INGEST_BATCH_SIZE: "500" });
 
 async function committedTotal(stack: TestStack): Promise<number> {
   const admin = createKafka(config(), "-test-admin").admin();
@@ -79,7 +65,7 @@ describe("ingest from a real Kafka broker into the embedded engine", () => {
       JSON.stringify(actionEvent({ layer: undefined })),
     ];
 
-    let worker = startWorkerProcess(stack);
+    let worker = startWorker(stack);
     await produceJson(producer, stack.topic, [...valid.slice(0, 1500), ...bad]);
 
     // 2. Kill the worker without warning once it has committed part of the stream.
@@ -89,7 +75,7 @@ describe("ingest from a real Kafka broker into the embedded engine", () => {
 
     // 3. The rest of the stream (and redeliveries) arrive while it is down.
     await produceJson(producer, stack.topic, [...valid.slice(1500), ...duplicates]);
-    worker = startWorkerProcess(stack);
+    worker = startWorker(stack);
     const total = valid.length + duplicates.length + bad.length;
     await eventually(async () => (await committedTotal(stack)) >= total, 60_000, "all offsets committed");
     worker.kill("SIGTERM");
