@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Producer } from "kafkajs";
 import { POST as createStream, GET as listStreams } from "@/app/api/v1/ssf/streams/route";
+import { PATCH as patchStream } from "@/app/api/v1/ssf/streams/[id]/route";
 import { POST as push } from "@/app/api/v1/ssf/streams/[id]/push/route";
 import { GET as getRevocation } from "@/app/api/v1/revocations/[event_id]/route";
 import { config } from "@/lib/config";
@@ -137,6 +138,59 @@ describe("SSF push delivery (RFC 8935)", () => {
     expect(s.status).toMatchObject({ sets_accepted: 4, last_verified_at: expect.any(String), last_error: expect.stringContaining("refused") });
     expect(s).not.toHaveProperty("poll_token");
     expect(s).not.toHaveProperty("push_token_hash");
+  });
+});
+
+describe("SSF stream changes (PATCH /api/v1/ssf/streams/{id})", () => {
+  it("changes only what the body names, takes effect on the next SET, is audited, and refuses invalid changes", async () => {
+    const OLD_AUD = "https://old.revenant.example/ssf";
+    const created = await json(await call(createStream, "/api/v1/ssf/streams", { method: "POST", body: {
+      name: "to change", issuer: tx.issuer, audience: OLD_AUD, delivery: "push", subject_rules: [{ event: "credential-change", format: "jwt_id", path: "jti" }],
+    } }));
+    const patch = (body: unknown, id = created.id as string) => call(patchStream, `/api/v1/ssf/streams/${id}`, { method: "PATCH", body, params: { id } });
+    const signed = (aud: string, jti: string) => tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud, subId: { format: "jwt_id", iss: tx.issuer, jti } });
+    let token: string = created.push_token;
+
+    const renamed = await patch({ name: "changed", audience: AUD });
+    expect(renamed.status).toBe(200);
+    const body = await json(renamed);
+    expect(body).toMatchObject({ id: created.id, name: "changed", audience: AUD, issuer: tx.issuer, delivery: "push", enabled: true, push_token: null,
+      subject_rules: [{ event: "credential-change", format: "jwt_id", path: "jti" }], push_path: `/api/v1/ssf/streams/${created.id}/push` });
+    expect(body).not.toHaveProperty("poll_token");
+    // The next SET is checked against the new audience.
+    expect(await (await pushSet((await signed(OLD_AUD, "patch-1")).jwt, token, created.id)).json()).toMatchObject({ err: "invalid_audience" });
+    expect((await pushSet((await signed(AUD, "patch-2")).jwt, token, created.id)).status).toBe(202);
+
+    // Disabled, the push endpoint no longer knows it; enabled again, it does.
+    expect((await patch({ enabled: false })).status).toBe(200);
+    expect((await pushSet((await signed(AUD, "patch-3")).jwt, token, created.id)).status).toBe(404);
+    expect((await patch({ enabled: true })).status).toBe(200);
+    expect((await pushSet((await signed(AUD, "patch-4")).jwt, token, created.id)).status).toBe(202);
+
+    // A rotated push token is shown once and replaces the old one at once.
+    const rotated = await json(await patch({ rotate_push_token: true }));
+    expect(rotated.push_token).toMatch(/^ssfp_/);
+    expect((await pushSet((await signed(AUD, "patch-5")).jwt, token, created.id)).status).toBe(401);
+    token = rotated.push_token;
+    expect((await pushSet((await signed(AUD, "patch-6")).jwt, token, created.id)).status).toBe(202);
+
+    // Invalid changes leave the stream as it was.
+    const refused: [unknown, number][] = [
+      [{}, 400],
+      [{ colour: "red" }, 400],
+      [{ delivery: "poll" }, 400],
+      [{ audience: "" }, 400],
+      [{ subject_rules: [{ path: "not a path" }] }, 400],
+      [{ issuer: "http://127.0.0.1:9/no-transmitter" }, 400],
+    ];
+    for (const [change, status] of refused) expect((await patch(change)).status, JSON.stringify(change)).toBe(status);
+    expect((await patch({ name: "x" }, "no-such-stream")).status).toBe(404);
+    expect(await new StreamStore().get(created.id)).toMatchObject({ name: "changed", audience: AUD, issuer: tx.issuer, delivery: "push", enabled: true });
+    expect((await pushSet((await signed(AUD, "patch-7")).jwt, token, created.id)).status).toBe(202);
+
+    const audited = await queryRows<{ details: string }>(store().reader, "test",
+      "SELECT details FROM audit_log WHERE action = 'ssf_stream.update' AND target = {id:String} ORDER BY at", { id: created.id });
+    expect(audited.map((r) => JSON.parse(r.details).fields)).toEqual([["name", "audience"], ["enabled"], ["enabled"], ["rotate_push_token"]]);
   });
 });
 
