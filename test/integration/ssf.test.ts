@@ -9,6 +9,7 @@ import type { Producer } from "kafkajs";
 import { POST as createStream, GET as listStreams } from "@/app/api/v1/ssf/streams/route";
 import { PATCH as patchStream } from "@/app/api/v1/ssf/streams/[id]/route";
 import { GET as listPairs } from "@/app/api/v1/post-revocation-actions/route";
+import { GET as getExport } from "@/app/api/v1/otlp-exports/route";
 import { POST as push } from "@/app/api/v1/ssf/streams/[id]/push/route";
 import { GET as getRevocation } from "@/app/api/v1/revocations/[event_id]/route";
 import { config } from "@/lib/config";
@@ -311,5 +312,18 @@ describe("one story told three ways: native events, OTel spans + SSF SETs, and a
       "call-2": "otlp crm-agent execute_tool crm.export", "call-3": "otlp crm-agent execute_tool crm.delete", "call-4": expect.stringMatching(/^otlp mcp-gw tools\/call/),
     });
     expect(await origins(tellings.t3)).toEqual({ "call-2": "otlp crm-agent execute_tool crm.export", "call-3": null, "call-4": expect.stringMatching(/^otlp mcp-gw tools\/call/) });
+
+    // The export an action came in, as received and decoded, for the investigator.
+    const pair = (await json(await call(listPairs, `/api/v1/post-revocation-actions?revocation_id=${encodeURIComponent(tellings.t2)}`))).items
+      .find((i: { event_id: string }) => i.event_id === "t2-call-2");
+    const res = await call(getExport, `/api/v1/otlp-exports?id=${encodeURIComponent(pair.origin.export_id)}`);
+    expect(res.status).toBe(200);
+    const kept = await json(res);
+    expect(kept).toMatchObject({ export_id: pair.origin.export_id, encoding: "otlp_json" });
+    // As received: the SDK's own JSON, byte for byte what was on Kafka.
+    expect(JSON.parse(kept.original).resourceSpans[0].scopeSpans[0].spans[0]).toMatchObject({ spanId: pair.origin.span_id });
+    const span = kept.request.resourceSpans[0].scopeSpans[0].spans[0];
+    expect(span).toMatchObject({ traceId: pair.origin.trace_id, spanId: pair.origin.span_id, name: pair.origin.span_name });
+    expect((await call(getExport, "/api/v1/otlp-exports?id=nope")).status).toBe(404);
   });
 });
