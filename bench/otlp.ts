@@ -96,6 +96,7 @@ async function ingest(withOtlp: boolean): Promise<number> {
   const own = withOtlp ? openSession(s, cfg) : null;
   const otlp = own ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), own.client) : null;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all([consumer.start(), otlp?.start()]);
   let mapped = 0;
   while (status.stored < target) {
@@ -103,7 +104,10 @@ async function ingest(withOtlp: boolean): Promise<number> {
     await new Promise((r) => setTimeout(r, 50));
   }
   const seconds = (performance.now() - t0) / 1000;
-  if (otlp) console.log(`  (all actions on the events topic after ${(mapped || seconds).toFixed(2)} s)`);
+  const cpu = process.cpuUsage(cpu0);
+  // CPU seconds of this process (every thread: JavaScript and the embedded ClickHouse engine):
+  // on a shared machine they vary much less than elapsed time.
+  console.log(`  (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s${otlp ? `; all actions on the events topic after ${(mapped || seconds).toFixed(2)} s` : ""})`);
   await otlp?.stop();
   await own?.close();
   await consumer.stop();

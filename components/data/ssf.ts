@@ -1,6 +1,6 @@
-/** Shared Signals streams (admin; README.md, "Shared Signals"): list with status, add, remove. */
+/** Shared Signals streams (admin; README.md, "Shared Signals"): list with status, add, change, remove. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { Stream, StreamInput, StreamStatus } from "@/lib/ssf/streams";
+import type { Stream, StreamInput, StreamPatch, StreamStatus } from "@/lib/ssf/streams";
 import { api } from "./api";
 import type { Page } from "./types";
 
@@ -23,6 +23,13 @@ function useSsfMutation<V, R>(fn: (v: V) => Promise<R>) {
 
 export function useCreateSsfStream() {
   return useSsfMutation((body: StreamInput) => api<CreatedSsfStream>("/ssf/streams", { method: "POST", body }));
+}
+
+/** PATCH: push_token is set when the change made a new one (shown this once). */
+export function useUpdateSsfStream() {
+  return useSsfMutation(({ id, change }: { id: string; change: StreamPatch }) =>
+    api<CreatedSsfStream>(`/ssf/streams/${encodeURIComponent(id)}`, { method: "PATCH", body: change }),
+  );
 }
 
 export function useDeleteSsfStream() {

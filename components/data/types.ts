@@ -3,7 +3,8 @@
  * shape, it is imported (types only — nothing from lib/ runs in the browser), so the UI
  * and the API cannot drift apart silently.
  */
-import type { Containment, LayerStatus, PostRevocationAction, Via, AlertRule, AlertSeverity } from "@/lib/detection/types";
+import type { Containment, LayerStatus, Via, AlertRule, AlertSeverity } from "@/lib/detection/types";
+import type { ActionOrigin, PairWithOrigin } from "@/lib/queries/post-revocation";
 import type { Alert, AlertHistoryEntry, AlertStatus } from "@/lib/alerts/store";
 import type { Decision, EventType, RevocationScope, Sensitivity } from "@/lib/events/schema";
 import type { AgentListItem, CredentialInfo, TimelineEvent as ApiTimelineEvent } from "@/lib/queries/agents";
@@ -21,7 +22,10 @@ import type { StreamNotification } from "@/lib/transmitter/notified";
 import type { z } from "zod";
 import type { SetSource } from "@/lib/ssf/sets";
 
-export type { Containment, LayerStatus, PostRevocationAction, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };
+/** A pair as GET /api/v1/post-revocation-actions pages it: with the action's origin when a standard intake made it. */
+export type PostRevocationAction = PairWithOrigin;
+export type { ActionOrigin };
+export type { Containment, LayerStatus, Via, Alert, AlertHistoryEntry, AlertStatus, AlertRule, AlertSeverity, Decision, EventType, RevocationScope, Sensitivity };
 export type { AuditEntry, AuditListQuery, ApiKey, Role, User, TestDeliveryOutcome, EventDetail };
 
 /** Settings: webhook endpoints (without their secret), and the one answer that carries it. */

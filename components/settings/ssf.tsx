@@ -1,7 +1,7 @@
 "use client";
-/** SSF streams: list with status, add (push token shown once), remove. README.md, "Shared Signals". */
+/** SSF streams: list with status, add (push token shown once), enable/disable, new push token, remove. README.md, "Shared Signals". */
 import { useMemo, useState, type FormEvent } from "react";
-import { useCreateSsfStream, useDeleteSsfStream, useSsfStreams, type SsfStream } from "@/components/data/ssf";
+import { useCreateSsfStream, useDeleteSsfStream, useSsfStreams, useUpdateSsfStream, type SsfStream } from "@/components/data/ssf";
 import { DataTable, type Column } from "@/components/ui/data-table";
 import { Time } from "@/components/ui/time";
 import { ErrorLine, errorText, ShowOnce, tableHeight, useAction } from "./shared";
@@ -12,6 +12,7 @@ export function SsfSettings() {
   const list = useSsfStreams();
   const { mutateAsync: createStream } = useCreateSsfStream();
   const { mutateAsync: deleteStream } = useDeleteSsfStream();
+  const { mutateAsync: updateStream } = useUpdateSsfStream();
   const { error, act } = useAction();
   const [formError, setFormError] = useState<string | null>(null);
   const [form, setForm] = useState(EMPTY);
@@ -42,7 +43,17 @@ export function SsfSettings() {
 
   const columns = useMemo<Column<SsfStream>[]>(
     () => [
-      { id: "name", header: "Name", accessorKey: "name", size: 140 },
+      {
+        id: "name",
+        header: "Name",
+        accessorKey: "name",
+        size: 160,
+        cell: (c) => (
+          <span>
+            {c.row.original.name} {!c.row.original.enabled && <span className="badge badge-plain">disabled</span>}
+          </span>
+        ),
+      },
       { id: "issuer", header: "Issuer", accessorKey: "issuer", size: 220, cell: (c) => <code>{c.row.original.issuer}</code> },
       {
         id: "delivery",
@@ -74,18 +85,40 @@ export function SsfSettings() {
         id: "actions",
         header: "",
         enableSorting: false,
-        size: 100,
-        cell: (c) => (
-          <button
-            className="btn btn-sm btn-warn"
-            onClick={() => window.confirm(`Remove the stream "${c.row.original.name}"? Its SETs will be refused; those kept stay.`) && act(() => deleteStream(c.row.original.id))}
-          >
-            Remove
-          </button>
-        ),
+        size: 300,
+        cell: (c) => {
+          const st = c.row.original;
+          return (
+            <span className="row">
+              <button className="btn btn-sm" onClick={() => act(() => updateStream({ id: st.id, change: { enabled: !st.enabled } }))}>
+                {st.enabled ? "Disable" : "Enable"}
+              </button>
+              {st.delivery === "push" && (
+                <button
+                  className="btn btn-sm"
+                  onClick={() =>
+                    window.confirm(`Make a new push token for "${st.name}"? The current one stops working at once.`) &&
+                    act(async () => {
+                      const s = await updateStream({ id: st.id, change: { rotate_push_token: true } });
+                      if (s.push_token) setFresh(`${window.location.origin}${s.push_path}  —  Authorization: Bearer ${s.push_token}`);
+                    })
+                  }
+                >
+                  New push token
+                </button>
+              )}
+              <button
+                className="btn btn-sm btn-warn"
+                onClick={() => window.confirm(`Remove the stream "${st.name}"? Its SETs will be refused; those kept stay.`) && act(() => deleteStream(st.id))}
+              >
+                Remove
+              </button>
+            </span>
+          );
+        },
       },
     ],
-    [act, deleteStream],
+    [act, deleteStream, updateStream],
   );
   const streams = list.data?.items ?? [];
 

@@ -31,7 +31,15 @@ export function EventOrigin({ event }: { event: TimelineEvent }) {
             </>
           )}
           <dt>original export</dt>
-          <dd className="mono">{a["otel.export_id"] || "—"}</dd>
+          <dd className="mono">
+            {a["otel.export_id"] ? (
+              <a href={`/api/v1/otlp-exports?id=${encodeURIComponent(a["otel.export_id"])}`} target="_blank" rel="noreferrer">
+                {a["otel.export_id"]}
+              </a>
+            ) : (
+              "—"
+            )}
+          </dd>
         </dl>
       </div>
     );

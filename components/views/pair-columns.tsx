@@ -16,6 +16,21 @@ export const pairColumns: Column<PostRevocationAction>[] = [
   { id: "resource", header: "Resource", accessorKey: "resource", size: 200, cell: (c) => mono(c.getValue()) },
   { id: "decision", header: "Decision", accessorKey: "decision", size: 80, cell: (c) => <DecisionBadge decision={String(c.getValue())} /> },
   { id: "via", header: "Via", accessorKey: "via", size: 80 },
+  {
+    id: "origin",
+    header: "Origin",
+    accessorFn: (p) => (p.origin ? `${p.origin.service} ${p.origin.span_name}` : ""),
+    size: 200,
+    cell: (c) => {
+      const o = c.row.original.origin;
+      if (!o) return <span className="faint">native</span>;
+      return (
+        <span data-testid="pair-origin" title={`OpenTelemetry: trace ${o.trace_id}, span ${o.span_id}, export ${o.export_id || "not kept"}`}>
+          OTel {o.service || "—"} · <span className="mono">{o.span_name}</span>
+        </span>
+      );
+    },
+  },
   { id: "credential_id", header: "Credential", accessorKey: "credential_id", size: 130, cell: (c) => mono(c.getValue()) },
   { id: "session_id", header: "Session", accessorKey: "session_id", size: 120, cell: (c) => mono(c.getValue()) },
   { id: "revocation_id", header: "Revocation", accessorKey: "revocation_id", size: 140, cell: (c) => mono(c.getValue()) },

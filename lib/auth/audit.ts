@@ -9,7 +9,8 @@
  * Actions in use: auth.login, auth.login_failed, auth.logout, access.refused (401/403,
  * CSRF), rate_limit.hit, alert.status, export, events.ingest, webhook.create,
  * webhook.update, webhook.delete, webhook.test, key.create, key.revoke, user.create,
- * user.update, user.delete, user.reset (CLI), user.bootstrap_admin, secrets.reseal (CLI).
+ * user.update, user.delete, user.reset (CLI), user.bootstrap_admin, secrets.reseal (CLI),
+ * ssf_stream.create, ssf_stream.update, ssf_stream.delete.
  *
  * The log writes on the process's writer session, like the logger writes to its stream: every
  * route and job records through this one function. Reading it is a list like the others

@@ -55,11 +55,16 @@ function eachSpanLike(json: JsonValue, fn: (o: JsonObject) => void): void {
   }
 }
 
-export function decodeOtlp(bytes: Uint8Array, encoding: OtlpEncoding): ExportTraceServiceRequest {
+/**
+ * keepUnknownFields: whether fields this code was not generated with survive a re-encoding
+ * (the HTTP route re-encodes what it received). A reader that only maps spans does not keep
+ * them: nothing would read them, and the original message is kept whole anyway.
+ */
+export function decodeOtlp(bytes: Uint8Array, encoding: OtlpEncoding, { keepUnknownFields = true } = {}): ExportTraceServiceRequest {
   if (bytes.length === 0) throw new OtlpDecodeError("empty message");
   if (encoding === "otlp_proto") {
     try {
-      return fromBinary(ExportTraceServiceRequestSchema, bytes);
+      return fromBinary(ExportTraceServiceRequestSchema, bytes, { readUnknownFields: keepUnknownFields });
     } catch (err) {
       throw new OtlpDecodeError(`invalid OTLP protobuf: ${(err as Error).message}`);
     }

@@ -32,7 +32,8 @@ export type OtlpMessage = { ok: true; spans: SpanRecord[]; problems: SpanProblem
 export function decodeOtlpMessage(value: Uint8Array | null, encoding: OtlpEncoding): OtlpMessage {
   if (!value || value.length === 0) return { ok: false, reason: "empty message" };
   try {
-    return { ok: true, ...flattenSpans(decodeOtlp(value, encoding)) };
+    // The message itself is what is kept (otlp_exports): the decoded form is only mapped.
+    return { ok: true, ...flattenSpans(decodeOtlp(value, encoding, { keepUnknownFields: false })) };
   } catch (err) {
     if (err instanceof OtlpDecodeError) return { ok: false, reason: err.message };
     return { ok: false, reason: `decoder error: ${(err as Error).message}` };

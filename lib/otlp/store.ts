@@ -10,34 +10,11 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { Readable } from "node:stream";
-import { agentOfAgentSpan, ownAgent, spanRole, toolAction, type OtlpMapping, type PendingAction, type SpanRole } from "./map";
-import type { SpanRecord } from "./spans";
+import { insertRows, queryRows } from "../store/clickhouse";
+import { insertSettings } from "../store/verbs";
+import { EMITTED, NO_AGENT, SPAN_COLUMNS, WAITING, withAgent, type ReadyAction, type SpanBatch, type WaitingRow } from "./batch";
 
-interface SpanRow {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string;
-  role: SpanRole;
-  name: string;
-  service: string;
-  start_time: string;
-  agent_id: string;
-  export_id: string;
-}
-
-/** A tool span whose agent must come from an ancestor (otlp_waiting). */
-interface WaitingRow {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string;
-  action: string;
-  state: number;
-}
-
-const SPAN_COLUMNS = ["trace_id", "span_id", "parent_span_id", "role", "name", "service", "start_time", "agent_id", "export_id"] as const;
-const TSV_SPECIAL = /[\\\t\n\r]/g;
-const TSV_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-const tsv = (v: string) => v.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]);
+export { SpanBatch, type ReadyAction } from "./batch";
 
 /** One OTLP export message as received, kept whole for investigators (lib/store/migrations/030_otlp_spans.sql). */
 export interface ExportRow {
@@ -47,13 +24,9 @@ export interface ExportRow {
   payload: string;
 }
 
-export const WAITING = 0;
-export const EMITTED = 1;
-export const NO_AGENT = 2;
-
 export interface Completed {
   /** Actions with their agent, ready to produce to the events topic. */
-  actions: (PendingAction & { agent_id: string })[];
+  actions: ReadyAction[];
   /** Tool spans whose whole ancestry arrived without naming an agent. */
   orphans: { traceId: string; spanId: string; action: string; reason: string }[];
   /** Records the outcome (state 1/2) once the caller has produced the actions and dead letters. */
@@ -64,104 +37,76 @@ export interface Completed {
 const MAX_DEPTH = 256;
 
 export class SpanStore {
-  constructor(
-    private readonly client: ClickHouseClient,
-    private readonly mapping: OtlpMapping,
-  ) {}
+  constructor(private readonly client: ClickHouseClient) {}
 
-  async ingest(spans: SpanRecord[], exports: ExportRow[] = []): Promise<Completed> {
-    const rows: SpanRow[] = [];
-    const waitingNow: WaitingRow[] = [];
-    const actions: Completed["actions"] = [];
-    for (const s of spans) {
-      const role = spanRole(s);
-      const row: SpanRow = {
-        trace_id: s.traceId,
-        span_id: s.spanId,
-        parent_span_id: s.parentSpanId,
-        role,
-        name: s.name,
-        service: String(s.resource["service.name"] ?? ""),
-        start_time: new Date(s.startMs).toISOString(),
-        agent_id: role === "agent" ? agentOfAgentSpan(s) : role === "tool" ? ownAgent(s) : "",
-        export_id: s.exportId,
-      };
-      if (role === "tool") {
-        const action = toolAction(s, this.mapping);
-        if (row.agent_id) actions.push({ ...action, agent_id: row.agent_id });
-        else waitingNow.push({ trace_id: s.traceId, span_id: s.spanId, parent_span_id: s.parentSpanId, action: JSON.stringify(action), state: WAITING });
-      }
-      rows.push(row);
-    }
+  async ingest(batch: SpanBatch, exports: ExportRow[] = []): Promise<Completed> {
+    const actions = [...batch.ready];
+    // One chdb session runs one statement at a time: these queue, but in one await.
     await Promise.all([
-      rows.length ? this.insertSpans(rows) : undefined,
-      waitingNow.length ? this.insertWaiting(waitingNow) : undefined,
-      exports.length
-        ? this.client.insert({ table: "otlp_exports", format: "JSONEachRow", values: exports, clickhouse_settings: { async_insert: 0, log_comment: "otlp:exports" } })
-        : undefined,
+      this.insertSpans(batch.spanRows),
+      this.insertWaiting(batch.waiting),
+      insertRows(this.client, "otlp_exports", exports, { comment: "otlp:exports" }),
     ]);
     const settled: WaitingRow[] = [];
     const orphans: Completed["orphans"] = [];
-    const waiting = await this.waiting([...new Set(rows.map((r) => r.trace_id))]);
-    if (waiting.length) {
-      const tree = await this.trees([...new Set(waiting.map((w) => w.trace_id))]);
-      for (const w of waiting) {
-        const found = walk(tree, w);
-        if (found === null) continue;
-        if ("agent" in found) {
-          actions.push({ ...(JSON.parse(w.action) as PendingAction), agent_id: found.agent });
-          settled.push({ ...w, state: EMITTED });
-        } else {
-          orphans.push({ traceId: w.trace_id, spanId: w.span_id, action: w.action, reason: found.reason });
-          settled.push({ ...w, state: NO_AGENT });
-        }
+    const { waiting, tree } = await this.waitingWithAncestry([...batch.traceIds]);
+    for (const w of waiting) {
+      const found = walk(tree, w);
+      if (found === null) continue;
+      if ("agent" in found) {
+        actions.push(withAgent(w.action, found.agent));
+        settled.push({ ...w, state: EMITTED });
+      } else {
+        orphans.push({ traceId: w.trace_id, spanId: w.span_id, action: w.action, reason: found.reason });
+        settled.push({ ...w, state: NO_AGENT });
       }
     }
-    return { actions, orphans, settle: async () => (settled.length ? this.insertWaiting(settled) : undefined) };
+    return { actions, orphans, settle: () => this.insertWaiting(settled) };
   }
 
   /** TabSeparated: ClickHouse parses it about twice as fast as JSONEachRow (see ingest/event-writer.ts). */
-  private async insertSpans(rows: SpanRow[]): Promise<void> {
-    let body = "";
-    for (const r of rows) body += SPAN_COLUMNS.map((c) => tsv(r[c])).join("\t") + "\n";
+  private async insertSpans(rows: string): Promise<void> {
+    if (!rows) return;
     await this.client.insert({
       table: "otlp_spans",
       format: "TabSeparated",
-      columns: [...SPAN_COLUMNS],
-      values: Readable.from([body], { objectMode: false }),
-      // Visible to the very next lookup (the walk below depends on it).
-      clickhouse_settings: { async_insert: 0, log_comment: "otlp:spans" },
+      columns: SPAN_COLUMNS,
+      values: Readable.from([rows], { objectMode: false }),
+      // Synchronous: visible to the very next lookup (the walk below depends on it).
+      clickhouse_settings: insertSettings({ comment: "otlp:spans" }),
     });
   }
 
   private async insertWaiting(rows: WaitingRow[]): Promise<void> {
-    await this.client.insert({ table: "otlp_waiting", format: "JSONEachRow", values: rows, clickhouse_settings: { async_insert: 0, log_comment: "otlp:waiting" } });
+    await insertRows(this.client, "otlp_waiting", rows, { comment: "otlp:waiting" });
   }
 
-  /** Waiting tool spans of these traces; otlp_waiting holds only those, so this stays cheap. */
-  private async waiting(traceIds: string[]): Promise<WaitingRow[]> {
-    if (!traceIds.length) return [];
-    const rs = await this.client.query({
-      query: `SELECT trace_id, span_id, parent_span_id, action, state FROM otlp_waiting FINAL
-              WHERE trace_id IN {traces:Array(String)} AND state = ${WAITING}`,
-      query_params: { traces: traceIds },
-      format: "JSONEachRow",
-      clickhouse_settings: { log_comment: "otlp:waiting" },
-    });
-    return (await rs.json<WaitingRow>()).map((r) => ({ ...r, state: Number(r.state) }));
-  }
-
-  private async trees(traceIds: string[]): Promise<Map<string, TreeNode>> {
-    const rs = await this.client.query({
-      query: `SELECT trace_id, span_id, parent_span_id, role, agent_id
-              FROM otlp_spans FINAL WHERE trace_id IN {traces:Array(String)}`,
-      query_params: { traces: traceIds },
-      format: "JSONEachRow",
-      clickhouse_settings: { log_comment: "otlp:ancestry" },
-    });
+  /**
+   * The waiting tool spans of these traces, then (only when there are some) every stored span
+   * of their traces: the ancestry the walk follows. otlp_waiting holds only tool spans that
+   * named no agent, so the usual batch, whose spans all name their agent, pays one query.
+   * (One UNION query for both was slower: it matched the batch's trace ids twice.)
+   */
+  private async waitingWithAncestry(traceIds: string[]): Promise<{ waiting: WaitingRow[]; tree: Map<string, TreeNode> }> {
     const tree = new Map<string, TreeNode>();
-    for (const n of await rs.json<TreeNode & { trace_id: string; span_id: string }>()) tree.set(`${n.trace_id}/${n.span_id}`, n);
-    return tree;
+    if (!traceIds.length) return { waiting: [], tree };
+    const waiting = await queryRows<Omit<WaitingRow, "state">>(
+      this.client,
+      "otlp:waiting",
+      `SELECT trace_id, span_id, parent_span_id, action FROM otlp_waiting FINAL
+       WHERE trace_id IN {traces:Array(String)} AND state = ${WAITING}`,
+      { traces: traceIds },
+    );
+    if (!waiting.length) return { waiting: [], tree };
+    const nodes = await queryRows<TreeNode & { trace_id: string; span_id: string }>(
+      this.client,
+      "otlp:ancestry",
+      `SELECT trace_id, span_id, parent_span_id, role, agent_id
+       FROM otlp_spans FINAL WHERE trace_id IN {traces:Array(String)}`,
+      { traces: [...new Set(waiting.map((w) => w.trace_id))] },
+    );
+    for (const n of nodes) tree.set(`${n.trace_id}/${n.span_id}`, n);
+    return { waiting: waiting.map((w) => ({ ...w, state: WAITING })), tree };
   }
 }
 

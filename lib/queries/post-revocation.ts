@@ -61,9 +61,55 @@ async function fetchPage(client: ClickHouseClient, f: PairFilters, after: Cursor
   );
 }
 
+/**
+ * Where an action came from when a standard intake made it (README.md, "Standard intakes"):
+ * the OpenTelemetry service, span and original export named in its attributes.
+ */
+export interface ActionOrigin {
+  kind: "otlp";
+  service: string;
+  span_name: string;
+  trace_id: string;
+  span_id: string;
+  export_id: string;
+}
+
+export type PairWithOrigin = PostRevocationAction & { origin: ActionOrigin | null };
+
+/**
+ * The origins of a page's actions, in one read of the events table by its key prefix (agent,
+ * time range) so that it stays cheap however large the table grows.
+ */
+async function originsOf(client: ClickHouseClient, rows: PostRevocationAction[]): Promise<Map<string, ActionOrigin>> {
+  const out = new Map<string, ActionOrigin>();
+  if (!rows.length) return out;
+  const times = rows.map((r) => Date.parse(r.time));
+  const found = await queryRows<ActionOrigin & { event_id: string }>(
+    client,
+    "api:pairOrigins",
+    `SELECT event_id, 'otlp' AS kind, attributes['otel.service.name'] AS service, attributes['otel.span.name'] AS span_name,
+            trace_id, span_id, attributes['otel.export_id'] AS export_id
+     FROM events
+     WHERE agent_id IN {agents:Array(String)} AND time >= ${timeBound("from")} AND time <= ${timeBound("to")}
+       AND event_id IN {ids:Array(String)} AND attributes['revenant.origin'] = 'otlp'
+     LIMIT 1 BY event_id`,
+    {
+      agents: [...new Set(rows.map((r) => r.agent_id))],
+      from: new Date(Math.min(...times)).toISOString(),
+      to: new Date(Math.max(...times)).toISOString(),
+      ids: [...new Set(rows.map((r) => r.event_id))],
+    },
+  );
+  for (const { event_id, ...origin } of found) out.set(event_id, origin);
+  return out;
+}
+
+/** A JSON page of pairs; each names its origin when a standard intake made the action (exports do not). */
 export async function listPairs(client: ClickHouseClient, f: PairFilters, cursor: string | undefined, limit: number) {
   const rows = await fetchPage(client, f, decodeCursor(cursor), limit + 1);
-  return page(rows, limit, keyOf);
+  const result = page(rows, limit, keyOf);
+  const origins = await originsOf(client, result.items);
+  return { ...result, items: result.items.map((r): PairWithOrigin => ({ ...r, origin: origins.get(r.event_id) ?? null })) };
 }
 
 /** Every matching pair, newest first, fetched in keyset pages of `chunk` rows. */

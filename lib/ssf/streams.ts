@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { randomToken, sameSecret, sha256Hex } from "../auth/crypto";
 import { REVOCATION_SCOPES } from "../events/schema";
-import { queryRows, store } from "../store/clickhouse";
+import { insertRows, queryRows, store } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
 /**
@@ -28,21 +28,41 @@ export const subjectRule = z.object({
 });
 export type SubjectRule = z.infer<typeof subjectRule>;
 
+const streamFields = {
+  name: z.string().trim().min(1).max(128),
+  issuer: z.string().url().max(2048),
+  audience: z.string().min(1).max(512),
+  delivery: z.enum(["push", "poll"]),
+  poll_url: z.string().url().max(2048),
+  poll_token: z.string().min(1).max(4096),
+  subject_rules: z.array(subjectRule).max(50),
+  enabled: z.boolean(),
+};
+
 export const streamInput = z
   .object({
-    name: z.string().trim().min(1).max(128),
-    issuer: z.string().url().max(2048),
-    audience: z.string().min(1).max(512),
-    delivery: z.enum(["push", "poll"]),
-    poll_url: z.string().url().max(2048).optional(),
-    poll_token: z.string().min(1).max(4096).optional(),
-    subject_rules: z.array(subjectRule).max(50).default([]),
-    enabled: z.boolean().default(true),
+    ...streamFields,
+    poll_url: streamFields.poll_url.optional(),
+    poll_token: streamFields.poll_token.optional(),
+    subject_rules: streamFields.subject_rules.default([]),
+    enabled: streamFields.enabled.default(true),
   })
   .superRefine((s, ctx) => {
     if (s.delivery === "poll" && !s.poll_url) ctx.addIssue({ code: "custom", path: ["poll_url"], message: "required for poll delivery" });
   });
 export type StreamInput = z.input<typeof streamInput>;
+
+/**
+ * A change to a stream (PATCH): any of its settings, none required, nothing else. The result
+ * must still be a valid stream (poll delivery needs a poll_url). rotate_push_token: a new push
+ * token replaces the old one at once (a leaked token); switching to push delivery gets one too.
+ */
+export const streamPatch = z
+  .object({ ...streamFields, rotate_push_token: z.literal(true) })
+  .partial()
+  .strict()
+  .refine((c) => Object.keys(c).length > 0, { message: "nothing to change" });
+export type StreamPatch = z.input<typeof streamPatch>;
 
 export interface Stream {
   id: string;
@@ -79,6 +99,9 @@ const toStream = ({ subject_rules, poll_token: _p, push_token_hash: _h, deleted:
 });
 
 export const PUSH_TOKEN_PREFIX = "ssfp_";
+
+/** Where a push-delivery stream's transmitter posts its SETs (app/api/v1/ssf/streams/[id]/push/route.ts). */
+export const pushPath = (id: string, delivery: string) => (delivery === "push" ? `/api/v1/ssf/streams/${id}/push` : null);
 
 export class StreamStore {
   constructor(
@@ -130,6 +153,47 @@ export class StreamStore {
     return !!row?.push_token_hash && sameSecret(sha256Hex(token), row.push_token_hash);
   }
 
+  /**
+   * Applies a change; null when the stream does not exist. Returns the new push token when one
+   * was made (delivery switched to push, or rotate_push_token): shown this once, like at creation.
+   * beforeWrite runs once the changed stream is known to be valid, before it is stored (the
+   * audit row of an admin change is written first, and only for a change that is made).
+   */
+  async update(id: string, patch: StreamPatch, beforeWrite: () => Promise<void> = async () => {}): Promise<{ stream: Stream; push_token: string | null } | null> {
+    const row = await this.row(id);
+    if (!row) return null;
+    const { rotate_push_token: rotate, ...change } = streamPatch.parse(patch);
+    const current = toStream(row);
+    const merged = streamInput.parse({
+      name: current.name,
+      issuer: current.issuer,
+      audience: current.audience,
+      delivery: current.delivery,
+      poll_url: current.poll_url || undefined,
+      poll_token: row.poll_token || undefined,
+      subject_rules: current.subject_rules,
+      enabled: current.enabled,
+      ...change,
+    });
+    const pushToken = merged.delivery === "push" && (rotate || !row.push_token_hash) ? PUSH_TOKEN_PREFIX + randomToken() : null;
+    const next: StreamRow = {
+      ...row,
+      name: merged.name,
+      issuer: merged.issuer.replace(/\/$/, ""),
+      audience: merged.audience,
+      delivery: merged.delivery,
+      poll_url: merged.poll_url ?? "",
+      poll_token: merged.poll_token ?? "",
+      push_token_hash: merged.delivery === "push" ? (pushToken ? sha256Hex(pushToken) : row.push_token_hash) : "",
+      subject_rules: JSON.stringify(merged.subject_rules),
+      enabled: merged.enabled,
+      version: nextVersion(),
+    };
+    await beforeWrite();
+    await this.write(next);
+    return { stream: toStream(next), push_token: pushToken };
+  }
+
   async delete(id: string): Promise<boolean> {
     const row = await this.row(id);
     if (!row) return false;
@@ -157,10 +221,7 @@ export class StreamStore {
   }
 
   async logError(streamId: string, message: string): Promise<void> {
-    await this.writer.insert({
-      table: "ssf_stream_log", format: "JSONEachRow", values: [{ stream_id: streamId, kind: "error", message: message.slice(0, 1000) }],
-      clickhouse_settings: { async_insert: 0, log_comment: "ssf:log" },
-    });
+    await insertRows(this.writer, "ssf_stream_log", [{ stream_id: streamId, kind: "error", message: message.slice(0, 1000) }], { comment: "ssf:log" });
   }
 
   private async row(id: string): Promise<StreamRow | null> {
@@ -169,6 +230,6 @@ export class StreamStore {
   }
 
   private async write(row: StreamRow): Promise<void> {
-    await this.writer.insert({ table: "ssf_streams", values: [row], format: "JSONEachRow", clickhouse_settings: { async_insert: 0, log_comment: "ssf:write" } });
+    await insertRows(this.writer, "ssf_streams", [row], { comment: "ssf:write" });
   }
 }

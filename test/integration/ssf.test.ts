@@ -3,9 +3,13 @@
  * discovery document, JWKS, SETs signed with jose, an RFC 8936 poll endpoint), with the
  * real route handlers, broker and engine behind it.
  */
+import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Producer } from "kafkajs";
 import { POST as createStream, GET as listStreams } from "@/app/api/v1/ssf/streams/route";
+import { PATCH as patchStream } from "@/app/api/v1/ssf/streams/[id]/route";
+import { GET as listPairs } from "@/app/api/v1/post-revocation-actions/route";
+import { GET as getExport } from "@/app/api/v1/otlp-exports/route";
 import { POST as push } from "@/app/api/v1/ssf/streams/[id]/push/route";
 import { GET as getRevocation } from "@/app/api/v1/revocations/[event_id]/route";
 import { config } from "@/lib/config";
@@ -140,6 +144,59 @@ describe("SSF push delivery (RFC 8935)", () => {
   });
 });
 
+describe("SSF stream changes (PATCH /api/v1/ssf/streams/{id})", () => {
+  it("changes only what the body names, takes effect on the next SET, is audited, and refuses invalid changes", async () => {
+    const OLD_AUD = "https://old.revenant.example/ssf";
+    const created = await json(await call(createStream, "/api/v1/ssf/streams", { method: "POST", body: {
+      name: "to change", issuer: tx.issuer, audience: OLD_AUD, delivery: "push", subject_rules: [{ event: "credential-change", format: "jwt_id", path: "jti" }],
+    } }));
+    const patch = (body: unknown, id = created.id as string) => call(patchStream, `/api/v1/ssf/streams/${id}`, { method: "PATCH", body, params: { id } });
+    const signed = (aud: string, jti: string) => tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud, subId: { format: "jwt_id", iss: tx.issuer, jti } });
+    let token: string = created.push_token;
+
+    const renamed = await patch({ name: "changed", audience: AUD });
+    expect(renamed.status).toBe(200);
+    const body = await json(renamed);
+    expect(body).toMatchObject({ id: created.id, name: "changed", audience: AUD, issuer: tx.issuer, delivery: "push", enabled: true, push_token: null,
+      subject_rules: [{ event: "credential-change", format: "jwt_id", path: "jti" }], push_path: `/api/v1/ssf/streams/${created.id}/push` });
+    expect(body).not.toHaveProperty("poll_token");
+    // The next SET is checked against the new audience.
+    expect(await (await pushSet((await signed(OLD_AUD, "patch-1")).jwt, token, created.id)).json()).toMatchObject({ err: "invalid_audience" });
+    expect((await pushSet((await signed(AUD, "patch-2")).jwt, token, created.id)).status).toBe(202);
+
+    // Disabled, the push endpoint no longer knows it; enabled again, it does.
+    expect((await patch({ enabled: false })).status).toBe(200);
+    expect((await pushSet((await signed(AUD, "patch-3")).jwt, token, created.id)).status).toBe(404);
+    expect((await patch({ enabled: true })).status).toBe(200);
+    expect((await pushSet((await signed(AUD, "patch-4")).jwt, token, created.id)).status).toBe(202);
+
+    // A rotated push token is shown once and replaces the old one at once.
+    const rotated = await json(await patch({ rotate_push_token: true }));
+    expect(rotated.push_token).toMatch(/^ssfp_/);
+    expect((await pushSet((await signed(AUD, "patch-5")).jwt, token, created.id)).status).toBe(401);
+    token = rotated.push_token;
+    expect((await pushSet((await signed(AUD, "patch-6")).jwt, token, created.id)).status).toBe(202);
+
+    // Invalid changes leave the stream as it was.
+    const refused: [unknown, number][] = [
+      [{}, 400],
+      [{ colour: "red" }, 400],
+      [{ delivery: "poll" }, 400],
+      [{ audience: "" }, 400],
+      [{ subject_rules: [{ path: "not a path" }] }, 400],
+      [{ issuer: "http://127.0.0.1:9/no-transmitter" }, 400],
+    ];
+    for (const [change, status] of refused) expect((await patch(change)).status, JSON.stringify(change)).toBe(status);
+    expect((await patch({ name: "x" }, "no-such-stream")).status).toBe(404);
+    expect(await new StreamStore().get(created.id)).toMatchObject({ name: "changed", audience: AUD, issuer: tx.issuer, delivery: "push", enabled: true });
+    expect((await pushSet((await signed(AUD, "patch-7")).jwt, token, created.id)).status).toBe(202);
+
+    const audited = await queryRows<{ details: string }>(store().reader, "test",
+      "SELECT details FROM audit_log WHERE action = 'ssf_stream.update' AND target = {id:String} ORDER BY at", { id: created.id });
+    expect(audited.map((r) => JSON.parse(r.details).fields)).toEqual([["name", "audience"], ["enabled"], ["enabled"], ["rotate_push_token"]]);
+  });
+});
+
 describe("SSF poll delivery (RFC 8936)", () => {
   it("acknowledges accepted SETs, reports refused ones as setErrs, and neither loses nor repeats events across a restart", async () => {
     const stream = (await new StreamStore().get(pollStreamId))!;
@@ -196,5 +253,77 @@ describe("one story told natively and as OTel spans + an SSF SET", () => {
     const native = await read("n", "n-rev");
     expect(native.pairs.length).toBe(3);
     expect(await read("m", revId)).toEqual(native);
+  });
+});
+
+describe("one story told three ways: native events, OTel spans + SSF SETs, and a mix", () => {
+  it("gives the same post-revocation pairs, containment and alerts, and the API names each action's origin", async () => {
+    // Native: everything as schema-v1 events. Standard: the tool calls as OTel spans, the
+    // revocation as a CAEP credential-change SET; only the credential's issue is native (no
+    // OpenTelemetry or SSF signal announces an issuance). Mix: calls 1 and 3 native, 2 and 4
+    // as spans, the revocation native.
+    const spanCall = (s: { attributes: Record<string, unknown> }) => String(s.attributes["gen_ai.tool.call.id"] ?? "");
+    const [issue] = controlEvents("t2");
+    await produceJson(producer, config().KAFKA_TOPIC, [
+      ...controlEvents("t1"), ...nativeActions("t1"), issue,
+      ...controlEvents("t3"), ...nativeActions("t3").filter((e) => /-call-[13]$/.test(String(e.event_id))),
+    ]);
+    const spans = [...(await otelSpans("t2")), ...(await otelSpans("t3")).filter((s) => !/^t3-call-[13]$/.test(spanCall(s)))];
+    for (const s of spans) await producer.send({ topic: config().OTLP_KAFKA_TOPIC, messages: [{ value: serialise([s], "otlp_json"), headers: { "content-type": "application/json" } }] });
+    const { jti, jwt } = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke", event_timestamp: T / 1000 }, { aud: AUD, subId: { format: "jwt_id", iss: tx.issuer, jti: "t2-cred" } });
+    expect((await pushSet(jwt)).status).toBe(202);
+    const tellings = { t1: "t1-rev", t2: (await keptSet(pushStream.id, jti)).revocation_event_id, t3: "t3-rev" };
+    const pairCount = (r: string) => count("SELECT count() FROM post_revocation_actions FINAL WHERE revocation_id = {r:String}", { r });
+    const alertCount = (r: string) => count("SELECT count() FROM alerts FINAL WHERE revocation_id = {r:String}", { r });
+    for (const rev of Object.values(tellings)) {
+      await eventually(async () => (await pairCount(rev)) === 3 && (await alertCount(rev)) > 0, 30_000, `pairs and alerts of ${rev}`);
+    }
+    const r = store().reader;
+    const strip = (rows: unknown[], p: string, rev: string) => JSON.parse(JSON.stringify(rows).replaceAll(rev, "REV").replaceAll(`"${p}-`, '"X-'));
+    const read = async (p: string, rev: string) => ({
+      pairs: strip(await queryRows(r, "test", `SELECT event_id, revocation_id, violation, via, time, agent_id, session_id, credential_id, layer, action, resource, decision
+        FROM post_revocation_actions FINAL WHERE revocation_id = {rev:String} ORDER BY time, event_id`, { rev }), p, rev),
+      status: strip(await queryRows(r, "test", "SELECT time, scope, subject, containment, layers, violation_count, blocked_count FROM revocation_status FINAL WHERE event_id = {rev:String}", { rev }), p, rev),
+      alerts: strip(await queryRows(r, "test", `SELECT rule, severity, agent_id, layers_enforcing, layers_leaking, violation_count, sample_event_ids
+        FROM alerts FINAL WHERE revocation_id = {rev:String} ORDER BY rule`, { rev }), p, rev),
+    });
+    // Detection settles each telling in its own time (alerts follow pairs): wait for the
+    // native telling's two alerts, then for each other telling to agree, or time out and show the difference.
+    await eventually(async () => (await alertCount(tellings.t1)) === 2, 30_000, "the native telling's alerts");
+    const native = await read("t1", tellings.t1);
+    expect(native.pairs.length).toBe(3);
+    for (const p of ["t2", "t3"] as const) {
+      const told = await eventually(async () => {
+        const x = await read(p, tellings[p]);
+        return isDeepStrictEqual(x, native) ? x : null;
+      }, 30_000, `the ${p} telling to match the native one`).catch(async () => read(p, tellings[p]));
+      expect(told).toEqual(native);
+    }
+
+    // What the alert page and the investigate list show as each action's origin.
+    const origins = async (rev: string) => {
+      const res = await call(listPairs, `/api/v1/post-revocation-actions?revocation_id=${encodeURIComponent(rev)}`);
+      expect(res.status).toBe(200);
+      const items: { event_id: string; origin: { kind: string; service: string; span_name: string } | null }[] = (await json(res)).items;
+      return Object.fromEntries(items.map((i) => [i.event_id.replace(/^t\d-/, ""), i.origin && `${i.origin.kind} ${i.origin.service} ${i.origin.span_name}`]));
+    };
+    expect(await origins(tellings.t1)).toEqual({ "call-2": null, "call-3": null, "call-4": null });
+    expect(await origins(tellings.t2)).toEqual({
+      "call-2": "otlp crm-agent execute_tool crm.export", "call-3": "otlp crm-agent execute_tool crm.delete", "call-4": expect.stringMatching(/^otlp mcp-gw tools\/call/),
+    });
+    expect(await origins(tellings.t3)).toEqual({ "call-2": "otlp crm-agent execute_tool crm.export", "call-3": null, "call-4": expect.stringMatching(/^otlp mcp-gw tools\/call/) });
+
+    // The export an action came in, as received and decoded, for the investigator.
+    const pair = (await json(await call(listPairs, `/api/v1/post-revocation-actions?revocation_id=${encodeURIComponent(tellings.t2)}`))).items
+      .find((i: { event_id: string }) => i.event_id === "t2-call-2");
+    const res = await call(getExport, `/api/v1/otlp-exports?id=${encodeURIComponent(pair.origin.export_id)}`);
+    expect(res.status).toBe(200);
+    const kept = await json(res);
+    expect(kept).toMatchObject({ export_id: pair.origin.export_id, encoding: "otlp_json" });
+    // As received: the SDK's own JSON, byte for byte what was on Kafka.
+    expect(JSON.parse(kept.original).resourceSpans[0].scopeSpans[0].spans[0]).toMatchObject({ spanId: pair.origin.span_id });
+    const span = kept.request.resourceSpans[0].scopeSpans[0].spans[0];
+    expect(span).toMatchObject({ traceId: pair.origin.trace_id, spanId: pair.origin.span_id, name: pair.origin.span_name });
+    expect((await call(getExport, "/api/v1/otlp-exports?id=nope")).status).toBe(404);
   });
 });

@@ -1,0 +1,30 @@
+/**
+ * What an admin's stream settings must pass before they are stored (POST and PATCH
+ * /api/v1/ssf/streams): the transmitter's URLs resolve to public addresses unless
+ * allow-listed (SSF_ALLOWLIST, the same check as webhook URLs), and the issuer serves its
+ * SSF configuration. Failures are 400s naming the parameter.
+ */
+import { config } from "../config";
+import { badParam } from "../http/errors";
+import { parseAllowlist, SsrfError, vetUrl } from "../webhooks/ssrf";
+import { discover } from "./verify";
+
+export async function vetStreamUrls(urls: { issuer?: string; poll_url?: string }): Promise<void> {
+  const allow = parseAllowlist(config().SSF_ALLOWLIST);
+  for (const param of ["issuer", "poll_url"] as const) {
+    const url = urls[param];
+    if (!url) continue;
+    try {
+      await vetUrl(url, allow);
+    } catch (err) {
+      if (err instanceof SsrfError) throw badParam(param, err.message);
+      throw err;
+    }
+  }
+  if (!urls.issuer) return;
+  try {
+    await discover(urls.issuer.replace(/\/$/, ""));
+  } catch (err) {
+    throw badParam("issuer", `the transmitter's SSF configuration could not be read: ${(err as Error).message}`);
+  }
+}
