@@ -36,9 +36,10 @@ export async function coverageOf(client: ClickHouseClient, revocationIds: string
   );
 }
 
-export async function anyCoverage(client: ClickHouseClient): Promise<boolean> {
-  const rows = await queryRows<{ n: number }>(client, "detection:coverage:any", `SELECT count() AS n FROM (SELECT 1 FROM coverage LIMIT 1)`);
-  return Number(rows[0]?.n ?? 0) > 0;
+/** The key kinds any coverage row has (a handful of rows read: the table is ordered by kind). */
+export async function coverageKinds(client: ClickHouseClient): Promise<Set<KeyKind>> {
+  const rows = await queryRows<{ key_kind: KeyKind }>(client, "detection:coverage:kinds", `SELECT DISTINCT key_kind FROM coverage`);
+  return new Set(rows.map((r) => r.key_kind));
 }
 
 type CoverageSubject = Pick<RevocationState, "revocation_id" | "scope" | "subject" | "cascade">;

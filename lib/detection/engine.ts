@@ -18,9 +18,9 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry } from "../alerts/store";
 import { AlertStore } from "../alerts/store";
 import type { StoredEvent } from "../events/schema";
-import { anyCoverage, coveredCredentials, coverageRows, lookupCoverage, writeCoverage } from "./coverage";
+import { coverageKinds, coveredCredentials, coverageRows, lookupCoverage, writeCoverage } from "./coverage";
 import { Derivations } from "./derivation";
-import { CoverageIndex, growingRevocations, keysOf, matchActions, type MatchedPair } from "./matcher";
+import { CoverageIndex, growingRevocations, keysOf, matchActions, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs } from "./pairs";
 import { Publisher } from "./publisher";
 import { initialState, RevocationStates, type RevocationState } from "./state";
@@ -84,8 +84,11 @@ export class DetectionEngine {
   private readonly derivations: Derivations;
   /** Serialises batches and derivation commits: both read and write pairs and coverage. */
   private queue: Promise<unknown> = Promise.resolve();
-  /** Whether any revocation exists yet: while none does, a batch needs no lookup at all. */
-  private hasCoverage = false;
+  /**
+   * The key kinds coverage has rows of. While there is none, a batch needs no lookup; a kind
+   * without rows (no session was ever revoked, say) is left out of the lookup.
+   */
+  private kinds = new Set<KeyKind>();
   private readonly updateIntervalMs: number;
   private lastOwedCheck = 0;
   private readonly soleWriter: boolean;
@@ -124,7 +127,7 @@ export class DetectionEngine {
 
   /** Resumes from persisted state: pending derivations and owed publications only, no sweep. */
   async start(): Promise<void> {
-    this.hasCoverage = await anyCoverage(this.client);
+    this.kinds = await coverageKinds(this.client);
     for (const id of await this.states.pendingIds()) this.derivations.request(id);
     await this.publisher.resume();
     runningEngines().add(this);
@@ -212,18 +215,17 @@ export class DetectionEngine {
   private async evaluateBatch(events: BatchEvent[], context: BatchContext): Promise<void> {
     const revocations = events.filter((e) => e.type === "revocation" && e.rev_scope !== "");
     const reinstatements = events.filter((e) => e.type === "reinstatement" && e.rev_scope !== "");
-    // While no revocation exists, a batch needs no lookup. The flag is re-read from the table
-    // (a one-row query) rather than trusted from memory: another worker sharing the store may
-    // have written the first coverage since.
-    if (!this.hasCoverage && revocations.length === 0) {
-      this.hasCoverage = await anyCoverage(this.client);
-      if (!this.hasCoverage) return;
+    // Kinds are re-read from the table (a few rows) unless this engine writes all coverage
+    // itself: another worker sharing the store may have written new ones.
+    if (!this.soleWriter || this.kinds.size === 0) {
+      this.kinds = await coverageKinds(this.client);
+      if (this.kinds.size === 0 && revocations.length === 0) return;
     }
 
     await this.prepareNewRevocations(revocations);
     await this.applyReinstatements(reinstatements);
 
-    const keys = keysOf(events);
+    const keys = keysOf(events, this.kinds);
     let index = new CoverageIndex(await lookupCoverage(this.client, keys));
     const growing = growingRevocations(events, index);
     if (growing.size) {
@@ -287,7 +289,7 @@ export class DetectionEngine {
     // publish fails the batch, which is then retried.
     await this.onCoverageChanged(next.map((s) => s.revocation_id), [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))]);
     await this.states.put(next);
-    this.hasCoverage = true;
+    for (const r of rows) this.kinds.add(r.key_kind);
     for (const s of next) this.derivations.request(s.revocation_id);
   }
 }

@@ -61,7 +61,8 @@ export class CoverageIndex {
 }
 
 /** The keys a batch mentions, per kind: what to look up in the coverage table. */
-export function keysOf(events: Iterable<StoredEvent>): Record<KeyKind, string[]> {
+/** The keys of each kind the events mention; kinds outside `kinds` (when given) stay empty. */
+export function keysOf(events: Iterable<StoredEvent>, kinds?: ReadonlySet<KeyKind>): Record<KeyKind, string[]> {
   const sets: Record<KeyKind, Set<string>> = { agent: new Set(), session: new Set(), pipeline: new Set(), credential: new Set() };
   for (const e of events) {
     if (e.agent_id) sets.agent.add(e.agent_id);
@@ -71,7 +72,8 @@ export function keysOf(events: Iterable<StoredEvent>): Record<KeyKind, string[]>
     if (e.cred_id) sets.credential.add(e.cred_id);
     if (e.cred_parent_id) sets.credential.add(e.cred_parent_id);
   }
-  return { agent: [...sets.agent], session: [...sets.session], pipeline: [...sets.pipeline], credential: [...sets.credential] };
+  const wanted = (kind: KeyKind) => (!kinds || kinds.has(kind) ? [...sets[kind]] : []);
+  return { agent: wanted("agent"), session: wanted("session"), pipeline: wanted("pipeline"), credential: wanted("credential") };
 }
 
 /** Whether an action at `time` on `layer` lies in the entry's window (R + grace(layer), L]. */
