@@ -112,13 +112,16 @@ export async function agentTimeline(
     .add("agent_id = {a:String}", { a: agentId })
     .timeRange("time", range.from, range.to)
     .before("time", "event_id", decodeCursor(cursor));
+  // Without FINAL: ingest stores the first copy of an event only (ingest/first-copies.ts), so
+  // copies are rare (a race between workers) and identical; LIMIT 1 BY drops them for less
+  // than FINAL's merge of every part the agent's rows are in.
   const rows = await queryRows<EventRow>(
     client,
     "api:timeline",
     `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, source, action, resource, decision,
             sensitivity, trace_id, span_id, rev_scope, rev_subject, rev_reason, rev_cascade, rev_initiated_by, cred_id, cred_kind,
             cred_parent_id, cred_expires_at, attributes
-     FROM events FINAL ${c.where} ORDER BY time DESC, event_id DESC LIMIT {limit:UInt32}`,
+     FROM events ${c.where} ORDER BY time DESC, event_id DESC LIMIT 1 BY event_id LIMIT {limit:UInt32}`,
     { ...c.params, limit: limit + 1 },
   );
   const paged = page(rows, limit, (e) => ({ t: e.time, id: e.event_id }));
