@@ -24,6 +24,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { StoredEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
+import { insertSettings } from "@/lib/store/clickhouse";
 import { keepConflicts, sortCopies } from "./first-copies";
 
 export interface EventRow extends StoredEvent {
@@ -262,13 +263,9 @@ export class EventWriter {
           format: "TabSeparated",
           columns: columns as [Column, ...Column[]],
           values: Readable.from(tsvChunks(rows, columns), { objectMode: false }),
-          clickhouse_settings: {
-            insert_deduplication_token: token,
-            // The engine waits for the rows to be durable before acknowledging: offsets are
-            // committed right after this returns.
-            async_insert: 0,
-            log_comment: "ingest:events",
-          },
+          // Synchronous (the engine acknowledges durable rows: offsets are committed after
+          // this returns), with the batch's token so that a retried insert changes nothing.
+          clickhouse_settings: insertSettings({ comment: "ingest:events", deduplicationToken: token }),
         });
         return;
       } catch (err) {

@@ -9,7 +9,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { logger } from "../log";
-import { queryRows, store } from "../store/clickhouse";
+import { insertRows, queryRows, store } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { receiveSet, type Produce } from "./receive";
 import { StreamStore, type Stream } from "./streams";
@@ -29,10 +29,8 @@ async function loadOwed(client: ClickHouseClient, streamId: string): Promise<Owe
 }
 
 async function saveOwed(client: ClickHouseClient, streamId: string, owed: Owed): Promise<void> {
-  await client.insert({
-    table: "ssf_poll_state", format: "JSONEachRow",
-    values: [{ stream_id: streamId, acks: owed.acks, set_errs: JSON.stringify(owed.setErrs), version: nextVersion() }],
-    clickhouse_settings: { async_insert: 0, log_comment: "ssf:poll-state" },
+  await insertRows(client, "ssf_poll_state", [{ stream_id: streamId, acks: owed.acks, set_errs: JSON.stringify(owed.setErrs), version: nextVersion() }], {
+    comment: "ssf:poll-state",
   });
 }
 

@@ -12,7 +12,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { config } from "../config";
 import { validateEvent } from "../events/schema";
 import { sharedProducer } from "../kafka";
-import { queryRows, store } from "../store/clickhouse";
+import { insertRows, queryRows, store } from "../store/clickhouse";
 import { mapSet, type SetOutcome } from "./map";
 import type { Stream } from "./streams";
 import { SetError, verifySet } from "./verify";
@@ -79,15 +79,11 @@ export async function receiveSet(jwt: string, stream: Stream, delivery: Delivery
       revocationId = outcome.event.event_id;
       await (opts.produce ?? defaultProduce)(config().KAFKA_TOPIC, [{ key: null, value: JSON.stringify(outcome.event) }]);
     }
-    await client.insert({
-      table: "ssf_sets",
-      format: "JSONEachRow",
-      values: [{
-        stream_id: stream.id, jti, iss: String(set.payload.iss), delivery, event_type: set.eventType, outcome: outcome.kind,
-        revocation_event_id: revocationId ?? "", claims: JSON.stringify(set.payload), raw: jwt,
-      }],
-      clickhouse_settings: { async_insert: 0, log_comment: "ssf:set" },
-    });
+    const row = {
+      stream_id: stream.id, jti, iss: String(set.payload.iss), delivery, event_type: set.eventType, outcome: outcome.kind,
+      revocation_event_id: revocationId ?? "", claims: JSON.stringify(set.payload), raw: jwt,
+    };
+    await insertRows(client, "ssf_sets", [row], { comment: "ssf:set" });
     return { ok: true, jti, outcome: outcome.kind, revocation_event_id: revocationId };
   } finally {
     inFlight().delete(key);

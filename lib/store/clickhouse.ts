@@ -159,4 +159,4 @@ export async function closeStore(): Promise<void> {
   await s?.close();
 }
 
-export { command, insertRows, queryRows, streamRows, timeBound } from "./verbs";
+export { command, insertRows, insertSettings, queryRows, streamRows, timeBound } from "./verbs";
