@@ -4,7 +4,7 @@
  * At-least-once: offsets are committed only after the batch's rows are stored, its dead
  * letters produced, and detection has run on it (autoCommit off; a revocation whose
  * evaluation failed is retried by the engine, see lib/detection/engine.ts). Redelivery after a crash
- * is harmless: events are deduplicated on event_id (see lib/store/migrations/001_events.sql).
+ * is harmless: a copy of a stored event_id is never stored again (ingest/first-copies.ts).
  * While ClickHouse is unavailable the consumer pauses fetching, keeps heartbeating so it
  * keeps its partitions, retries, and resumes when the insert goes through.
  * stop() (SIGTERM) lets the in-flight batch finish and commit, then leaves the group.
@@ -244,7 +244,7 @@ export class IngestConsumer {
     // Counted last, so that a store retried after a failure above is counted once.
     this.status.stored += rows.length - rejected.length;
     this.status.deadLettered += letters.length;
-    // First copies and harmless repeats only: a conflicting copy is never evaluated.
+    // First copies and repeats only (ingest/first-copies.ts): a conflicting copy is never evaluated.
     return forDetection;
   }
 

@@ -151,6 +151,18 @@ describe("first copy wins", () => {
     expect(await pairsOf("ev-batch")).toBe(0);
   });
 
+  it("finds the first copy of an id with tabs, line breaks and backslashes", async () => {
+    const id = "ev-odd\tid\nwith\\slashes";
+    await produce([{ value: JSON.stringify(action(id, -HOUR)) }]);
+    await waitUntilConsumed(produced);
+    await produce([{ value: JSON.stringify(action(id, HOUR)) }, { value: JSON.stringify(action(id, -HOUR)) }]);
+    await waitUntilConsumed(produced);
+
+    expect(await storedCopies(id)).toEqual([expect.objectContaining({ time: at(-HOUR) })]);
+    expect(await conflictsOf(id)).toBe(1);
+    expect(await pairsOf(id)).toBe(0);
+  });
+
   it("keeps a later HTTP copy aside too, and shows the first with its submitter and the conflict with its own", async () => {
     expect((await post(keys.first.key, action("ev-http", -HOUR))).status).toBe(202);
     await waitUntilConsumed(produced);
