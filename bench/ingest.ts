@@ -15,7 +15,7 @@
 import { Partitioners } from "kafkajs";
 import { config } from "@/lib/config";
 import { createKafka, ensureTopics } from "@/lib/kafka";
-import { closeStore, command, queryRows, store } from "@/lib/store/clickhouse";
+import { closeStore, command, openSession, queryRows, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { DetectionEngine } from "@/lib/detection/engine";
@@ -49,15 +49,26 @@ async function produce(): Promise<number> {
 async function revenantIngest(): Promise<number> {
   const cfg = config();
   const s = store();
-  const engine = new DetectionEngine(s.writer, { graceMs: 0, layerGraceMs: {} });
+  // Wired as ingest/worker.ts wires them: detection and its publisher on their own sessions,
+  // first-copy lookups on another, beside the inserts.
+  const engine = new DetectionEngine(s.detector, { graceMs: 0, layerGraceMs: {} }, undefined, { publisher: s.publisher, soleWriter: s.mode === "embedded" });
+  const copies = openSession(s, cfg);
   await engine.start();
-  const consumer = new IngestConsumer({ cfg, kafka: createKafka(cfg, "-bench-ingest"), client: s.writer, hooks: { afterStore: (e) => engine.onEvents(e) } });
+  const consumer = new IngestConsumer({
+    cfg,
+    kafka: createKafka(cfg, "-bench-ingest"),
+    client: s.writer,
+    lookupClient: copies.client,
+    hooks: { afterStore: (e, storedAt) => engine.onEvents(e, { storedAt }) },
+  });
   const status = runtimeStatus().ingest;
   const t0 = performance.now();
   await consumer.start();
   while (status.stored < TOTAL) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - t0) / 1000;
   await consumer.stop();
+  await engine.stop();
+  await copies.close();
   const n = Number((await queryRows<{ n: number }>(s.reader, "bench:ingest", "SELECT count() AS n FROM events FINAL"))[0].n);
   if (n !== TOTAL) throw new Error(`revenant stored ${n} events, expected ${TOTAL}`);
   return seconds;

@@ -87,11 +87,20 @@ async function produce(topic: string, make: (i: number) => { value: Buffer | str
 async function ingest(withOtlp: boolean): Promise<number> {
   const cfg = config();
   const s = store();
-  const engine = new DetectionEngine(s.writer, { graceMs: 0, layerGraceMs: {} });
+  // Wired as ingest/worker.ts wires them: detection and its publisher on their own sessions,
+  // first-copy lookups on another, beside the inserts.
+  const engine = new DetectionEngine(s.detector, { graceMs: 0, layerGraceMs: {} }, undefined, { publisher: s.publisher, soleWriter: s.mode === "embedded" });
+  const copies = openSession(s, cfg);
   await engine.start();
   const status = runtimeStatus().ingest;
   const target = status.stored + TOTAL;
-  const consumer = new IngestConsumer({ cfg, kafka: createKafka(cfg, "-bench-ingest"), client: s.writer, hooks: { afterStore: (e) => engine.onEvents(e) } });
+  const consumer = new IngestConsumer({
+    cfg,
+    kafka: createKafka(cfg, "-bench-ingest"),
+    client: s.writer,
+    lookupClient: copies.client,
+    hooks: { afterStore: (e, storedAt) => engine.onEvents(e, { storedAt }) },
+  });
   // As the worker runs it (ingest/jobs.ts): its own ClickHouse session.
   const own = withOtlp ? openSession(s, cfg) : null;
   const otlp = own ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), own.client) : null;
@@ -111,6 +120,8 @@ async function ingest(withOtlp: boolean): Promise<number> {
   await otlp?.stop();
   await own?.close();
   await consumer.stop();
+  await engine.stop();
+  await copies.close();
   return seconds;
 }
 

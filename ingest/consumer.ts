@@ -17,7 +17,7 @@ import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { Batcher, type Flush } from "./batcher";
 import { DeadLetterSink } from "./dead-letters";
-import { EventWriter, type EventRow } from "./event-writer";
+import { EventWriter, type EventRow, type SortedBatch } from "./event-writer";
 import { decodeBatch } from "./decode-batch";
 
 export interface IngestHooks {
@@ -28,10 +28,24 @@ export interface IngestHooks {
   afterStore?: (events: EventRow[], storedAt: number) => Promise<void>;
 }
 
+/** A flush whose rows were sorted into first copies, repeats and conflicts (ingest/first-copies.ts). */
+interface PreparedFlush {
+  flush: Flush;
+  sorted: SortedBatch;
+}
+
+/** What detection gets: the rows to evaluate, and performance.now() when their store began. */
+interface DetectionInput {
+  rows: EventRow[];
+  storedAt: number;
+}
+
 export interface IngestOptions {
   cfg: Config;
   kafka: Kafka;
   client: ClickHouseClient;
+  /** Where first copies are looked up, beside the inserts on `client` (defaults to it). */
+  lookupClient?: ClickHouseClient;
   hooks?: IngestHooks;
 }
 
@@ -40,7 +54,7 @@ export class IngestConsumer {
   private consumer: Consumer | null = null;
   private readonly status = runtimeStatus().ingest;
   private heartbeats = new Set<() => Promise<void>>();
-  private batcher: Batcher<{ rows: EventRow[]; storedAt: number }>;
+  private batcher: Batcher<PreparedFlush, DetectionInput>;
   private writer: EventWriter;
   private sink: DeadLetterSink | null = null;
   private stopping = false;
@@ -55,9 +69,11 @@ export class IngestConsumer {
       // While stopping, an unavailable ClickHouse is not waited out: the batch stays
       // uncommitted and is redelivered after the restart.
       () => this.stopping,
+      opts.lookupClient,
     );
-    this.batcher = new Batcher<{ rows: EventRow[]; storedAt: number }>(opts.cfg.INGEST_BATCH_SIZE, {
-      store: (f) => this.untilDone("store", f.rows.length, async () => ({ storedAt: performance.now(), rows: await this.store(f) })),
+    this.batcher = new Batcher<PreparedFlush, DetectionInput>(opts.cfg.INGEST_BATCH_SIZE, {
+      prepare: (f) => this.untilDone("prepare", f.rows.length, async () => ({ flush: f, sorted: await this.writer.sort(f.rows) })),
+      store: (p) => this.untilDone("store", p.flush.rows.length, async () => ({ storedAt: performance.now(), rows: await this.store(p) })),
       detect: ({ rows, storedAt }) =>
         this.untilDone("detection", rows.length, (attempt) => {
           // A failed evaluation may have stored some of its pairs: the retry checks them all.
@@ -224,9 +240,9 @@ export class IngestConsumer {
   }
 
   /** Stores a flush's rows and dead letters; returns the rows detection is to evaluate. */
-  private async store({ rows, letters: decodeLetters }: Flush): Promise<EventRow[]> {
+  private async store({ flush: { rows, letters: decodeLetters }, sorted }: PreparedFlush): Promise<EventRow[]> {
     const letters = [...decodeLetters];
-    const { rejected, forDetection } = await this.writer.store(rows);
+    const { rejected, forDetection } = await this.writer.storeSorted(sorted);
     if (this.status.paused && !this.stopping) this.resume();
     for (const r of rejected) {
       letters.push({

@@ -25,7 +25,7 @@ import { Readable } from "node:stream";
 import type { StoredEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
 import { insertSettings } from "@/lib/store/clickhouse";
-import { keepConflicts, sortCopies } from "./first-copies";
+import { keepConflicts, sortCopies, type Sorted } from "./first-copies";
 
 export interface EventRow extends StoredEvent {
   kafka_partition: number;
@@ -36,6 +36,11 @@ export interface EventRow extends StoredEvent {
   submitted_by?: string;
   /** Whether a copy of this event_id was stored before this batch (detection's hint, lib/detection/engine.ts). */
   stored_before?: boolean;
+}
+
+/** A batch sorted into first copies, repeats and conflicts, waiting for its insert. */
+export interface SortedBatch extends Sorted {
+  firstHashes: Map<string, string>;
 }
 
 export interface RejectedRow {
@@ -205,12 +210,19 @@ function dedupToken(rows: EventRow[]): string {
 
 export class EventWriter {
   private readonly log = logger().child({ component: "event-writer" });
+  /** First copies (id → hash) of batches sorted but not yet written (see sort()). */
+  private readonly unstored = new Set<Map<string, string>>();
 
   constructor(
     private readonly client: ClickHouseClient,
     private readonly onRetry: (attempt: number, err: Error) => Promise<void> = async () => {},
     /** True when retrying for ever is no longer wanted (shutdown): give up after a few attempts. */
     private readonly givingUp: () => boolean = () => false,
+    /**
+     * The session sort() looks first copies up on: another than the inserts' in embedded mode,
+     * where one session runs one query at a time, so that the lookup overlaps an insert.
+     */
+    private readonly lookupClient: ClickHouseClient = client,
   ) {}
 
   /**
@@ -218,9 +230,24 @@ export class EventWriter {
    * (ingest/first-copies.ts); returns the rows ClickHouse refused and the rows detection may see.
    */
   async store(rows: EventRow[]): Promise<{ rejected: RejectedRow[]; forDetection: EventRow[] }> {
-    if (rows.length === 0) return { rejected: [], forDetection: [] };
-    const { first, forDetection, conflicts } = await sortCopies(this.client, rows);
+    return this.storeSorted(await this.sort(rows));
+  }
+
+  /**
+   * The first step of store(), which may run while the previous batch is still being stored:
+   * the first copies it sorted stay known here until storeSorted() has written them.
+   */
+  async sort(rows: EventRow[]): Promise<SortedBatch> {
+    const sorted = await sortCopies(this.lookupClient, rows, [...this.unstored]);
+    const firstHashes = new Map(sorted.first.map((r) => [r.event_id, r.content_hash!]));
+    this.unstored.add(firstHashes);
+    return { ...sorted, firstHashes };
+  }
+
+  /** The second step of store(): writes a sorted batch (batches in the order they were sorted). */
+  async storeSorted({ first, forDetection, conflicts, firstHashes }: SortedBatch): Promise<{ rejected: RejectedRow[]; forDetection: EventRow[] }> {
     const rejected = await this.write(first);
+    this.unstored.delete(firstHashes);
     // After the rows: a conflict names a first copy that is stored.
     await keepConflicts(this.client, conflicts);
     if (rejected.length === 0) return { rejected, forDetection };

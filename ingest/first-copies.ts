@@ -98,11 +98,22 @@ async function storedHashes(client: ClickHouseClient, ids: string[]): Promise<Ma
   return new Map(rows.map((r) => [r.event_id, r.content_hash]));
 }
 
-export async function sortCopies(client: ClickHouseClient, rows: EventRow[]): Promise<Sorted> {
+/**
+ * Sorts a batch's rows. `unstored` holds the first copies (id → hash) of earlier batches that
+ * were sorted but whose insert has not finished yet (ingest/batcher.ts overlaps the two): they
+ * count as stored, since the lookup cannot see them yet.
+ */
+export async function sortCopies(client: ClickHouseClient, rows: EventRow[], unstored: readonly ReadonlyMap<string, string>[] = []): Promise<Sorted> {
   await stamp(client, rows);
   const firstInBatch = new Map<string, EventRow>();
   for (const r of rows) if (!firstInBatch.has(r.event_id)) firstInBatch.set(r.event_id, r);
   const stored = await storedHashes(client, [...firstInBatch.keys()]);
+  for (const earlier of unstored) {
+    for (const id of firstInBatch.keys()) {
+      const hash = earlier.get(id);
+      if (hash !== undefined && !stored.has(id)) stored.set(id, hash);
+    }
+  }
   const out: Sorted = { first: [], forDetection: [], conflicts: [] };
   for (const r of rows as Received[]) {
     const storedHash = stored.get(r.event_id);

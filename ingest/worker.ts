@@ -14,7 +14,7 @@ import { StreamStore } from "@/lib/transmitter/streams";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
-import { store, type Store } from "@/lib/store/clickhouse";
+import { openSession, store, type Store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { IngestConsumer } from "./consumer";
 
@@ -68,10 +68,13 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
   // Resumes pending derivations from revocation_state; no sweep over history.
   await engine.start();
   status.running = true;
+  // First-copy lookups of the next batch run beside the insert of the current one.
+  const copies = openSession(s, cfg);
   const consumer = new IngestConsumer({
     cfg,
     kafka: createKafka(cfg, "-ingest"),
     client: s.writer,
+    lookupClient: copies.client,
     hooks: {
       // Runs before the batch's offsets are committed. A failure throws, and the consumer
       // retries the whole flush: storing is deduplicated and detection's writes are keyed by
@@ -108,6 +111,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       stopped = true;
       clearInterval(retry);
       await consumer.stop();
+      await copies.close();
       await engine.stop();
       await feed.stop();
       for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));

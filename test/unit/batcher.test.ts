@@ -1,7 +1,8 @@
 /**
- * The ingest batcher's two stages (ingest/batcher.ts): a flush is stored, then detected while
- * the next flush is stored; `stored` (which gates the offset commit) settles only after the
- * flush's detection; detections keep flush order; a stage that fails for good fails every
+ * The ingest batcher's three stages (ingest/batcher.ts): a flush is prepared, stored, then
+ * detected; the next flush is prepared while the previous one is stored, and stored while the
+ * previous one is detected; `stored` (which gates the offset commit) settles only after the
+ * flush's detection; each stage keeps flush order; a stage that fails for good fails every
  * flush queued after it.
  */
 import { describe, expect, it } from "vitest";
@@ -13,52 +14,84 @@ const row = (id: string) => ({ event_id: id }) as EventRow;
 /** A promise the test settles by hand. */
 function gate() {
   let open!: () => void;
-  let fail!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => ((open = res), (fail = rej)));
-  return { promise, open, fail };
+  const promise = new Promise<void>((res) => (open = res));
+  return { promise, open };
 }
 
-const tick = () => new Promise((r) => setImmediate(r));
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+/** Stages that log what they do and wait for the test to let each store and detection finish. */
+function gatedStages(log: string[]) {
+  const gates = new Map<string, ReturnType<typeof gate>>();
+  const wait = (key: string) => {
+    const g = gate();
+    gates.set(key, g);
+    return g.promise;
+  };
+  const open = (key: string) => gates.get(key)!.open();
+  const stages = {
+    prepare: async (f: Flush) => {
+      const name = f.rows.map((r) => r.event_id).join("+");
+      log.push(`prepare ${name}`);
+      return name;
+    },
+    store: async (name: string) => {
+      log.push(`store ${name}`);
+      await wait(`store ${name}`);
+      return name;
+    },
+    detect: async (name: string) => {
+      log.push(`detect ${name}`);
+      await wait(`detect ${name}`);
+    },
+  };
+  return { stages, open };
+}
 
 describe("Batcher", () => {
-  it("stores the next flush while the previous one is detected, and commits only after detection", async () => {
+  it("overlaps the stages of consecutive flushes and commits a flush only after its detection", async () => {
     const log: string[] = [];
-    const detectGates = new Map<string, ReturnType<typeof gate>>();
-    const batcher = new Batcher<string>(10, {
-      store: async (f: Flush) => {
-        const name = f.rows.map((r) => r.event_id).join("+");
-        log.push(`store ${name}`);
-        return name;
-      },
-      detect: async (name) => {
-        log.push(`detect ${name} start`);
-        const g = gate();
-        detectGates.set(name, g);
-        await g.promise;
-        log.push(`detect ${name} end`);
-      },
-    });
-    const first = await batcher.add([row("a")], []);
-    let firstDone = false;
-    void first.stored.then(() => (firstDone = true));
-    await tick();
-    const second = await batcher.add([row("b")], []);
-    await tick();
-    // a is being detected; b was stored meanwhile, its detection waits for a's.
-    expect(log).toEqual(["store a", "detect a start", "store b"]);
-    expect(firstDone).toBe(false);
-    detectGates.get("a")!.open();
-    await first.stored;
-    await tick();
-    expect(log).toEqual(["store a", "detect a start", "store b", "detect a end", "detect b start"]);
-    detectGates.get("b")!.open();
-    await second.stored;
+    const { stages, open } = gatedStages(log);
+    const batcher = new Batcher<string, string>(10, stages);
+    const a = await batcher.add([row("a")], []);
+    let aDone = false;
+    void a.stored.then(() => (aDone = true));
+    await settle();
+    const b = await batcher.add([row("b")], []);
+    await settle();
+    // b is prepared while a is stored; its store waits for a's.
+    expect(log).toEqual(["prepare a", "store a", "prepare b"]);
+    open("store a");
+    await settle();
+    expect(log).toEqual(["prepare a", "store a", "prepare b", "detect a", "store b"]);
+    const c = await batcher.add([row("c")], []);
+    await settle();
+    // c is prepared while b is stored and a detected.
+    expect(log.slice(5)).toEqual(["prepare c"]);
+    open("store b");
+    await settle();
+    // b's detection waits for a's; c's store waits until b can move on to detection.
+    expect(log.slice(6)).toEqual([]);
+    expect(aDone).toBe(false);
+    open("detect a");
+    await a.stored;
+    await settle();
+    expect(log.slice(6)).toEqual(["detect b", "store c"]);
+    open("detect b");
+    open("store c");
+    await b.stored;
+    await settle();
+    open("detect c");
+    await c.stored;
     await batcher.drain();
   });
 
-  it("fails every later flush once a detection failed for good", async () => {
-    const batcher = new Batcher<string>(10, {
-      store: async (f: Flush) => f.rows[0].event_id,
+  it("fails every later flush once a stage failed for good", async () => {
+    const batcher = new Batcher<string, string>(10, {
+      prepare: async (f: Flush) => f.rows[0].event_id,
+      store: async (name) => name,
       detect: async (name) => {
         if (name === "a") throw new Error("detection gave up");
       },
