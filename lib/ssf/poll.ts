@@ -42,7 +42,7 @@ export interface PollResult {
 
 export async function pollStream(stream: Stream, opts: { client?: ClickHouseClient; produce?: Produce; streams?: StreamStore } = {}): Promise<PollResult> {
   const client = opts.client ?? store().writer;
-  const streams = opts.streams ?? new StreamStore();
+  const streams = opts.streams ?? new StreamStore(store().reader, store().writer);
   const token = await streams.pollToken(stream.id);
   let owed = await loadOwed(client, stream.id);
   const result: PollResult = { received: 0, accepted: 0, refused: 0 };
@@ -87,7 +87,7 @@ export class SsfPoller {
   private running: Promise<void> | null = null;
   private readonly log = logger().child({ component: "ssf-poll" });
 
-  constructor(private readonly intervalMs: number, private readonly streams = new StreamStore()) {}
+  constructor(private readonly intervalMs: number, private readonly streams = new StreamStore(store().reader, store().writer)) {}
 
   start(): void {
     const tick = () => {

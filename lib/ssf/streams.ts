@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { randomToken, sameSecret, sha256Hex } from "../auth/crypto";
 import { REVOCATION_SCOPES } from "../events/schema";
-import { insertRows, queryRows, store } from "../store/clickhouse";
+import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
 /**
@@ -105,8 +105,8 @@ export const pushPath = (id: string, delivery: string) => (delivery === "push" ?
 
 export class StreamStore {
   constructor(
-    private readonly reader: ClickHouseClient = store().reader,
-    private readonly writer: ClickHouseClient = store().writer,
+    private readonly reader: ClickHouseClient,
+    private readonly writer: ClickHouseClient,
   ) {}
 
   /** Returns the stream and, for push delivery, the bearer token the transmitter must send (shown once). */

@@ -188,7 +188,7 @@ describe("SSF stream changes (PATCH /api/v1/ssf/streams/{id})", () => {
     ];
     for (const [change, status] of refused) expect((await patch(change)).status, JSON.stringify(change)).toBe(status);
     expect((await patch({ name: "x" }, "no-such-stream")).status).toBe(404);
-    expect(await new StreamStore().get(created.id)).toMatchObject({ name: "changed", audience: AUD, issuer: tx.issuer, delivery: "push", enabled: true });
+    expect(await new StreamStore(store().reader, store().writer).get(created.id)).toMatchObject({ name: "changed", audience: AUD, issuer: tx.issuer, delivery: "push", enabled: true });
     expect((await pushSet((await signed(AUD, "patch-7")).jwt, token, created.id)).status).toBe(202);
 
     const audited = await queryRows<{ details: string }>(store().reader, "test",
@@ -199,7 +199,7 @@ describe("SSF stream changes (PATCH /api/v1/ssf/streams/{id})", () => {
 
 describe("SSF poll delivery (RFC 8936)", () => {
   it("acknowledges accepted SETs, reports refused ones as setErrs, and neither loses nor repeats events across a restart", async () => {
-    const stream = (await new StreamStore().get(pollStreamId))!;
+    const stream = (await new StreamStore(store().reader, store().writer).get(pollStreamId))!;
     const good = await tx.sign(SESSION_REVOKED, { event_timestamp: T / 1000 }, { aud: AUD, subId: { format: "complex", session: { format: "opaque", id: "poll-sess" } } });
     const bad = await tx.sign(SESSION_REVOKED, {}, { aud: "https://not-us", subId: { format: "opaque", id: "x" } });
     tx.enqueue(good.jti, good.jwt);

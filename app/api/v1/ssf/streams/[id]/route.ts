@@ -3,12 +3,13 @@ import { notFound } from "@/lib/http/errors";
 import { apiRoute, readJson } from "@/lib/http/route";
 import { pushPath, StreamStore, streamPatch } from "@/lib/ssf/streams";
 import { vetStreamUrls } from "@/lib/ssf/vet";
+import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
 /** GET /api/v1/ssf/streams/{id} (admin): the stream and its status. */
 export const GET = apiRoute<{ id: string }>("admin", async (_req, { params }) => {
-  const streams = new StreamStore();
+  const streams = new StreamStore(store().reader, store().writer);
   const s = await streams.get(params.id);
   if (!s) throw notFound("SSF stream");
   return Response.json({ ...s, push_path: pushPath(s.id, s.delivery), status: (await streams.status([s.id])).get(s.id) });
@@ -23,7 +24,7 @@ export const GET = apiRoute<{ id: string }>("admin", async (_req, { params }) =>
  */
 export const PATCH = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
   const change = streamPatch.parse(await readJson(req));
-  const streams = new StreamStore();
+  const streams = new StreamStore(store().reader, store().writer);
   const current = await streams.get(params.id);
   if (!current) throw notFound("SSF stream");
   await vetStreamUrls({
@@ -44,7 +45,7 @@ export const PATCH = apiRoute<{ id: string }>("admin", async (req, { principal, 
 
 /** DELETE /api/v1/ssf/streams/{id} (admin): stops accepting its SETs; the SETs kept stay. */
 export const DELETE = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
-  const streams = new StreamStore();
+  const streams = new StreamStore(store().reader, store().writer);
   if (!(await streams.get(params.id))) throw notFound("SSF stream");
   await audit(principal, "ssf_stream.delete", params.id, {}, req, { required: true });
   if (!(await streams.delete(params.id))) throw notFound("SSF stream");

@@ -2,6 +2,7 @@ import { apiRoute, readBytes } from "@/lib/http/route";
 import { logger } from "@/lib/log";
 import { receiveSet } from "@/lib/ssf/receive";
 import { StreamStore } from "@/lib/ssf/streams";
+import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
@@ -19,7 +20,7 @@ const setError = (status: number, err: string, description: string) =>
  * 401 (no or wrong push token), 404 (no such push stream), 503 (try again later).
  */
 export const POST = apiRoute<{ id: string }>(null, async (req, { params }) => {
-  const streams = new StreamStore();
+  const streams = new StreamStore(store().reader, store().writer);
   const stream = await streams.get(params.id);
   if (!stream || stream.delivery !== "push" || !stream.enabled) return setError(404, "invalid_request", "no such push stream");
   const auth = req.headers.get("authorization") ?? "";
