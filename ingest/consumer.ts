@@ -18,6 +18,7 @@ import { runtimeStatus } from "@/lib/runtime-status";
 import { Batcher, type Flush } from "./batcher";
 import { DeadLetterSink } from "./dead-letters";
 import { EventWriter, type EventRow, type SortedBatch } from "./event-writer";
+import { reportConsumerStatus } from "./consumer-status";
 import { decodeBatch } from "./decode-batch";
 
 export interface IngestHooks {
@@ -106,31 +107,15 @@ export class IngestConsumer {
       heartbeatInterval: Math.min(3_000, Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 3)),
     });
     this.consumer = consumer;
-    // What health reports (lib/health.ts): a crash (broker gone, group lost) makes ingest
-    // "disconnected" until kafkajs has rejoined the group, which also clears the error.
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.status.state = this.stopping ? "stopped" : "disconnected";
-      this.status.connected = false;
-      this.status.lastError = `kafka: ${String(e.payload.error?.message ?? e.payload.error)}`;
-      this.log.error({ err: this.status.lastError, restart: e.payload.restart }, "consumer crashed");
-      // kafkajs restarts itself after retriable errors only; "Failed to find group
-      // coordinator" while a broker restarts is not one, and would stop ingest for good.
-      if (!this.stopping) this.scheduleRestart();
-    });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      this.restarts = 0;
-      this.status.connected = true;
-      this.status.state = "consuming";
-      this.status.lastFetchAt = Date.now();
-      // A ClickHouse outage keeps its own error until the insert goes through (resume()).
-      if (!this.status.paused) this.status.lastError = null;
-    });
-    consumer.on(consumer.events.FETCH, () => {
-      this.status.lastFetchAt = Date.now();
-    });
-    consumer.on(consumer.events.DISCONNECT, () => {
-      this.status.connected = false;
-      if (this.status.state === "consuming") this.status.state = this.stopping ? "stopped" : "disconnected";
+    reportConsumerStatus(consumer, this.status, {
+      stopping: () => this.stopping,
+      onCrash: (error, kafkaRestarts) => {
+        this.log.error({ err: error, restart: kafkaRestarts }, "consumer crashed");
+        // kafkajs restarts itself after retriable errors only; "Failed to find group
+        // coordinator" while a broker restarts is not one, and would stop ingest for good.
+        if (!this.stopping) this.scheduleRestart();
+      },
+      onJoin: () => (this.restarts = 0),
     });
     await consumer.connect();
     await consumer.subscribe({ topic: cfg.KAFKA_TOPIC, fromBeginning: true });

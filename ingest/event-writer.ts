@@ -25,6 +25,7 @@ import { Readable } from "node:stream";
 import type { StoredEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
 import { insertSettings } from "@/lib/store/clickhouse";
+import { tsvField, tsvQuoted } from "@/lib/store/tsv";
 import { keepConflicts, sortCopies, type Sorted } from "./first-copies";
 
 export interface EventRow extends StoredEvent {
@@ -117,19 +118,6 @@ const COLUMNS = [
   "kafka_topic", "content_hash", "submitted_by",
 ] as const satisfies readonly (keyof EventRow)[];
 
-const NEEDS_ESCAPE = /[\\\t\n\r]/;
-const TSV_SPECIAL = /[\\\t\n\r]/g;
-const TSV_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-const tsvField = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]) : v);
-const QUOTED_SPECIAL = /[\\'\t\n\r]/g;
-const QUOTED_ESCAPES: Record<string, string> = { ...TSV_ESCAPES, "'": "\\'" };
-/**
- * A string inside the Map column of a TSV row. ClickHouse reads a Map field with its
- * quoted-string rules (not TSV unescaping), so ' and \ are escaped and so are the
- * characters that would end the field or the row.
- */
-const quoted = (v: string) => `'${v.replace(QUOTED_SPECIAL, (c) => QUOTED_ESCAPES[c])}'`;
-
 type Column = (typeof COLUMNS)[number];
 
 /** A column's value that the table's DEFAULT reproduces, so the column need not be sent. */
@@ -162,7 +150,7 @@ export function toTsvRow(row: EventRow, columns: readonly Column[] = COLUMNS): s
     if (col === "attributes") {
       const attrs = v as Record<string, string>;
       let m = "";
-      for (const k in attrs) m += (m ? "," : "") + quoted(k) + ":" + quoted(attrs[k]);
+      for (const k in attrs) m += (m ? "," : "") + tsvQuoted(k) + ":" + tsvQuoted(attrs[k]);
       field = `{${m}}`;
     } else if (v === null) {
       field = "\\N";

@@ -19,6 +19,7 @@ import type { KafkaMessage } from "kafkajs";
 import { contentHash, provenanceKey, SIGNATURE_HEADER, SUBMITTED_BY_HEADER, verifiedSubmitter } from "@/lib/events/provenance";
 import { insertRows, queryRows } from "@/lib/store/clickhouse";
 import { logger } from "@/lib/log";
+import { tsvField } from "@/lib/store/tsv";
 import type { EventRow } from "./event-writer";
 
 /** The Kafka message a row was decoded from: its bytes are hashed and, for a conflict, kept. */
@@ -76,10 +77,6 @@ async function stamp(client: ClickHouseClient, rows: EventRow[]): Promise<void> 
   }
 }
 
-const NEEDS_ESCAPE = /[\\\t\n\r]/;
-const TSV_SPECIAL = /[\\\t\n\r]/g;
-const TSV_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-
 /**
  * Content hash of the stored first copy of each of these ids ('' for copies older than hashes).
  * The ids travel as one TabSeparated string rather than an Array(String) parameter: the
@@ -88,7 +85,7 @@ const TSV_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "
  */
 async function storedHashes(client: ClickHouseClient, ids: string[]): Promise<Map<string, string>> {
   let list = "";
-  for (const id of ids) list += (NEEDS_ESCAPE.test(id) ? id.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]) : id) + "\n";
+  for (const id of ids) list += tsvField(id) + "\n";
   const rows = await queryRows<{ event_id: string; content_hash: string }>(
     client,
     "ingest:first-copies",

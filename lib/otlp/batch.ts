@@ -8,6 +8,7 @@
  */
 import { agentOfAgentSpan, ownAgent, spanRole, toolAction, type OtlpMapping } from "./map";
 import type { SpanRecord } from "./spans";
+import { tsvField } from "../store/tsv";
 
 /** A tool span whose agent must come from an ancestor (otlp_waiting). */
 export interface WaitingRow {
@@ -30,9 +31,6 @@ export const NO_AGENT = 2;
 
 /** otlp_spans' columns in the order of the rows below (lib/store/migrations/030_otlp_spans.sql). */
 export const SPAN_COLUMNS: [string, ...string[]] = ["trace_id", "span_id", "parent_span_id", "role", "name", "service", "start_time", "agent_id", "export_id"];
-const TSV_SPECIAL = /[\\\t\n\r]/g;
-const TSV_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-const tsv = (v: string) => v.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]);
 
 /**
  * The action's JSON text with agent_id added in front. The action was serialised once, when
@@ -60,7 +58,7 @@ export class SpanBatch {
       const role = spanRole(s);
       const agent = role === "agent" ? agentOfAgentSpan(s) : role === "tool" ? ownAgent(s) : "";
       const service = String(s.resource["service.name"] ?? "");
-      this.spanRows += `${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${role}\t${tsv(s.name)}\t${tsv(service)}\t${new Date(s.startMs).toISOString()}\t${tsv(agent)}\t${tsv(s.exportId)}\n`;
+      this.spanRows += `${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${role}\t${tsvField(s.name)}\t${tsvField(service)}\t${new Date(s.startMs).toISOString()}\t${tsvField(agent)}\t${tsvField(s.exportId)}\n`;
       this.spanCount++;
       this.traceIds.add(s.traceId);
       if (role !== "tool") continue;
