@@ -3,7 +3,11 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { resetConfig } from "@/lib/config";
+import { IngestConsumer } from "@/ingest/consumer";
+import { config, resetConfig } from "@/lib/config";
+import { DetectionEngine } from "@/lib/detection/engine";
+import { createKafka } from "@/lib/kafka";
+import { openSession, store } from "@/lib/store/clickhouse";
 
 export async function benchEnvironment(name: string, extra: Record<string, string> = {}) {
   const port = process.env.BENCH_KAFKA_PORT ?? process.env.TEST_KAFKA_PORT ?? "19092";
@@ -49,3 +53,31 @@ export function benchEvent(i: number, baseMs: number): string {
 }
 
 export const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/**
+ * The ingest consumer and detection engine wired as ingest/worker.ts wires them (detection and
+ * its publisher on their own sessions, first-copy lookups on another, beside the inserts),
+ * without the worker's jobs: what bench:ingest and bench:otlp measure.
+ */
+export async function benchIngestPath(): Promise<{ consumer: IngestConsumer; stop: () => Promise<void> }> {
+  const cfg = config();
+  const s = store();
+  const engine = new DetectionEngine(s.detector, { graceMs: 0, layerGraceMs: {} }, undefined, { publisher: s.publisher, soleWriter: s.mode === "embedded" });
+  const copies = openSession(s, cfg);
+  await engine.start();
+  const consumer = new IngestConsumer({
+    cfg,
+    kafka: createKafka(cfg, "-bench-ingest"),
+    client: s.writer,
+    lookupClient: copies.client,
+    hooks: { afterStore: (e, storedAt) => engine.onEvents(e, { storedAt }) },
+  });
+  return {
+    consumer,
+    stop: async () => {
+      await consumer.stop();
+      await engine.stop();
+      await copies.close();
+    },
+  };
+}

@@ -15,12 +15,10 @@
 import { Partitioners } from "kafkajs";
 import { config } from "@/lib/config";
 import { createKafka, ensureTopics } from "@/lib/kafka";
-import { closeStore, command, openSession, queryRows, store } from "@/lib/store/clickhouse";
+import { closeStore, command, queryRows, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { runtimeStatus } from "@/lib/runtime-status";
-import { DetectionEngine } from "@/lib/detection/engine";
-import { IngestConsumer } from "@/ingest/consumer";
-import { benchEnvironment, benchEvent, fmt } from "./common";
+import { benchEnvironment, benchEvent, benchIngestPath, fmt } from "./common";
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 
@@ -47,28 +45,14 @@ async function produce(): Promise<number> {
 }
 
 async function revenantIngest(): Promise<number> {
-  const cfg = config();
   const s = store();
-  // Wired as ingest/worker.ts wires them: detection and its publisher on their own sessions,
-  // first-copy lookups on another, beside the inserts.
-  const engine = new DetectionEngine(s.detector, { graceMs: 0, layerGraceMs: {} }, undefined, { publisher: s.publisher, soleWriter: s.mode === "embedded" });
-  const copies = openSession(s, cfg);
-  await engine.start();
-  const consumer = new IngestConsumer({
-    cfg,
-    kafka: createKafka(cfg, "-bench-ingest"),
-    client: s.writer,
-    lookupClient: copies.client,
-    hooks: { afterStore: (e, storedAt) => engine.onEvents(e, { storedAt }) },
-  });
+  const { consumer, stop } = await benchIngestPath();
   const status = runtimeStatus().ingest;
   const t0 = performance.now();
   await consumer.start();
   while (status.stored < TOTAL) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - t0) / 1000;
-  await consumer.stop();
-  await engine.stop();
-  await copies.close();
+  await stop();
   const n = Number((await queryRows<{ n: number }>(s.reader, "bench:ingest", "SELECT count() AS n FROM events FINAL"))[0].n);
   if (n !== TOTAL) throw new Error(`revenant stored ${n} events, expected ${TOTAL}`);
   return seconds;

@@ -17,13 +17,11 @@ import { createKafka, ensureTopics } from "@/lib/kafka";
 import { closeStore, openSession, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { runtimeStatus } from "@/lib/runtime-status";
-import { DetectionEngine } from "@/lib/detection/engine";
 import { encodeOtlp, type OtlpEncoding } from "@/lib/otlp/codec";
 import { ExportTraceServiceRequestSchema } from "@/lib/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
 
-import { IngestConsumer } from "@/ingest/consumer";
 import { OtlpConsumer } from "@/ingest/otlp-consumer";
-import { benchEnvironment, benchEvent, fmt } from "./common";
+import { benchEnvironment, benchEvent, benchIngestPath, fmt } from "./common";
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 200_000);
 const SPANS_PER_MESSAGE = 500;
@@ -87,20 +85,9 @@ async function produce(topic: string, make: (i: number) => { value: Buffer | str
 async function ingest(withOtlp: boolean): Promise<number> {
   const cfg = config();
   const s = store();
-  // Wired as ingest/worker.ts wires them: detection and its publisher on their own sessions,
-  // first-copy lookups on another, beside the inserts.
-  const engine = new DetectionEngine(s.detector, { graceMs: 0, layerGraceMs: {} }, undefined, { publisher: s.publisher, soleWriter: s.mode === "embedded" });
-  const copies = openSession(s, cfg);
-  await engine.start();
+  const { consumer, stop } = await benchIngestPath();
   const status = runtimeStatus().ingest;
   const target = status.stored + TOTAL;
-  const consumer = new IngestConsumer({
-    cfg,
-    kafka: createKafka(cfg, "-bench-ingest"),
-    client: s.writer,
-    lookupClient: copies.client,
-    hooks: { afterStore: (e, storedAt) => engine.onEvents(e, { storedAt }) },
-  });
   // As the worker runs it (ingest/jobs.ts): its own ClickHouse session.
   const own = withOtlp ? openSession(s, cfg) : null;
   const otlp = own ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), own.client) : null;
@@ -119,9 +106,7 @@ async function ingest(withOtlp: boolean): Promise<number> {
   console.log(`  (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s${otlp ? `; all actions on the events topic after ${(mapped || seconds).toFixed(2)} s` : ""})`);
   await otlp?.stop();
   await own?.close();
-  await consumer.stop();
-  await engine.stop();
-  await copies.close();
+  await stop();
   return seconds;
 }
 
