@@ -38,7 +38,6 @@ export class Publisher {
   private touched = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
-  private cycles = 0;
   private readonly states: RevocationStates;
   private readonly gatherMs: number;
   private stopped = false;
@@ -141,7 +140,6 @@ export class Publisher {
       const states = await this.states.get(ids);
       const changes = await publish(this.opts.client, this.opts.alerts, [...states.values()], version);
       if (changes.length) this.opts.onAlertChanges(changes);
-      this.cycles++;
       this.lastError = null;
     } catch (err) {
       for (const id of ids) this.touched.add(id);
