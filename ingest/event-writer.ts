@@ -226,8 +226,6 @@ export class EventWriter {
    * the first copies it sorted stay known here until storeSorted() has written them.
    */
   async sort(rows: EventRow[]): Promise<SortedBatch> {
-    // A flush of dead letters only has nothing to look up.
-    if (rows.length === 0) return { first: [], forDetection: [], conflicts: [], firstHashes: new Map() };
     const sorted = await sortCopies(this.lookupClient, rows, [...this.unstored]);
     const firstHashes = new Map(sorted.first.map((r) => [r.event_id, r.content_hash!]));
     this.unstored.add(firstHashes);

@@ -84,6 +84,7 @@ async function stamp(client: ClickHouseClient, rows: EventRow[]): Promise<void> 
  * answered by key lookups in the EmbeddedRocksDB table, not a scan.
  */
 async function storedHashes(client: ClickHouseClient, ids: string[]): Promise<Map<string, string>> {
+  // A flush of dead letters only: an empty TSV string is not a table ClickHouse can read.
   if (ids.length === 0) return new Map();
   let list = "";
   for (const id of ids) list += tsvField(id) + "\n";

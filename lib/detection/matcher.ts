@@ -63,17 +63,20 @@ export class CoverageIndex {
 /** The keys a batch mentions, per kind: what to look up in the coverage table. */
 /** The keys of each kind the events mention; kinds outside `kinds` (when given) stay empty. */
 export function keysOf(events: Iterable<StoredEvent>, kinds?: ReadonlySet<KeyKind>): Record<KeyKind, string[]> {
+  const wanted = (kind: KeyKind) => !kinds || kinds.has(kind);
+  const [agent, session, pipeline, credential] = (["agent", "session", "pipeline", "credential"] as const).map(wanted);
   const sets: Record<KeyKind, Set<string>> = { agent: new Set(), session: new Set(), pipeline: new Set(), credential: new Set() };
   for (const e of events) {
-    if (e.agent_id) sets.agent.add(e.agent_id);
-    if (e.session_id) sets.session.add(e.session_id);
-    if (e.pipeline_id) sets.pipeline.add(e.pipeline_id);
-    if (e.credential_id) sets.credential.add(e.credential_id);
-    if (e.cred_id) sets.credential.add(e.cred_id);
-    if (e.cred_parent_id) sets.credential.add(e.cred_parent_id);
+    if (agent && e.agent_id) sets.agent.add(e.agent_id);
+    if (session && e.session_id) sets.session.add(e.session_id);
+    if (pipeline && e.pipeline_id) sets.pipeline.add(e.pipeline_id);
+    if (credential) {
+      if (e.credential_id) sets.credential.add(e.credential_id);
+      if (e.cred_id) sets.credential.add(e.cred_id);
+      if (e.cred_parent_id) sets.credential.add(e.cred_parent_id);
+    }
   }
-  const wanted = (kind: KeyKind) => (!kinds || kinds.has(kind) ? [...sets[kind]] : []);
-  return { agent: wanted("agent"), session: wanted("session"), pipeline: wanted("pipeline"), credential: wanted("credential") };
+  return { agent: [...sets.agent], session: [...sets.session], pipeline: [...sets.pipeline], credential: [...sets.credential] };
 }
 
 /** Whether an action at `time` on `layer` lies in the entry's window (R + grace(layer), L]. */
