@@ -5,9 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
-import { decodeCursor, page } from "../http/cursor";
-import type { AdminListQuery } from "../queries/admin-lists";
-import { Conditions } from "../queries/conditions";
+import { newestFirstPage, type AdminListQuery } from "../queries/admin-lists";
 import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { authCache } from "./cache";
@@ -65,16 +63,10 @@ export class ApiKeyStore {
   }
 
   /** A page of keys, newest first (docs/API.md, GET /keys). */
-  async list(q: AdminListQuery): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
-    const c = new Conditions().before("created_at", "id", decodeCursor(q.cursor));
-    const rows = await queryRows<ApiKey>(
-      this.reader,
-      "keys:list",
-      `SELECT ${PUBLIC_COLUMNS} FROM api_keys FINAL ${c.where} ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}`,
-      { ...c.params, limit: q.limit + 1 },
-    );
-    return page(rows, q.limit, (k) => ({ t: k.created_at, id: k.id }));
+  list(q: AdminListQuery): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
+    return newestFirstPage<ApiKey>(this.reader, "keys:list", "api_keys", PUBLIC_COLUMNS, q);
   }
+
 
   async get(id: string): Promise<ApiKey | null> {
     const rows = await queryRows<ApiKey>(this.reader, "keys:get", `SELECT ${PUBLIC_COLUMNS} FROM api_keys FINAL WHERE id = {id:String}`, { id });

@@ -6,9 +6,7 @@ import { ALERT_RULES, ALERT_SEVERITIES } from "../detection/types";
 import type { Alert } from "../alerts/store";
 import { currentKeyId, open, seal, sealedWith } from "../auth/secret-box";
 import { logger } from "../log";
-import { decodeCursor, page } from "../http/cursor";
-import type { AdminListQuery } from "../queries/admin-lists";
-import { Conditions } from "../queries/conditions";
+import { newestFirstPage, type AdminListQuery } from "../queries/admin-lists";
 import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
@@ -80,16 +78,10 @@ export class EndpointStore {
   ) {}
 
   /** A page of endpoints without their secrets, newest first (docs/API.md, GET /webhooks). */
-  async list(q: AdminListQuery): Promise<{ items: Endpoint[]; next_cursor: string | null }> {
-    const c = new Conditions().before("created_at", "id", decodeCursor(q.cursor));
-    const rows = await queryRows<Endpoint>(
-      this.reader,
-      "webhooks:list",
-      `SELECT ${PUBLIC} FROM webhook_endpoints FINAL ${c.where} ORDER BY created_at DESC, id DESC LIMIT {limit:UInt32}`,
-      { ...c.params, limit: q.limit + 1 },
-    );
-    return page(rows, q.limit, (e) => ({ t: e.created_at, id: e.id }));
+  list(q: AdminListQuery): Promise<{ items: Endpoint[]; next_cursor: string | null }> {
+    return newestFirstPage<Endpoint>(this.reader, "webhooks:list", "webhook_endpoints", PUBLIC, q);
   }
+
 
   /**
    * Secrets are decrypted here (lib/auth/secret-box.ts); they are stored encrypted. An
