@@ -75,12 +75,7 @@ export class IngestConsumer {
     this.batcher = new Batcher<PreparedFlush, DetectionInput>(opts.cfg.INGEST_BATCH_SIZE, {
       prepare: (f) => this.untilDone("prepare", f.rows.length, async () => ({ flush: f, sorted: await this.writer.sort(f.rows) })),
       store: (p) => this.untilDone("store", p.flush.rows.length, async () => ({ storedAt: performance.now(), rows: await this.store(p) })),
-      detect: ({ rows, storedAt }) =>
-        this.untilDone("detection", rows.length, (attempt) => {
-          // A failed evaluation may have stored some of its pairs: the retry checks them all.
-          if (attempt > 1) for (const r of rows) r.stored_before = true;
-          return this.detect(rows, storedAt);
-        }),
+      detect: ({ rows, storedAt }) => this.untilDone("detection", rows.length, () => this.detect(rows, storedAt)),
     });
   }
 
@@ -210,10 +205,10 @@ export class IngestConsumer {
    * Each stage of a flush is retried until it succeeds (or the worker stops): later batches
    * must never be committed past one that was not stored and evaluated.
    */
-  private async untilDone<T>(stage: string, rows: number, fn: (attempt: number) => Promise<T>): Promise<T> {
+  private async untilDone<T>(stage: string, rows: number, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn(attempt);
+        return await fn();
       } catch (err) {
         if (this.stopping && attempt > 3) throw err;
         this.status.lastError = (err as Error).message;

@@ -94,6 +94,7 @@ export class DetectionEngine {
   private readonly soleWriter: boolean;
   /** Derivation commits of the last COMMIT_MEMORY_MS, by revocation (performance.now()). */
   private readonly recentCommits = new Map<string, number>();
+  private lastEvaluationFailed = false;
   /** Commits before this instant are forgotten: a batch stored earlier checks every pair. */
   private commitsKnownSince = performance.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
@@ -142,7 +143,15 @@ export class DetectionEngine {
 
   /** Evaluates a stored batch. Throws when ClickHouse fails: the caller retries the batch (idempotent). */
   onEvents(events: BatchEvent[], context: BatchContext = {}): Promise<void> {
-    return this.withLock(() => this.evaluateBatch(events, context));
+    return this.withLock(async () => {
+      try {
+        await this.evaluateBatch(events, context);
+        this.lastEvaluationFailed = false;
+      } catch (err) {
+        this.lastEvaluationFailed = true;
+        throw err;
+      }
+    });
   }
 
   /**
@@ -207,7 +216,8 @@ export class DetectionEngine {
    */
   private mayBeStored(events: BatchEvent[], context: BatchContext): ((p: MatchedPair) => boolean) | undefined {
     const storedAt = context.storedAt;
-    if (!this.soleWriter || storedAt === undefined || storedAt < this.commitsKnownSince) return undefined;
+    // After a failed evaluation (its pairs may be partly stored) the next one, its retry, checks every pair.
+    if (!this.soleWriter || this.lastEvaluationFailed || storedAt === undefined || storedAt < this.commitsKnownSince) return undefined;
     const repeated = new Set(events.filter((e) => e.stored_before !== false).map((e) => e.event_id));
     return (p) => repeated.has(p.event_id) || (this.recentCommits.get(p.revocation_id) ?? -Infinity) >= storedAt;
   }

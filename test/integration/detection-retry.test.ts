@@ -105,14 +105,19 @@ describe("detection retries what failed and counts repeated passes once", () => 
   it("evaluates a batch again after a failure without counting anything twice", async () => {
     const batch = revocationAndActions(3);
     await store(batch.slice(0, 1));
-    const engine = new DetectionEngine(flakyClient(s.writer, "detection:pairs:append", 1), SETTINGS);
+    // The sole-writer shortcut is on: a retry must not trust "first stored by this batch".
+    const engine = new DetectionEngine(flakyClient(s.writer, "detection:pairs:append", 1), SETTINGS, undefined, { soleWriter: true });
     await engine.start();
     await engine.onEvents(batch.slice(0, 1));
     await engine.idle();
+    const storedAt = performance.now();
     await store(batch.slice(1));
-    // The pairs are stored, then the answer is lost: the batch is not done.
-    await expect(engine.onEvents(batch.slice(1))).rejects.toThrow(/socket hang up/);
-    await engine.onEvents(batch.slice(1)); // the consumer's retry of the same flush
+    const fresh = batch.slice(1).map((e) => ({ ...e, stored_before: false }));
+    // The pairs of the first two actions are stored, then the answer is lost: the batch is not done.
+    await expect(engine.onEvents(fresh.slice(0, 2), { storedAt })).rejects.toThrow(/socket hang up/);
+    // The retry matches one pair more (as when coverage changed in between), so its insert is
+    // not the same block again: only asking the table keeps the first two from counting twice.
+    await engine.onEvents(fresh, { storedAt });
     await engine.idle();
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 3 }]);
     await engine.stop();
