@@ -152,12 +152,25 @@ export class AlertStore {
   reconcile(derived: Map<string, DerivedAlert[]>): Promise<AlertHistoryEntry[]>;
   reconcile(a: string | Map<string, DerivedAlert[]>, b?: DerivedAlert[]): Promise<AlertHistoryEntry[]> {
     const derived = typeof a === "string" ? new Map([[a, b ?? []]]) : a;
-    if (derived.size === 0) return Promise.resolve([]);
-    return withAlertLock(() => this.reconcileLocked(derived));
+    return this.reconcileDerived([...derived.keys()], async () => derived);
   }
 
-  private async reconcileLocked(derived: Map<string, DerivedAlert[]>): Promise<AlertHistoryEntry[]> {
-    const existing = new Map((await this.storedByRevocations([...derived.keys()])).map((a) => [a.id, a]));
+  /**
+   * reconcile() for alerts that are still being derived: `derive` runs under the alert lock,
+   * beside the read of the stored alerts of `revocationIds` (on a session pool both run at
+   * once, lib/store/session-pool.ts). Revocations missing from its result are left alone.
+   */
+  reconcileDerived(revocationIds: string[], derive: () => Promise<Map<string, DerivedAlert[]>>): Promise<AlertHistoryEntry[]> {
+    if (revocationIds.length === 0) return Promise.resolve([]);
+    return withAlertLock(async () => {
+      const [stored, derived] = await Promise.all([this.storedByRevocations(revocationIds), derive()]);
+      return this.reconcileLocked(stored, derived);
+    });
+  }
+
+  private async reconcileLocked(stored: StoredAlert[], derived: Map<string, DerivedAlert[]>): Promise<AlertHistoryEntry[]> {
+    if (derived.size === 0) return [];
+    const existing = new Map(stored.map((a) => [a.id, a]));
     const now = this.now();
     const nowMs = Date.parse(now);
     const rows: (AlertRow & Partial<StoredAlert>)[] = [];

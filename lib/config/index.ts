@@ -108,12 +108,14 @@ const schema = z.object({
 
   /**
    * Limits on the API's reads (the reader client): a query running longer is stopped with a
-   * clear error instead of holding the reader (in embedded mode one session serves every API
-   * read in turn), and a result larger than this many rows is refused (pages are ≤ 1,000 rows;
-   * anything near the cap is a bug, not a page).
+   * clear error instead of holding a reader session (in embedded mode CLICKHOUSE_READ_SESSIONS
+   * sessions serve every API read), and a result larger than this many rows is refused (pages
+   * are ≤ 1,000 rows; anything near the cap is a bug, not a page).
    */
   CLICKHOUSE_READ_TIMEOUT_S: z.coerce.number().positive().max(3600).default(10),
   CLICKHOUSE_READ_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
+  // Embedded mode: chdb sessions serving the API's reads side by side (lib/store/session-pool.ts).
+  CLICKHOUSE_READ_SESSIONS: z.coerce.number().int().min(1).max(16).default(3),
 
   /** OpenTelemetry intake from Kafka (README.md, "OpenTelemetry"): the topic an OpenTelemetry Collector's kafka exporter writes. */
   OTLP_KAFKA_ENABLED: bool.default(true),

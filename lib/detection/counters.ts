@@ -28,11 +28,13 @@ export interface CounterRow {
   samples: [string, string][];
 }
 
-/** The counters of the given revocations, each in the generation asked for. */
-export async function readCounters(client: ClickHouseClient, generations: Map<string, number>): Promise<Map<string, CounterRow[]>> {
-  const out = new Map<string, CounterRow[]>();
-  for (const id of generations.keys()) out.set(id, []);
-  if (generations.size === 0) return out;
+/**
+ * The counters of the given revocations in every generation they have; the caller keeps the
+ * generation it reads from (lib/detection/state.ts, readGeneration). Asking by id alone lets
+ * this read run beside the read of the revocations' states.
+ */
+export async function readCounters(client: ClickHouseClient, revocationIds: string[]): Promise<CounterRow[]> {
+  if (revocationIds.length === 0) return [];
   const rows = await queryRows<CounterRow>(
     client,
     "detection:counters",
@@ -45,13 +47,9 @@ export async function readCounters(client: ClickHouseClient, generations: Map<st
      FROM revocation_counters
      WHERE revocation_id IN {ids:Array(String)}
      GROUP BY revocation_id, generation, agent_id, via, layer`,
-    { ids: [...generations.keys()] },
+    { ids: revocationIds },
   );
-  for (const r of rows) {
-    if (Number(r.generation) !== generations.get(r.revocation_id)) continue;
-    out.get(r.revocation_id)!.push({ ...r, violations: Number(r.violations), blocked: Number(r.blocked), severe: Number(r.severe) });
-  }
-  return out;
+  return rows.map((r) => ({ ...r, generation: Number(r.generation), violations: Number(r.violations), blocked: Number(r.blocked), severe: Number(r.severe) }));
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -35,8 +35,12 @@ export interface DerivationDeps {
   settings: DetectionSettings;
   publisher: Publisher;
   withLock: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** Told, under the lock, which revocations' new generations were just committed. */
-  onCommitted?: (revocationIds: string[]) => void;
+  /**
+   * Told, under the lock, which revocations' new generations were just committed, and when
+   * (performance.now()) the scan that found their pairs began: only events stored before
+   * that instant can be among the pairs the commit appends.
+   */
+  onCommitted?: (revocationIds: string[], scanBegan: number) => void;
 }
 
 /** Covered actions of the given coverage rows' revocations, stored so far (one scan). */
@@ -131,6 +135,8 @@ export class Derivations {
 
   private async derive(ids: string[]): Promise<void> {
     const { scanner, writer, settings } = this.deps;
+    // Taken before anything is read: the scan's snapshot of events is newer than this.
+    const scanBegan = performance.now();
     const states = await new RevocationStates(scanner).get(ids);
     const due = [...states.values()].filter((s) => s.pending === 1);
     if (due.length === 0) return;
@@ -156,7 +162,7 @@ export class Derivations {
       const pairs = fresh.filter((p) => ids.has(p.revocation_id));
       const stale = gone.filter((p) => ids.has(p.revocation_id));
       // Remembered before anything is written: a batch stored meanwhile must check these pairs.
-      this.deps.onCommitted?.(committing.map((s) => s.revocation_id));
+      this.deps.onCommitted?.(committing.map((s) => s.revocation_id), scanBegan);
       await appendPairs(writer, pairs, "detection:derive:pairs");
       await deletePairs(writer, stale);
       const committed = committing.map((s) => ({ ...s, generation: s.write_generation, pending: 0 }));

@@ -19,6 +19,7 @@ import type { AlertHistoryEntry } from "../alerts/store";
 import { AlertStore } from "../alerts/store";
 import type { StoredEvent } from "../events/schema";
 import { coverageKinds, coveredCredentials, coverageRows, lookupCoverage, writeCoverage } from "./coverage";
+import { CoveredKeys } from "./covered-keys";
 import { Derivations } from "./derivation";
 import { CoverageIndex, growingRevocations, keysOf, matchActions, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs } from "./pairs";
@@ -47,8 +48,9 @@ export interface EngineOptions {
   publishGatherMs?: number;
   /**
    * This engine is the only one writing detection's tables (embedded mode: one process owns the
-   * data directory). Then a pair of an event first stored by its batch, whose revocation no
-   * derivation committed since, cannot be stored yet and is appended without asking the table.
+   * data directory). Then a pair of an event first stored by its batch cannot be stored yet, unless
+   * a derivation of its revocation whose scan began after that store committed since; other pairs
+   * are appended without asking the table.
    * Several workers sharing a server check every pair.
    */
   soleWriter?: boolean;
@@ -92,7 +94,12 @@ export class DetectionEngine {
   private readonly updateIntervalMs: number;
   private lastOwedCheck = 0;
   private readonly soleWriter: boolean;
-  /** Derivation commits of the last COMMIT_MEMORY_MS, by revocation (performance.now()). */
+  /** The keys coverage names, so a batch of uncovered keys skips the lookup (sole writer only: another worker may write coverage). */
+  private readonly coveredKeys: CoveredKeys | null;
+  /**
+   * Derivation commits of the last COMMIT_MEMORY_MS, by revocation: when the scan behind the
+   * revocation's latest commit began (performance.now()).
+   */
   private readonly recentCommits = new Map<string, number>();
   private lastEvaluationFailed = false;
   /** Commits before this instant are forgotten: a batch stored earlier checks every pair. */
@@ -107,6 +114,7 @@ export class DetectionEngine {
   ) {
     this.updateIntervalMs = options.updateIntervalMs ?? 0;
     this.soleWriter = options.soleWriter ?? false;
+    this.coveredKeys = this.soleWriter ? new CoveredKeys() : null;
     const publishOn = options.publisher ?? client;
     this.publisher = new Publisher({
       client: publishOn,
@@ -122,13 +130,14 @@ export class DetectionEngine {
       settings,
       publisher: this.publisher,
       withLock: (fn) => this.withLock(fn),
-      onCommitted: (ids) => this.rememberCommits(ids),
+      onCommitted: (ids, scanBegan) => this.rememberCommits(ids, scanBegan),
     });
   }
 
   /** Resumes from persisted state: pending derivations and owed publications only, no sweep. */
   async start(): Promise<void> {
     this.kinds = await coverageKinds(this.client);
+    await this.coveredKeys?.load(this.client);
     for (const id of await this.states.pendingIds()) this.derivations.request(id);
     await this.publisher.resume();
     runningEngines().add(this);
@@ -200,9 +209,9 @@ export class DetectionEngine {
     return run;
   }
 
-  private rememberCommits(ids: string[]): void {
+  private rememberCommits(ids: string[], scanBegan: number): void {
     const now = performance.now();
-    for (const id of ids) this.recentCommits.set(id, now);
+    for (const id of ids) this.recentCommits.set(id, Math.max(this.recentCommits.get(id) ?? -Infinity, scanBegan));
     if (now - this.commitsKnownSince > 2 * COMMIT_MEMORY_MS) {
       this.commitsKnownSince = now - COMMIT_MEMORY_MS;
       for (const [id, at] of this.recentCommits) if (at < this.commitsKnownSince) this.recentCommits.delete(id);
@@ -212,7 +221,8 @@ export class DetectionEngine {
   /**
    * Which of a batch's pairs may be stored already, so that appendPairs asks the table about
    * those only (see `soleWriter`): pairs of events stored before this batch, and pairs of
-   * revocations a derivation committed since the batch was stored (its scan may have seen them).
+   * revocations a derivation committed whose scan began after the batch's store did (that scan
+   * may have seen the batch's events; one that began before could not).
    */
   private mayBeStored(events: BatchEvent[], context: BatchContext): ((p: MatchedPair) => boolean) | undefined {
     const storedAt = context.storedAt;
@@ -235,13 +245,18 @@ export class DetectionEngine {
     await this.prepareNewRevocations(revocations);
     await this.applyReinstatements(reinstatements);
 
-    const keys = keysOf(events, this.kinds);
-    let index = new CoverageIndex(await lookupCoverage(this.client, keys));
+    // The batch's keys of the kinds coverage has, and of those only the keys coverage names;
+    // computed again after a prepare, which may cover more.
+    const covered = () => {
+      const mentioned = keysOf(events, this.kinds);
+      return this.coveredKeys ? this.coveredKeys.filter(mentioned) : mentioned;
+    };
+    let index = new CoverageIndex(await lookupCoverage(this.client, covered()));
     const growing = growingRevocations(events, index);
     if (growing.size) {
       const states = await this.states.get([...growing]);
       await this.prepare([...states.values()].map((s) => ({ state: s, changes: {} })));
-      index = new CoverageIndex(await lookupCoverage(this.client, keys));
+      index = new CoverageIndex(await lookupCoverage(this.client, covered()));
     }
 
     const pairs = matchActions(events, index, this.settings);
@@ -295,6 +310,7 @@ export class DetectionEngine {
     const covered = await coveredCredentials(this.client, next);
     const rows = next.flatMap((s) => coverageRows(s, covered.get(s.revocation_id)!));
     await writeCoverage(this.client, rows);
+    this.coveredKeys?.add(rows);
     // The covered-credentials feed (lib/feed/publisher.ts) follows inside the batch: a failed
     // publish fails the batch, which is then retried.
     await this.onCoverageChanged(next.map((s) => s.revocation_id), [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))]);

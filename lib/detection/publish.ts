@@ -6,7 +6,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
 import { insertRows } from "../store/clickhouse";
-import { deriveFromCounters, readCounters } from "./counters";
+import { deriveFromCounters, readCounters, type CounterRow } from "./counters";
 import { readGeneration, type RevocationState } from "./state";
 import type { DerivedAlert, RevocationInfo } from "./types";
 
@@ -25,28 +25,36 @@ export function infoOf(s: RevocationState): RevocationInfo {
 
 /**
  * Reconciles alerts and writes summaries of the given revocations; returns the alert changes.
- * `version` is the summaries' row version, taken by the caller before the states were read
- * (lib/detection/publisher.ts). The summary is written last: a summary newer than the counters
- * then means everything, alerts included, was published.
+ * `states` gives their states, already known (a derivation's commit) or read now: the states,
+ * the counters and the stored alerts are then read side by side (the publisher's session is a
+ * pool, lib/store/clickhouse.ts). `version` is the summaries' row version, taken by the caller
+ * before anything was read (lib/detection/publisher.ts). The summary is written last: a
+ * summary newer than the counters then means everything, alerts included, was published.
  */
-export async function publish(client: ClickHouseClient, alerts: AlertStore, states: RevocationState[], version: number): Promise<AlertHistoryEntry[]> {
-  const generations = new Map<string, number>();
-  for (const s of states) {
-    const g = readGeneration(s);
-    if (g !== null) generations.set(s.revocation_id, g);
-  }
-  if (generations.size === 0) return [];
-  const counters = await readCounters(client, generations);
+export async function publish(
+  client: ClickHouseClient,
+  alerts: AlertStore,
+  revocationIds: string[],
+  states: () => Promise<RevocationState[]>,
+  version: number,
+): Promise<AlertHistoryEntry[]> {
   const summaries: object[] = [];
-  const derived = new Map<string, DerivedAlert[]>();
-  const evaluatedAt = new Date().toISOString();
-  for (const s of states) {
-    if (!generations.has(s.revocation_id)) continue;
-    const result = deriveFromCounters(infoOf(s), counters.get(s.revocation_id) ?? []);
-    summaries.push({ ...result.summary, version, agents: result.agents, pipelines: result.pipelines, evaluated_at: evaluatedAt });
-    derived.set(s.revocation_id, result.alerts);
-  }
-  const changes = await alerts.reconcile(derived);
-  await insertRows(client, "revocation_status", summaries, { comment: "detection:summary", skipUnknownFields: true });
+  const changes = await alerts.reconcileDerived(revocationIds, async () => {
+    const [known, counters] = await Promise.all([states(), readCounters(client, revocationIds)]);
+    const rowsOf = new Map<string, CounterRow[]>();
+    for (const r of counters) rowsOf.set(`${r.revocation_id}\u0000${r.generation}`, [...(rowsOf.get(`${r.revocation_id}\u0000${r.generation}`) ?? []), r]);
+    const derived = new Map<string, DerivedAlert[]>();
+    const evaluatedAt = new Date().toISOString();
+    for (const s of known) {
+      // A revocation whose new generation is still being derived keeps what it published.
+      const generation = readGeneration(s);
+      if (generation === null) continue;
+      const result = deriveFromCounters(infoOf(s), rowsOf.get(`${s.revocation_id}\u0000${generation}`) ?? []);
+      summaries.push({ ...result.summary, version, agents: result.agents, pipelines: result.pipelines, evaluated_at: evaluatedAt });
+      derived.set(s.revocation_id, result.alerts);
+    }
+    return derived;
+  });
+  if (summaries.length) await insertRows(client, "revocation_status", summaries, { comment: "detection:summary", skipUnknownFields: true });
   return changes;
 }

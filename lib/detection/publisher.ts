@@ -45,7 +45,7 @@ export class Publisher {
 
   constructor(private readonly opts: PublisherOptions) {
     this.states = new RevocationStates(opts.client);
-    this.gatherMs = opts.gatherMs ?? 100;
+    this.gatherMs = opts.gatherMs ?? 20;
   }
 
   /** Revocations whose counters changed: published within gatherMs. */
@@ -57,7 +57,8 @@ export class Publisher {
   /** Publishes now, after any running cycle (a derivation's commit, under the engine's lock). */
   publishNow(states: RevocationState[]): Promise<void> {
     return this.serial(async () => {
-      const changes = await publish(this.opts.client, this.opts.alerts, states, nextVersion());
+      const ids = states.map((s) => s.revocation_id);
+      const changes = await publish(this.opts.client, this.opts.alerts, ids, async () => states, nextVersion());
       if (changes.length) this.opts.onAlertChanges(changes);
     });
   }
@@ -137,8 +138,7 @@ export class Publisher {
     // the summary, so resume() republishes it if the process dies before the next cycle.
     const version = nextVersion();
     try {
-      const states = await this.states.get(ids);
-      const changes = await publish(this.opts.client, this.opts.alerts, [...states.values()], version);
+      const changes = await publish(this.opts.client, this.opts.alerts, ids, async () => [...(await this.states.get(ids)).values()], version);
       if (changes.length) this.opts.onAlertChanges(changes);
       this.lastError = null;
     } catch (err) {

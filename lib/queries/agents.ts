@@ -11,7 +11,7 @@ import { cursorParam, limitParam, timeParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
 import { agentListItem } from "./agent-list";
 import { Conditions } from "./conditions";
-import { allRevocations } from "./revocations";
+import { revocationsOfAgent } from "./revocations";
 
 export { agentListQuery, listAgents, type AgentFilters, type AgentListItem, type AgentSort } from "./agent-list";
 
@@ -139,7 +139,7 @@ export async function agentTimeline(
           { a: agentId, ids },
         )
       : Promise.resolve([]),
-    allRevocations(client, { agent_id: agentId }),
+    revocationsOfAgent(client, agentId),
   ]);
   const byEvent = new Map<string, TimelineEvent["post_revocation"]>();
   for (const f of flags) {

@@ -63,6 +63,27 @@ export async function allRevocations(client: ClickHouseClient, f: RevocationFilt
   );
 }
 
+/**
+ * The revocations an agent's timeline shows: those it has post-revocation pairs with or is the
+ * subject of (what allRevocations with agent_id filters for). Their ids come by key from
+ * detection's tables, so the summaries are read by primary key instead of a FINAL pass over
+ * every summary (the timeline is the dashboard's hottest page).
+ */
+export async function revocationsOfAgent(client: ClickHouseClient, agentId: string): Promise<RevocationRow[]> {
+  return queryRows<RevocationRow>(
+    client,
+    "api:revocations:ofAgent",
+    `SELECT ${REVOCATION_COLUMNS} FROM revocation_status FINAL
+     WHERE event_id IN (
+             SELECT revocation_id FROM revocation_counters WHERE agent_id = {a:String}
+             UNION DISTINCT
+             SELECT revocation_id FROM coverage WHERE key_kind = 'agent' AND key = {a:String})
+       AND (has(agents, {a:String}) OR (scope = 'agent' AND subject = {a:String}))
+     ORDER BY time DESC, event_id DESC`,
+    { a: agentId },
+  );
+}
+
 export async function getRevocation(client: ClickHouseClient, id: string): Promise<RevocationRow | null> {
   const rows = await queryRows<RevocationRow>(
     client,

@@ -17,9 +17,9 @@
  * separately, and module-level variables are not shared between those bundles.
  */
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
-import { createChdbConnection } from "chdb/connection";
 import { chmodSync, mkdirSync } from "node:fs";
 import { config, type Config } from "../config";
+import { createSessionPool } from "./session-pool";
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
 
@@ -91,17 +91,19 @@ export function createStore(cfg: Config = config()): Store {
   // creates; an engine folder made by an older version is tightened too.
   mkdirSync(cfg.chdbPath, { recursive: true, mode: 0o700 });
   chmodSync(cfg.chdbPath, 0o700);
-  const embedded = (settings: Settings) => embeddedClient(cfg, settings);
-  // Six sessions on one data directory run in parallel: ingest's inserts (writer), detection of
-  // the previous batch (detector), detection's summaries and alerts (publisher), the API
-  // (reader, read-only and bounded), derivation scans (scanner, unbounded: a late revocation of
-  // a busy agent may read a long history), credential status lookups (lookup).
+  const embedded = (settings: Settings, sessions = 1) => embeddedClient(cfg, settings, sessions);
+  // Sessions on one data directory run in parallel: ingest's inserts (writer), detection of
+  // the previous batch (detector), detection's summaries and alerts (publisher, a pool: a cycle
+  // reads states, counters and alerts at once), the API (reader, read-only and bounded, a pool
+  // of CLICKHOUSE_READ_SESSIONS: one page's reads and several analysts' pages run side by side),
+  // derivation scans (scanner, unbounded: a late revocation of a busy agent may read a long
+  // history), credential status lookups (lookup).
   return closing(
     {
       writer: embedded(COMMON_SETTINGS),
       detector: embedded(COMMON_SETTINGS),
-      publisher: embedded(COMMON_SETTINGS),
-      reader: embedded(readSettings(cfg)),
+      publisher: embedded(COMMON_SETTINGS, PUBLISHER_SESSIONS),
+      reader: embedded(readSettings(cfg), cfg.CLICKHOUSE_READ_SESSIONS),
       scanner: embedded(COMMON_SETTINGS),
       lookup: embedded(readSettings(cfg)),
     },
@@ -133,11 +135,14 @@ export function openSession(s: Store, cfg: Config = config()): { client: ClickHo
   return { client, close: () => client.close() };
 }
 
-function embeddedClient(cfg: Config, settings: Settings): ClickHouseClient {
+/** The publisher's reads of one cycle (states, counters, alerts) run side by side (lib/detection/publish.ts). */
+const PUBLISHER_SESSIONS = 3;
+
+function embeddedClient(cfg: Config, settings: Settings, sessions = 1): ClickHouseClient {
   return createClient({
     // @clickhouse/client bundles its own copy of client-common, so its Connection type and
     // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TS2322 otherwise).
-    connection: createChdbConnection({ path: cfg.chdbPath }) as unknown as ClientConnection,
+    connection: createSessionPool(cfg.chdbPath, sessions) as unknown as ClientConnection,
     clickhouse_settings: settings,
   });
 }
