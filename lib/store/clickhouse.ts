@@ -68,7 +68,14 @@ export function readSettings(cfg: Config) {
   } as const;
 }
 
-type Settings = typeof COMMON_SETTINGS | ReturnType<typeof readSettings>;
+/**
+ * Derivation scans yield the CPU to ingest and detection (a nice value for their query threads,
+ * os_thread_priority): on a busy machine a long scan of history waits rather than slow down the
+ * insert path and the alerts of the incident in progress; an idle machine runs it at full speed.
+ */
+const BACKGROUND_SETTINGS = { ...COMMON_SETTINGS, os_thread_priority: "10" } as const;
+
+type Settings = typeof COMMON_SETTINGS | typeof BACKGROUND_SETTINGS | ReturnType<typeof readSettings>;
 
 export function createStore(cfg: Config = config()): Store {
   if (cfg.CLICKHOUSE_URL) {
@@ -104,7 +111,7 @@ export function createStore(cfg: Config = config()): Store {
       detector: embedded(COMMON_SETTINGS),
       publisher: embedded(COMMON_SETTINGS, PUBLISHER_SESSIONS),
       reader: embedded(readSettings(cfg), cfg.CLICKHOUSE_READ_SESSIONS),
-      scanner: embedded(COMMON_SETTINGS),
+      scanner: embedded(BACKGROUND_SETTINGS),
       lookup: embedded(readSettings(cfg)),
     },
     "embedded",

@@ -211,6 +211,11 @@ describe("API v1", () => {
     expect(a2.post_revocation).toEqual([{ revocation_id: "inc-rev", violation: true, via: "direct" }]);
     expect(tl.items.find((e: any) => e.event_id === "inc-a1").post_revocation[0].violation).toBe(false);
     expect(tl.revocations.map((r: any) => r.event_id)).toContain("inc-rev");
+    // The sub-agent is not the revoked subject: its timeline shows the revocation through its
+    // cascade pairs (the revocation's `agents`), the revoked agent's through the subject.
+    const subTl = await json(await call(timelineRoute.GET, "/api/v1/agents/api-sub/timeline", { params: { agent_id: "api-sub" } }));
+    expect(subTl.revocations.map((r: any) => r.event_id)).toContain("inc-rev");
+    expect(subTl.items.some((e: any) => e.post_revocation.some((p: any) => p.revocation_id === "inc-rev" && p.via === "cascade"))).toBe(true);
     const pipes = await json(await call(pipelinesRoute.GET, "/api/v1/pipelines"));
     expect(pipes.items.map((p: any) => p.pipeline_id)).toContain("api-pipe");
     const pipe = await json(await call(pipelineRoute.GET, "/api/v1/pipelines/api-pipe", { params: { pipeline_id: "api-pipe" } }));
