@@ -167,7 +167,9 @@ export class Derivations {
       await deletePairs(writer, stale);
       const committed = committing.map((s) => ({ ...s, generation: s.write_generation, pending: 0 }));
       await new RevocationStates(writer).put(committed);
-      await this.deps.publisher.publishNow(committed);
+      // Published by the publisher's next cycle, outside the engine's lock: the batches waiting
+      // for the lock do not wait for the publication too (resume() covers a crash in between).
+      this.deps.publisher.mark(committed.map((s) => s.revocation_id));
       this.log.debug({ revocations: committed.length, pairs: pairs.length, removed: stale.length }, "derivations committed");
     });
   }

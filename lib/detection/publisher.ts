@@ -11,8 +11,9 @@
  * At start, every revocation whose counters or state are newer than its summary is published
  * again (resume()).
  *
- * Cycles and derivation commits (publishNow) run one at a time: both reconcile the same alerts,
- * and a stale cycle must not overwrite what a newer generation published.
+ * Cycles run one at a time, so a cycle that read a revocation's state before a derivation
+ * committed its new generation is always followed by one that reads it after (a commit marks
+ * its revocations) and writes over it.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry, AlertStore } from "../alerts/store";
@@ -20,7 +21,7 @@ import { logger } from "../log";
 import { queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { publish } from "./publish";
-import { RevocationStates, type RevocationState } from "./state";
+import { RevocationStates } from "./state";
 
 export interface PublisherOptions {
   client: ClickHouseClient;
@@ -68,15 +69,6 @@ export class Publisher {
    */
   private paceWait(): number {
     return this.lastCycleEnd + this.lastCycleMs - performance.now();
-  }
-
-  /** Publishes now, after any running cycle (a derivation's commit, under the engine's lock). */
-  publishNow(states: RevocationState[]): Promise<void> {
-    return this.serial(async () => {
-      const ids = states.map((s) => s.revocation_id);
-      const changes = await publish(this.opts.client, this.opts.alerts, ids, async () => states, nextVersion());
-      if (changes.length) this.opts.onAlertChanges(changes);
-    });
   }
 
   /** Announces alert updates owed by coalescing (lib/alerts/store.ts), one at a time with cycles. */
