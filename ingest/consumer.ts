@@ -24,7 +24,7 @@ import { decodeBatch } from "./decode-batch";
 export interface IngestHooks {
   /**
    * Runs after a batch is stored and before its offsets are committed (detection). `storedAt`
-   * is performance.now() when the batch's store began.
+   * is Date.now() when the batch's store began (lib/detection/engine.ts, BatchContext).
    */
   afterStore?: (events: EventRow[], storedAt: number) => Promise<void>;
 }
@@ -35,7 +35,7 @@ interface PreparedFlush {
   sorted: SortedBatch;
 }
 
-/** What detection gets: the rows to evaluate, and performance.now() when their store began. */
+/** What detection gets: the rows to evaluate, and Date.now() when their store began. */
 interface DetectionInput {
   rows: EventRow[];
   storedAt: number;
@@ -74,7 +74,7 @@ export class IngestConsumer {
     );
     this.batcher = new Batcher<PreparedFlush, DetectionInput>(opts.cfg.INGEST_BATCH_SIZE, {
       prepare: (f) => this.untilDone("prepare", f.rows.length, async () => ({ flush: f, sorted: await this.writer.sort(f.rows) })),
-      store: (p) => this.untilDone("store", p.flush.rows.length, async () => ({ storedAt: performance.now(), rows: await this.store(p) })),
+      store: (p) => this.untilDone("store", p.flush.rows.length, async () => ({ storedAt: Date.now(), rows: await this.store(p) })),
       detect: ({ rows, storedAt }) => this.untilDone("detection", rows.length, () => this.detect(rows, storedAt)),
     });
   }

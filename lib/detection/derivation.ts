@@ -4,10 +4,11 @@
  * window once, and commit the result as a new generation of its pairs and counters.
  *
  * The engine has already rewritten the revocation's coverage rows with the new generation
- * (`write_generation`) before asking, so every batch stored from then on writes its pairs there
- * too. A derivation therefore:
+ * (`write_generation`) before asking, so every batch evaluated from then on writes its pairs
+ * there too. A derivation therefore:
  *   1. scans, on its own ClickHouse session and without holding the engine's lock, the actions
- *      stored so far (everything stored before the coverage changed is among them);
+ *      stored before its bound: the store of the batch that asked for it (lib/detection/engine.ts,
+ *      `soleWriter`), or everything stored so far (a bound of Infinity);
  *   2. under the lock, appends the pairs that the generation lacks, tombstones pairs of older
  *      generations it no longer finds, marks the generation committed and publishes it
  *      (lib/detection/publisher.ts).
@@ -36,15 +37,19 @@ export interface DerivationDeps {
   publisher: Publisher;
   withLock: <T>(fn: () => Promise<T>) => Promise<T>;
   /**
-   * Told, under the lock, which revocations' new generations were just committed, and when
-   * (performance.now()) the scan that found their pairs began: only events stored before
-   * that instant can be among the pairs the commit appends.
+   * Told, under the lock, which revocations' new generations were just committed with which
+   * bound, and which of the pairs found were of events stored in the bound's very millisecond.
    */
-  onCommitted?: (revocationIds: string[], scanBegan: number) => void;
+  onCommitted?: (bounds: Map<string, number>, boundary: { revocation_id: string; event_id: string }[]) => void;
 }
 
-/** Covered actions of the given coverage rows' revocations, stored so far (one scan). */
-async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings: DetectionSettings): Promise<MatchedPair[]> {
+type Found = MatchedPair & { ingested_at: number };
+
+/**
+ * Covered actions of the given coverage rows' revocations, stored up to each one's bound (one
+ * scan; a pair whose event was stored after its revocation's bound is left to batch detection).
+ */
+async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings: DetectionSettings, bounds: Map<string, number>): Promise<Found[]> {
   if (entries.length === 0) return [];
   const keys: Record<KeyKind, Set<string>> = { agent: new Set(), session: new Set(), pipeline: new Set(), credential: new Set() };
   let since = entries[0].revoked_at;
@@ -53,41 +58,60 @@ async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings
     if (e.revoked_at < since) since = e.revoked_at;
   }
   const fields = (Object.keys(keys) as KeyKind[]).filter((k) => keys[k].size > 0);
+  const upTo = Math.max(...entries.map((e) => bounds.get(e.revocation_id) ?? Infinity));
   // No FINAL: duplicates of an event are identical and collapse on event_id below, which is
   // far cheaper than merging every part in the range. Grace ≥ 0, so "time > R" prunes parts.
-  const rows = await queryRows<StoredEvent>(
+  const rows = await queryRows<StoredEvent & { ingested_at: string }>(
     client,
     "detection:derive:scan",
-    `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, action, resource, decision, sensitivity
+    `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, action, resource, decision, sensitivity, ingested_at
      FROM events
      WHERE type = 'action' AND time > ${timeBound("since")}
+       ${Number.isFinite(upTo) ? "AND ingested_at <= fromUnixTimestamp64Milli({upTo:Int64}, 'UTC')" : ""}
        AND (${fields.map((k) => `${k === "credential" ? "credential_id" : `${k}_id`} IN {${k}:Array(String)}`).join(" OR ")})`,
-    { since, ...Object.fromEntries(fields.map((k) => [k, [...keys[k]]])) },
+    { since, ...(Number.isFinite(upTo) ? { upTo } : {}), ...Object.fromEntries(fields.map((k) => [k, [...keys[k]]])) },
   );
-  const unique = new Map(rows.map((r) => [r.event_id, r]));
-  return matchActions(unique.values(), new CoverageIndex(entries), settings);
+  // The earliest copy of each event: the one that was stored first.
+  const stored = new Map<string, number>();
+  const unique = new Map<string, StoredEvent>();
+  for (const r of rows) {
+    const at = Date.parse(r.ingested_at);
+    if (!(at >= (stored.get(r.event_id) ?? Infinity))) {
+      stored.set(r.event_id, at);
+      unique.set(r.event_id, r);
+    }
+  }
+  return matchActions(unique.values(), new CoverageIndex(entries), settings)
+    .map((p) => ({ ...p, ingested_at: stored.get(p.event_id)! }))
+    .filter((p) => p.ingested_at <= (bounds.get(p.revocation_id) ?? Infinity));
 }
 
 export class Derivations {
   private readonly log = logger().child({ component: "derivation" });
-  private readonly pending = new Set<string>();
-  private readonly failed = new Set<string>();
+  /** Revocation → bound of its requested derivation. */
+  private readonly pending = new Map<string, number>();
+  private readonly failed = new Map<string, number>();
   private running: Promise<void> | null = null;
   private stopped = false;
   lastError: string | null = null;
 
   constructor(private readonly deps: DerivationDeps) {}
 
-  /** Asks for a derivation of the revocation (already marked pending in revocation_state). */
-  request(revocationId: string): void {
+  /**
+   * Asks for a derivation of the revocation (already marked pending in revocation_state) of
+   * the actions stored before `bound` (Date.now() clock; Infinity: all of them). Asked again,
+   * it takes the later bound: the newer coverage was written by a later batch.
+   */
+  request(revocationId: string, bound: number): void {
+    const earlier = Math.max(this.pending.get(revocationId) ?? -Infinity, this.failed.get(revocationId) ?? -Infinity);
     this.failed.delete(revocationId);
-    this.pending.add(revocationId);
+    this.pending.set(revocationId, Math.max(earlier, bound));
     this.kick();
   }
 
   /** Moves failed derivations back to the queue. */
   retryFailed(): void {
-    for (const id of this.failed) this.pending.add(id);
+    for (const [id, bound] of this.failed) this.pending.set(id, Math.max(this.pending.get(id) ?? -Infinity, bound));
     this.failed.clear();
     this.kick();
   }
@@ -120,29 +144,28 @@ export class Derivations {
 
   private async loop(): Promise<void> {
     while (this.pending.size && !this.stopped) {
-      const ids = [...this.pending].slice(0, PER_SCAN);
+      const bounds = new Map([...this.pending].slice(0, PER_SCAN));
+      const ids = [...bounds.keys()];
       for (const id of ids) this.pending.delete(id);
       try {
-        await this.derive(ids);
+        await this.derive(bounds);
         if (this.failed.size === 0) this.lastError = null;
       } catch (err) {
-        for (const id of ids) this.failed.add(id);
+        for (const [id, bound] of bounds) this.failed.set(id, bound);
         this.lastError = (err as Error).message;
         this.log.error({ revocations: ids.length, first: ids[0], err: this.lastError }, "derivation failed; will retry");
       }
     }
   }
 
-  private async derive(ids: string[]): Promise<void> {
+  private async derive(bounds: Map<string, number>): Promise<void> {
     const { scanner, writer, settings } = this.deps;
-    // Taken before anything is read: the scan's snapshot of events is newer than this.
-    const scanBegan = performance.now();
-    const states = await new RevocationStates(scanner).get(ids);
+    const states = await new RevocationStates(scanner).get([...bounds.keys()]);
     const due = [...states.values()].filter((s) => s.pending === 1);
     if (due.length === 0) return;
     const generation = new Map(due.map((s) => [s.revocation_id, s.write_generation]));
     const entries = (await coverageOf(scanner, [...generation.keys()])).filter((e) => generation.get(e.revocation_id) === e.generation);
-    const found = await scan(scanner, entries, settings);
+    const found = await scan(scanner, entries, settings, bounds);
     // What is stored already, read before taking the lock: pairs of older generations no longer
     // change (new pairs go to the write generation), and pairs already in the write generation
     // need no second write. The lock then only re-checks what remains.
@@ -162,8 +185,11 @@ export class Derivations {
       const pairs = fresh.filter((p) => ids.has(p.revocation_id));
       const stale = gone.filter((p) => ids.has(p.revocation_id));
       // Remembered before anything is written: a batch stored meanwhile must check these pairs.
-      this.deps.onCommitted?.(committing.map((s) => s.revocation_id), scanBegan);
-      await appendPairs(writer, pairs, "detection:derive:pairs");
+      this.deps.onCommitted?.(
+        new Map(committing.map((s) => [s.revocation_id, bounds.get(s.revocation_id)!])),
+        pairs.filter((p) => p.ingested_at === bounds.get(p.revocation_id)),
+      );
+      await appendPairs(writer, pairs.map(({ ingested_at: _stored, ...pair }) => pair), "detection:derive:pairs");
       await deletePairs(writer, stale);
       const committed = committing.map((s) => ({ ...s, generation: s.write_generation, pending: 0 }));
       await new RevocationStates(writer).put(committed);

@@ -35,7 +35,12 @@ import type { DetectionSettings } from "./types";
 export type BatchEvent = StoredEvent & { stored_before?: boolean };
 
 export interface BatchContext {
-  /** performance.now() when the batch's store began: derivations committed after it may have matched its events. */
+  /**
+   * When the batch's store began (Date.now(), the clock ClickHouse stamps `ingested_at` with in
+   * embedded mode). Batches are stored and evaluated in order, so every event stored earlier
+   * belongs to a batch evaluated earlier: a derivation prepared by this batch takes those
+   * events, and this batch and later ones take the rest (see `soleWriter`).
+   */
   storedAt?: number;
 }
 
@@ -48,10 +53,10 @@ export interface EngineOptions {
   publishGatherMs?: number;
   /**
    * This engine is the only one writing detection's tables (embedded mode: one process owns the
-   * data directory). Then a pair of an event first stored by its batch cannot be stored yet, unless
-   * a derivation of its revocation whose scan began after that store committed since; other pairs
-   * are appended without asking the table.
-   * Several workers sharing a server check every pair.
+   * data directory). Then a derivation prepared by a batch scans only events stored before that
+   * batch's store began (its bound), and a pair of an event first stored by a later batch cannot
+   * be stored yet: it is appended without asking the table. Several workers sharing a server
+   * derive without a bound and check every pair.
    */
   soleWriter?: boolean;
   /** Coalescing of count-only alert updates (lib/alerts/store.ts); 0 announces every change. */
@@ -64,7 +69,7 @@ export interface EngineOptions {
   onCoverageChanged?: (revocationIds: string[], credentials: string[]) => Promise<void>;
 }
 
-/** How long derivation commits are remembered for soleWriter's shortcut (a batch older than this checks every pair). */
+/** How long derivation bounds are remembered for soleWriter's shortcut (a batch older than this checks every pair). */
 const COMMIT_MEMORY_MS = 10 * 60_000;
 
 const enginesKey = Symbol.for("revenant.detectionEngines");
@@ -97,13 +102,18 @@ export class DetectionEngine {
   /** The keys coverage names, so a batch of uncovered keys skips the lookup (sole writer only: another worker may write coverage). */
   private readonly coveredKeys: CoveredKeys | null;
   /**
-   * Derivation commits of the last COMMIT_MEMORY_MS, by revocation: when the scan behind the
-   * revocation's latest commit began (performance.now()).
+   * The bound (Date.now()) of each revocation's derivations committed in the last
+   * COMMIT_MEMORY_MS: events stored before it may have pairs from the derivation.
    */
   private readonly recentCommits = new Map<string, number>();
+  /**
+   * Pairs committed by derivations whose events were stored in the bound's very millisecond,
+   * which a later batch may hold too (a few, remembered like recentCommits).
+   */
+  private readonly boundaryPairs = new Map<string, number>();
   private lastEvaluationFailed = false;
-  /** Commits before this instant are forgotten: a batch stored earlier checks every pair. */
-  private commitsKnownSince = performance.now();
+  /** Bounds before this instant are forgotten: a batch stored earlier checks every pair. */
+  private commitsKnownSince = Date.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
 
   constructor(
@@ -130,7 +140,7 @@ export class DetectionEngine {
       settings,
       publisher: this.publisher,
       withLock: (fn) => this.withLock(fn),
-      onCommitted: (ids, scanBegan) => this.rememberCommits(ids, scanBegan),
+      onCommitted: (commits, boundary) => this.rememberCommits(commits, boundary),
     });
   }
 
@@ -138,7 +148,9 @@ export class DetectionEngine {
   async start(): Promise<void> {
     this.kinds = await coverageKinds(this.client);
     await this.coveredKeys?.load(this.client);
-    for (const id of await this.states.pendingIds()) this.derivations.request(id);
+    // Everything stored so far was stored before this start: a resumed derivation takes it all.
+    const bound = this.derivationBound(Date.now());
+    for (const id of await this.states.pendingIds()) this.derivations.request(id, bound);
     await this.publisher.resume();
     runningEngines().add(this);
   }
@@ -209,27 +221,38 @@ export class DetectionEngine {
     return run;
   }
 
-  private rememberCommits(ids: string[], scanBegan: number): void {
-    const now = performance.now();
-    for (const id of ids) this.recentCommits.set(id, Math.max(this.recentCommits.get(id) ?? -Infinity, scanBegan));
+  /** The bound a derivation prepared now gets: none unless this engine writes alone. */
+  private derivationBound(storedAt: number | undefined): number {
+    return this.soleWriter && storedAt !== undefined ? storedAt : Infinity;
+  }
+
+  private rememberCommits(commits: Map<string, number>, boundary: { revocation_id: string; event_id: string }[]): void {
+    const now = Date.now();
+    for (const [id, bound] of commits) this.recentCommits.set(id, Math.max(this.recentCommits.get(id) ?? -Infinity, bound));
+    for (const p of boundary) this.boundaryPairs.set(`${p.revocation_id}\u0000${p.event_id}`, commits.get(p.revocation_id)!);
     if (now - this.commitsKnownSince > 2 * COMMIT_MEMORY_MS) {
       this.commitsKnownSince = now - COMMIT_MEMORY_MS;
       for (const [id, at] of this.recentCommits) if (at < this.commitsKnownSince) this.recentCommits.delete(id);
+      for (const [key, at] of this.boundaryPairs) if (at < this.commitsKnownSince) this.boundaryPairs.delete(key);
     }
   }
 
   /**
    * Which of a batch's pairs may be stored already, so that appendPairs asks the table about
-   * those only (see `soleWriter`): pairs of events stored before this batch, and pairs of
-   * revocations a derivation committed whose scan began after the batch's store did (that scan
-   * may have seen the batch's events; one that began before could not).
+   * those only (see `soleWriter`): pairs of events stored before this batch, pairs of
+   * revocations a derivation committed with a bound after the batch's store began (its scan
+   * took events stored before the bound), and the few a derivation took from the bound's
+   * millisecond itself.
    */
   private mayBeStored(events: BatchEvent[], context: BatchContext): ((p: MatchedPair) => boolean) | undefined {
     const storedAt = context.storedAt;
     // After a failed evaluation (its pairs may be partly stored) the next one, its retry, checks every pair.
     if (!this.soleWriter || this.lastEvaluationFailed || storedAt === undefined || storedAt < this.commitsKnownSince) return undefined;
     const repeated = new Set(events.filter((e) => e.stored_before !== false).map((e) => e.event_id));
-    return (p) => repeated.has(p.event_id) || (this.recentCommits.get(p.revocation_id) ?? -Infinity) >= storedAt;
+    return (p) =>
+      repeated.has(p.event_id) ||
+      (this.recentCommits.get(p.revocation_id) ?? -Infinity) > storedAt ||
+      this.boundaryPairs.has(`${p.revocation_id}\u0000${p.event_id}`);
   }
 
   private async evaluateBatch(events: BatchEvent[], context: BatchContext): Promise<void> {
@@ -242,8 +265,9 @@ export class DetectionEngine {
       if (this.kinds.size === 0 && revocations.length === 0) return;
     }
 
-    await this.prepareNewRevocations(revocations);
-    await this.applyReinstatements(reinstatements);
+    const bound = this.derivationBound(context.storedAt);
+    await this.prepareNewRevocations(revocations, bound);
+    await this.applyReinstatements(reinstatements, bound);
 
     // The batch's keys of the kinds coverage has, and of those only the keys coverage names;
     // computed again after a prepare, which may cover more.
@@ -255,7 +279,7 @@ export class DetectionEngine {
     const growing = growingRevocations(events, index);
     if (growing.size) {
       const states = await this.states.get([...growing]);
-      await this.prepare([...states.values()].map((s) => ({ state: s, changes: {} })));
+      await this.prepare([...states.values()].map((s) => ({ state: s, changes: {} })), bound);
       index = new CoverageIndex(await lookupCoverage(this.client, covered()));
     }
 
@@ -267,7 +291,7 @@ export class DetectionEngine {
     this.publisher.mark(pairs.map((p) => p.revocation_id));
   }
 
-  private async prepareNewRevocations(revocations: StoredEvent[]): Promise<void> {
+  private async prepareNewRevocations(revocations: StoredEvent[], bound: number): Promise<void> {
     if (revocations.length === 0) return;
     const known = await this.states.get(revocations.map((r) => r.event_id));
     // Redelivered revocations are skipped: their derivation is done or pending.
@@ -275,11 +299,11 @@ export class DetectionEngine {
     for (const r of revocations) if (!known.has(r.event_id)) fresh.set(r.event_id, initialState(r));
     if (fresh.size === 0) return;
     const ends = await this.states.windowEnds([...fresh.values()]);
-    await this.prepare([...fresh.values()].map((s) => ({ state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } })));
+    await this.prepare([...fresh.values()].map((s) => ({ state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } })), bound);
   }
 
   /** A reinstatement ends the window of each revocation of its subject whose first later reinstatement it now is. */
-  private async applyReinstatements(reinstatements: StoredEvent[]): Promise<void> {
+  private async applyReinstatements(reinstatements: StoredEvent[], bound: number): Promise<void> {
     if (reinstatements.length === 0) return;
     const ids = await this.states.revocationsOfSubjects(
       reinstatements.map((r) => ({ scope: r.rev_scope, subject: r.rev_subject, before: r.time })),
@@ -290,6 +314,7 @@ export class DetectionEngine {
       states
         .filter((s) => ends.get(s.revocation_id) !== s.reinstated_at)
         .map((s) => ({ state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } })),
+      bound,
     );
   }
 
@@ -297,9 +322,10 @@ export class DetectionEngine {
    * Rewrites revocations' coverage in a new generation each (window and covered set as the
    * stored data now say), marks them pending and asks for their derivation. A few queries for
    * any number of revocations. Coverage is written before the states, so a crash in between
-   * is repaired when the batch is delivered again.
+   * is repaired when the batch is delivered again. `bound`: the derivation takes the events
+   * stored before it (Infinity: all), this batch and later ones the others.
    */
-  private async prepare(items: { state: RevocationState; changes: Partial<RevocationState> }[]): Promise<void> {
+  private async prepare(items: { state: RevocationState; changes: Partial<RevocationState> }[], bound: number): Promise<void> {
     if (items.length === 0) return;
     const next: RevocationState[] = items.map(({ state, changes }) => ({
       ...state,
@@ -316,6 +342,6 @@ export class DetectionEngine {
     await this.onCoverageChanged(next.map((s) => s.revocation_id), [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))]);
     await this.states.put(next);
     for (const r of rows) this.kinds.add(r.key_kind);
-    for (const s of next) this.derivations.request(s.revocation_id);
+    for (const s of next) this.derivations.request(s.revocation_id, bound);
   }
 }

@@ -6,6 +6,8 @@
  *   commits offsets), and counts come out exact;
  * - publishing (summaries and alerts, off the batch path) that fails is retried, exactly, and
  *   what a crash left unpublished is published after the restart;
+ * - a derivation and batch detection hand actions over at the batch's store time, each action
+ *   counted once on either side of it;
  * - two detection passes over the same batch at once (two workers, or a redelivery racing the
  *   original) give the same pairs, counts and alerts as one pass.
  */
@@ -110,7 +112,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await engine.start();
     await engine.onEvents(batch.slice(0, 1));
     await engine.idle();
-    const storedAt = performance.now();
+    const storedAt = Date.now();
     await store(batch.slice(1));
     const fresh = batch.slice(1).map((e) => ({ ...e, stored_before: false }));
     // The pairs of the first two actions are stored, then the answer is lost: the batch is not done.
@@ -163,19 +165,43 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await crashed.stop();
   });
 
-  it("counts once an action that a derivation found after the action's batch was stored", async () => {
+  // A derivation asked for by a batch takes the actions stored before that batch's store began;
+  // the batch itself and later ones take the rest (lib/detection/engine.ts, soleWriter). Both
+  // tests run with that shortcut, and each fails if its half of the hand-over is missing.
+  it("leaves actions stored after the revocation's batch to their own batch, counting each once", async () => {
     const batch = revocationAndActions(3);
     const engine = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
     await engine.start();
-    const storedAt = performance.now();
+    const storedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 5)); // the actions are stored after that instant
     await store(batch.slice(0, 3));
-    // The revocation's derivation scans the two stored actions and commits their pairs first...
+    // The revocation's derivation runs first; the two actions already in the table were stored
+    // after its batch's store began, so it leaves them to their batch...
     await engine.onEvents(batch.slice(0, 1), { storedAt });
     await engine.idle();
     await store(batch.slice(3));
-    // ...then the actions' own batch is evaluated: first stored by that batch, but the
-    // derivation committed since, so the pairs table is asked and nothing is counted twice.
-    await engine.onEvents(batch.slice(1).map((e) => ({ ...e, stored_before: false })), { storedAt });
+    // ...which, first stored by a batch after the revocation's, appends them without asking.
+    await engine.onEvents(batch.slice(1).map((e) => ({ ...e, stored_before: false })), { storedAt: storedAt + 1 });
+    await engine.idle();
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 3 }]);
+    await engine.stop();
+  });
+
+  it("counts once an action stored before the revocation's batch but evaluated after its derivation", async () => {
+    const batch = revocationAndActions(3);
+    const engine = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await engine.start();
+    const actionsStoredAt = Date.now();
+    await store(batch.slice(1));
+    await new Promise((r) => setTimeout(r, 5));
+    const revocationStoredAt = Date.now();
+    await store(batch.slice(0, 1));
+    // The derivation takes the three actions (stored before the revocation's batch) and commits them...
+    await engine.onEvents(batch.slice(0, 1), { storedAt: revocationStoredAt });
+    await engine.idle();
+    // ...then an earlier batch with two of them is evaluated: the table is asked, nothing doubles.
+    // (Its pairs differ from the derivation's, so the insert token alone would not catch it.)
+    await engine.onEvents(batch.slice(1, 3).map((e) => ({ ...e, stored_before: false })), { storedAt: actionsStoredAt });
     await engine.idle();
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 3 }]);
     await engine.stop();
