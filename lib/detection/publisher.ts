@@ -31,6 +31,9 @@ export interface PublisherOptions {
   gatherMs?: number;
 }
 
+/** A cycle of at least this many revocations is followed by a pause as long as itself (paceWait). */
+const LARGE_CYCLE = 100;
+
 /** A failed cycle is tried again after this long; its revocations stay touched. */
 const RETRY_MS = 1_000;
 
@@ -44,6 +47,7 @@ export class Publisher {
   private stopped = false;
   private lastCycleEnd = 0;
   private lastCycleMs = 0;
+  private lastCycleSize = 0;
   lastError: string | null = null;
 
   constructor(private readonly opts: PublisherOptions) {
@@ -61,13 +65,15 @@ export class Publisher {
   }
 
   /**
-   * How long the next cycle still waits: until the last cycle's duration has passed after its
-   * end. Cycles then take at most half of the publisher's time: under bulk ingest, where each
-   * batch touches hundreds of revocations, they publish more at once and leave CPU to ingest
-   * (the same revocations are touched batch after batch, so a cycle gathering longer costs
-   * less per batch); under an incident's small cycles the wait stays near gatherMs.
+   * How long the next cycle still waits. After a large cycle (bulk ingest, where each batch
+   * touches hundreds of revocations), until that cycle's duration has passed again: cycles then
+   * take at most half of the publisher's time and publish more at once, leaving CPU to ingest
+   * (the same revocations are touched batch after batch, so a cycle gathering longer costs less
+   * per batch). After a small one (an incident's few leaking agents) not at all: its time is
+   * the round trips', and waiting would only delay the alert.
    */
   private paceWait(): number {
+    if (this.lastCycleSize < LARGE_CYCLE) return 0;
     return this.lastCycleEnd + this.lastCycleMs - performance.now();
   }
 
@@ -150,6 +156,7 @@ export class Publisher {
     // the summary, so resume() republishes it if the process dies before the next cycle.
     const version = nextVersion();
     const began = performance.now();
+    this.lastCycleSize = ids.length;
     try {
       const changes = await publish(this.opts.client, this.opts.alerts, ids, async () => [...(await this.states.get(ids)).values()], version);
       if (changes.length) this.opts.onAlertChanges(changes);
