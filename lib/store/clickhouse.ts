@@ -20,6 +20,7 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 import { chmodSync, mkdirSync } from "node:fs";
 import { config, type Config } from "../config";
+import { registerRawInsert } from "./verbs";
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
 
@@ -134,12 +135,15 @@ export function openSession(s: Store, cfg: Config = config()): { client: ClickHo
 }
 
 function embeddedClient(cfg: Config, settings: Settings): ClickHouseClient {
-  return createClient({
+  const connection = createChdbConnection({ path: cfg.chdbPath });
+  const client = createClient({
     // @clickhouse/client bundles its own copy of client-common, so its Connection type and
     // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TS2322 otherwise).
-    connection: createChdbConnection({ path: cfg.chdbPath }) as unknown as ClientConnection,
+    connection: connection as unknown as ClientConnection,
     clickhouse_settings: settings,
   });
+  registerRawInsert(client, (params) => connection.chdb.rawInsert(params), settings);
+  return client;
 }
 
 const globalKey = Symbol.for("revenant.store");
@@ -159,4 +163,4 @@ export async function closeStore(): Promise<void> {
   await s?.close();
 }
 
-export { command, insertRows, insertSettings, queryRows, streamRows, timeBound } from "./verbs";
+export { command, insertBytes, insertRows, insertSettings, queryRows, streamRows, timeBound } from "./verbs";
