@@ -128,7 +128,9 @@ export class SpanBatch {
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i];
       const role = roles[i];
-      const agent = role === "agent" ? agentOfAgentSpan(s) : role === "tool" ? ownAgent(s) : "";
+      // The agent an invoke_agent span stands for; for any other span, the one it names itself
+      // (an ancestor's is found when it is needed: lib/otlp/store.ts, lib/queries/agent-context.ts).
+      const agent = role === "agent" ? agentOfAgentSpan(s) : ownAgent(s);
       const service = String(s.resource["service.name"] ?? "");
       this.spanRows.add(`${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${role}\t${tsvField(s.name)}\t${tsvField(service)}\t${new Date(s.startMs).toISOString()}\t${tsvField(agent)}\t${tsvField(s.exportId)}\n`);
       this.traceIds.add(s.traceId);
