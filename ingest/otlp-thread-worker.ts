@@ -4,16 +4,16 @@
  * Both are pure JavaScript work, about two thirds of what an OTLP span costs; here they run
  * on the second core, beside the thread that stores spans and ingests the events topic.
  *
- * A batch's actions are produced here while it is mapped, a send at a time: they never cross
- * between threads, and are not kept while the consumer stores the batch's spans.
+ * A batch's actions are produced here once it is mapped, while the consumer stores its spans:
+ * they never cross between threads.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Partitioners, type ICustomPartitioner, type Producer } from "kafkajs";
 import type { Config } from "@/lib/config";
 import { createKafka } from "@/lib/kafka";
 import { otlpMapping } from "@/lib/otlp";
-import { SpanBatch, type ReadyAction } from "@/lib/otlp/batch";
-import type { ThreadBatch, ThreadReply, ThreadRequest } from "./otlp-thread";
+import { mapBatch, type ReadyAction } from "@/lib/otlp/batch";
+import type { ThreadReply, ThreadRequest } from "./otlp-thread";
 
 const cfg = (workerData as { cfg: Config }).cfg;
 const mapping = otlpMapping(cfg);
@@ -61,7 +61,6 @@ async function produce(actions: ReadyAction[]): Promise<number> {
 
 /** Actions produced in sends of this many (see produce()). */
 const SEND = 500;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function handle(req: ThreadRequest, reply: (id: number, value: unknown, transfer?: ArrayBuffer[]) => void): Promise<unknown> {
   switch (req.kind) {
@@ -70,26 +69,14 @@ async function handle(req: ThreadRequest, reply: (id: number, value: unknown, tr
       return null;
     case "map": {
       const data = Buffer.from(req.data);
-      const batch = new SpanBatch({ topic: req.topic, partition: req.partition, mapping, keepContextSpans: cfg.OTLP_KEEP_CONTEXT_SPANS });
-      const sends: Promise<number>[] = [];
-      let ready: ReadyAction[] = [];
-      for (let i = 0; i < req.messages.length; i++) {
-        const m = req.messages[i];
-        for (const a of batch.addMessage(i, { offset: m.offset, encoding: m.encoding, value: m.start < 0 ? null : data.subarray(m.start, m.end) })) ready.push(a);
-        if (ready.length >= SEND) {
-          sends.push(produce(ready));
-          ready = [];
-          // Lets kafkajs encode what was just sent, so that the actions die young.
-          await nextTurn();
-        }
-      }
-      sends.push(produce(ready));
-      // The consumer stores the spans while the last actions are produced (see ingest/otlp-thread.ts).
-      const mapped: ThreadBatch = batch.result();
+      const messages = req.messages.map((m) => ({ offset: m.offset, encoding: m.encoding, value: m.start < 0 ? null : data.subarray(m.start, m.end) }));
+      const { ready, ...mapped } = mapBatch({ topic: req.topic, partition: req.partition, mapping, keepContextSpans: cfg.OTLP_KEEP_CONTEXT_SPANS }, messages);
+      // The consumer stores the spans while the actions are produced (see ingest/otlp-thread.ts).
+      // All of a batch's actions at once, not a message's as soon as it is mapped: the ingest
+      // consumer then reads them in large fetches and stores them in few large inserts (sent
+      // trickling, they made it flush 1.5-2x as often and use ~8% more CPU in all).
       reply(req.mappedId, mapped, [mapped.spanRows.buffer as ArrayBuffer, mapped.exportRows.buffer as ArrayBuffer]);
-      let produced = 0;
-      for (const n of await Promise.all(sends)) produced += n;
-      return produced;
+      return produce(ready);
     }
     case "produce":
       return produce(req.actions);

@@ -1,11 +1,11 @@
 /**
  * One consumer batch of OTLP export messages, reduced as each export is decoded to what the
- * span store writes and what goes to the events topic: TabSeparated rows (as bytes) for
- * otlp_spans and otlp_exports, and the action's JSON text per tool span, handed out per
- * message. Nothing decoded outlives its message: a batch holds tens of thousands of spans,
- * and objects kept until the batch is written outlive the young generation (garbage
- * collection then took a third of the time, measured with npm run bench:otlp and
- * node --cpu-prof).
+ * span store writes and what goes to the events topic: TabSeparated rows, written straight
+ * into bytes, for otlp_spans and otlp_exports, and the action's JSON text per tool span.
+ * Nothing else decoded outlives its message: a batch holds tens of thousands of spans, and
+ * objects kept until the batch is written outlive the young generation (as strings, the rows
+ * alone made garbage collection take a third of the mapping's time, measured with
+ * npm run bench:otlp and node --cpu-prof).
  *
  * Pure (no I/O): ingest/otlp-thread-worker.ts runs it in a worker thread, beside the thread
  * that stores the spans and ingests the events.
@@ -102,7 +102,7 @@ export class SpanBatch {
 
   constructor(private readonly source: BatchSource) {}
 
-  /** Decodes one message (the index-th of the batch), adds its spans, and returns its ready actions. */
+  /** Decodes one message (the index-th of the batch), adds its spans, and returns the actions that are ready. */
   addMessage(index: number, m: ExportMessage): ReadyAction[] {
     const decoded = decodeOtlpMessage(m.value, m.encoding);
     if (!decoded.ok) {
