@@ -12,6 +12,7 @@
  *   BENCH_EVENTS=50000 npm run bench:otlp    (a shorter run)
  */
 import { create } from "@bufbuild/protobuf";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Partitioners } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
 import { createKafka, ensureTopics } from "@/lib/kafka";
@@ -95,6 +96,10 @@ async function ingest(withOtlp: boolean): Promise<number> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuSeconds();
+  // How long the main thread's event loop is held up: in embedded mode the same thread serves
+  // the API (credential status lookups on tool calls' paths among them).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   await Promise.all([consumer.start(), otlp?.start()]);
   let mapped = 0;
   while (status.stored < target) {
@@ -106,7 +111,9 @@ async function ingest(withOtlp: boolean): Promise<number> {
   const main1 = mainThreadCpuSeconds();
   // CPU seconds of this process (every thread: JavaScript, the OTLP consumer's worker thread and
   // the embedded ClickHouse engine): on a shared machine they vary much less than elapsed time.
+  loopDelay.disable();
   const mainCpu = main0 !== null && main1 !== null ? `, main thread ${(main1 - main0).toFixed(2)} s` : "";
+  console.log(`  (main event loop delay: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms)`);
   console.log(`  (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s${mainCpu}${otlp ? `; all actions on the events topic after ${(mapped || seconds).toFixed(2)} s` : ""})`);
   await otlp?.stop();
   await own?.close();
