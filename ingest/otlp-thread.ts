@@ -10,6 +10,7 @@
  * A thread that dies fails the calls in flight; the next call starts a new thread, and the
  * consumer repeats the batch from its messages.
  */
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Config } from "@/lib/config";
@@ -38,7 +39,7 @@ export type ThreadReply = { id: number; ok: true; value: unknown } | { id: numbe
 export type ThreadBatch = Omit<MappedBatch, "ready">;
 
 /** The thread's entry when running from source: tsx compiles the TypeScript it requires. */
-const FROM_SOURCE = `require("tsx/cjs/api").require(require("node:worker_threads").workerData.entry, __filename);`;
+const FROM_SOURCE = `const { workerData } = require("node:worker_threads"); require(workerData.tsx).require(workerData.entry, __filename);`;
 
 type Distribute<T> = T extends unknown ? Omit<T, "id"> : never;
 
@@ -123,7 +124,12 @@ export class OtlpThread {
     // worker threads on Node 20.
     const worker = process.env.NEXT_RUNTIME
       ? new Worker(new URL("./otlp-thread-worker.ts", import.meta.url), options)
-      : new Worker(FROM_SOURCE, { ...options, eval: true, workerData: { ...options.workerData, entry: fileURLToPath(import.meta.url).replace(/\.ts$/, "-worker.ts") } });
+      : new Worker(FROM_SOURCE, {
+          ...options,
+          eval: true,
+          // Both resolved here: an eval'd thread would resolve from the working directory.
+          workerData: { ...options.workerData, tsx: createRequire(import.meta.url).resolve("tsx/cjs/api"), entry: fileURLToPath(import.meta.url).replace(/\.ts$/, "-worker.ts") },
+        });
     worker.on("message", (reply: ThreadReply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
