@@ -5,10 +5,11 @@
  * every other event (ingest/consumer.ts → ClickHouse → detection).
  *
  * Per batch: decode and map (in the worker thread, ingest/otlp-thread.ts) → store the spans
- * and complete what can be completed (lib/otlp/store.ts, on this thread's ClickHouse session)
- * → produce actions (from the thread) and dead letters → record the outcome → commit offsets.
- * A crash anywhere before the commit repeats the batch; the repeat produces the same
- * event_ids, which the events table deduplicates.
+ * and complete what can be completed (lib/otlp/store.ts, on this thread's ClickHouse
+ * session) while the thread produces the actions whose spans named their agent → produce the
+ * completed ones and the dead letters → record the outcome → commit offsets. A crash anywhere
+ * before the commit repeats the batch; the repeat produces the same event_ids, which the
+ * events table deduplicates.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";

@@ -3,9 +3,10 @@
  * batch there, store its spans here, then have it produce the batch's actions.
  *
  * Why a thread: decoding the exports, mapping spans and producing actions with kafkajs cost
- * about 25 µs of JavaScript per span, on the same thread as the ingest consumer that then
- * reads those actions back (npm run bench:otlp with node --cpu-prof). In the worker thread
- * that work runs on the other core while this thread stores spans and ingests events.
+ * about 30 µs of JavaScript per span (npm run bench:otlp with node --cpu-prof). On the thread
+ * that also ingests the events topic and, in embedded mode, serves the API, mapping a batch
+ * held its event loop for over a second (bench:otlp prints the delay; ~0.3 s at worst now).
+ * In the worker thread that work runs beside them, on another core when one is free.
  *
  * A thread that dies fails the calls in flight; the next call starts a new thread, and the
  * consumer repeats the batch from its messages.
