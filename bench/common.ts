@@ -1,5 +1,5 @@
 /** Shared set-up for benchmarks: a broker, a fresh data directory, fresh topics. */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -80,4 +80,20 @@ export async function benchIngestPath(): Promise<{ consumer: IngestConsumer; sto
       await copies.close();
     },
   };
+}
+
+/**
+ * CPU seconds of this process's main thread (the one JavaScript thread of the ingest path),
+ * from /proc on Linux; null elsewhere. Beside process.cpuUsage() (every thread: the engine's,
+ * worker threads') it shows how the work is split between threads.
+ */
+export function mainThreadCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
 }

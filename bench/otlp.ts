@@ -5,12 +5,14 @@
  *    ClickHouse → detection (as bench/ingest.ts measures).
  * B. OTLP protobuf and C. OTLP JSON: the same number of execute_tool spans, 500 per export
  *    message (a Collector batches spans per message), on the OTLP topic → the OTLP consumer
- *    (decode, span store, agent resolution) → the events topic → the same ingest consumer.
+ *    (decode and produce in its worker thread; span store and agent resolution) → the events
+ *    topic → the same ingest consumer.
  *    Timed until the last action is stored in the events table.
  * Each phase starts from input already on Kafka. Prints events/s and OTLP/native (target ≥ 0.7).
  *   BENCH_EVENTS=50000 npm run bench:otlp    (a shorter run)
  */
 import { create } from "@bufbuild/protobuf";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Partitioners } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
 import { createKafka, ensureTopics } from "@/lib/kafka";
@@ -21,7 +23,7 @@ import { encodeOtlp, type OtlpEncoding } from "@/lib/otlp/codec";
 import { ExportTraceServiceRequestSchema } from "@/lib/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
 
 import { OtlpConsumer } from "@/ingest/otlp-consumer";
-import { benchEnvironment, benchEvent, benchIngestPath, fmt } from "./common";
+import { benchEnvironment, benchEvent, benchIngestPath, fmt, mainThreadCpuSeconds } from "./common";
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 200_000);
 const SPANS_PER_MESSAGE = 500;
@@ -93,6 +95,11 @@ async function ingest(withOtlp: boolean): Promise<number> {
   const otlp = own ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), own.client) : null;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuSeconds();
+  // How long the main thread's event loop is held up: in embedded mode the same thread serves
+  // the API (credential status lookups on tool calls' paths among them).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   await Promise.all([consumer.start(), otlp?.start()]);
   let mapped = 0;
   while (status.stored < target) {
@@ -101,9 +108,13 @@ async function ingest(withOtlp: boolean): Promise<number> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  // CPU seconds of this process (every thread: JavaScript and the embedded ClickHouse engine):
-  // on a shared machine they vary much less than elapsed time.
-  console.log(`  (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s${otlp ? `; all actions on the events topic after ${(mapped || seconds).toFixed(2)} s` : ""})`);
+  const main1 = mainThreadCpuSeconds();
+  // CPU seconds of this process (every thread: JavaScript, the OTLP consumer's worker thread and
+  // the embedded ClickHouse engine): on a shared machine they vary much less than elapsed time.
+  loopDelay.disable();
+  const mainCpu = main0 !== null && main1 !== null ? `, main thread ${(main1 - main0).toFixed(2)} s` : "";
+  console.log(`  (main event loop delay: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms)`);
+  console.log(`  (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s${mainCpu}${otlp ? `; all actions on the events topic after ${(mapped || seconds).toFixed(2)} s` : ""})`);
   await otlp?.stop();
   await own?.close();
   await stop();

@@ -4,20 +4,22 @@
  * they contain as schema-v1 actions to the events topic, so they travel the same path as
  * every other event (ingest/consumer.ts → ClickHouse → detection).
  *
- * Per batch: decode → store the spans and complete what can be completed (lib/otlp/store.ts)
- * → produce actions and dead letters → record the outcome → commit offsets. A crash anywhere
+ * Per batch: decode and map (in the worker thread, ingest/otlp-thread.ts) → store the spans
+ * and complete what can be completed (lib/otlp/store.ts, on this thread's ClickHouse
+ * session) while the thread produces the actions whose spans named their agent → produce the
+ * completed ones and the dead letters → record the outcome → commit offsets. A crash anywhere
  * before the commit repeats the batch; the repeat produces the same event_ids, which the
  * events table deduplicates.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { Partitioners, type Consumer, type EachBatchPayload, type ICustomPartitioner, type Kafka, type Producer } from "kafkajs";
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
 import type { Config } from "@/lib/config";
 import { logger } from "@/lib/log";
-import { decodeOtlpMessage, encodingOf, otlpMapping } from "@/lib/otlp";
-import type { OtlpMapping } from "@/lib/otlp/map";
-import { spanRole } from "@/lib/otlp/map";
-import { SpanBatch, SpanStore, type ExportRow } from "@/lib/otlp/store";
+import { encodingOf } from "@/lib/otlp";
+import type { ExportMessage } from "@/lib/otlp/batch";
+import { SpanStore } from "@/lib/otlp/store";
 import { DeadLetterSink, type DeadLetter } from "./dead-letters";
+import { OtlpThread } from "./otlp-thread";
 
 export interface OtlpConsumerStatus {
   messages: number;
@@ -30,8 +32,8 @@ export class OtlpConsumer {
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
   private sink: DeadLetterSink | null = null;
+  private thread: OtlpThread | null = null;
   private readonly spans: SpanStore;
-  private readonly mapping: OtlpMapping;
   readonly status: OtlpConsumerStatus = { messages: 0, actions: 0, deadLettered: 0 };
 
   constructor(
@@ -40,7 +42,6 @@ export class OtlpConsumer {
     private readonly client: ClickHouseClient,
   ) {
     this.spans = new SpanStore(client);
-    this.mapping = otlpMapping(cfg);
   }
 
   async start(): Promise<void> {
@@ -54,9 +55,10 @@ export class OtlpConsumer {
     } finally {
       await admin.disconnect();
     }
-    // Not idempotent, several requests in flight: a repeated action is harmless (event_id
-    // deduplication), and the offsets are committed only after every send was acknowledged.
-    this.producer = kafka.producer({ createPartitioner: rememberingPartitioner });
+    this.thread = new OtlpThread(cfg);
+    await this.thread.start();
+    // Dead letters only: the actions are produced by the thread.
+    this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await this.producer.connect();
     this.sink = new DeadLetterSink(this.producer, this.client, cfg.KAFKA_DLQ_TOPIC);
     const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
@@ -77,66 +79,49 @@ export class OtlpConsumer {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
+    await this.thread?.stop();
     await this.producer?.disconnect();
     this.consumer = null;
+    this.thread = null;
     this.producer = null;
   }
 
   private async handleBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
-    const spans = new SpanBatch(this.mapping);
-    const exports: ExportRow[] = [];
-    const letters: DeadLetter[] = [];
+    const messages: ExportMessage[] = batch.messages.map((m) => {
+      const header = m.headers?.["content-type"];
+      return { offset: m.offset, encoding: encodingOf(header ? String(header) : null) ?? this.cfg.OTLP_KAFKA_ENCODING, value: m.value };
+    });
     const letter = (offset: string, key: Buffer | null, value: Buffer | null, reason: string, span?: string): DeadLetter =>
       // A letter about one span (not the whole message) names it after the topic: the
       // dead_letters table keeps one row per (topic, partition, offset), and a message may
       // hold several bad spans, while a redelivered one must not count twice.
       ({ origin: "kafka", topic: span ? `${batch.topic}/${span}` : batch.topic, partition: batch.partition, offset, key, value, reason });
-    for (const m of batch.messages) {
-      const header = m.headers?.["content-type"];
-      const encoding = encodingOf(header ? String(header) : null) ?? this.cfg.OTLP_KAFKA_ENCODING;
-      const decoded = decodeOtlpMessage(m.value, encoding);
-      if (!decoded.ok) {
-        letters.push(letter(m.offset, m.key, m.value, `${encoding}: ${decoded.reason}`));
-        continue;
-      }
-      const exportId = `${batch.topic}/${batch.partition}/${m.offset}`;
-      if (this.cfg.OTLP_KEEP_CONTEXT_SPANS || decoded.spans.some((s) => spanRole(s) !== "other")) {
-        exports.push({ export_id: exportId, encoding, payload: encoding === "otlp_json" ? m.value!.toString("utf8") : m.value!.toString("base64") });
-        for (const s of decoded.spans) s.exportId = exportId;
-      }
-      spans.add(decoded.spans);
-      for (const p of decoded.problems) {
-        letters.push(letter(m.offset, m.key, Buffer.from(JSON.stringify(p)), `${encoding}: ${p.reason}`, `${p.traceId}/${p.spanId}#${p.spanIndex}`));
-      }
-    }
     await this.withRetry(heartbeat, isRunning, async () => {
-      const done = await this.spans.ingest(spans, exports);
+      // Mapped again on a retry (and its actions produced again: the same event_ids).
+      const { mapped: mapping, produced } = this.thread!.map(batch.topic, batch.partition, messages);
+      const mapped = await mapping;
+      const letters: DeadLetter[] = [];
+      for (const { index, reason } of mapped.rejected) {
+        const m = batch.messages[index];
+        letters.push(letter(m.offset, m.key, m.value, `${messages[index].encoding}: ${reason}`));
+      }
+      for (const { index, problem: p } of mapped.problems) {
+        const m = batch.messages[index];
+        letters.push(letter(m.offset, m.key, Buffer.from(JSON.stringify(p)), `${messages[index].encoding}: ${p.reason}`, `${p.traceId}/${p.spanId}#${p.spanIndex}`));
+      }
+      const done = await this.spans.ingest(mapped);
+      for (const o of done.orphans) {
+        letters.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
+      }
       // Not validated here: the ingest consumer validates every message of the events topic
       // and dead-letters a bad one with its reason (a span with no start time, say). Checking
       // twice cost as much as decoding the protobuf (measured: 15 µs per span).
-      const messages = done.actions.map((a) => ({ key: a.agent_id, value: a.json }));
-      const batchLetters = [...letters];
-      for (const o of done.orphans) {
-        batchLetters.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
-      }
-      // A produce request's record batch must stay under the broker's message.max.bytes
-      // (1 MiB by default): chunks of at most 900 kB, sent together. At most 500 messages a
-      // chunk too: kafkajs groups a send's messages per partition by copying the group for
-      // every message (quadratic in the chunk size; 2,000-message chunks spent more time
-      // there than encoding, measured with npm run bench:otlp and node --cpu-prof).
-      const sends: Promise<unknown>[] = [];
-      for (let i = 0; i < messages.length; ) {
-        let bytes = 0, j = i;
-        while (j < messages.length && j - i < 500 && (j === i || bytes + messages[j].value.length < 900_000)) bytes += messages[j++].value.length + 64;
-        sends.push(this.producer!.send({ topic: this.cfg.KAFKA_TOPIC, messages: messages.slice(i, j), acks: -1 }));
-        i = j;
-      }
-      await Promise.all(sends);
-      await this.sink!.send(batchLetters);
+      const [ready, completed] = await Promise.all([produced, this.thread!.produce(done.actions)]);
+      await this.sink!.send(letters);
       await done.settle();
-      this.status.actions += messages.length;
-      this.status.deadLettered += batchLetters.length;
+      this.status.actions += ready + completed;
+      this.status.deadLettered += letters.length;
     });
     this.status.messages += batch.messages.length;
     if (isStale()) return;
@@ -159,25 +144,3 @@ export class OtlpConsumer {
     }
   }
 }
-
-/**
- * Kafka's default partitioner (murmur2 of the key), remembering each key's partition: the
- * actions are keyed by agent, and a batch holds thousands of actions of a few agents, so
- * hashing every key again was a measurable share of producing them.
- */
-const rememberingPartitioner: ICustomPartitioner = () => {
-  const partition = Partitioners.DefaultPartitioner();
-  const known = new Map<string, number>();
-  return (args) => {
-    const { key, partition: chosen } = args.message;
-    if (typeof key !== "string" || (chosen !== undefined && chosen !== null)) return partition(args);
-    const id = `${args.topic}\n${args.partitionMetadata.length}\n${key}`;
-    let p = known.get(id);
-    if (p === undefined) {
-      if (known.size >= 100_000) known.clear();
-      p = partition(args);
-      known.set(id, p);
-    }
-    return p;
-  };
-};

@@ -7,7 +7,7 @@ import type { Containment, LayerStatus, Via, AlertRule, AlertSeverity } from "@/
 import type { ActionOrigin, PairWithOrigin } from "@/lib/queries/post-revocation";
 import type { Alert, AlertHistoryEntry, AlertStatus } from "@/lib/alerts/store";
 import type { Decision, EventType, RevocationScope, Sensitivity } from "@/lib/events/schema";
-import type { AgentListItem, CredentialInfo, TimelineEvent as ApiTimelineEvent } from "@/lib/queries/agents";
+import type { AgentListItem, ContextSpan, CredentialInfo, TimelineEvent as ApiTimelineEvent } from "@/lib/queries/agents";
 import type { RevocationRow } from "@/lib/queries/revocations";
 import type { EventDetail } from "@/lib/queries/event-detail";
 import type { AuditEntry } from "@/lib/auth/audit";
@@ -86,8 +86,14 @@ export interface TimelineRevocation {
   [k: string]: unknown;
 }
 
+/** A span that is not a tool call (an invoke_agent span, a model call, a step): context on an agent's timeline, not an action. */
+export type TimelineContextSpan = ContextSpan;
+
 export interface TimelinePage extends Page<TimelineEvent> {
   revocations?: TimelineRevocation[];
+  /** The agent's OpenTelemetry context spans in the time this page covers (agent timelines only). */
+  context?: TimelineContextSpan[];
+  context_truncated?: boolean;
 }
 
 export interface PipelineSummary {

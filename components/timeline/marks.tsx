@@ -2,6 +2,8 @@
  * Event marks, told apart by shape first and colour second (colour-blind safe):
  * violation = red triangle, blocked attempt = amber square with a bar,
  * ordinary action = grey dot, other events (credentials, sessions) = hollow diamond.
+ * OpenTelemetry context (spans that are not tool calls) sits in a lane of its own as dashed
+ * hollow bars: background to the actions, never one of them.
  */
 export type MarkKind = "violation" | "blocked" | "normal" | "other";
 
@@ -50,6 +52,36 @@ export function MarkShape({ kind, cx, cy, selected = false, legend = false, onCl
   }
 }
 
+/** A context span (invoke_agent, model call, step): a dashed hollow bar, marked data-context-mark (not data-mark: it is no event). */
+export function ContextMarkShape({ cx, cy, role, legend = false, href }: { cx: number; cy: number; role?: "agent" | "other"; legend?: boolean; href?: string }) {
+  const shape = (
+    <rect
+      x={cx - 6}
+      y={cy - 3.5}
+      width={12}
+      height={7}
+      rx={2}
+      fill={role === "agent" ? "var(--context)" : "none"}
+      fillOpacity={role === "agent" ? 0.35 : undefined}
+      stroke="var(--context)"
+      strokeWidth={1.2}
+      strokeDasharray="2 1.5"
+    />
+  );
+  if (legend) return shape;
+  return (
+    <g data-context-mark={role ?? "other"}>
+      {href ? (
+        <a href={href} target="_blank" rel="noreferrer">
+          {shape}
+        </a>
+      ) : (
+        shape
+      )}
+    </g>
+  );
+}
+
 export function LegendMark({ kind }: { kind: MarkKind }) {
   return (
     <svg width={16} height={16} aria-hidden="true">
@@ -58,7 +90,7 @@ export function LegendMark({ kind }: { kind: MarkKind }) {
   );
 }
 
-export function TimelineLegend() {
+export function TimelineLegend({ context = false }: { context?: boolean }) {
   return (
     <div className="timeline-legend" aria-label="Legend">
       <span className="legend-item">
@@ -73,6 +105,14 @@ export function TimelineLegend() {
       <span className="legend-item">
         <LegendMark kind="other" /> credential / session event
       </span>
+      {context && (
+        <span className="legend-item">
+          <svg width={16} height={16} aria-hidden="true">
+            <ContextMarkShape cx={8} cy={9} role="other" legend />
+          </svg>
+          OpenTelemetry context (not an action)
+        </span>
+      )}
       <span className="legend-item">
         <svg width={22} height={12} aria-hidden="true">
           <line x1={2} y1={6} x2={20} y2={6} stroke="var(--revocation)" strokeWidth={2} strokeDasharray="4 3" />

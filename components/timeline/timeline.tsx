@@ -5,21 +5,25 @@
  * reinstatements as vertical lines with the revocation window shaded. Zoom by dragging
  * across the chart or by brushing the density strip below it; hover for details; click
  * a mark for the full event. Zoom buttons make all of it reachable from the keyboard.
+ * An agent's OpenTelemetry context (spans that are not tool calls) gets a lane of its own
+ * below the layers, drawn apart from the events and never counted as one.
  */
 import { useEffect, useMemo, useRef, useState } from "react";
 import { CartesianGrid, ReferenceArea, ReferenceLine, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from "recharts";
-import type { TimelineEvent, TimelineRevocation } from "@/components/data/types";
+import type { TimelineContextSpan, TimelineEvent, TimelineRevocation } from "@/components/data/types";
 import { useFormatTime } from "@/components/ui/time";
 import { DensityBrush } from "./density";
-import { MarkShape, TimelineLegend, type MarkKind } from "./marks";
+import { ContextMarkShape, MarkShape, TimelineLegend, type MarkKind } from "./marks";
 import { timeTicks, type TimelinePoint } from "./model";
-import { timelineExtent, visibleMarks } from "./thinning";
+import { timelineExtent, visibleContext, visibleMarks, type ContextPoint } from "./thinning";
 import { TooltipBody } from "./tooltip";
 import { DragBand, useDragZoom, ZoomControls } from "./zoom";
 
 const MARGIN = { top: 26, right: 24, bottom: 4, left: 8 };
 const Y_AXIS_WIDTH = 190;
 const LANE_HEIGHT = 44;
+/** The context lane's label (the y axis shows it like a layer's). */
+export const CONTEXT_LANE = "OpenTelemetry context";
 
 function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
   const ref = useRef<T>(null);
@@ -49,20 +53,25 @@ export interface TimelineProps {
   focusTime?: number | null;
   /** The queried range, when it is bounded: the unzoomed chart spans it exactly. */
   range?: { from?: string; to?: string };
+  /** OpenTelemetry context spans (agent timelines): a lane of their own, below the layers. */
+  context?: TimelineContextSpan[];
   testId?: string;
 }
 
-export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, onZoom, selectedId, onSelect, focusTime, range, testId }: TimelineProps) {
+export function Timeline({ events, lanes: eventLanes, laneOf, laneLabel, revocations, zoom, onZoom, selectedId, onSelect, focusTime, range, context, testId }: TimelineProps) {
   const fmt = useFormatTime();
   const [wrapRef, width] = useWidth<HTMLDivElement>();
-  const laneIndex = useMemo(() => new Map(lanes.map((l, i) => [l, i])), [lanes]);
+  const laneIndex = useMemo(() => new Map(eventLanes.map((l, i) => [l, i])), [eventLanes]);
+  const hasContext = !!context?.length;
+  const lanes = useMemo(() => (hasContext ? [...eventLanes, CONTEXT_LANE] : eventLanes), [eventLanes, hasContext]);
 
   // Full extent of what is loaded, including revocation lines, so the brush can zoom back out.
   const from = range?.from;
   const to = range?.to;
-  const extent = useMemo(() => timelineExtent(events, revocations, { from, to }, Date.now()), [events, revocations, from, to]);
+  const extent = useMemo(() => timelineExtent(events, revocations, { from, to }, Date.now(), context), [events, revocations, from, to, context]);
   const domain: [number, number] = zoom ?? extent;
   const points = useMemo(() => visibleMarks(events, domain, laneIndex, laneOf), [events, domain, laneIndex, laneOf]);
+  const contextPoints = useMemo(() => (context?.length ? visibleContext(context, domain, eventLanes.length) : []), [context, domain, eventLanes.length]);
 
   const plotLeft = MARGIN.left + Y_AXIS_WIDTH;
   const plotWidth = Math.max(1, width - plotLeft - MARGIN.right);
@@ -96,7 +105,7 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
   return (
     <div className="timeline" data-testid={testId}>
       <div className="row" style={{ justifyContent: "space-between", marginBottom: 6 }}>
-        <TimelineLegend />
+        <TimelineLegend context={hasContext} />
         <ZoomControls zoom={zoom} domain={domain} extent={extent} onZoom={onZoom} />
       </div>
       <div
@@ -129,7 +138,7 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
               reversed
               width={Y_AXIS_WIDTH}
               tickFormatter={(i: number) => {
-                const l = laneLabel ? laneLabel(lanes[i] ?? "") : (lanes[i] ?? "");
+                const l = hasContext && i === eventLanes.length ? CONTEXT_LANE : laneLabel ? laneLabel(lanes[i] ?? "") : (lanes[i] ?? "");
                 return l.length > 28 ? `…${l.slice(-27)}` : l;
               }}
               stroke="#4a5b6e"
@@ -167,6 +176,9 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
             {focusTime ? <ReferenceLine x={focusTime} stroke="var(--focus)" strokeOpacity={0.6} ifOverflow="hidden" /> : null}
             {selectedTime ? <ReferenceLine x={selectedTime} stroke="var(--accent)" strokeOpacity={0.7} ifOverflow="hidden" /> : null}
             <Tooltip content={(p) => <TooltipBody active={p.active} payload={p.payload as readonly { payload?: unknown }[]} />} cursor={false} isAnimationActive={false} />
+            {hasContext && (
+              <Scatter name="context" data={contextPoints} shape={ContextShape} isAnimationActive={false} />
+            )}
             {(["normal", "other", "blocked", "violation"] as MarkKind[]).map((kind) => (
               <Scatter
                 key={kind}
@@ -184,4 +196,12 @@ export function Timeline({ events, lanes, laneOf, laneLabel, revocations, zoom, 
       {width > 0 && <DensityBrush events={events} extent={extent} zoom={zoom} onZoom={onZoom} width={width} left={plotLeft} right={MARGIN.right} />}
     </div>
   );
+}
+
+/** A context mark; it links to the kept original export (OTLP/JSON) when there is one. */
+function ContextShape(props: unknown) {
+  const p = props as { cx?: number; cy?: number; payload?: ContextPoint };
+  if (p.cx === undefined || p.cy === undefined || !p.payload) return <g />;
+  const c = p.payload.context;
+  return <ContextMarkShape cx={p.cx} cy={p.cy} role={c.role} href={c.export_id ? `/api/v1/otlp-exports?id=${encodeURIComponent(c.export_id)}` : undefined} />;
 }

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useCallback, useMemo } from "react";
 import { useAgent, useAgentTimeline } from "@/components/data/agents";
 import { flattenPages } from "@/components/data/query";
-import type { TimelineEvent, TimelinePage } from "@/components/data/types";
+import type { TimelineContextSpan, TimelineEvent, TimelinePage } from "@/components/data/types";
 import { ContainmentBadge } from "@/components/ui/badges";
 import { DataTable } from "@/components/ui/data-table";
 import { EventDrawer } from "@/components/ui/event-drawer";
@@ -27,6 +27,12 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
   const timeline = useAgentTimeline(agentId, range);
   const events = useMemo(() => flattenPages(timeline.data), [timeline.data]);
   const revocations = useMemo(() => (timeline.data?.pages[0] as TimelinePage | undefined)?.revocations ?? [], [timeline.data]);
+  // Each page carries the context spans of the time its events cover.
+  const context = useMemo(() => {
+    const seen = new Map<string, TimelineContextSpan>();
+    for (const p of (timeline.data?.pages ?? []) as TimelinePage[]) for (const c of p.context ?? []) seen.set(`${c.trace_id}/${c.span_id}`, c);
+    return [...seen.values()];
+  }, [timeline.data]);
   const zoom = parseZoom(get("zoom"));
   const selectedId = get("event") || null;
   const focus = get("at") ? Date.parse(get("at")) : null;
@@ -113,7 +119,7 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
           <Loading height={260} />
         ) : timeline.error && !timeline.data ? (
           <ErrorState error={timeline.error} height={260} retry={() => void timeline.refetch()} />
-        ) : events.length === 0 && revocations.length === 0 ? (
+        ) : events.length === 0 && revocations.length === 0 && context.length === 0 ? (
           <Empty title="No events in this range" height={260}>Pick a wider time range.</Empty>
         ) : (
           <Timeline
@@ -128,6 +134,7 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
             onSelect={onSelect}
             focusTime={focus}
             range={range.key === "custom" ? range : undefined}
+            context={context}
           />
         )}
       </div>

@@ -1,14 +1,19 @@
 /**
- * One consumer batch of spans, reduced as each export is decoded to what the span store
- * writes and what goes to the events topic: a TabSeparated row per span, the action's JSON
- * text per tool span. The decoded objects are dropped straight away instead of living until
- * the batch is written (a batch holds tens of thousands of spans; kept, they outlived the
- * young generation and garbage collection took a quarter of the OTLP path's time, measured
- * with npm run bench:otlp and node --cpu-prof).
+ * One consumer batch of OTLP export messages, reduced as each export is decoded to what the
+ * span store writes and what goes to the events topic: TabSeparated rows, written straight
+ * into bytes, for otlp_spans and otlp_exports, and the action's JSON text per tool span.
+ * Nothing else decoded outlives its message: a batch holds tens of thousands of spans, and
+ * objects kept until the batch is written outlive the young generation (as strings, the rows
+ * alone made garbage collection take a third of the mapping's time, measured with
+ * npm run bench:otlp and node --cpu-prof).
+ *
+ * Pure (no I/O): ingest/otlp-thread-worker.ts runs it in a worker thread, beside the thread
+ * that stores the spans and ingests the events.
  */
+import { decodeOtlpMessage, type OtlpEncoding } from "./index";
 import { agentOfAgentSpan, ownAgent, spanRole, toolAction, type OtlpMapping } from "./map";
-import type { SpanRecord } from "./spans";
-import { tsvField } from "../store/tsv";
+import type { SpanProblem, SpanRecord } from "./spans";
+import { TsvBytes, tsvField } from "../store/tsv";
 
 /** A tool span whose agent must come from an ancestor (otlp_waiting). */
 export interface WaitingRow {
@@ -25,12 +30,17 @@ export interface ReadyAction {
   json: string;
 }
 
+/** A trace id in hex (16 bytes, lib/otlp/spans.ts). */
+export const TRACE_ID_LENGTH = 32;
+
 export const WAITING = 0;
 export const EMITTED = 1;
 export const NO_AGENT = 2;
 
 /** otlp_spans' columns in the order of the rows below (lib/store/migrations/030_otlp_spans.sql). */
 export const SPAN_COLUMNS: [string, ...string[]] = ["trace_id", "span_id", "parent_span_id", "role", "name", "service", "start_time", "agent_id", "export_id"];
+/** otlp_exports' columns in the order of the rows below. */
+export const EXPORT_COLUMNS: [string, ...string[]] = ["export_id", "encoding", "payload"];
 
 /**
  * The action's JSON text with agent_id added in front. The action was serialised once, when
@@ -41,30 +51,114 @@ export function withAgent(actionJson: string, agentId: string): ReadyAction {
   return { agent_id: agentId, json: `{"agent_id":${JSON.stringify(agentId)},${actionJson.slice(1)}` };
 }
 
-export class SpanBatch {
-  /** otlp_spans rows, TabSeparated. */
-  spanRows = "";
-  spanCount = 0;
-  readonly traceIds = new Set<string>();
+/** What the span store writes for one batch (lib/otlp/store.ts). */
+export interface SpanRows {
+  /** otlp_spans rows, TabSeparated (SPAN_COLUMNS). */
+  spanRows: Uint8Array;
+  spanCount: number;
+  /** otlp_exports rows, TabSeparated (EXPORT_COLUMNS): the original messages, kept for investigators. */
+  exportRows: Uint8Array;
+  /**
+   * Every trace the batch's spans belong to, where waiting tool spans may have become
+   * complete: their ids (TRACE_ID_LENGTH hex characters each) one after the other.
+   */
+  traceIds: string;
+  /** Tool spans that did not name their agent: stored waiting for an ancestor. */
+  waiting: WaitingRow[];
+}
+
+/** One OTLP export message of a batch, as the Kafka consumer read it. */
+export interface ExportMessage {
+  offset: string;
+  encoding: OtlpEncoding;
+  value: Uint8Array | null;
+}
+
+/** A batch mapped: the rows to store, the actions that named their agent, and what could not be used. */
+export interface MappedBatch extends SpanRows {
   /** Tool spans that named their agent: ready to produce. */
-  readonly ready: ReadyAction[] = [];
-  /** Tool spans that did not: stored waiting for an ancestor. */
-  readonly waiting: WaitingRow[] = [];
+  ready: ReadyAction[];
+  /** Messages that did not decode (index into the batch's messages), for dead letters. */
+  rejected: { index: number; reason: string }[];
+  /** Spans that cannot be placed in a trace, for dead letters. */
+  problems: { index: number; problem: SpanProblem }[];
+}
 
-  constructor(private readonly mapping: OtlpMapping) {}
+export interface BatchSource {
+  topic: string;
+  partition: number;
+  mapping: OtlpMapping;
+  /** OTLP_KEEP_CONTEXT_SPANS: keep the original of exports holding neither a tool call nor an agent span. */
+  keepContextSpans: boolean;
+}
 
-  add(spans: SpanRecord[]): void {
-    for (const s of spans) {
-      const role = spanRole(s);
-      const agent = role === "agent" ? agentOfAgentSpan(s) : role === "tool" ? ownAgent(s) : "";
+export class SpanBatch {
+  private readonly spanRows = new TsvBytes();
+  private readonly exportRows = new TsvBytes();
+  private readonly traceIds = new Set<string>();
+  private readonly waiting: WaitingRow[] = [];
+  private readonly rejected: MappedBatch["rejected"] = [];
+  private readonly problems: MappedBatch["problems"] = [];
+
+  constructor(private readonly source: BatchSource) {}
+
+  /** Decodes one message (the index-th of the batch), adds its spans, and returns the actions that are ready. */
+  addMessage(index: number, m: ExportMessage): ReadyAction[] {
+    const decoded = decodeOtlpMessage(m.value, m.encoding);
+    if (!decoded.ok) {
+      this.rejected.push({ index, reason: decoded.reason });
+      return [];
+    }
+    for (const problem of decoded.problems) this.problems.push({ index, problem });
+    const roles = decoded.spans.map(spanRole);
+    if (this.source.keepContextSpans || roles.some((r) => r !== "other")) {
+      const exportId = `${this.source.topic}/${this.source.partition}/${m.offset}`;
+      const bytes = Buffer.from(m.value!.buffer, m.value!.byteOffset, m.value!.byteLength);
+      const payload = m.encoding === "otlp_json" ? bytes.toString("utf8") : bytes.toString("base64");
+      this.exportRows.add(`${tsvField(exportId)}\t${m.encoding}\t${tsvField(payload)}\n`);
+      for (const s of decoded.spans) s.exportId = exportId;
+    }
+    return this.addSpans(decoded.spans, roles);
+  }
+
+  /** Adds spans; returns the actions of the tool spans among them that named their agent. */
+  addSpans(spans: SpanRecord[], roles = spans.map(spanRole)): ReadyAction[] {
+    const { mapping } = this.source;
+    const ready: ReadyAction[] = [];
+    for (let i = 0; i < spans.length; i++) {
+      const s = spans[i];
+      const role = roles[i];
+      // The agent an invoke_agent span stands for; for any other span, the one it names itself
+      // (an ancestor's is found when it is needed: lib/otlp/store.ts, lib/queries/agent-context.ts).
+      const agent = role === "agent" ? agentOfAgentSpan(s) : ownAgent(s);
       const service = String(s.resource["service.name"] ?? "");
-      this.spanRows += `${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${role}\t${tsvField(s.name)}\t${tsvField(service)}\t${new Date(s.startMs).toISOString()}\t${tsvField(agent)}\t${tsvField(s.exportId)}\n`;
-      this.spanCount++;
+      this.spanRows.add(`${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${role}\t${tsvField(s.name)}\t${tsvField(service)}\t${new Date(s.startMs).toISOString()}\t${tsvField(agent)}\t${tsvField(s.exportId)}\n`);
       this.traceIds.add(s.traceId);
       if (role !== "tool") continue;
-      const action = JSON.stringify(toolAction(s, this.mapping));
-      if (agent) this.ready.push(withAgent(action, agent));
+      const action = JSON.stringify(toolAction(s, mapping));
+      if (agent) ready.push(withAgent(action, agent));
       else this.waiting.push({ trace_id: s.traceId, span_id: s.spanId, parent_span_id: s.parentSpanId, action, state: WAITING });
     }
+    return ready;
   }
+
+  /** Everything but the ready actions, which addMessage handed out. */
+  result(): Omit<MappedBatch, "ready"> {
+    return {
+      spanRows: this.spanRows.bytes(),
+      spanCount: this.spanRows.rows,
+      exportRows: this.exportRows.bytes(),
+      traceIds: [...this.traceIds].join(""),
+      waiting: this.waiting,
+      rejected: this.rejected,
+      problems: this.problems,
+    };
+  }
+}
+
+/** Decodes and maps a batch's messages. */
+export function mapBatch(source: BatchSource, messages: ExportMessage[]): MappedBatch {
+  const batch = new SpanBatch(source);
+  const ready = messages.flatMap((m, i) => batch.addMessage(i, m));
+  return { ...batch.result(), ready };
 }

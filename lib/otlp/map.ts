@@ -62,17 +62,10 @@ export type PendingAction = Record<string, unknown> & { event_id: string; type: 
 export function toolAction(s: SpanRecord, m: OtlpMapping): PendingAction {
   const callId = text(s.attrs["gen_ai.tool.call.id"]);
   const service = text(s.resource["service.name"]);
-  const attributes: Record<string, string | number | boolean> = { "revenant.origin": "otlp", "otel.span.name": s.name };
-  if (service) attributes["otel.service.name"] = service;
-  if (s.scope) attributes["otel.scope.name"] = s.scope;
-  if (s.exportId) attributes["otel.export_id"] = s.exportId;
-  if (s.statusCode !== "unset") attributes["otel.status.code"] = s.statusCode;
-  if (s.statusMessage) attributes["otel.status.message"] = s.statusMessage.slice(0, 1024);
-  for (const k of ["error.type", "http.response.status_code", "gen_ai.tool.call.id", "mcp.method.name", "gen_ai.agent.name"]) {
-    const v = s.attrs[k];
-    if (v !== undefined) attributes[k] = v;
-  }
-  const event: PendingAction = {
+  // Every field named in one literal, undefined when absent (JSON.stringify leaves it out):
+  // objects of one shape serialise about twice as fast as ones grown key by key, and this
+  // runs once per tool span.
+  return {
     event_id: callId && callId.length <= 128 ? callId : s.traceId + s.spanId,
     type: "action",
     time: s.startMs,
@@ -82,14 +75,23 @@ export function toolAction(s: SpanRecord, m: OtlpMapping): PendingAction {
     decision: isAuthorizationFailure(s, m) ? "deny" : "allow",
     trace_id: s.traceId,
     span_id: s.spanId,
-    attributes,
+    session_id: text(s.attrs["gen_ai.conversation.id"]) ?? text(s.attrs["mcp.session.id"]),
+    credential_id: pick(s, "revenant.credential.id"),
+    pipeline_id: pick(s, "revenant.pipeline.id"),
+    source: service,
+    attributes: {
+      "revenant.origin": "otlp",
+      "otel.span.name": s.name,
+      "otel.service.name": service || undefined,
+      "otel.scope.name": s.scope || undefined,
+      "otel.export_id": s.exportId || undefined,
+      "otel.status.code": s.statusCode !== "unset" ? s.statusCode : undefined,
+      "otel.status.message": s.statusMessage ? s.statusMessage.slice(0, 1024) : undefined,
+      "error.type": s.attrs["error.type"],
+      "http.response.status_code": s.attrs["http.response.status_code"],
+      "gen_ai.tool.call.id": s.attrs["gen_ai.tool.call.id"],
+      "mcp.method.name": s.attrs["mcp.method.name"],
+      "gen_ai.agent.name": s.attrs["gen_ai.agent.name"],
+    },
   };
-  const optional: [string, string | undefined][] = [
-    ["session_id", text(s.attrs["gen_ai.conversation.id"]) ?? text(s.attrs["mcp.session.id"])],
-    ["credential_id", pick(s, "revenant.credential.id")],
-    ["pipeline_id", pick(s, "revenant.pipeline.id")],
-    ["source", service],
-  ];
-  for (const [k, v] of optional) if (v !== undefined) event[k] = v;
-  return event;
 }

@@ -6,9 +6,10 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
 import type { StoredEvent } from "../events/schema";
-import { decodeCursor, page } from "../http/cursor";
+import { cursorTime, decodeCursor, page } from "../http/cursor";
 import { cursorParam, limitParam, timeParam } from "../http/params";
 import { queryRows } from "../store/clickhouse";
+import { agentContext, type ContextSpan } from "./agent-context";
 import { agentListItem } from "./agent-list";
 import { Conditions } from "./conditions";
 import { revocationsOfAgent } from "./revocations";
@@ -101,6 +102,11 @@ export interface TimelineEvent extends Omit<StoredEvent, "rev_scope" | "rev_subj
 
 type EventRow = StoredEvent;
 
+/** OpenTelemetry context spans per timeline page: at most this many (the newest). */
+const CONTEXT_PER_PAGE = 1000;
+
+export type { ContextSpan } from "./agent-context";
+
 export async function agentTimeline(
   client: ClickHouseClient,
   agentId: string,
@@ -108,10 +114,11 @@ export async function agentTimeline(
   cursor: string | undefined,
   limit: number,
 ) {
+  const after = decodeCursor(cursor);
   const c = new Conditions()
     .add("agent_id = {a:String}", { a: agentId })
     .timeRange("time", range.from, range.to)
-    .before("time", "event_id", decodeCursor(cursor));
+    .before("time", "event_id", after);
   // Without FINAL: ingest stores the first copy of an event only (ingest/first-copies.ts), so
   // copies are rare (a race between workers) and identical; LIMIT 1 BY drops them for less
   // than FINAL's merge of every part the agent's rows are in.
@@ -126,7 +133,16 @@ export async function agentTimeline(
   );
   const paged = page(rows, limit, (e) => ({ t: e.time, id: e.event_id }));
   const ids = paged.items.map((e) => e.event_id);
-  const [flags, revocations] = await Promise.all([
+  // The page's context spans are those of the time its events cover: from its oldest event
+  // (the range's start on the last page) to where the previous page ended (the range's end on
+  // the first), so that paging through the timeline shows each context span once.
+  const oldest = paged.items.at(-1)?.time;
+  const contextWindow = {
+    from: paged.next_cursor && oldest ? oldest : range.from,
+    to: after ? cursorTime(after) : range.to,
+    toExclusive: !!after,
+  };
+  const [flags, revocations, context] = await Promise.all([
     ids.length
       ? queryRows<{ event_id: string; revocation_id: string; violation: boolean; via: string }>(
           client,
@@ -140,6 +156,7 @@ export async function agentTimeline(
         )
       : Promise.resolve([]),
     revocationsOfAgent(client, agentId),
+    agentContext(client, agentId, contextWindow, CONTEXT_PER_PAGE),
   ]);
   const byEvent = new Map<string, TimelineEvent["post_revocation"]>();
   for (const f of flags) {
@@ -159,6 +176,9 @@ export async function agentTimeline(
   return {
     items,
     next_cursor: paged.next_cursor,
+    /** Spans that are not tool calls (OpenTelemetry context), in the time this page covers. */
+    context: context.spans satisfies ContextSpan[],
+    context_truncated: context.truncated,
     revocations: revocations.map((r) => ({
       event_id: r.event_id, time: r.time, scope: r.scope, subject: r.subject, reinstated_at: r.reinstated_at, containment: r.containment,
     })),

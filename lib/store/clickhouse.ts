@@ -20,6 +20,7 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { chmodSync, mkdirSync } from "node:fs";
 import { config, type Config } from "../config";
 import { createSessionPool } from "./session-pool";
+import { registerRawInsert } from "./verbs";
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
 
@@ -146,12 +147,15 @@ export function openSession(s: Store, cfg: Config = config()): { client: ClickHo
 const PUBLISHER_SESSIONS = 3;
 
 function embeddedClient(cfg: Config, settings: Settings, sessions = 1): ClickHouseClient {
-  return createClient({
+  const connection = createSessionPool(cfg.chdbPath, sessions);
+  const client = createClient({
     // @clickhouse/client bundles its own copy of client-common, so its Connection type and
     // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TS2322 otherwise).
-    connection: createSessionPool(cfg.chdbPath, sessions) as unknown as ClientConnection,
+    connection: connection as unknown as ClientConnection,
     clickhouse_settings: settings,
   });
+  registerRawInsert(client, (params) => connection.chdb.rawInsert(params), settings);
+  return client;
 }
 
 const globalKey = Symbol.for("revenant.store");
@@ -171,4 +175,4 @@ export async function closeStore(): Promise<void> {
   await s?.close();
 }
 
-export { command, insertRows, insertSettings, queryRows, streamRows, timeBound } from "./verbs";
+export { command, insertBytes, insertRows, insertSettings, queryRows, streamRows, timeBound } from "./verbs";

@@ -28,18 +28,26 @@ class SessionPool {
   command = (params: Parameters<ChdbConnection["command"]>[0]) => this.dispatch("command", params);
   insert = (params: Parameters<ChdbConnection["insert"]>[0]) => this.dispatch("insert", params);
   ping = (params: Parameters<ChdbConnection["ping"]>[0]) => this.sessions[0].ping(params);
+  /** chdb's own raw insert (lib/store/verbs.ts, insertBytes), on the least busy session too. */
+  readonly chdb = {
+    rawInsert: (params: Parameters<ChdbConnection["chdb"]["rawInsert"]>[0]) => this.run((s) => s.chdb.rawInsert(params)),
+  };
 
   async close(): Promise<void> {
     for (const s of this.sessions) await s.close();
   }
 
-  private async dispatch<M extends Method>(method: M, params: Parameters<ChdbConnection[M]>[0]): Promise<Awaited<ReturnType<ChdbConnection[M]>>> {
+  private dispatch<M extends Method>(method: M, params: Parameters<ChdbConnection[M]>[0]): Promise<Awaited<ReturnType<ChdbConnection[M]>>> {
+    return this.run((session) => (session as unknown as Record<M, (p: typeof params) => Promise<Awaited<ReturnType<ChdbConnection[M]>>>>)[method](params));
+  }
+
+  /** Runs one call on the session with the fewest calls in flight. */
+  private async run<T>(call: (session: ChdbConnection) => Promise<T>): Promise<T> {
     let i = 0;
     for (let j = 1; j < this.sessions.length; j++) if (this.inFlight[j] < this.inFlight[i]) i = j;
     this.inFlight[i]++;
     try {
-      const session = this.sessions[i] as unknown as Record<M, (p: typeof params) => Promise<Awaited<ReturnType<ChdbConnection[M]>>>>;
-      return await session[method](params);
+      return await call(this.sessions[i]);
     } finally {
       this.inFlight[i]--;
     }

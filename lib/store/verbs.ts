@@ -7,6 +7,7 @@
  * (lib/store/clickhouse.ts).
  */
 import type { ClickHouseClient, ClickHouseSettings } from "@clickhouse/client";
+import { Readable } from "node:stream";
 
 type QuerySettings = NonNullable<Parameters<ClickHouseClient["query"]>[0]["clickhouse_settings"]>;
 
@@ -71,6 +72,42 @@ export async function insertRows<T>(client: ClickHouseClient, table: string, row
     values: rows as T[],
     format: "JSONEachRow",
     clickhouse_settings: insertSettings(options),
+  });
+}
+
+/**
+ * The embedded engine's raw insert, for clients made on a chdb session (lib/store/clickhouse.ts
+ * registers them): it hands bytes to the engine as they are, where @clickhouse/client's
+ * insert would turn them into a string and the engine back into bytes.
+ */
+export interface RawInsert {
+  (params: { table: string; columns: readonly string[]; format: "TabSeparated"; values: Uint8Array; settings: Record<string, string | number | boolean> }): Promise<unknown>;
+}
+const rawInserts = new WeakMap<ClickHouseClient, { rawInsert: RawInsert; settings: Record<string, string | number | boolean> }>();
+
+/** Marks a client as one on a chdb session; `settings` are its defaults, which the raw insert does not apply by itself. */
+export function registerRawInsert(client: ClickHouseClient, rawInsert: RawInsert, settings: Record<string, string | number | boolean>): void {
+  rawInserts.set(client, { rawInsert, settings });
+}
+
+/**
+ * Inserts TabSeparated rows that are already bytes (made in a worker thread, ingest/otlp-thread.ts),
+ * synchronously, without turning them into a string on this thread.
+ */
+export async function insertBytes(client: ClickHouseClient, table: string, columns: [string, ...string[]], rows: Uint8Array, options: InsertOptions): Promise<void> {
+  if (rows.byteLength === 0) return;
+  const settings = insertSettings(options);
+  const raw = rawInserts.get(client);
+  if (raw) {
+    await raw.rawInsert({ table, columns, format: "TabSeparated", values: rows, settings: { ...raw.settings, ...(settings as Record<string, string | number>) } });
+    return;
+  }
+  await client.insert({
+    table,
+    columns,
+    format: "TabSeparated",
+    values: Readable.from([Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength)], { objectMode: false }),
+    clickhouse_settings: settings,
   });
 }
 

@@ -2,7 +2,8 @@
  * The standard intakes through the real production server (see playwright.config.ts):
  * the OpenTelemetry SDK's OTLP/HTTP exporter posting to /v1/traces, the event drawer
  * showing the action's origin, and an SSF stream added on the settings page, then fed by a
- * test transmitter (node:http on 127.0.0.1) pushing a signed SET.
+ * test transmitter (node:http on 127.0.0.1) pushing a signed SET. The OTLP export also
+ * carries an agent invocation and a model call, drawn as context on the agent's timeline.
  */
 import { expect, test } from "@playwright/test";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
@@ -16,7 +17,13 @@ const SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/ses
 
 test("an SDK's OTLP/HTTP export becomes an action whose drawer shows its OpenTelemetry origin", async ({ page, request, baseURL }) => {
   const src = new OtelSource({ "service.name": "e2e-agent", "gen_ai.agent.id": "e2e-otel-agent" });
-  src.tool({ tool: "web.fetch", callId: "e2e-otlp-1", time: Date.now() - 60_000 });
+  const t = Date.now() - 60_000;
+  // The tool call inside an agent invocation and a model call: those two are context, not actions.
+  const agent = src.agent("e2e-otel-agent", t - 20);
+  const chat = src.step("chat e2e-model", t - 10, agent);
+  src.tool({ tool: "web.fetch", callId: "e2e-otlp-1", time: t }, chat);
+  chat.end(t + 10);
+  agent.end(t + 20);
   const exporter = new OTLPTraceExporter({ url: `${baseURL}/v1/traces`, headers: { authorization: `Bearer ${KEY}` } });
   const spans = await src.take();
   const result = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
@@ -31,6 +38,11 @@ test("an SDK's OTLP/HTTP export becomes an action whose drawer shows its OpenTel
   await expect(origin).toContainText("Origin: OpenTelemetry");
   await expect(origin).toContainText("e2e-agent");
   await expect(origin).toContainText("execute_tool web.fetch");
+  // The invoke_agent span and the model call sit in the timeline's context lane, not among the events.
+  const timeline = page.getByTestId("agent-timeline");
+  await expect(timeline.locator("[data-context-mark]")).toHaveCount(2);
+  await expect(timeline).toContainText("OpenTelemetry context");
+  await expect(timeline.locator("[data-mark]")).toHaveCount(1);
 });
 
 test("an SSF stream added on the settings page shows the SETs its transmitter pushes; the alert names the SET", async ({ page, request, baseURL }) => {

@@ -10,6 +10,7 @@ import { config } from "@/lib/config";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { otlpJob } from "@/ingest/jobs";
 import { startWorker, type Worker } from "@/ingest/worker";
+import { agentTimeline } from "@/lib/queries/agents";
 import { configureTestStack, count, eventually, produceJson, testProducer, waitUntilConsumed } from "../helpers/stack";
 import { OtelSource, serialise } from "../helpers/otel";
 import { controlEvents, nativeActions, otelSpans, T } from "../helpers/otlp-scenario";
@@ -112,5 +113,49 @@ describe("OTLP spans from Kafka", () => {
     expect(native.pairs.length).toBe(3);
     expect(native.alerts.length).toBeGreaterThan(0);
     expect(otel).toEqual(native);
+  });
+
+  it("puts the spans that are not tool calls on the agent's timeline as context, attributed whatever order they arrived in", async () => {
+    const src = new OtelSource({ "service.name": "ctx-planner" });
+    const agent = src.agent("ctx-agent", T + 100);
+    const chat = src.step("chat gpt-5", T + 101, agent);
+    src.tool({ tool: "crm.read", callId: "ctx-call", time: T + 102 }, chat);
+    const [tool] = await src.take();
+    chat.end(T + 110);
+    const [chatSpan] = await src.take();
+    agent.end(T + 120);
+    const [agentSpan] = await src.take();
+    // Another agent's model call, and a span naming ctx-agent through its resource in a trace
+    // of its own (no invoke_agent span).
+    const other = new OtelSource({ "service.name": "ctx-other" });
+    const otherAgent = other.agent("ctx-other-agent", T + 105);
+    other.step("chat other", T + 106, otherAgent).end(T + 107);
+    otherAgent.end(T + 108);
+    const named = new OtelSource({ "service.name": "ctx-embedder", "gen_ai.agent.id": "ctx-agent" });
+    named.step("embeddings text-3", T + 103).end(T + 104);
+    // Children first, the invoke_agent span last: the model call's agent is known only then.
+    await sendSpans([tool], "otlp_json");
+    await sendSpans([chatSpan], "otlp_proto", true);
+    await sendSpans([...(await other.take()), ...(await named.take())], "otlp_json");
+    await sendSpans([agentSpan], "otlp_proto", true);
+    expect(await eventually(() => agentOf("ctx-call"), 30_000, "the tool call's action")).toBe("ctx-agent");
+
+    // The messages went to different partitions: the one naming ctx-agent may be stored last.
+    await eventually(async () => (await count("SELECT count() FROM otlp_spans FINAL WHERE service LIKE 'ctx-%'")) === 6, 30_000, "every span stored");
+    const timeline = await agentTimeline(store().reader, "ctx-agent", {}, undefined, 100);
+    expect(timeline.items.map((e) => e.event_id)).toEqual(["ctx-call"]);
+    // The invoke_agent span, its model call and the span naming the agent: context, newest
+    // first; the tool call is an action, not context; the other agent's spans are not here.
+    expect(timeline.context.map((c) => [c.name, c.role, c.service])).toEqual([
+      ["embeddings text-3", "other", "ctx-embedder"],
+      ["chat gpt-5", "other", "ctx-planner"],
+      ["invoke_agent ctx-agent", "agent", "ctx-planner"],
+    ]);
+    expect(timeline.context_truncated).toBe(false);
+    expect(timeline.context[1]).toMatchObject({ trace_id: chatSpan.spanContext().traceId, span_id: chatSpan.spanContext().spanId, parent_span_id: agentSpan.spanContext().spanId });
+    expect((await agentTimeline(store().reader, "ctx-other-agent", {}, undefined, 100)).context.map((c) => c.name)).toEqual(["chat other", "invoke_agent ctx-other-agent"]);
+    // A range that ends before the model call keeps only the invoke_agent span.
+    const early = await agentTimeline(store().reader, "ctx-agent", { to: new Date(T + 100).toISOString() }, undefined, 100);
+    expect(early.context.map((c) => c.name)).toEqual(["invoke_agent ctx-agent"]);
   });
 });

@@ -1,0 +1,156 @@
+/**
+ * The OTLP consumer's worker thread, seen from the consumer (ingest/otlp-consumer.ts): map a
+ * batch there, store its spans here, then have it produce the batch's actions.
+ *
+ * Why a thread: decoding the exports, mapping spans and producing actions with kafkajs cost
+ * about 30 µs of JavaScript per span (npm run bench:otlp with node --cpu-prof). On the thread
+ * that also ingests the events topic and, in embedded mode, serves the API, mapping a batch
+ * held its event loop for over a second (bench:otlp prints the delay; ~0.3 s at worst now).
+ * In the worker thread that work runs beside them, on another core when one is free.
+ *
+ * A thread that dies fails the calls in flight; the next call starts a new thread, and the
+ * consumer repeats the batch from its messages.
+ */
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { Config } from "@/lib/config";
+import { logger } from "@/lib/log";
+import type { ExportMessage, MappedBatch, ReadyAction } from "@/lib/otlp/batch";
+
+/** A message's bytes travel in one transferred buffer: [start, end) in it, start -1 for none. */
+interface MessageRef extends Omit<ExportMessage, "value"> {
+  start: number;
+  end: number;
+}
+
+/**
+ * A map request is answered twice: `mappedId` with the batch mapped, then `id` once its
+ * ready actions were produced.
+ */
+export type ThreadRequest =
+  | { id: number; kind: "start" }
+  | { id: number; kind: "map"; mappedId: number; topic: string; partition: number; data: ArrayBuffer; messages: MessageRef[] }
+  | { id: number; kind: "produce"; actions: ReadyAction[] }
+  | { id: number; kind: "stop" };
+
+export type ThreadReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+/** A batch mapped in the thread: everything but its ready actions, which the thread produces. */
+export type ThreadBatch = Omit<MappedBatch, "ready">;
+
+/** The thread's entry when running from source: tsx compiles the TypeScript it requires. */
+const FROM_SOURCE = `const { workerData } = require("node:worker_threads"); require(workerData.tsx).require(workerData.entry, __filename);`;
+
+type Distribute<T> = T extends unknown ? Omit<T, "id"> : never;
+
+export class OtlpThread {
+  private readonly log = logger().child({ component: "otlp-thread" });
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+
+  constructor(private readonly cfg: Config) {}
+
+  /** Starts the thread and connects its producer, so that the first batch does not wait for either. */
+  async start(): Promise<void> {
+    await this.call({ kind: "start" });
+  }
+
+  /**
+   * Maps a batch's messages (`mapped`), then produces the actions whose spans named their
+   * agent (`produced`: how many, once all are acknowledged). The caller stores the spans
+   * meanwhile. Producing before the spans are stored is safe: a crash before the commit
+   * repeats the batch, the same event_ids are produced again and deduplicated.
+   */
+  map(topic: string, partition: number, messages: ExportMessage[]): { mapped: Promise<ThreadBatch>; produced: Promise<number> } {
+    let size = 0;
+    for (const m of messages) size += m.value?.byteLength ?? 0;
+    // Kafka message values are views of the fetch response: posted as they are, each would
+    // copy the whole response. One fresh buffer, transferred, copies each message once.
+    const data = new Uint8Array(size);
+    const refs: MessageRef[] = [];
+    let at = 0;
+    for (const m of messages) {
+      if (!m.value) {
+        refs.push({ offset: m.offset, encoding: m.encoding, start: -1, end: -1 });
+        continue;
+      }
+      data.set(m.value, at);
+      refs.push({ offset: m.offset, encoding: m.encoding, start: at, end: at + m.value.byteLength });
+      at += m.value.byteLength;
+    }
+    const mappedId = this.nextId++;
+    const mapped = this.expect(mappedId) as Promise<ThreadBatch>;
+    const produced = this.call({ kind: "map", mappedId, topic, partition, data: data.buffer, messages: refs }, [data.buffer]) as Promise<number>;
+    // Whoever awaits one of them may never await the other after a failure.
+    mapped.catch(() => {});
+    produced.catch(() => {});
+    return { mapped, produced };
+  }
+
+  /** Produces actions to the events topic; resolves once all are acknowledged. */
+  async produce(actions: ReadyAction[]): Promise<number> {
+    if (!actions.length) return 0;
+    return (await this.call({ kind: "produce", actions })) as number;
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    await this.call({ kind: "stop" }).catch((err: Error) => this.log.warn({ err: err.message }, "OTLP thread stop failed"));
+    this.worker = null;
+    await worker.terminate();
+  }
+
+  private call(req: Distribute<ThreadRequest>, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    const worker = this.worker ?? this.spawn();
+    const id = this.nextId++;
+    const reply = this.expect(id);
+    worker.postMessage({ ...req, id }, transfer);
+    return reply;
+  }
+
+  private expect(id: number): Promise<unknown> {
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  private spawn(): Worker {
+    const options = {
+      workerData: { cfg: this.cfg },
+    };
+    // A production build (Next.js, which sets NEXT_RUNTIME) bundles the thread's code as
+    // JavaScript from this very `new Worker(new URL(…))`. From source (tsx, vitest) the thread
+    // loads its TypeScript through tsx's API: a loader given with --import does not reach
+    // worker threads on Node 20.
+    const worker = process.env.NEXT_RUNTIME
+      ? new Worker(new URL("./otlp-thread-worker.ts", import.meta.url), options)
+      : new Worker(FROM_SOURCE, {
+          ...options,
+          eval: true,
+          // Both resolved here: an eval'd thread would resolve from the working directory.
+          workerData: { ...options.workerData, tsx: createRequire(import.meta.url).resolve("tsx/cjs/api"), entry: fileURLToPath(import.meta.url).replace(/\.ts$/, "-worker.ts") },
+        });
+    worker.on("message", (reply: ThreadReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) p.resolve(reply.value);
+      else p.reject(new Error(reply.error));
+    });
+    const lost = (reason: string) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      const err = new Error(`OTLP thread ${reason}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on("error", (err) => {
+      this.log.error({ err: err.message }, "OTLP thread failed");
+      lost(`failed: ${err.message}`);
+    });
+    worker.on("exit", (code) => lost(`exited with code ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+}
