@@ -18,7 +18,7 @@
  * show up in the lookup's tail.
  * Prints p50/p95/p99/max and the ratios. Target: p99 ≤ 10 ms at 2,000 lookups/s.
  */
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { spawn } from "node:child_process";
 import { Partitioners } from "kafkajs";
 import { ApiKeyStore } from "@/lib/auth/keys";
@@ -105,8 +105,12 @@ async function main() {
   }, 1_000);
 
   const loop = monitorEventLoopDelay({ resolution: 5 });
+  const pauses: PerformanceEntry[] = [];
+  const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries()));
   loop.enable();
+  gc.observe({ entryTypes: ["gc"] });
   const run = await measure(ids, key, SECONDS);
+  gc.disconnect();
   loop.disable();
   clearInterval(churn);
   const { latencies, sources, errors, elapsed } = run;
@@ -117,6 +121,7 @@ async function main() {
   console.log(`${fmt(latencies.length)} lookups in ${elapsed.toFixed(1)} s (${fmt(latencies.length / elapsed)}/s, target ${fmt(LOOKUP_RATE)}/s), ${errors} errors, sources ${JSON.stringify(Object.fromEntries(sources))}`);
   console.log(`ingest meanwhile: ${fmt((storedAfter - storedBefore) / elapsed)} events/s stored (background load ${loadReport.trim() || "running"}, target ${fmt(RATE)}/s), a new revocation every second`);
   console.log(`main thread's event loop delay meanwhile: p50 ${(loop.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`);
+  console.log(`main thread's garbage collection meanwhile: ${gcSummary(pauses)}`);
   console.log(`GET /api/v1/credentials/{id}/status at the server, ingest running: ${summary(latencies)}`);
   console.log(`reference, the same lookups before the load started:             ${summary(idle.latencies)}`);
   console.log(`reference, primary-key read of coverage, one at a time:         ${summary(reference)}`);
@@ -127,6 +132,21 @@ async function main() {
   await producer.disconnect();
   await closeStore();
   process.exit(0);
+}
+
+/** Pauses of the main thread's garbage collector by kind: the other source of a lookup's tail besides the event loop's work. */
+function gcSummary(pauses: PerformanceEntry[]): string {
+  const kinds = [
+    ["scavenges", constants.NODE_PERFORMANCE_GC_MINOR],
+    ["mark-compacts", constants.NODE_PERFORMANCE_GC_MAJOR],
+    ["incremental steps", constants.NODE_PERFORMANCE_GC_INCREMENTAL],
+  ] as const;
+  return kinds
+    .map(([name, kind]) => {
+      const ds = pauses.filter((p) => (p as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === kind).map((p) => p.duration);
+      return ds.length ? `${ds.length} ${name} (max ${Math.max(...ds).toFixed(1)} ms, ${ds.reduce((a, b) => a + b, 0).toFixed(0)} ms in all)` : `no ${name}`;
+    })
+    .join(", ");
 }
 
 /** Calls the status route open-loop at LOOKUP_RATE for `seconds`, timing each call at the server. */
