@@ -1,8 +1,10 @@
 /**
  * npm run bench:lookup — the credential status lookup under load, at the server.
  *
- * A worker (consumer, detection, the covered-credentials feed) runs in this process, as it
- * does inside `next start` in embedded mode, while a second process produces steady
+ * The worker (consumer, detection, the covered-credentials feed, the background jobs) runs in
+ * this process as `next start` runs it in embedded mode: in its own thread, started by
+ * ingest/in-app.ts (BENCH_LOOKUP_INGEST=main runs it on the main thread instead, the
+ * arrangement before the thread, for comparison), while a second process produces steady
  * background traffic (BENCH_RATE, default 5,000 events/s) and this one produces a new
  * revocation every second, so coverage and the feed keep changing. 1,000 credentials are
  * covered, 1,000 are not. GET /api/v1/credentials/{id}/status (the real route handler, with a
@@ -11,12 +13,12 @@
  * body. Reference in the same run: the same lookup as a primary-key read of the coverage
  * table (the path used until the in-memory copy of the feed has caught up), sequentially.
  * A second reference: the same 2,000 lookups/s for 5 s before the background load starts. The
- * event loop's delay during the measurement is printed too: in embedded mode the lookup
- * shares its process (and event loop) with ingest, so ingest's longest synchronous stretch and
- * CPU starvation on a shared machine show up in the lookup's tail.
+ * main thread's event loop delay during the measurement is printed too: whatever runs on that
+ * loop besides the lookups (ingest, when it runs there) and CPU starvation on a shared machine
+ * show up in the lookup's tail.
  * Prints p50/p95/p99/max and the ratios. Target: p99 ≤ 10 ms at 2,000 lookups/s.
  */
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { spawn } from "node:child_process";
 import { Partitioners } from "kafkajs";
 import { ApiKeyStore } from "@/lib/auth/keys";
@@ -25,6 +27,8 @@ import { mirrorReady, stopMirror } from "@/lib/feed/lookup";
 import { credentialStatuses } from "@/lib/feed/status";
 import { createKafka, ensureTopics } from "@/lib/kafka";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { startWorkerInApp } from "@/ingest/in-app";
+import { workerJobs } from "@/ingest/jobs";
 import { startWorker } from "@/ingest/worker";
 import * as statusRoute from "@/app/api/v1/credentials/[id]/status/route";
 import { benchEnvironment, fmt } from "./common";
@@ -34,6 +38,7 @@ const LOOKUP_RATE = Number(process.env.BENCH_LOOKUP_RATE ?? 2_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const AGENTS = 100;
 const PER_AGENT = 10;
+const INGEST_ON_MAIN = process.env.BENCH_LOOKUP_INGEST === "main";
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,7 +54,7 @@ async function main() {
   await ensureTopics(kafka, cfg);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const worker = await startWorker();
+  const worker = INGEST_ON_MAIN ? await startWorker({ jobs: workerJobs() }) : await (await startWorkerInApp())!.started;
   const key = (await new ApiKeyStore(store().reader, store().writer).create({ name: "bench gateway", role: "enforcer", createdBy: "bench" })).key;
 
   // 100 agents with 10 credentials each, all revoked; 1,000 more credentials nobody revokes.
@@ -100,17 +105,23 @@ async function main() {
   }, 1_000);
 
   const loop = monitorEventLoopDelay({ resolution: 5 });
+  const pauses: PerformanceEntry[] = [];
+  const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries()));
   loop.enable();
+  gc.observe({ entryTypes: ["gc"] });
   const run = await measure(ids, key, SECONDS);
+  gc.disconnect();
   loop.disable();
   clearInterval(churn);
   const { latencies, sources, errors, elapsed } = run;
   const storedAfter = Number((await queryRows<{ n: number }>(store().reader, "bench", "SELECT count() AS n FROM events"))[0].n);
   await new Promise((r) => load.once("exit", r));
 
-  console.log(`\nbench:lookup — ${fmt(latencies.length)} lookups in ${elapsed.toFixed(1)} s (${fmt(latencies.length / elapsed)}/s, target ${fmt(LOOKUP_RATE)}/s), ${errors} errors, sources ${JSON.stringify(Object.fromEntries(sources))}`);
+  console.log(`\nbench:lookup — ingest ${INGEST_ON_MAIN ? "on the main thread (BENCH_LOOKUP_INGEST=main)" : "in its own thread (ingest/in-app.ts, as in next start)"}`);
+  console.log(`${fmt(latencies.length)} lookups in ${elapsed.toFixed(1)} s (${fmt(latencies.length / elapsed)}/s, target ${fmt(LOOKUP_RATE)}/s), ${errors} errors, sources ${JSON.stringify(Object.fromEntries(sources))}`);
   console.log(`ingest meanwhile: ${fmt((storedAfter - storedBefore) / elapsed)} events/s stored (background load ${loadReport.trim() || "running"}, target ${fmt(RATE)}/s), a new revocation every second`);
-  console.log(`event loop delay meanwhile: p50 ${(loop.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`);
+  console.log(`main thread's event loop delay meanwhile: p50 ${(loop.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`);
+  console.log(`main thread's garbage collection meanwhile: ${gcSummary(pauses)}`);
   console.log(`GET /api/v1/credentials/{id}/status at the server, ingest running: ${summary(latencies)}`);
   console.log(`reference, the same lookups before the load started:             ${summary(idle.latencies)}`);
   console.log(`reference, primary-key read of coverage, one at a time:         ${summary(reference)}`);
@@ -121,6 +132,21 @@ async function main() {
   await producer.disconnect();
   await closeStore();
   process.exit(0);
+}
+
+/** Pauses of the main thread's garbage collector by kind: the other source of a lookup's tail besides the event loop's work. */
+function gcSummary(pauses: PerformanceEntry[]): string {
+  const kinds = [
+    ["scavenges", constants.NODE_PERFORMANCE_GC_MINOR],
+    ["mark-compacts", constants.NODE_PERFORMANCE_GC_MAJOR],
+    ["incremental steps", constants.NODE_PERFORMANCE_GC_INCREMENTAL],
+  ] as const;
+  return kinds
+    .map(([name, kind]) => {
+      const ds = pauses.filter((p) => (p as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === kind).map((p) => p.duration);
+      return ds.length ? `${ds.length} ${name} (max ${Math.max(...ds).toFixed(1)} ms, ${ds.reduce((a, b) => a + b, 0).toFixed(0)} ms in all)` : `no ${name}`;
+    })
+    .join(", ");
 }
 
 /** Calls the status route open-loop at LOOKUP_RATE for `seconds`, timing each call at the server. */

@@ -18,8 +18,9 @@ export async function decodeBatch(batch: Batch): Promise<{ rows: EventRow[]; let
   const letters: DeadLetter[] = [];
   for (let i = 0; i < batch.messages.length; i++) {
     // Decoding a fetch of 12k messages takes tens of milliseconds: done in slices, so that
-    // requests served by the same process (the status lookup on a tool call's path) wait
-    // for one slice at most, not for the whole fetch.
+    // whatever shares the worker's event loop (kafkajs heartbeats, the jobs' timers; the web
+    // app's requests where the worker runs on the main thread, as tests and benchmarks run it)
+    // waits for one slice at most, not for the whole fetch.
     if (i > 0 && i % DECODE_SLICE === 0) await yieldToEventLoop();
     const m = batch.messages[i];
     let decoded: ReturnType<typeof decodeMessage>;

@@ -170,7 +170,8 @@ const SERIALISE_SLICE = 1_000;
 
 /**
  * The insert's body, produced lazily in slices: serialising 20,000 rows at once would hold
- * the event loop (and every request the process serves) for tens of milliseconds.
+ * the worker's event loop (its heartbeats and jobs; the web app's requests too where the worker
+ * shares the main thread) for tens of milliseconds.
  */
 async function* tsvChunks(rows: EventRow[], columns: readonly Column[]): AsyncGenerator<string> {
   for (let i = 0; i < rows.length; i += SERIALISE_SLICE) {

@@ -86,12 +86,10 @@ export function ssfPushJob(): BackgroundJob {
       const ssf = transmitter();
       const streams = new StreamStore(own.client);
       push = new PushDelivery(cfg, streams, new SetOutbox(own.client, streams, ssf.keys, ssf.issuer));
-      ssf.push = push;
       push.start();
     },
     async stop() {
       await push?.stop();
-      if (transmitter().push === push) transmitter().push = null;
       await close();
     },
   };

@@ -4,12 +4,13 @@
  * jobs registered by other modules (webhook delivery). Started in-process by
  * instrumentation.ts (embedded mode) or on its own by ingest/main.ts (server mode).
  */
-import { alertBus } from "@/lib/alerts/bus";
+import { announceAlertChanges } from "@/lib/alerts/bus";
 import { config, type Config } from "@/lib/config";
 import { DetectionEngine } from "@/lib/detection/engine";
 import { CoverageFeed } from "@/lib/feed/publisher";
 import { transmitter } from "@/lib/transmitter";
 import { SetOutbox } from "@/lib/transmitter/sets";
+import { wakePush } from "@/lib/transmitter/signals";
 import { StreamStore } from "@/lib/transmitter/streams";
 import { createKafka } from "@/lib/kafka";
 import { logger } from "@/lib/log";
@@ -47,7 +48,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     partitions: cfg.KAFKA_FEED_PARTITIONS,
     // On detection's session, like the feed itself: the writer session is busy with inserts.
     onPublished: async (statuses) => {
-      if ((await coverageSets.enqueueCoverage(statuses)) > 0) transmitter().push?.wake();
+      if ((await coverageSets.enqueueCoverage(statuses)) > 0) wakePush();
     },
   });
   await feed.start();
@@ -56,7 +57,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
   const engine = new DetectionEngine(
     s.detector,
     { graceMs: cfg.DETECTION_GRACE_MS, layerGraceMs: cfg.DETECTION_LAYER_GRACE_MS },
-    (changes) => alertBus().emit("changes", changes),
+    announceAlertChanges,
     {
       scanner: s.scanner,
       publisher: s.publisher,

@@ -1,7 +1,8 @@
 /**
  * What the running jobs report about themselves, for GET /api/v1/health and the UI.
- * On globalThis because the ingest worker (started from instrumentation) and the
- * route handlers live in different Next.js bundles of the same process.
+ * On globalThis because the ingest worker and the route handlers live in different Next.js
+ * bundles. In embedded mode the worker runs in a thread of its own (ingest/in-app.ts), which
+ * keeps its own copy and reports it to the main thread, where health reads it.
  */
 /**
  * starting: migrations, detection start-up and joining the consumer group (the web app
@@ -35,7 +36,7 @@ export interface DetectionStatus {
   lastError: string | null;
 }
 
-interface RuntimeStatus {
+export interface RuntimeStatus {
   ingest: IngestStatus;
   detection: DetectionStatus;
 }
@@ -63,4 +64,11 @@ export function runtimeStatus(): RuntimeStatus {
     detection: { running: false, pendingDerivations: 0, evaluations: 0, lastEvaluationAt: null, lastError: null },
   };
   return g[key]!;
+}
+
+/** Main thread: takes over the status the ingest thread reported (ingest/in-app.ts). */
+export function adoptRuntimeStatus(reported: RuntimeStatus): void {
+  const status = runtimeStatus();
+  Object.assign(status.ingest, reported.ingest);
+  Object.assign(status.detection, reported.detection);
 }

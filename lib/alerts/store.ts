@@ -8,6 +8,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { DerivedAlert } from "../detection/types";
 import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
+import { withThreadsLock } from "../threads/lock";
 
 export const ALERT_STATUSES = ["open", "acknowledged", "resolved"] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
@@ -68,18 +69,13 @@ function contentChanged(a: DerivedAlert, b: DerivedAlert): boolean {
 /**
  * Detection (reconcile) and analysts (setStatus) both read an alert and write a new version
  * of the whole row. Running those read-modify-writes one at a time keeps either from
- * overwriting the other's change. The lock is per process, on globalThis because route
- * handlers and the worker are separate bundles; in embedded mode (one process) that covers
- * every writer. In server mode a web process and the worker can still race within a few ms.
+ * overwriting the other's change. In embedded mode detection runs in the ingest thread and
+ * analysts' changes in the route handlers (main thread) of the same process: the lock spans
+ * both threads (lib/threads/lock.ts). In server mode a web process and the worker can still
+ * race within a few ms.
  */
-const lockKey = Symbol.for("revenant.alertWriteLock");
-type WithLock = typeof globalThis & { [lockKey]?: Promise<unknown> };
-
 function withAlertLock<T>(fn: () => Promise<T>): Promise<T> {
-  const g = globalThis as WithLock;
-  const run = (g[lockKey] ?? Promise.resolve()).then(fn);
-  g[lockKey] = run.catch(() => {});
-  return run;
+  return withThreadsLock("alertWrite", fn);
 }
 
 export interface AlertStoreOptions {

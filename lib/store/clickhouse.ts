@@ -17,6 +17,7 @@
  * separately, and module-level variables are not shared between those bundles.
  */
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { drainPending } from "chdb";
 import { chmodSync, mkdirSync } from "node:fs";
 import { config, type Config } from "../config";
 import { createSessionPool } from "./session-pool";
@@ -146,8 +147,10 @@ export function openSession(s: Store, cfg: Config = config()): { client: ClickHo
 /** The publisher's reads of one cycle (states, counters, alerts) run side by side (lib/detection/publish.ts). */
 const PUBLISHER_SESSIONS = 3;
 
-function embeddedClient(cfg: Config, settings: Settings, sessions = 1): ClickHouseClient {
-  const connection = createSessionPool(cfg.chdbPath, sessions);
+function embeddedClient(cfg: Config, settings: Settings, poolSize = 1): ClickHouseClient {
+  const sessions = embeddedSessions();
+  if (sessions.closedForGood) throw new Error("the embedded ClickHouse engine is closed in this thread: the process is exiting");
+  const connection = createSessionPool(cfg.chdbPath, poolSize);
   const client = createClient({
     // @clickhouse/client bundles its own copy of client-common, so its Connection type and
     // chdb's differ nominally while agreeing structurally: a narrow cast is needed (TS2322 otherwise).
@@ -155,7 +158,38 @@ function embeddedClient(cfg: Config, settings: Settings, sessions = 1): ClickHou
     clickhouse_settings: settings,
   });
   registerRawInsert(client, (params) => connection.chdb.rawInsert(params), settings);
+  sessions.open.add(client);
+  const close = client.close.bind(client);
+  client.close = async () => {
+    sessions.open.delete(client);
+    await close();
+  };
   return client;
+}
+
+/** Every embedded session this thread has open (the store's and openSession's), for quiesceEmbeddedEngine. */
+const sessionsKey = Symbol.for("revenant.embeddedSessions");
+type WithSessions = typeof globalThis & { [sessionsKey]?: { open: Set<ClickHouseClient>; closedForGood: boolean } };
+function embeddedSessions() {
+  const g = globalThis as WithSessions;
+  g[sessionsKey] ??= { open: new Set(), closedForGood: false };
+  return g[sessionsKey]!;
+}
+
+/**
+ * Ends this thread's use of the embedded engine for good: no session opens any more, every open
+ * one closes, and when this resolves no query or insert of this thread is still running inside
+ * the engine. The ingest thread does this before the process exits (ingest/in-app.ts): the
+ * engine is shared by the threads of the process, and a thread torn down while one of its
+ * queries runs makes Node abort in that thread's teardown, which hangs the exit.
+ */
+export async function quiesceEmbeddedEngine(): Promise<void> {
+  const sessions = embeddedSessions();
+  sessions.closedForGood = true;
+  delete (globalThis as WithStore)[globalKey];
+  await Promise.allSettled([...sessions.open].map((client) => client.close()));
+  // close() only defers a session's teardown behind the operations still running on it.
+  await drainPending();
 }
 
 const globalKey = Symbol.for("revenant.store");

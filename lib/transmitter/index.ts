@@ -7,13 +7,13 @@
  * - ./push.ts     push delivery (RFC 8935) with the webhooks' sender and backoff
  * Poll delivery (RFC 8936) is app/ssf/poll/[stream_id]/route.ts over ./sets.ts.
  *
- * One transmitter per process, on globalThis (route handlers and the worker are separate
- * bundles in Next.js).
+ * One transmitter per thread, on globalThis (route handlers and the worker are separate
+ * bundles in Next.js); in embedded mode the ingest thread has its own, and push wake-ups and
+ * key rotations reach the other thread through ./signals.ts.
  */
 import { config } from "../config";
 import { store } from "../store/clickhouse";
 import { SigningKeys } from "./keys";
-import { PushDelivery } from "./push";
 import { SetOutbox } from "./sets";
 import { StreamStore } from "./streams";
 
@@ -22,8 +22,6 @@ export interface Transmitter {
   keys: SigningKeys;
   streams: StreamStore;
   outbox: SetOutbox;
-  /** Set while the worker runs push delivery in this process. */
-  push: PushDelivery | null;
 }
 
 const key = Symbol.for("revenant.ssf");
@@ -38,7 +36,7 @@ export function transmitter(): Transmitter {
     const issuer = (cfg.REVENANT_PUBLIC_URL ?? `http://localhost:${cfg.PORT}`).replace(/\/+$/, "");
     const keys = new SigningKeys(client, cfg.REVENANT_SSF_KEY_ROTATION_HOURS, cfg.REVENANT_WEBHOOK_RETRY_HOURS);
     const streams = new StreamStore(client);
-    g[key] = { issuer, keys, streams, outbox: new SetOutbox(client, streams, keys, issuer), push: null };
+    g[key] = { issuer, keys, streams, outbox: new SetOutbox(client, streams, keys, issuer) };
   }
   return g[key]!;
 }

@@ -9,6 +9,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { randomUUID } from "node:crypto";
 import { insertRows, queryRows } from "../store/clickhouse";
+import { transmitterSignals } from "./signals";
 
 export const SET_ALG = "RS256";
 
@@ -24,8 +25,22 @@ export interface SigningKey {
   key: CryptoKey;
 }
 
+const rotationsKey = Symbol.for("revenant.ssf.keyRotations");
+type WithRotations = typeof globalThis & { [rotationsKey]?: { seen: number } };
+
+/** How many rotations this thread has heard of (its own and other threads'): a cache older than the last one is stale. */
+function rotationsSeen(): number {
+  const g = globalThis as WithRotations;
+  if (!g[rotationsKey]) {
+    const counter = { seen: 0 };
+    transmitterSignals().on("keys-rotated", () => counter.seen++);
+    g[rotationsKey] = counter;
+  }
+  return g[rotationsKey]!.seen;
+}
+
 export class SigningKeys {
-  private cache: { rows: KeyRow[]; until: number } | null = null;
+  private cache: { rows: KeyRow[]; until: number; rotations: number } | null = null;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -61,14 +76,17 @@ export class SigningKeys {
     };
     await insertRows(this.client, "transmitter_keys", [row], { comment: "ssf:keys:rotate" });
     this.cache = null;
+    transmitterSignals().announce("keys-rotated");
     return row;
   }
 
-  /** Every key, newest first (a few rows), remembered for a few seconds. */
+  /** Every key, newest first (a few rows), remembered for a few seconds or until a rotation anywhere in the process. */
   private async rows(): Promise<KeyRow[]> {
-    if (this.cache && this.cache.until > Date.now()) return this.cache.rows;
+    const rotations = rotationsSeen();
+    if (this.cache && this.cache.until > Date.now() && this.cache.rotations === rotations) return this.cache.rows;
     const rows = await queryRows<KeyRow>(this.client, "ssf:keys", `SELECT kid, private_jwk, public_jwk, created_at FROM transmitter_keys FINAL ORDER BY created_at DESC, kid`);
-    this.cache = { rows, until: Date.now() + 5_000 };
+    // Tagged with the count taken before the read: a rotation heard during it makes this stale at once.
+    this.cache = { rows, until: Date.now() + 5_000, rotations };
     return rows;
   }
 }

@@ -14,6 +14,7 @@ import { backoffMs } from "../webhooks/dispatcher/attempt";
 import { sendOnce } from "../webhooks/send";
 import { parseAllowlist, type Allowlist } from "../webhooks/ssrf";
 import type { SetOutbox, SetRow } from "./sets";
+import { transmitterSignals } from "./signals";
 import { PUSH, type Stream, type StreamStore } from "./streams";
 
 const BATCH = 100;
@@ -25,6 +26,7 @@ export class PushDelivery {
   private stopped = false;
   private readonly allow: Allowlist;
   private readonly log = logger().child({ component: "ssf-push" });
+  private readonly onDue = () => this.wake();
 
   constructor(
     private readonly cfg: Config,
@@ -34,7 +36,9 @@ export class PushDelivery {
     this.allow = parseAllowlist(cfg.REVENANT_WEBHOOK_ALLOWLIST);
   }
 
+  /** Passes on every wakePush() of the process (lib/transmitter/signals.ts) and every poll interval. */
   start(): void {
+    transmitterSignals().on("push-due", this.onDue);
     this.timer = setInterval(() => this.wake(), this.cfg.REVENANT_WEBHOOK_POLL_MS);
     this.timer.unref();
     this.wake();
@@ -42,6 +46,7 @@ export class PushDelivery {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    transmitterSignals().off("push-due", this.onDue);
     if (this.timer) clearInterval(this.timer);
     await this.running;
   }

@@ -1,20 +1,20 @@
 /**
- * After a restart the web app must answer at once: the worker starts in the background
- * (ingest/in-app.ts) and health reports ingest as "starting" until it consumes.
+ * After a restart the web app must answer at once: the worker starts in the background, in a
+ * thread of its own (ingest/in-app.ts), and health reports ingest as "starting" until it
+ * consumes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { createKafka, ensureTopics } from "@/lib/kafka";
 import { closeStore } from "@/lib/store/clickhouse";
 import { runtimeStatus } from "@/lib/runtime-status";
-import { startWorkerInApp } from "@/ingest/in-app";
-import type { Worker } from "@/ingest/worker";
+import { startWorkerInApp, type IngestThread } from "@/ingest/in-app";
 import * as healthRoute from "@/app/api/v1/health/route";
 import { actionEvent, configureTestStack, count, eventually, produceJson, testProducer, waitUntilConsumed } from "../helpers/stack";
 import { call } from "../helpers/api";
 
 describe("start-up in the app process", () => {
-  let worker: Worker | undefined;
+  let worker: IngestThread | undefined;
   beforeAll(async () => {
     configureTestStack({ REVENANT_ROLES: "web,worker" });
     // A restart: the topics exist already.
@@ -43,6 +43,8 @@ describe("start-up in the app process", () => {
     await produceJson(producer, process.env.KAFKA_TOPIC!, events);
     await producer.disconnect();
     await waitUntilConsumed(events.length);
+    await worker.idle();
+    // Stored by the thread's sessions, read by this thread's: one engine, one data directory.
     expect(await count("SELECT count() FROM events FINAL")).toBe(events.length);
     const ok = await call(healthRoute.GET, "/api/v1/health", { auth: null });
     expect(ok.status).toBe(200);

@@ -1,9 +1,10 @@
 /**
- * What the dispatcher reports about its own work as it happens: an in-process "attempt"
- * event after every saved attempt (the webhook tests listen). The webhook_deliveries and
- * webhook_attempts tables stay the record.
+ * What the dispatcher reports about its own work as it happens: an "attempt" event after
+ * every saved attempt (the webhook tests listen), announced to every thread of the process
+ * (the dispatcher runs in the ingest thread in embedded mode, lib/threads/broadcast.ts). The
+ * webhook_deliveries and webhook_attempts tables stay the record.
  */
-import { EventEmitter } from "node:events";
+import { threadsEmitter, type ThreadsEmitter } from "../../threads/broadcast";
 import type { Delivery } from "../deliveries";
 import type { AttemptResult } from "../send";
 
@@ -15,12 +16,9 @@ export interface AttemptEvent {
   sent_at: string;
 }
 
-const eventsKey = Symbol.for("revenant.webhookEvents");
-type WithEvents = typeof globalThis & { [eventsKey]?: EventEmitter<{ attempt: [AttemptEvent] }> };
+type AttemptEvents = { attempt: [AttemptEvent] };
 
-/** Emits "attempt" after every attempt is saved. */
-export function webhookEvents(): EventEmitter<{ attempt: [AttemptEvent] }> {
-  const g = globalThis as WithEvents;
-  g[eventsKey] ??= new EventEmitter<{ attempt: [AttemptEvent] }>();
-  return g[eventsKey]!;
+/** Announces "attempt" after every attempt is saved. */
+export function webhookEvents(): ThreadsEmitter<AttemptEvents> {
+  return threadsEmitter<AttemptEvents>("webhook-attempts");
 }

@@ -164,7 +164,7 @@ export class WebhookDispatcher {
     } else if (next.status === "failed") {
       this.log.error({ delivery_id: d.id, endpoint_id: d.endpoint_id, attempts: next.attempts, error: result.error }, "webhook delivery gave up");
     }
-    webhookEvents().emit("attempt", { delivery: next, result, sent_at: sentAt });
+    webhookEvents().announce("attempt", { delivery: next, result, sent_at: sentAt });
   }
 
   /** A pass just after `iso`, when a retry falls due. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { apiRoute, readJson } from "@/lib/http/route";
 import { notFound } from "@/lib/http/errors";
 import { AlertStore, ALERT_STATUSES } from "@/lib/alerts/store";
-import { alertBus } from "@/lib/alerts/bus";
+import { announceAlertChanges } from "@/lib/alerts/bus";
 import { store } from "@/lib/store/clickhouse";
 import { audit } from "@/lib/auth/audit";
 
@@ -25,6 +25,6 @@ export const PATCH = apiRoute<{ id: string }>("analyst", async (req, { params, p
   if (!updated) throw notFound("alert");
   await audit(principal, "alert.status", params.id, { status: body.status, comment: body.comment ?? "" }, req);
   const history = await alerts.history(params.id);
-  alertBus().emit("changes", history.slice(-1));
+  announceAlertChanges(history.slice(-1));
   return Response.json({ ...updated, history });
 });
