@@ -15,6 +15,7 @@ import type { Config } from "@/lib/config";
 import { ensureTopics } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
+import { embeddedEngineClosed } from "@/lib/store/clickhouse";
 import { Batcher, type Flush } from "./batcher";
 import { DeadLetterSink } from "./dead-letters";
 import { EventWriter, type EventRow, type SortedBatch } from "./event-writer";
@@ -211,6 +212,8 @@ export class IngestConsumer {
         return await fn();
       } catch (err) {
         if (this.stopping && attempt > 3) throw err;
+        // The process is exiting and has closed this thread's sessions: nothing left to retry.
+        if (embeddedEngineClosed()) return new Promise<never>(() => {});
         this.status.lastError = (err as Error).message;
         this.log.error({ stage, attempt, rows, err: (err as Error).message }, "flush failed; retrying");
         await this.pauseAndHeartbeat(attempt);

@@ -33,6 +33,7 @@ import { adoptRuntimeStatus, runtimeStatus } from "@/lib/runtime-status";
 import { store } from "@/lib/store/clickhouse";
 import { threadsLockTable } from "@/lib/threads/lock";
 import type { FromIngestThread, IngestThreadData, ToIngestThread } from "./in-app-protocol";
+import { sourceThread } from "./source-thread";
 
 /** How long an exit waits for the ingest thread to finish its running queries (a long scan may not finish: then SIGKILL). */
 const HALT_WAIT_MS = 10_000;
@@ -46,19 +47,6 @@ export interface IngestThread {
   idle(): Promise<void>;
 }
 
-/**
- * From source (tsx, vitest, the benchmarks) the thread registers tsx's loader before it imports
- * its entry; tsx is resolved from the entry's folder, not from the working directory. Dynamic
- * imports only: the code runs as CommonJS or as a module, depending on the parent's flags.
- */
-const TSX_BOOTSTRAP = `
-Promise.all([import("node:worker_threads"), import("node:module"), import("node:url")])
-  .then(([{ workerData }, { createRequire }, { fileURLToPath, pathToFileURL }]) => {
-    const api = createRequire(fileURLToPath(workerData.entry)).resolve("tsx/esm/api").replace(/\\.cjs$/, ".mjs");
-    return import(pathToFileURL(api).href).then((tsx) => tsx.register()).then(() => import(workerData.entry));
-  });
-`;
-
 function spawnIngestThread(workerData: IngestThreadData): Worker {
   if (process.env.NEXT_RUNTIME) {
     // Next.js (Turbopack) compiles the entry this expression names into a server chunk of its
@@ -66,7 +54,7 @@ function spawnIngestThread(workerData: IngestThreadData): Worker {
     return new Worker(new URL("./in-app-thread.ts", import.meta.url), { name: "revenant-ingest", workerData });
   }
   const entry = import.meta.url.replace(/[^/]+$/, "in-app-thread.ts");
-  return new Worker(TSX_BOOTSTRAP, { name: "revenant-ingest", eval: true, workerData: { ...workerData, entry } });
+  return sourceThread(entry, { name: "revenant-ingest", workerData: { ...workerData } });
 }
 
 /** Returns at once; `started` settles when the worker runs (tests wait on it). */

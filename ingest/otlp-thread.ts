@@ -11,12 +11,11 @@
  * A thread that dies fails the calls in flight; the next call starts a new thread, and the
  * consumer repeats the batch from its messages.
  */
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Config } from "@/lib/config";
 import { logger } from "@/lib/log";
 import type { ExportMessage, MappedBatch, ReadyAction } from "@/lib/otlp/batch";
+import { sourceThread } from "./source-thread";
 
 /** A message's bytes travel in one transferred buffer: [start, end) in it, start -1 for none. */
 interface MessageRef extends Omit<ExportMessage, "value"> {
@@ -39,8 +38,6 @@ export type ThreadReply = { id: number; ok: true; value: unknown } | { id: numbe
 /** A batch mapped in the thread: everything but its ready actions, which the thread produces. */
 export type ThreadBatch = Omit<MappedBatch, "ready">;
 
-/** The thread's entry when running from source: tsx compiles the TypeScript it requires. */
-const FROM_SOURCE = `const { workerData } = require("node:worker_threads"); require(workerData.tsx).require(workerData.entry, __filename);`;
 
 type Distribute<T> = T extends unknown ? Omit<T, "id"> : never;
 
@@ -125,12 +122,7 @@ export class OtlpThread {
     // worker threads on Node 20.
     const worker = process.env.NEXT_RUNTIME
       ? new Worker(new URL("./otlp-thread-worker.ts", import.meta.url), options)
-      : new Worker(FROM_SOURCE, {
-          ...options,
-          eval: true,
-          // Both resolved here: an eval'd thread would resolve from the working directory.
-          workerData: { ...options.workerData, tsx: createRequire(import.meta.url).resolve("tsx/cjs/api"), entry: fileURLToPath(import.meta.url).replace(/\.ts$/, "-worker.ts") },
-        });
+      : sourceThread(import.meta.url.replace(/\.ts$/, "-worker.ts"), options);
     worker.on("message", (reply: ThreadReply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;

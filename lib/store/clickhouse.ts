@@ -20,6 +20,7 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { drainPending } from "chdb";
 import { chmodSync, mkdirSync } from "node:fs";
 import { config, type Config } from "../config";
+import { quietForExit } from "../log";
 import { createSessionPool } from "./session-pool";
 import { registerRawInsert } from "./verbs";
 
@@ -167,6 +168,11 @@ function embeddedClient(cfg: Config, settings: Settings, poolSize = 1): ClickHou
   return client;
 }
 
+/** True once this thread gave up the embedded engine for good (quiesceEmbeddedEngine): the process is exiting. */
+export function embeddedEngineClosed(): boolean {
+  return embeddedSessions().closedForGood;
+}
+
 /** Every embedded session this thread has open (the store's and openSession's), for quiesceEmbeddedEngine. */
 const sessionsKey = Symbol.for("revenant.embeddedSessions");
 type WithSessions = typeof globalThis & { [sessionsKey]?: { open: Set<ClickHouseClient>; closedForGood: boolean } };
@@ -186,6 +192,7 @@ function embeddedSessions() {
 export async function quiesceEmbeddedEngine(): Promise<void> {
   const sessions = embeddedSessions();
   sessions.closedForGood = true;
+  quietForExit();
   delete (globalThis as WithStore)[globalKey];
   await Promise.allSettled([...sessions.open].map((client) => client.close()));
   // close() only defers a session's teardown behind the operations still running on it.
