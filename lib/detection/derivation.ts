@@ -76,7 +76,8 @@ async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings
   const unique = new Map<string, StoredEvent>();
   for (const r of rows) {
     const at = Date.parse(r.ingested_at);
-    if (!(at >= (stored.get(r.event_id) ?? Infinity))) {
+    const earlier = stored.get(r.event_id);
+    if (earlier === undefined || at < earlier) {
       stored.set(r.event_id, at);
       unique.set(r.event_id, r);
     }

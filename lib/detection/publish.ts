@@ -42,7 +42,12 @@ export async function publish(
   const changes = await alerts.reconcileDerived(revocationIds, async () => {
     const [known, counters] = await Promise.all([states(), readCounters(client, revocationIds)]);
     const rowsOf = new Map<string, CounterRow[]>();
-    for (const r of counters) rowsOf.set(`${r.revocation_id}\u0000${r.generation}`, [...(rowsOf.get(`${r.revocation_id}\u0000${r.generation}`) ?? []), r]);
+    for (const r of counters) {
+      const key = `${r.revocation_id}\u0000${r.generation}`;
+      const list = rowsOf.get(key);
+      if (list) list.push(r);
+      else rowsOf.set(key, [r]);
+    }
     const derived = new Map<string, DerivedAlert[]>();
     const evaluatedAt = new Date().toISOString();
     for (const s of known) {
