@@ -1,5 +1,5 @@
 /** Shared set-up for benchmarks: a broker, a fresh data directory, fresh topics. */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -96,4 +96,39 @@ export function mainThreadCpuSeconds(): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU seconds per thread name of this process (Linux /proc; empty elsewhere): the main thread
+ * is the process's own name, worker threads and the embedded engine's pools have theirs.
+ * The difference of two readings shows which threads a phase kept busy.
+ */
+export function threadCpuSeconds(): Map<string, number> {
+  const byName = new Map<string, number>();
+  try {
+    for (const task of readdirSync("/proc/self/task")) {
+      try {
+        const name = readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim();
+        const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const label = task === String(process.pid) ? "main" : name;
+        byName.set(label, (byName.get(label) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  } catch {
+    // Not Linux.
+  }
+  return byName;
+}
+
+/** "name 1.23 s, …" for the threads that used at least 0.1 s between two readings, busiest first. */
+export function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): string {
+  return [...after.entries()]
+    .map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const)
+    .filter(([, s]) => s >= 0.1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, s]) => `${name} ${s.toFixed(2)} s`)
+    .join(", ");
 }

@@ -17,7 +17,7 @@ import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { embeddedEngineClosed } from "@/lib/store/clickhouse";
 import { Batcher, type Flush } from "./batcher";
-import { DeadLetterSink } from "./dead-letters";
+import { DeadLetterSink, type DeadLetter } from "./dead-letters";
 import { EventWriter, type EventRow, type SortedBatch } from "./event-writer";
 import { reportConsumerStatus } from "./consumer-status";
 import { decodeBatch } from "./decode-batch";
@@ -42,6 +42,11 @@ interface DetectionInput {
   storedAt: number;
 }
 
+/** Where another intake of the worker hands its validated events (IngestConsumer.submit). */
+export interface EventIntake {
+  submit(rows: EventRow[], letters: DeadLetter[]): Promise<{ stored: Promise<void> }>;
+}
+
 export interface IngestOptions {
   cfg: Config;
   kafka: Kafka;
@@ -51,7 +56,7 @@ export interface IngestOptions {
   hooks?: IngestHooks;
 }
 
-export class IngestConsumer {
+export class IngestConsumer implements EventIntake {
   private readonly log = logger().child({ component: "ingest" });
   private consumer: Consumer | null = null;
   private readonly status = runtimeStatus().ingest;
@@ -168,6 +173,19 @@ export class IngestConsumer {
     await this.consumer?.disconnect();
     this.consumer = null;
     this.log.info("ingest consumer stopped");
+  }
+
+  /**
+   * Events of another intake of this worker (the OpenTelemetry consumer, ingest/otlp-consumer.ts),
+   * already validated (ingest/decode-batch.ts): stored, deduplicated and evaluated in the same
+   * flushes as the events topic's rows. Resolves once they are queued (after back-pressure)
+   * with `stored`, which settles when they are stored and detection has run on them: when the
+   * intake may commit its own offsets.
+   */
+  submit(rows: EventRow[], letters: DeadLetter[]): Promise<{ stored: Promise<void> }> {
+    if (this.stopping) return Promise.reject(new Error("ingest is stopping"));
+    this.status.consumed += rows.length + letters.length;
+    return this.batcher.add(rows, letters);
   }
 
   private async handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {

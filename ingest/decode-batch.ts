@@ -1,9 +1,12 @@
 /**
  * Turns the messages of one fetched partition batch into event rows, or dead letters with
- * the reason (lib/events/schema.ts decides what is valid).
+ * the reason (lib/events/schema.ts decides what is valid). The OpenTelemetry intake's
+ * actions are validated here too, by the same rules (decodeActions).
  */
 import type { Batch } from "kafkajs";
 import { decodeMessage } from "@/lib/events/schema";
+import { spanOfAction, validateActions, type ActionRow, type ValidatedActions } from "@/lib/otlp/actions";
+import type { ReadyAction } from "@/lib/otlp/batch";
 import type { DeadLetter } from "./dead-letters";
 import type { EventRow } from "./event-writer";
 import { receivedFrom } from "./first-copies";
@@ -42,4 +45,51 @@ export async function decodeBatch(batch: Batch): Promise<{ rows: EventRow[]; let
     }
   }
   return { rows, letters };
+}
+
+/** Where a batch of OpenTelemetry actions came from: the OTLP topic's partition and its batch. */
+export interface ActionSource {
+  topic: string;
+  partition: number;
+  /** The offset given to actions that carry none (spans that waited for their agent). */
+  offset: string;
+}
+
+/**
+ * Validates the actions the OpenTelemetry intake mapped (lib/otlp/actions.ts) into rows for
+ * the same writer and detection as every event, given the Kafka coordinates of the messages
+ * they came from (the export message; the completing batch for a span that waited for its
+ * agent), and dead letters for the invalid ones. In slices, like decodeBatch.
+ */
+export async function decodeActions(actions: ReadyAction[], source: ActionSource): Promise<{ rows: EventRow[]; letters: DeadLetter[] }> {
+  const rows: EventRow[] = [];
+  const letters: DeadLetter[] = [];
+  for (let i = 0; i < actions.length; i += DECODE_SLICE) {
+    if (i > 0) await yieldToEventLoop();
+    const { rows: valid, invalid } = validateActions(actions.slice(i, i + DECODE_SLICE));
+    for (const r of valid) rows.push(placed(r, source));
+    for (const l of actionLetters(invalid, source)) letters.push(l);
+  }
+  return { rows, letters };
+}
+
+/** Dead letters for invalid actions, named after their span like the intake's other span-level letters (ingest/otlp-consumer.ts). */
+export function actionLetters(invalid: ValidatedActions["invalid"], source: ActionSource): DeadLetter[] {
+  return invalid.map(({ action, reason }) => ({
+    origin: "kafka",
+    topic: `${source.topic}/${spanOfAction(action.json)}`,
+    partition: source.partition,
+    offset: action.offset ?? source.offset,
+    key: null,
+    value: Buffer.from(action.json),
+    reason: `otlp: ${reason}`,
+  }));
+}
+
+function placed(row: ActionRow, source: ActionSource): EventRow {
+  const r = row as ActionRow & EventRow;
+  r.kafka_topic = source.topic;
+  r.kafka_partition = source.partition;
+  r.kafka_offset = row.kafka_offset ?? source.offset;
+  return r;
 }

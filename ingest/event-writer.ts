@@ -183,17 +183,20 @@ async function* tsvChunks(rows: EventRow[], columns: readonly Column[]): AsyncGe
 }
 
 function dedupToken(rows: EventRow[]): string {
-  // The Kafka coordinates a batch covers name it: per partition, its first and last offset
-  // and row count (rows of one partition arrive in offset order).
-  const ranges = new Map<number, [string, string, number]>();
+  // The Kafka coordinates a batch covers name it: per topic and partition, its first and last
+  // offset and row count (rows of one partition arrive in offset order). The topic matters
+  // since the OpenTelemetry intake's rows share flushes with the events topic's
+  // (ingest/consumer.ts, submit).
+  const ranges = new Map<string, [string, string, number]>();
   for (const r of rows) {
-    const range = ranges.get(r.kafka_partition);
+    const at = `${r.kafka_topic ?? ""}/${r.kafka_partition}`;
+    const range = ranges.get(at);
     if (range) {
       range[1] = r.kafka_offset;
       range[2]++;
-    } else ranges.set(r.kafka_partition, [r.kafka_offset, r.kafka_offset, 1]);
+    } else ranges.set(at, [r.kafka_offset, r.kafka_offset, 1]);
   }
-  const key = [...ranges.entries()].sort(([a], [b]) => a - b).map(([p, [first, last, n]]) => `${p}:${first}-${last}#${n}`).join(",");
+  const key = [...ranges.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, [first, last, n]]) => `${p}:${first}-${last}#${n}`).join(",");
   return createHash("sha1").update(`${key}|${rows[0]?.event_id}|${rows[rows.length - 1]?.event_id}`).digest("hex");
 }
 

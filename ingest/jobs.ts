@@ -49,19 +49,20 @@ export function webhookJob(): BackgroundJob {
 
 /**
  * OpenTelemetry spans from Kafka (ingest/otlp-consumer.ts), unless OTLP_KAFKA_ENABLED is off.
- * Its own ClickHouse session, like webhook delivery's: span inserts and agent lookups then run
- * beside the ingest consumer's inserts instead of queueing behind them (embedded mode).
+ * Its actions are stored and evaluated by the worker's ingest path (`ingest`). Its own
+ * ClickHouse session, like webhook delivery's: span inserts and agent lookups then run beside
+ * the ingest consumer's inserts instead of queueing behind them (embedded mode).
  */
 export function otlpJob(): BackgroundJob {
   let consumer: OtlpConsumer | null = null;
   let close = async () => {};
   return {
     name: "otlp",
-    async start(store, cfg) {
+    async start(store, cfg, ingest) {
       if (!cfg.OTLP_KAFKA_ENABLED) return;
       const own = openSession(store, cfg);
       close = own.close;
-      consumer = new OtlpConsumer(cfg, createKafka(cfg, "-otlp"), own.client);
+      consumer = new OtlpConsumer(cfg, createKafka(cfg, "-otlp"), own.client, ingest);
       await consumer.start();
     },
     async stop() {

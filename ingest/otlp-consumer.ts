@@ -1,24 +1,31 @@
 /**
  * The OpenTelemetry intake on Kafka: reads OTLP trace exports (what an OpenTelemetry
- * Collector's kafka exporter writes, otlp_proto or otlp_json) and produces the tool calls
- * they contain as schema-v1 actions to the events topic, so they travel the same path as
- * every other event (ingest/consumer.ts → ClickHouse → detection).
+ * Collector's kafka exporter writes, otlp_proto or otlp_json) and turns the tool calls they
+ * contain into schema-v1 actions, validated and stored by the same writer and evaluated by the
+ * same detection as the events topic's (ingest/consumer.ts, submit).
  *
- * Per batch: decode and map (in the worker thread, ingest/otlp-thread.ts) → store the spans
- * and complete what can be completed (lib/otlp/store.ts, on this thread's ClickHouse
- * session) while the thread produces the actions whose spans named their agent → produce the
- * completed ones and the dead letters → record the outcome → commit offsets. A crash anywhere
- * before the commit repeats the batch; the repeat produces the same event_ids, which the
- * events table deduplicates.
+ * Per batch: decode and map (in the worker thread, ingest/otlp-thread.ts) → validate the actions
+ * whose spans named their agent (ingest/decode-batch.ts) while the spans are stored, then
+ * complete the waiting tool spans whose agent is now known (lib/otlp/store.ts, on this intake's
+ * own ClickHouse session) → hand the actions and dead letters to ingest. The batch's offsets are
+ * committed once ingest has stored them and detection has run on them, and the outcome of the
+ * completed waiting spans is recorded: a crash anywhere before that repeats the batch, and the
+ * repeat gives the same event_ids and content, which ingest stores once (ingest/first-copies.ts).
+ *
+ * The actions do not travel through the events topic: producing them there and consuming them
+ * again cost more than everything else the intake does (docs/ARCHITECTURE.md, "OpenTelemetry").
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Config } from "@/lib/config";
+import { createTopicsWhenReady } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { encodingOf } from "@/lib/otlp";
 import type { ExportMessage } from "@/lib/otlp/batch";
 import { SpanStore } from "@/lib/otlp/store";
-import { DeadLetterSink, type DeadLetter } from "./dead-letters";
+import type { EventIntake } from "./consumer";
+import type { DeadLetter } from "./dead-letters";
+import { decodeActions } from "./decode-batch";
 import { OtlpThread } from "./otlp-thread";
 
 export interface OtlpConsumerStatus {
@@ -30,9 +37,9 @@ export interface OtlpConsumerStatus {
 export class OtlpConsumer {
   private readonly log = logger().child({ component: "otlp-ingest" });
   private consumer: Consumer | null = null;
-  private producer: Producer | null = null;
-  private sink: DeadLetterSink | null = null;
   private thread: OtlpThread | null = null;
+  /** Per partition, the commit of its last batch: commits of one partition happen in order. */
+  private readonly commits = new Map<number, Promise<void>>();
   private readonly spans: SpanStore;
   readonly status: OtlpConsumerStatus = { messages: 0, actions: 0, deadLettered: 0 };
 
@@ -40,6 +47,7 @@ export class OtlpConsumer {
     private readonly cfg: Config,
     private readonly kafka: Kafka,
     private readonly client: ClickHouseClient,
+    private readonly intake: EventIntake,
   ) {
     this.spans = new SpanStore(client);
   }
@@ -50,20 +58,16 @@ export class OtlpConsumer {
     await admin.connect();
     try {
       if (!(await admin.listTopics()).includes(cfg.OTLP_KAFKA_TOPIC)) {
-        await admin.createTopics({ topics: [{ topic: cfg.OTLP_KAFKA_TOPIC, numPartitions: cfg.KAFKA_TOPIC_PARTITIONS }], waitForLeaders: true });
+        await createTopicsWhenReady(admin, [{ topic: cfg.OTLP_KAFKA_TOPIC, numPartitions: cfg.KAFKA_TOPIC_PARTITIONS }]);
       }
     } finally {
       await admin.disconnect();
     }
     this.thread = new OtlpThread(cfg);
     await this.thread.start();
-    // Dead letters only: the actions are produced by the thread.
-    this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await this.producer.connect();
-    this.sink = new DeadLetterSink(this.producer, this.client, cfg.KAFKA_DLQ_TOPIC);
     const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
     // Up to 8 MiB per partition (~35k protobuf spans): each batch pays a few fixed round trips
-    // (span insert, lookup, produce, commit), so fewer, larger batches go faster (measured with
+    // (span insert, lookup, commit), so fewer, larger batches go faster (measured with
     // npm run bench:otlp: 1 MiB batches were slower than 8 MiB ones).
     this.consumer = kafka.consumer({ groupId, minBytes: 64 * 1024, maxWaitTimeInMs: cfg.INGEST_FLUSH_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
     await this.consumer.connect();
@@ -77,16 +81,22 @@ export class OtlpConsumer {
     this.log.info({ topic: cfg.OTLP_KAFKA_TOPIC, group: groupId, encoding: cfg.OTLP_KAFKA_ENCODING }, "OTLP consumer started");
   }
 
+  /** Stops fetching, lets the batches handed to ingest commit, then leaves the group. Before ingest stops. */
   async stop(): Promise<void> {
+    try {
+      this.consumer?.pause([{ topic: this.cfg.OTLP_KAFKA_TOPIC }]);
+    } catch {
+      // Not running: nothing to pause.
+    }
+    await Promise.all(this.commits.values());
     await this.consumer?.disconnect();
+    await Promise.all(this.commits.values());
     await this.thread?.stop();
-    await this.producer?.disconnect();
     this.consumer = null;
     this.thread = null;
-    this.producer = null;
   }
 
-  private async handleBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handleBatch({ batch, heartbeat, resolveOffset, isRunning }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
     const messages: ExportMessage[] = batch.messages.map((m) => {
       const header = m.headers?.["content-type"];
@@ -97,10 +107,10 @@ export class OtlpConsumer {
       // dead_letters table keeps one row per (topic, partition, offset), and a message may
       // hold several bad spans, while a redelivered one must not count twice.
       ({ origin: "kafka", topic: span ? `${batch.topic}/${span}` : batch.topic, partition: batch.partition, offset, key, value, reason });
-    await this.withRetry(heartbeat, isRunning, async () => {
-      // Mapped again on a retry (and its actions produced again: the same event_ids).
-      const { mapped: mapping, produced } = this.thread!.map(batch.topic, batch.partition, messages);
-      const mapped = await mapping;
+    const lastOffset = batch.lastOffset();
+    // Mapped and its spans stored again on a retry: the same rows, which the tables deduplicate.
+    const { rows, letters, settle } = await this.withRetry(heartbeat, isRunning, async () => {
+      const mapped = await this.thread!.map(batch.topic, batch.partition, messages);
       const letters: DeadLetter[] = [];
       for (const { index, reason } of mapped.rejected) {
         const m = batch.messages[index];
@@ -110,28 +120,45 @@ export class OtlpConsumer {
         const m = batch.messages[index];
         letters.push(letter(m.offset, m.key, Buffer.from(JSON.stringify(p)), `${messages[index].encoding}: ${p.reason}`, `${p.traceId}/${p.spanId}#${p.spanIndex}`));
       }
-      const done = await this.spans.ingest(mapped);
+      const source = { topic: batch.topic, partition: batch.partition, offset: lastOffset };
+      // Validated while the spans are stored.
+      const [ready, done] = await Promise.all([decodeActions(mapped.ready, source), this.spans.ingest(mapped)]);
       for (const o of done.orphans) {
         letters.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
       }
-      // Not validated here: the ingest consumer validates every message of the events topic
-      // and dead-letters a bad one with its reason (a span with no start time, say). Checking
-      // twice cost as much as decoding the protobuf (measured: 15 µs per span).
-      const [ready, completed] = await Promise.all([produced, this.thread!.produce(done.actions)]);
-      await this.sink!.send(letters);
-      await done.settle();
-      this.status.actions += ready + completed;
-      this.status.deadLettered += letters.length;
+      const completed = await decodeActions(done.actions, source);
+      return { rows: ready.rows.concat(completed.rows), letters: letters.concat(ready.letters, completed.letters), settle: done.settle };
     });
     this.status.messages += batch.messages.length;
-    if (isStale()) return;
-    resolveOffset(batch.lastOffset());
-    const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    // Queued behind ingest's back-pressure: heartbeat meanwhile so the group keeps this partition.
+    const { stored } = await whileHeartbeating(heartbeat, this.intake.submit(rows, letters));
+    // Return at once, like the events topic's consumer: kafkajs fetches the next batch while
+    // ingest stores this one. Its offsets are committed once it is stored and evaluated.
+    resolveOffset(lastOffset);
+    const next = (BigInt(lastOffset) + 1n).toString();
+    const previous = this.commits.get(batch.partition) ?? Promise.resolve();
+    const commit = (async () => {
+      try {
+        await stored;
+        await previous;
+        await settle();
+        this.status.actions += rows.length;
+        this.status.deadLettered += letters.length;
+        await this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      } catch (err) {
+        // Not stored (ingest stopping) or the partition was given up: the offsets stay where
+        // they were, Kafka delivers the batch again and deduplication absorbs the repeat.
+        this.log.warn({ partition: batch.partition, offset: next, err: (err as Error).message }, "OTLP batch not committed");
+      }
+    })();
+    this.commits.set(batch.partition, commit);
+    void commit.finally(() => {
+      if (this.commits.get(batch.partition) === commit) this.commits.delete(batch.partition);
+    });
   }
 
   /** ClickHouse or Kafka trouble: retry with backoff, heartbeating, so that nothing is skipped. */
-  private async withRetry(heartbeat: () => Promise<void>, isRunning: () => boolean, fn: () => Promise<void>): Promise<void> {
+  private async withRetry<T>(heartbeat: () => Promise<void>, isRunning: () => boolean, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
@@ -142,5 +169,15 @@ export class OtlpConsumer {
         await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))));
       }
     }
+  }
+}
+
+/** Awaits `work`, heartbeating every 3 s meanwhile (kafkajs heartbeats only between calls). */
+async function whileHeartbeating<T>(heartbeat: () => Promise<void>, work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => void heartbeat().catch(() => {}), 3_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
   }
 }

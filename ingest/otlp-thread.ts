@@ -1,12 +1,15 @@
 /**
- * The OTLP consumer's worker thread, seen from the consumer (ingest/otlp-consumer.ts): map a
- * batch there, store its spans here, then have it produce the batch's actions.
+ * The OTLP consumer's worker thread, seen from the consumer (ingest/otlp-consumer.ts): a
+ * batch's export messages are decoded and mapped there; the consumer then validates and hands
+ * the actions to ingest while it stores the spans.
  *
- * Why a thread: decoding the exports, mapping spans and producing actions with kafkajs cost
- * about 30 µs of JavaScript per span (npm run bench:otlp with node --cpu-prof). On the thread
- * that also ingests the events topic and, in embedded mode, serves the API, mapping a batch
- * held its event loop for over a second (bench:otlp prints the delay; ~0.3 s at worst now).
- * In the worker thread that work runs beside them, on another core when one is free.
+ * Why a thread: decoding the exports and mapping spans is the larger part of what an OTLP span
+ * costs (npm run bench:otlp prints CPU per thread). On the thread that also stores events and
+ * runs detection, mapping a batch held its event loop for over a second (bench:otlp prints the
+ * delay). In the worker thread that work runs beside them, on another core when one is free.
+ * Validation stays on the consumer's thread: moved here too, it made this thread the slowest
+ * stage (bench:otlp, otlp_proto: 6.0–6.3 s with validation on the consumer's thread against
+ * 8.0–8.2 s here, for 100,000 spans, in the same minutes).
  *
  * A thread that dies fails the calls in flight; the next call starts a new thread, and the
  * consumer repeats the batch from its messages.
@@ -14,7 +17,7 @@
 import { Worker } from "node:worker_threads";
 import type { Config } from "@/lib/config";
 import { logger } from "@/lib/log";
-import type { ExportMessage, MappedBatch, ReadyAction } from "@/lib/otlp/batch";
+import type { ExportMessage, MappedBatch } from "@/lib/otlp/batch";
 import { sourceThread } from "./source-thread";
 
 /** A message's bytes travel in one transferred buffer: [start, end) in it, start -1 for none. */
@@ -23,21 +26,11 @@ interface MessageRef extends Omit<ExportMessage, "value"> {
   end: number;
 }
 
-/**
- * A map request is answered twice: `mappedId` with the batch mapped, then `id` once its
- * ready actions were produced.
- */
 export type ThreadRequest =
   | { id: number; kind: "start" }
-  | { id: number; kind: "map"; mappedId: number; topic: string; partition: number; data: ArrayBuffer; messages: MessageRef[] }
-  | { id: number; kind: "produce"; actions: ReadyAction[] }
-  | { id: number; kind: "stop" };
+  | { id: number; kind: "map"; topic: string; partition: number; data: ArrayBuffer; messages: MessageRef[] };
 
 export type ThreadReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
-
-/** A batch mapped in the thread: everything but its ready actions, which the thread produces. */
-export type ThreadBatch = Omit<MappedBatch, "ready">;
-
 
 type Distribute<T> = T extends unknown ? Omit<T, "id"> : never;
 
@@ -49,18 +42,13 @@ export class OtlpThread {
 
   constructor(private readonly cfg: Config) {}
 
-  /** Starts the thread and connects its producer, so that the first batch does not wait for either. */
+  /** Starts the thread (loading its code takes a while), so that the first batch does not wait for it. */
   async start(): Promise<void> {
     await this.call({ kind: "start" });
   }
 
-  /**
-   * Maps a batch's messages (`mapped`), then produces the actions whose spans named their
-   * agent (`produced`: how many, once all are acknowledged). The caller stores the spans
-   * meanwhile. Producing before the spans are stored is safe: a crash before the commit
-   * repeats the batch, the same event_ids are produced again and deduplicated.
-   */
-  map(topic: string, partition: number, messages: ExportMessage[]): { mapped: Promise<ThreadBatch>; produced: Promise<number> } {
+  /** Decodes and maps a batch's messages in the thread. */
+  map(topic: string, partition: number, messages: ExportMessage[]): Promise<MappedBatch> {
     let size = 0;
     for (const m of messages) size += m.value?.byteLength ?? 0;
     // Kafka message values are views of the fetch response: posted as they are, each would
@@ -77,25 +65,12 @@ export class OtlpThread {
       refs.push({ offset: m.offset, encoding: m.encoding, start: at, end: at + m.value.byteLength });
       at += m.value.byteLength;
     }
-    const mappedId = this.nextId++;
-    const mapped = this.expect(mappedId) as Promise<ThreadBatch>;
-    const produced = this.call({ kind: "map", mappedId, topic, partition, data: data.buffer, messages: refs }, [data.buffer]) as Promise<number>;
-    // Whoever awaits one of them may never await the other after a failure.
-    mapped.catch(() => {});
-    produced.catch(() => {});
-    return { mapped, produced };
-  }
-
-  /** Produces actions to the events topic; resolves once all are acknowledged. */
-  async produce(actions: ReadyAction[]): Promise<number> {
-    if (!actions.length) return 0;
-    return (await this.call({ kind: "produce", actions })) as number;
+    return this.call({ kind: "map", topic, partition, data: data.buffer, messages: refs }, [data.buffer]) as Promise<MappedBatch>;
   }
 
   async stop(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    await this.call({ kind: "stop" }).catch((err: Error) => this.log.warn({ err: err.message }, "OTLP thread stop failed"));
     this.worker = null;
     await worker.terminate();
   }

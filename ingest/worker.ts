@@ -17,11 +17,13 @@ import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { openSession, store, type Store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
-import { IngestConsumer } from "./consumer";
+import { IngestConsumer, type EventIntake } from "./consumer";
 
 export interface BackgroundJob {
   name: string;
-  start(store: Store, cfg: Config): Promise<void>;
+  /** `ingest` takes events from intakes other than the events topic (ingest/otlp-consumer.ts). */
+  start(store: Store, cfg: Config, ingest: EventIntake): Promise<void>;
+  /** Called before ingest stops: a job may still hand it events while it stops. */
   stop(): Promise<void>;
 }
 
@@ -101,7 +103,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       .catch((err: Error) => log.error({ err: err.message }, "detection tick failed"));
   }, 1_000);
   retry.unref();
-  for (const job of opts.jobs ?? []) await job.start(s, cfg);
+  for (const job of opts.jobs ?? []) await job.start(s, cfg, consumer);
   log.info("worker started");
   let stopped = false;
   return {
@@ -111,11 +113,12 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       if (stopped) return;
       stopped = true;
       clearInterval(retry);
+      // Jobs first: the OpenTelemetry intake commits its batches once ingest has stored them.
+      for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
       await consumer.stop();
       await copies.close();
       await engine.stop();
       await feed.stop();
-      for (const job of opts.jobs ?? []) await job.stop().catch((err) => log.warn({ job: job.name, err: err.message }, "job stop failed"));
       status.running = false;
     },
   };

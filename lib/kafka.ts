@@ -2,7 +2,7 @@
  * Kafka clients from configuration. Connecting to an external cluster is configuration
  * only: KAFKA_BROKERS, KAFKA_SSL*, KAFKA_SASL_* (see lib/config).
  */
-import { Kafka, logLevel, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Admin, type ITopicConfig, type KafkaConfig, type Message, type Producer, type SASLOptions } from "kafkajs";
 import { readFileSync } from "node:fs";
 import { config, type Config } from "./config";
 import { logger } from "./log";
@@ -41,6 +41,29 @@ export function createKafka(cfg: Config = config(), clientIdSuffix = "", overrid
   });
 }
 
+/**
+ * Creates topics and returns once every one of them answers metadata. A broker that has just
+ * started from an existing data directory answers "This server does not host this
+ * topic-partition" (UNKNOWN_TOPIC_OR_PARTITION, retriable) for a few seconds, and kafkajs's
+ * `waitForLeaders` only waits out LEADER_NOT_AVAILABLE: so retriable errors are retried here,
+ * for up to 30 s. A topic that already exists is not an error.
+ */
+export async function createTopicsWhenReady(admin: Admin, topics: ITopicConfig[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.createTopics({ topics, waitForLeaders: true }).catch((err: Error & { type?: string }) => {
+        if (err.type !== "TOPIC_ALREADY_EXISTS") throw err; // another process created it meanwhile
+      });
+      await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+      return;
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
 /** Creates the event and dead-letter topics if they are missing (idempotent). */
 export async function ensureTopics(kafka: Kafka, cfg: Config = config()): Promise<void> {
   const admin = kafka.admin();
@@ -51,7 +74,7 @@ export async function ensureTopics(kafka: Kafka, cfg: Config = config()): Promis
       { topic: cfg.KAFKA_TOPIC, numPartitions: cfg.KAFKA_TOPIC_PARTITIONS },
       { topic: cfg.KAFKA_DLQ_TOPIC, numPartitions: 1 },
     ].filter((t) => !existing.has(t.topic));
-    if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true });
+    if (wanted.length) await createTopicsWhenReady(admin, wanted);
   } finally {
     await admin.disconnect();
   }

@@ -12,7 +12,8 @@
  * not check is ignored and the event is stamped with its Kafka coordinates only.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { contentHash } from "./content-hash";
 import { queryRows } from "../store/clickhouse";
 
 export const SUBMITTED_BY_HEADER = "revenant-submitted-by";
@@ -36,8 +37,7 @@ export function provenanceKey(client: ClickHouseClient): Promise<Buffer> {
   return g[KEY];
 }
 
-/** SHA-256 (hex) of a message as received: what "same content" means for first-copy-wins. */
-export const contentHash = (value: Buffer | string): string => createHash("sha256").update(value).digest("hex");
+export { contentHash } from "./content-hash";
 
 const mac = (key: Buffer, submittedBy: string, hash: string) => createHmac("sha256", key).update(`${submittedBy}\n${hash}`).digest();
 

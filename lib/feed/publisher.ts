@@ -16,6 +16,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Kafka, Message, Producer } from "kafkajs";
+import { createTopicsWhenReady } from "../kafka";
 import { logger } from "../log";
 import { credentialKeysPage, credentialStatuses, credentialsOf, type CredentialStatus } from "./status";
 
@@ -56,14 +57,7 @@ export async function ensureFeedTopic(kafka: Kafka, topic: string, partitions: n
       }
       return;
     }
-    await admin
-      .createTopics({
-        topics: [{ topic, numPartitions: partitions, configEntries: [{ name: "cleanup.policy", value: "compact" }] }],
-        waitForLeaders: true,
-      })
-      .catch((err: Error & { type?: string }) => {
-        if (err.type !== "TOPIC_ALREADY_EXISTS") throw err; // another process created it meanwhile
-      });
+    await createTopicsWhenReady(admin, [{ topic, numPartitions: partitions, configEntries: [{ name: "cleanup.policy", value: "compact" }] }]);
   } finally {
     await admin.disconnect();
   }

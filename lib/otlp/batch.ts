@@ -1,14 +1,14 @@
 /**
  * One consumer batch of OTLP export messages, reduced as each export is decoded to what the
- * span store writes and what goes to the events topic: TabSeparated rows, written straight
- * into bytes, for otlp_spans and otlp_exports, and the action's JSON text per tool span.
+ * span store writes and what ingest stores: TabSeparated rows, written straight into bytes,
+ * for otlp_spans and otlp_exports, and the action's schema-v1 JSON text per tool span.
  * Nothing else decoded outlives its message: a batch holds tens of thousands of spans, and
  * objects kept until the batch is written outlive the young generation (as strings, the rows
  * alone made garbage collection take a third of the mapping's time, measured with
  * npm run bench:otlp and node --cpu-prof).
  *
  * Pure (no I/O): ingest/otlp-thread-worker.ts runs it in a worker thread, beside the thread
- * that stores the spans and ingests the events.
+ * that stores the spans and the events.
  */
 import { decodeOtlpMessage, type OtlpEncoding } from "./index";
 import { agentOfAgentSpan, ownAgent, spanRole, toolAction, type OtlpMapping } from "./map";
@@ -24,10 +24,16 @@ export interface WaitingRow {
   state: number;
 }
 
-/** An action with its agent: the events topic's message key and its schema-v1 JSON text. */
+/**
+ * An action with its agent, as schema-v1 JSON text: ingest validates it like any event
+ * (ingest/decode-batch.ts, decodeActions). `offset` is the Kafka offset of the export message
+ * it came from, its provenance in the events table; absent for a span that waited for its
+ * agent (the consumer gives it the offset of the batch that completed it).
+ */
 export interface ReadyAction {
   agent_id: string;
   json: string;
+  offset?: string;
 }
 
 /** A trace id in hex (16 bytes, lib/otlp/spans.ts). */
@@ -76,7 +82,7 @@ export interface ExportMessage {
 
 /** A batch mapped: the rows to store, the actions that named their agent, and what could not be used. */
 export interface MappedBatch extends SpanRows {
-  /** Tool spans that named their agent: ready to produce. */
+  /** Tool spans that named their agent: ready to store. */
   ready: ReadyAction[];
   /** Messages that did not decode (index into the batch's messages), for dead letters. */
   rejected: { index: number; reason: string }[];
@@ -118,7 +124,9 @@ export class SpanBatch {
       this.exportRows.add(`${tsvField(exportId)}\t${m.encoding}\t${tsvField(payload)}\n`);
       for (const s of decoded.spans) s.exportId = exportId;
     }
-    return this.addSpans(decoded.spans, roles);
+    const ready = this.addSpans(decoded.spans, roles);
+    for (const a of ready) a.offset = m.offset;
+    return ready;
   }
 
   /** Adds spans; returns the actions of the tool spans among them that named their agent. */

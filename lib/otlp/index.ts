@@ -1,7 +1,8 @@
 /**
  * The OpenTelemetry intake's entry points: settings → mapping, and one Kafka message (or
- * HTTP body) → spans. The Kafka consumer is ingest/otlp-consumer.ts, the HTTP route
- * app/v1/traces/route.ts; both end on the events topic, the path every event travels.
+ * HTTP body) → spans. The HTTP route (app/v1/traces/route.ts) produces exports to the OTLP
+ * topic; the Kafka consumer (ingest/otlp-consumer.ts) hands their actions, validated, to the
+ * writer and detection every event goes through.
  */
 import type { Config } from "../config";
 import { decodeOtlp, OtlpDecodeError, type OtlpEncoding } from "./codec";

@@ -15,11 +15,11 @@ import { EMITTED, EXPORT_COLUMNS, NO_AGENT, SPAN_COLUMNS, TRACE_ID_LENGTH, WAITI
 export { SpanBatch, mapBatch, type ReadyAction } from "./batch";
 
 export interface Completed {
-  /** Waiting tool spans whose agent is now known: actions ready to produce to the events topic. */
+  /** Waiting tool spans whose agent is now known: actions ready to store. */
   actions: ReadyAction[];
   /** Tool spans whose whole ancestry arrived without naming an agent. */
   orphans: { traceId: string; spanId: string; action: string; reason: string }[];
-  /** Records the outcome (state 1/2) once the caller has produced the actions and dead letters. */
+  /** Records the outcome (state 1/2) once the caller has stored the actions and dead letters. */
   settle(): Promise<void>;
 }
 

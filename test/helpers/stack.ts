@@ -115,5 +115,28 @@ export async function committedOffsets(): Promise<number> {
  */
 export async function waitUntilConsumed(total: number, timeoutMs = 60_000): Promise<void> {
   await eventually(async () => (await committedOffsets()) >= total, timeoutMs, `${total} messages consumed and evaluated`);
+  await eventually(otlpDrained, timeoutMs, "every OpenTelemetry export consumed and evaluated");
   await detectionIdle();
+}
+
+/**
+ * Whether the OpenTelemetry consumer has committed every message of its topic (true when the
+ * topic does not exist): it commits a batch once ingest has stored and evaluated its actions.
+ */
+async function otlpDrained(): Promise<boolean> {
+  const cfg = config();
+  const admin = createKafka(cfg, "-test-admin").admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(cfg.OTLP_KAFKA_TOPIC)) return true;
+    const ends = await admin.fetchTopicOffsets(cfg.OTLP_KAFKA_TOPIC);
+    const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [cfg.OTLP_KAFKA_TOPIC] });
+    return ends.every((e) => {
+      const c = committed.partitions.find((p) => p.partition === e.partition);
+      return Number(e.high) === 0 || Number(c?.offset ?? -1) >= Number(e.high);
+    });
+  } finally {
+    await admin.disconnect();
+  }
 }
