@@ -123,7 +123,7 @@ export async function waitUntilConsumed(total: number, timeoutMs = 60_000): Prom
  * Whether the OpenTelemetry consumer has committed every message of its topic (true when the
  * topic does not exist): it commits a batch once ingest has stored and evaluated its actions.
  */
-async function otlpDrained(): Promise<boolean> {
+export async function otlpDrained(): Promise<boolean> {
   const cfg = config();
   const admin = createKafka(cfg, "-test-admin").admin();
   await admin.connect();
