@@ -70,7 +70,7 @@ export async function benchIngestPath(): Promise<{ consumer: IngestConsumer; sto
     kafka: createKafka(cfg, "-bench-ingest"),
     client: s.writer,
     lookupClient: copies.client,
-    hooks: { afterStore: (e, storedAt) => engine.onEvents(e, { storedAt }) },
+    hooks: { afterStore: (e, context) => engine.onEvents(e, context) },
   });
   return {
     consumer,

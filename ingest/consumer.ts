@@ -12,6 +12,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { Partitioners, type Consumer, type ConsumerRunConfig, type EachBatchPayload, type Kafka } from "kafkajs";
 import type { Config } from "@/lib/config";
+import type { BatchContext } from "@/lib/detection/engine";
 import { ensureTopics } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
@@ -24,10 +25,10 @@ import { decodeBatch } from "./decode-batch";
 
 export interface IngestHooks {
   /**
-   * Runs after a batch is stored and before its offsets are committed (detection). `storedAt`
-   * is Date.now() when the batch's store began (lib/detection/engine.ts, BatchContext).
+   * Runs after a batch is stored and before its offsets are committed (detection), with the
+   * batch's context (lib/detection/engine.ts, BatchContext).
    */
-  afterStore?: (events: EventRow[], storedAt: number) => Promise<void>;
+  afterStore?: (events: EventRow[], context: BatchContext) => Promise<void>;
 }
 
 /** A flush whose rows were sorted into first copies, repeats and conflicts (ingest/first-copies.ts). */
@@ -36,10 +37,10 @@ interface PreparedFlush {
   sorted: SortedBatch;
 }
 
-/** What detection gets: the rows to evaluate, and Date.now() when their store began. */
+/** What detection gets: the rows to evaluate, and their batch's context. */
 interface DetectionInput {
   rows: EventRow[];
-  storedAt: number;
+  context: BatchContext;
 }
 
 /** Where another intake of the worker hands its validated events (IngestConsumer.submit). */
@@ -80,8 +81,13 @@ export class IngestConsumer implements EventIntake {
     );
     this.batcher = new Batcher<PreparedFlush, DetectionInput>(opts.cfg.INGEST_BATCH_SIZE, {
       prepare: (f) => this.untilDone("prepare", f.rows.length, async () => ({ flush: f, sorted: await this.writer.sort(f.rows) })),
-      store: (p) => this.untilDone("store", p.flush.rows.length, async () => ({ storedAt: Date.now(), rows: await this.store(p) })),
-      detect: ({ rows, storedAt }) => this.untilDone("detection", rows.length, () => this.detect(rows, storedAt)),
+      store: (p) =>
+        this.untilDone("store", p.flush.rows.length, async () => {
+          // A flush at least half as large as the largest there is: rows were waiting, ingest is behind.
+          const context = { storedAt: Date.now(), catchingUp: p.flush.rows.length >= opts.cfg.INGEST_BATCH_SIZE / 2 };
+          return { context, rows: await this.store(p) };
+        }),
+      detect: ({ rows, context }) => this.untilDone("detection", rows.length, () => this.detect(rows, context)),
     });
   }
 
@@ -265,8 +271,8 @@ export class IngestConsumer implements EventIntake {
     return forDetection;
   }
 
-  private async detect(stored: EventRow[], storedAt: number): Promise<void> {
-    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored, storedAt);
+  private async detect(stored: EventRow[], context: BatchContext): Promise<void> {
+    if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored, context);
     this.status.batches++;
     this.status.lastBatchAt = new Date().toISOString();
   }

@@ -83,8 +83,8 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       // retries the whole flush: storing is deduplicated and detection's writes are keyed by
       // (revocation, event), so the retry changes only what the failure left undone.
       // Derivations from scratch run beside ingest; a failed one is retried every second below.
-      afterStore: async (events, storedAt) => {
-        await engine.onEvents(events, { storedAt });
+      afterStore: async (events, context) => {
+        await engine.onEvents(events, context);
         status.evaluations++;
         status.lastEvaluationAt = new Date().toISOString();
         status.lastError = engine.lastError;

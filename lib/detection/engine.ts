@@ -42,6 +42,12 @@ export interface BatchContext {
    * events, and this batch and later ones take the rest (see `soleWriter`).
    */
   storedAt?: number;
+  /**
+   * Ingest is working through a backlog (its flushes are full): the publisher then paces its
+   * cycles to leave CPU to ingest (lib/detection/publisher.ts, paceWait). With live traffic it
+   * publishes at once.
+   */
+  catchingUp?: boolean;
 }
 
 export interface EngineOptions {
@@ -256,6 +262,7 @@ export class DetectionEngine {
   }
 
   private async evaluateBatch(events: BatchEvent[], context: BatchContext): Promise<void> {
+    this.publisher.setCatchingUp(context.catchingUp ?? false);
     const revocations = events.filter((e) => e.type === "revocation" && e.rev_scope !== "");
     const reinstatements = events.filter((e) => e.type === "reinstatement" && e.rev_scope !== "");
     // Kinds are re-read from the table (a few rows) unless this engine writes all coverage

@@ -31,7 +31,7 @@ export interface PublisherOptions {
   gatherMs?: number;
 }
 
-/** A cycle of at least this many revocations is followed by a pause as long as itself (paceWait). */
+/** A cycle of at least this many revocations is followed by a pause as long as itself while ingest catches up (paceWait). */
 const LARGE_CYCLE = 100;
 
 /** A failed cycle is tried again after this long; its revocations stay touched. */
@@ -48,6 +48,8 @@ export class Publisher {
   private lastCycleEnd = 0;
   private lastCycleMs = 0;
   private lastCycleSize = 0;
+  /** Whether ingest is working through a backlog (setCatchingUp). */
+  private catchingUp = false;
   lastError: string | null = null;
 
   constructor(private readonly opts: PublisherOptions) {
@@ -65,15 +67,24 @@ export class Publisher {
   }
 
   /**
-   * How long the next cycle still waits. After a large cycle (bulk ingest, where each batch
-   * touches hundreds of revocations), until that cycle's duration has passed again: cycles then
-   * take at most half of the publisher's time and publish more at once, leaving CPU to ingest
-   * (the same revocations are touched batch after batch, so a cycle gathering longer costs less
-   * per batch). After a small one (an incident's few leaking agents) not at all: its time is
-   * the round trips', and waiting would only delay the alert.
+   * Told by detection with every batch: whether ingest is working through a backlog (its
+   * batches are full), when publishing can wait a little to leave CPU to ingest, or keeping up
+   * with live traffic, when every delay is an alert's delay.
+   */
+  setCatchingUp(catchingUp: boolean): void {
+    this.catchingUp = catchingUp;
+  }
+
+  /**
+   * How long the next cycle still waits. While ingest catches up on a backlog and after a large
+   * cycle (each batch then touches hundreds of revocations), until that cycle's duration has
+   * passed again: cycles then take at most half of the publisher's time and publish more at
+   * once, leaving CPU to ingest (the same revocations are touched batch after batch, so a cycle
+   * gathering longer costs less per batch). Otherwise not at all: with live traffic (an
+   * incident as it happens) ingest has CPU to spare, and waiting would only delay the alert.
    */
   private paceWait(): number {
-    if (this.lastCycleSize < LARGE_CYCLE) return 0;
+    if (!this.catchingUp || this.lastCycleSize < LARGE_CYCLE) return 0;
     return this.lastCycleEnd + this.lastCycleMs - performance.now();
   }
 
