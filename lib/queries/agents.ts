@@ -8,11 +8,11 @@ import { z } from "zod";
 import type { StoredEvent } from "../events/schema";
 import { cursorTime, decodeCursor, page } from "../http/cursor";
 import { cursorParam, limitParam, timeParam } from "../http/params";
-import { queryRows } from "../store/clickhouse";
+import { queryRows, SMALL_READS } from "../store/clickhouse";
 import { agentContext, type ContextSpan } from "./agent-context";
 import { agentListItem } from "./agent-list";
 import { Conditions } from "./conditions";
-import { revocationsOfAgent } from "./revocations";
+import { revocationIdsOfAgent, timelineRevocations, type TimelineRevocation } from "./revocations";
 
 export { agentListQuery, listAgents, type AgentFilters, type AgentListItem, type AgentSort } from "./agent-list";
 
@@ -122,15 +122,21 @@ export async function agentTimeline(
   // Without FINAL: ingest stores the first copy of an event only (ingest/first-copies.ts), so
   // copies are rare (a race between workers) and identical; LIMIT 1 BY drops them for less
   // than FINAL's merge of every part the agent's rows are in.
-  const rows = await queryRows<EventRow>(
-    client,
-    "api:timeline",
-    `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, source, action, resource, decision,
-            sensitivity, trace_id, span_id, rev_scope, rev_subject, rev_reason, rev_cascade, rev_initiated_by, cred_id, cred_kind,
-            cred_parent_id, cred_expires_at, attributes
-     FROM events ${c.where} ORDER BY time DESC, event_id DESC LIMIT 1 BY event_id LIMIT {limit:UInt32}`,
-    { ...c.params, limit: limit + 1 },
-  );
+  // The revocations the agent has pairs under or is covered by are looked up once, beside the
+  // page, for both the flags and the revocations: an agent no revocation touched (most of them)
+  // needs neither query, and the others read both by primary key with the ids in hand.
+  const [rows, revocationIds] = await Promise.all([
+    queryRows<EventRow>(
+      client,
+      "api:timeline",
+      `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, source, action, resource, decision,
+              sensitivity, trace_id, span_id, rev_scope, rev_subject, rev_reason, rev_cascade, rev_initiated_by, cred_id, cred_kind,
+              cred_parent_id, cred_expires_at, attributes
+       FROM events ${c.where} ORDER BY time DESC, event_id DESC LIMIT 1 BY event_id LIMIT {limit:UInt32} ${SMALL_READS}`,
+      { ...c.params, limit: limit + 1 },
+    ),
+    revocationIdsOfAgent(client, agentId),
+  ]);
   const paged = page(rows, limit, (e) => ({ t: e.time, id: e.event_id }));
   const ids = paged.items.map((e) => e.event_id);
   // The page's context spans are those of the time its events cover: from its oldest event
@@ -143,19 +149,16 @@ export async function agentTimeline(
     toExclusive: !!after,
   };
   const [flags, revocations, context] = await Promise.all([
-    ids.length
+    ids.length && revocationIds.length
       ? queryRows<{ event_id: string; revocation_id: string; violation: boolean; via: string }>(
           client,
           "api:timeline:flags",
-          // The revocations this agent has pairs with come from detection's counters (a few rows
-          // per revocation and agent), so the pairs are then read by primary-key prefix.
           `SELECT event_id, revocation_id, violation, via FROM post_revocation_actions FINAL
-           WHERE revocation_id IN (SELECT DISTINCT revocation_id FROM revocation_counters WHERE agent_id = {a:String})
-             AND agent_id = {a:String} AND event_id IN {ids:Array(String)}`,
-          { a: agentId, ids },
+           WHERE revocation_id IN {revs:Array(String)} AND agent_id = {a:String} AND event_id IN {ids:Array(String)} ${SMALL_READS}`,
+          { a: agentId, revs: revocationIds, ids },
         )
       : Promise.resolve([]),
-    revocationsOfAgent(client, agentId),
+    timelineRevocations(client, agentId, revocationIds),
     agentContext(client, agentId, contextWindow, CONTEXT_PER_PAGE),
   ]);
   const byEvent = new Map<string, TimelineEvent["post_revocation"]>();
@@ -179,8 +182,6 @@ export async function agentTimeline(
     /** Spans that are not tool calls (OpenTelemetry context), in the time this page covers. */
     context: context.spans satisfies ContextSpan[],
     context_truncated: context.truncated,
-    revocations: revocations.map((r) => ({
-      event_id: r.event_id, time: r.time, scope: r.scope, subject: r.subject, reinstated_at: r.reinstated_at, containment: r.containment,
-    })),
+    revocations: revocations satisfies TimelineRevocation[],
   };
 }

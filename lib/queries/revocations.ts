@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { RevocationSummary } from "../detection/types";
 import { decodeCursor, page } from "../http/cursor";
 import { cursorParam, idParam, limitParam, timeParam } from "../http/params";
-import { queryRows } from "../store/clickhouse";
+import { queryRows, SMALL_READS } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
 export interface RevocationRow extends RevocationSummary {
@@ -64,23 +64,43 @@ export async function allRevocations(client: ClickHouseClient, f: RevocationFilt
 }
 
 /**
- * The revocations an agent's timeline shows: those it has post-revocation pairs with or is the
- * subject of (what allRevocations with agent_id filters for). Their ids come by key from
- * detection's tables, so the summaries are read by primary key instead of a FINAL pass over
- * every summary (the timeline is the dashboard's hottest page).
+ * The revocations an agent has post-revocation pairs under or is covered by (detection's
+ * counters and coverage, both a few rows per revocation and agent): where the agent's timeline
+ * looks for its flags and its revocations, by primary key instead of a FINAL pass over every
+ * summary or pair (the timeline is the dashboard's hottest page). Empty for an agent no
+ * revocation ever touched, which then needs neither.
  */
-export async function revocationsOfAgent(client: ClickHouseClient, agentId: string): Promise<RevocationRow[]> {
-  return queryRows<RevocationRow>(
+export async function revocationIdsOfAgent(client: ClickHouseClient, agentId: string): Promise<string[]> {
+  const rows = await queryRows<{ revocation_id: string }>(
+    client,
+    "api:revocations:idsOfAgent",
+    `SELECT revocation_id FROM revocation_counters WHERE agent_id = {a:String}
+     UNION DISTINCT
+     SELECT revocation_id FROM coverage WHERE key_kind = 'agent' AND key = {a:String}
+     ${SMALL_READS}`,
+    { a: agentId },
+  );
+  return rows.map((r) => r.revocation_id);
+}
+
+/** What an agent's timeline shows of a revocation. */
+export type TimelineRevocation = Pick<RevocationRow, "event_id" | "time" | "scope" | "subject" | "reinstated_at" | "containment">;
+
+/**
+ * The revocations an agent's timeline shows, newest first: those among `ids`
+ * (revocationIdsOfAgent) it has post-revocation pairs under or is the subject of (what
+ * allRevocations with agent_id filters for). Only the columns the timeline shows: the layers,
+ * delays and agent lists are most of a summary's bytes.
+ */
+export async function timelineRevocations(client: ClickHouseClient, agentId: string, ids: string[]): Promise<TimelineRevocation[]> {
+  if (!ids.length) return [];
+  return queryRows<TimelineRevocation>(
     client,
     "api:revocations:ofAgent",
-    `SELECT ${REVOCATION_COLUMNS} FROM revocation_status FINAL
-     WHERE event_id IN (
-             SELECT revocation_id FROM revocation_counters WHERE agent_id = {a:String}
-             UNION DISTINCT
-             SELECT revocation_id FROM coverage WHERE key_kind = 'agent' AND key = {a:String})
-       AND (has(agents, {a:String}) OR (scope = 'agent' AND subject = {a:String}))
-     ORDER BY time DESC, event_id DESC`,
-    { a: agentId },
+    `SELECT event_id, time, scope, subject, reinstated_at, containment FROM revocation_status FINAL
+     WHERE event_id IN {ids:Array(String)} AND (has(agents, {a:String}) OR (scope = 'agent' AND subject = {a:String}))
+     ORDER BY time DESC, event_id DESC ${SMALL_READS}`,
+    { a: agentId, ids },
   );
 }
 

@@ -10,11 +10,96 @@
  * chdb's connection buffers every result before it resolves (chdb/connection: query, exec,
  * insert and command all await the whole result), so a session is free again as soon as its
  * call settles: no result stream outlives the call that produced it.
+ *
+ * Every session sends only the settings it has not applied yet (SettingsOnce).
  */
 import { createChdbConnection } from "chdb/connection";
 
 type ChdbConnection = ReturnType<typeof createChdbConnection>;
 type Method = "query" | "exec" | "command" | "insert";
+/** The settings of a call, in the type chdb/connection declares them (its own copy of client-common). */
+type Settings = NonNullable<Parameters<ChdbConnection["query"]>[0]["clickhouse_settings"]>;
+
+/**
+ * chdb's connection runs a call's clickhouse_settings as SET statements before its SQL, on
+ * every call: the reader's nine (output formats, read-only, limits, log_comment) cost about
+ * 1 ms a query, as much as a primary-key lookup. A SET stays in effect on its session until the
+ * next SET of that name (sessions do not share them), so a setting whose value the session
+ * already has is left out. Calls on one session run one after the other here, as they do in
+ * the engine, so what the session has applied is known when the next call starts; after a
+ * failed call or a raw insert (whose settings chdb applies its own way) nothing is assumed and
+ * the next call sends every setting again.
+ */
+class SettingsOnce {
+  private applied = new Map<string, Settings[string]>();
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly session: ChdbConnection) {}
+
+  call<T>(settings: Settings | undefined, run: (settings: Settings | undefined) => Promise<T>): Promise<T> {
+    const next = this.tail.then(async () => {
+      const fresh = settings && this.unapplied(settings);
+      try {
+        const result = await run(fresh);
+        for (const [k, v] of Object.entries(fresh ?? {})) this.applied.set(k, v);
+        return result;
+      } catch (err) {
+        this.applied.clear();
+        throw err;
+      }
+    });
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  /** Anything but settings: nothing of what the session has applied is assumed afterwards. */
+  opaque<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(() => {
+      this.applied.clear();
+      return run();
+    });
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  /** Settles when every call made so far has settled. */
+  settled(): Promise<unknown> {
+    return this.tail;
+  }
+
+  private unapplied(settings: Settings): Settings {
+    const fresh: Settings = {};
+    for (const [k, v] of Object.entries(settings) as [string, Settings[string]][]) {
+      // default_format is no SET but the call's output format (chdb/connection): always sent.
+      if (v !== undefined && (k === "default_format" || this.applied.get(k) !== v)) fresh[k] = v;
+    }
+    return fresh;
+  }
+}
+
+/** One session behind SettingsOnce, with the connection interface the pool and @clickhouse/client use. */
+class OneSession {
+  private readonly once: SettingsOnce;
+
+  constructor(private readonly session: ChdbConnection) {
+    this.once = new SettingsOnce(session);
+  }
+
+  query = (params: Parameters<ChdbConnection["query"]>[0]) => this.once.call(params.clickhouse_settings, (s) => this.session.query({ ...params, clickhouse_settings: s }));
+  exec = (params: Parameters<ChdbConnection["exec"]>[0]) => this.once.call(params.clickhouse_settings, (s) => this.session.exec({ ...params, clickhouse_settings: s }));
+  command = (params: Parameters<ChdbConnection["command"]>[0]) => this.once.call(params.clickhouse_settings, (s) => this.session.command({ ...params, clickhouse_settings: s }));
+  insert = (params: Parameters<ChdbConnection["insert"]>[0]) => this.once.call(params.clickhouse_settings, (s) => this.session.insert({ ...params, clickhouse_settings: s }));
+  ping = (params: Parameters<ChdbConnection["ping"]>[0]) => this.session.ping(params);
+  readonly chdb = {
+    rawInsert: (params: Parameters<ChdbConnection["chdb"]["rawInsert"]>[0]) => this.once.opaque(() => this.session.chdb.rawInsert(params)),
+  };
+
+  /** Closes once the calls made so far have run, as chdb's close defers behind the calls it was given. */
+  async close(): Promise<void> {
+    await this.once.settled();
+    await this.session.close();
+  }
+}
 
 class SessionPool {
   private readonly inFlight: number[];
@@ -56,6 +141,6 @@ class SessionPool {
 
 /** A connection over `size` sessions on the data directory at `path` (one session when size is 1). */
 export function createSessionPool(path: string, size: number): ChdbConnection {
-  const sessions = Array.from({ length: Math.max(1, size) }, () => createChdbConnection({ path }));
+  const sessions = Array.from({ length: Math.max(1, size) }, () => new OneSession(createChdbConnection({ path })) as unknown as ChdbConnection);
   return sessions.length === 1 ? sessions[0] : (new SessionPool(sessions) as unknown as ChdbConnection);
 }
