@@ -129,8 +129,10 @@ export function coverageRows(state: RevocationState, covered: Set<string>): Cove
   return rows;
 }
 
-export async function writeCoverage(client: ClickHouseClient, rows: CoverageEntry[]): Promise<void> {
-  if (rows.length === 0) return;
+/** Writes coverage rows under one new version, which it returns (lib/detection/coverage-memory.ts keeps it too). */
+export async function writeCoverage(client: ClickHouseClient, rows: CoverageEntry[]): Promise<number> {
   const version = nextVersion();
+  if (rows.length === 0) return version;
   await insertRows(client, "coverage", rows.map((r) => ({ ...r, version })), { comment: "detection:coverage:write" });
+  return version;
 }

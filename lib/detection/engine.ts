@@ -19,7 +19,7 @@ import type { AlertHistoryEntry } from "../alerts/store";
 import { AlertStore } from "../alerts/store";
 import type { StoredEvent } from "../events/schema";
 import { coverageKinds, coveredCredentials, coverageRows, lookupCoverage, writeCoverage } from "./coverage";
-import { CoveredKeys } from "./covered-keys";
+import { CoverageMemory } from "./coverage-memory";
 import { Derivations } from "./derivation";
 import { CoverageIndex, growingRevocations, keysOf, matchActions, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs } from "./pairs";
@@ -105,8 +105,8 @@ export class DetectionEngine {
   private readonly updateIntervalMs: number;
   private lastOwedCheck = 0;
   private readonly soleWriter: boolean;
-  /** The keys coverage names, so a batch of uncovered keys skips the lookup (sole writer only: another worker may write coverage). */
-  private readonly coveredKeys: CoveredKeys | null;
+  /** The coverage table in memory, so a batch needs no lookup (sole writer only: another worker may write coverage). */
+  private readonly coverage: CoverageMemory | null;
   /**
    * The bound (Date.now()) of each revocation's derivations committed in the last
    * COMMIT_MEMORY_MS: events stored before it may have pairs from the derivation.
@@ -130,7 +130,7 @@ export class DetectionEngine {
   ) {
     this.updateIntervalMs = options.updateIntervalMs ?? 0;
     this.soleWriter = options.soleWriter ?? false;
-    this.coveredKeys = this.soleWriter ? new CoveredKeys() : null;
+    this.coverage = this.soleWriter ? new CoverageMemory() : null;
     const publishOn = options.publisher ?? client;
     this.publisher = new Publisher({
       client: publishOn,
@@ -153,7 +153,7 @@ export class DetectionEngine {
   /** Resumes from persisted state: pending derivations and owed publications only, no sweep. */
   async start(): Promise<void> {
     this.kinds = await coverageKinds(this.client);
-    await this.coveredKeys?.load(this.client);
+    await this.coverage?.load(this.client);
     // Everything stored so far was stored before this start: a resumed derivation takes it all.
     const bound = this.derivationBound(Date.now());
     for (const id of await this.states.pendingIds()) this.derivations.request(id, bound);
@@ -276,18 +276,18 @@ export class DetectionEngine {
     await this.prepareNewRevocations(revocations, bound);
     await this.applyReinstatements(reinstatements, bound);
 
-    // The batch's keys of the kinds coverage has, and of those only the keys coverage names;
-    // computed again after a prepare, which may cover more.
-    const covered = () => {
+    // The coverage of the batch's keys (of the kinds coverage has), from memory when this
+    // engine writes all coverage; looked up again after a prepare, which may cover more.
+    const lookup = async () => {
       const mentioned = keysOf(events, this.kinds);
-      return this.coveredKeys ? this.coveredKeys.filter(mentioned) : mentioned;
+      return new CoverageIndex(this.coverage?.lookup(mentioned) ?? (await lookupCoverage(this.client, mentioned)));
     };
-    let index = new CoverageIndex(await lookupCoverage(this.client, covered()));
+    let index = await lookup();
     const growing = growingRevocations(events, index);
     if (growing.size) {
       const states = await this.states.get([...growing]);
       await this.prepare([...states.values()].map((s) => ({ state: s, changes: {} })), bound);
-      index = new CoverageIndex(await lookupCoverage(this.client, covered()));
+      index = await lookup();
     }
 
     const pairs = matchActions(events, index, this.settings);
@@ -342,8 +342,8 @@ export class DetectionEngine {
     }));
     const covered = await coveredCredentials(this.client, next);
     const rows = next.flatMap((s) => coverageRows(s, covered.get(s.revocation_id)!));
-    await writeCoverage(this.client, rows);
-    this.coveredKeys?.add(rows);
+    const version = await writeCoverage(this.client, rows);
+    this.coverage?.add(rows, version);
     // The covered-credentials feed (lib/feed/publisher.ts) follows inside the batch: a failed
     // publish fails the batch, which is then retried.
     await this.onCoverageChanged(next.map((s) => s.revocation_id), [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))]);

@@ -9,7 +9,9 @@
  * - a derivation and batch detection hand actions over at the batch's store time, each action
  *   counted once on either side of it;
  * - two detection passes over the same batch at once (two workers, or a redelivery racing the
- *   original) give the same pairs, counts and alerts as one pass.
+ *   original) give the same pairs, counts and alerts as one pass;
+ * - an engine started on an existing store matches new actions against the coverage stored
+ *   before (lib/detection/coverage-memory.ts loads it).
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
@@ -163,6 +165,24 @@ describe("detection retries what failed and counts repeated passes once", () => 
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 2 }]);
     await restarted.stop();
     await crashed.stop();
+  });
+
+  it("finds after a restart the coverage an earlier run wrote (the sole writer holds it in memory)", async () => {
+    const batch = revocationAndActions(2);
+    await store(batch.slice(0, 1));
+    const first = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await first.start();
+    await first.onEvents(batch.slice(0, 1), { storedAt: Date.now() }); // writes the revocation's coverage
+    await first.idle();
+    await first.stop();
+    // A new process: the actions of the revoked agent are matched against the coverage it loads.
+    const restarted = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await restarted.start();
+    await store(batch.slice(1));
+    await restarted.onEvents(batch.slice(1).map((e) => ({ ...e, stored_before: false })), { storedAt: Date.now() });
+    await restarted.idle();
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 2 }]);
+    await restarted.stop();
   });
 
   // A derivation asked for by a batch takes the actions stored before that batch's store began;
