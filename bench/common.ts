@@ -83,25 +83,10 @@ export async function benchIngestPath(): Promise<{ consumer: IngestConsumer; sto
 }
 
 /**
- * CPU seconds of this process's main thread (the one JavaScript thread of the ingest path),
- * from /proc on Linux; null elsewhere. Beside process.cpuUsage() (every thread: the engine's,
- * worker threads') it shows how the work is split between threads.
- */
-export function mainThreadCpuSeconds(): number | null {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * CPU seconds per thread name of this process (Linux /proc; empty elsewhere): the main thread
- * is the process's own name, worker threads and the embedded engine's pools have theirs.
- * The difference of two readings shows which threads a phase kept busy.
+ * CPU seconds per thread name of this process (Linux /proc; empty elsewhere): "main" for the
+ * main thread (the one JavaScript thread of the ingest path), worker threads and the embedded
+ * engine's pools by their own names. Beside process.cpuUsage() (every thread together), the
+ * difference of two readings shows which threads a phase kept busy.
  */
 export function threadCpuSeconds(): Map<string, number> {
   const byName = new Map<string, number>();
@@ -111,6 +96,7 @@ export function threadCpuSeconds(): Map<string, number> {
         const name = readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim();
         const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
         const label = task === String(process.pid) ? "main" : name;
         byName.set(label, (byName.get(label) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
       } catch {

@@ -23,7 +23,7 @@ import { encodeOtlp, type OtlpEncoding } from "@/lib/otlp/codec";
 import { ExportTraceServiceRequestSchema } from "@/lib/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
 
 import { OtlpConsumer } from "@/ingest/otlp-consumer";
-import { benchEnvironment, benchEvent, benchIngestPath, fmt, mainThreadCpuSeconds, threadCpuDelta, threadCpuSeconds } from "./common";
+import { benchEnvironment, benchEvent, benchIngestPath, fmt, threadCpuDelta, threadCpuSeconds } from "./common";
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 200_000);
 const SPANS_PER_MESSAGE = 500;
@@ -95,7 +95,6 @@ async function ingest(withOtlp: boolean): Promise<number> {
   const otlp = own ? new OtlpConsumer(cfg, createKafka(cfg, "-bench-otlp"), own.client, consumer) : null;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const main0 = mainThreadCpuSeconds();
   const threads0 = threadCpuSeconds();
   // How long the main thread's event loop is held up: in embedded mode the same thread serves
   // the API (credential status lookups on tool calls' paths among them).
@@ -105,14 +104,12 @@ async function ingest(withOtlp: boolean): Promise<number> {
   while (status.stored < target) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const main1 = mainThreadCpuSeconds();
   const threads1 = threadCpuSeconds();
   // CPU seconds of this process (every thread: JavaScript, the OTLP consumer's worker thread and
   // the embedded ClickHouse engine): on a shared machine they vary much less than elapsed time.
   loopDelay.disable();
-  const mainCpu = main0 !== null && main1 !== null ? `, main thread ${(main1 - main0).toFixed(2)} s` : "";
   console.log(`  (main event loop delay: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms)`);
-  console.log(`  (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s${mainCpu})`);
+  console.log(`  (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s)`);
   console.log(`  (by thread: ${threadCpuDelta(threads0, threads1)})`);
   await otlp?.stop();
   await own?.close();

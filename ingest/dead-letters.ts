@@ -29,6 +29,16 @@ export interface DeadLetter {
   reason: string;
 }
 
+/**
+ * A dead letter about a Kafka message, or about one span of it (`span`: "trace/span…"): a
+ * span's letter is named after the topic, "<topic>/<span>", since the dead_letters table keeps
+ * one row per (topic, partition, offset), an OTLP export may hold several bad spans, and a
+ * redelivered one must not count twice.
+ */
+export function kafkaLetter(at: { topic: string; partition: number; offset: string }, key: Buffer | null, value: Buffer | null, reason: string, span?: string): DeadLetter {
+  return { origin: "kafka", topic: span ? `${at.topic}/${span}` : at.topic, partition: at.partition, offset: at.offset, key, value, reason };
+}
+
 /** The table keeps at most this much of a payload; the topic keeps all of it when the broker takes it. */
 export const STORED_PAYLOAD_BYTES = 64 * 1024;
 /** Keys are agent ids: a longer one is cut (its hash is not needed to find the agent). */

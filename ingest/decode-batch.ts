@@ -7,7 +7,7 @@ import type { Batch } from "kafkajs";
 import { decodeMessage } from "@/lib/events/schema";
 import { spanOfAction, validateActions, type ActionRow, type ValidatedActions } from "@/lib/otlp/actions";
 import type { ReadyAction } from "@/lib/otlp/batch";
-import type { DeadLetter } from "./dead-letters";
+import { kafkaLetter, type DeadLetter } from "./dead-letters";
 import type { EventRow } from "./event-writer";
 import { receivedFrom } from "./first-copies";
 
@@ -41,7 +41,7 @@ export async function decodeBatch(batch: Batch): Promise<{ rows: EventRow[]; let
       receivedFrom(row, batch.topic, m);
       rows.push(row);
     } else {
-      letters.push({ origin: "kafka", topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, reason: decoded.reason });
+      letters.push(kafkaLetter({ topic: batch.topic, partition: batch.partition, offset: m.offset }, m.key, m.value, decoded.reason));
     }
   }
   return { rows, letters };
@@ -73,17 +73,11 @@ export async function decodeActions(actions: ReadyAction[], source: ActionSource
   return { rows, letters };
 }
 
-/** Dead letters for invalid actions, named after their span like the intake's other span-level letters (ingest/otlp-consumer.ts). */
-export function actionLetters(invalid: ValidatedActions["invalid"], source: ActionSource): DeadLetter[] {
-  return invalid.map(({ action, reason }) => ({
-    origin: "kafka",
-    topic: `${source.topic}/${spanOfAction(action.json)}`,
-    partition: source.partition,
-    offset: action.offset ?? source.offset,
-    key: null,
-    value: Buffer.from(action.json),
-    reason: `otlp: ${reason}`,
-  }));
+/** Dead letters for invalid actions, named after their span like the intake's other span-level letters. */
+function actionLetters(invalid: ValidatedActions["invalid"], source: ActionSource): DeadLetter[] {
+  return invalid.map(({ action, reason }) =>
+    kafkaLetter({ ...source, offset: action.offset ?? source.offset }, null, Buffer.from(action.json), `otlp: ${reason}`, spanOfAction(action.json)),
+  );
 }
 
 function placed(row: ActionRow, source: ActionSource): EventRow {

@@ -24,15 +24,12 @@ import { encodingOf } from "@/lib/otlp";
 import type { ExportMessage } from "@/lib/otlp/batch";
 import { SpanStore } from "@/lib/otlp/store";
 import type { EventIntake } from "./consumer";
-import type { DeadLetter } from "./dead-letters";
+import { kafkaLetter, type DeadLetter } from "./dead-letters";
 import { decodeActions } from "./decode-batch";
 import { OtlpThread } from "./otlp-thread";
 
-export interface OtlpConsumerStatus {
-  messages: number;
-  actions: number;
-  deadLettered: number;
-}
+/** The OpenTelemetry consumer's group: OTLP_KAFKA_GROUP_ID, else the ingest group's name with "-otlp". */
+export const otlpGroupId = (cfg: Config): string => cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
 
 export class OtlpConsumer {
   private readonly log = logger().child({ component: "otlp-ingest" });
@@ -41,7 +38,6 @@ export class OtlpConsumer {
   /** Per partition, the commit of its last batch: commits of one partition happen in order. */
   private readonly commits = new Map<number, Promise<void>>();
   private readonly spans: SpanStore;
-  readonly status: OtlpConsumerStatus = { messages: 0, actions: 0, deadLettered: 0 };
 
   constructor(
     private readonly cfg: Config,
@@ -65,7 +61,7 @@ export class OtlpConsumer {
     }
     this.thread = new OtlpThread(cfg);
     await this.thread.start();
-    const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
+    const groupId = otlpGroupId(cfg);
     // Up to 8 MiB per partition (~35k protobuf spans): each batch pays a few fixed round trips
     // (span insert, lookup, commit), so fewer, larger batches go faster (measured with
     // npm run bench:otlp: 1 MiB batches were slower than 8 MiB ones).
@@ -88,6 +84,9 @@ export class OtlpConsumer {
     } catch {
       // Not running: nothing to pause.
     }
+    // The batches already handed to ingest commit while the group still has their partitions;
+    // disconnect() then waits for a batch still being mapped, whose commit finds the group left
+    // and leaves it to be delivered again.
     await Promise.all(this.commits.values());
     await this.consumer?.disconnect();
     await Promise.all(this.commits.values());
@@ -103,10 +102,7 @@ export class OtlpConsumer {
       return { offset: m.offset, encoding: encodingOf(header ? String(header) : null) ?? this.cfg.OTLP_KAFKA_ENCODING, value: m.value };
     });
     const letter = (offset: string, key: Buffer | null, value: Buffer | null, reason: string, span?: string): DeadLetter =>
-      // A letter about one span (not the whole message) names it after the topic: the
-      // dead_letters table keeps one row per (topic, partition, offset), and a message may
-      // hold several bad spans, while a redelivered one must not count twice.
-      ({ origin: "kafka", topic: span ? `${batch.topic}/${span}` : batch.topic, partition: batch.partition, offset, key, value, reason });
+      kafkaLetter({ topic: batch.topic, partition: batch.partition, offset }, key, value, reason, span);
     const lastOffset = batch.lastOffset();
     // Mapped and its spans stored again on a retry: the same rows, which the tables deduplicate.
     const { rows, letters, settle } = await this.withRetry(heartbeat, isRunning, async () => {
@@ -129,7 +125,6 @@ export class OtlpConsumer {
       const completed = await decodeActions(done.actions, source);
       return { rows: ready.rows.concat(completed.rows), letters: letters.concat(ready.letters, completed.letters), settle: done.settle };
     });
-    this.status.messages += batch.messages.length;
     // Queued behind ingest's back-pressure: heartbeat meanwhile so the group keeps this partition.
     const { stored } = await whileHeartbeating(heartbeat, this.intake.submit(rows, letters));
     // Return at once, like the events topic's consumer: kafkajs fetches the next batch while
@@ -142,8 +137,6 @@ export class OtlpConsumer {
         await stored;
         await previous;
         await settle();
-        this.status.actions += rows.length;
-        this.status.deadLettered += letters.length;
         await this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
       } catch (err) {
         // Not stored (ingest stopping) or the partition was given up: the offsets stay where

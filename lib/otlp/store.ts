@@ -12,8 +12,6 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { insertBytes, insertRows, queryRows } from "../store/clickhouse";
 import { EMITTED, EXPORT_COLUMNS, NO_AGENT, SPAN_COLUMNS, TRACE_ID_LENGTH, WAITING, withAgent, type ReadyAction, type SpanRows, type WaitingRow } from "./batch";
 
-export { SpanBatch, mapBatch, type ReadyAction } from "./batch";
-
 export interface Completed {
   /** Waiting tool spans whose agent is now known: actions ready to store. */
   actions: ReadyAction[];

@@ -13,6 +13,7 @@ import { config, resetConfig } from "@/lib/config";
 import { createKafka } from "@/lib/kafka";
 import { store } from "@/lib/store/clickhouse";
 import { detectionIdle } from "@/lib/detection/engine";
+import { otlpGroupId } from "@/ingest/otlp-consumer";
 
 export interface TestStack {
   topic: string;
@@ -98,11 +99,16 @@ export function actionEvent(overrides: Record<string, unknown> = {}): Record<str
 /** Sum of the committed offsets of the configured group on the configured topic. */
 export async function committedOffsets(): Promise<number> {
   const cfg = config();
-  const admin = createKafka(cfg, "-test-admin").admin();
+  return committedOffsetsOf(cfg.KAFKA_GROUP_ID, cfg.KAFKA_TOPIC);
+}
+
+/** Sum of the offsets `groupId` has committed on `topic` (0 for a partition with none). */
+export async function committedOffsetsOf(groupId: string, topic: string): Promise<number> {
+  const admin = createKafka(config(), "-test-admin").admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchOffsets({ groupId: cfg.KAFKA_GROUP_ID, topics: [cfg.KAFKA_TOPIC] });
-    return offsets[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return offsets.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
   } finally {
     await admin.disconnect();
   }
@@ -130,8 +136,7 @@ export async function otlpDrained(): Promise<boolean> {
   try {
     if (!(await admin.listTopics()).includes(cfg.OTLP_KAFKA_TOPIC)) return true;
     const ends = await admin.fetchTopicOffsets(cfg.OTLP_KAFKA_TOPIC);
-    const groupId = cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [cfg.OTLP_KAFKA_TOPIC] });
+    const [committed] = await admin.fetchOffsets({ groupId: otlpGroupId(cfg), topics: [cfg.OTLP_KAFKA_TOPIC] });
     return ends.every((e) => {
       const c = committed.partitions.find((p) => p.partition === e.partition);
       return Number(e.high) === 0 || Number(c?.offset ?? -1) >= Number(e.high);

@@ -15,8 +15,8 @@ import { migrate } from "@/lib/store/migrate";
 import type { EventIntake } from "@/ingest/consumer";
 import type { DeadLetter } from "@/ingest/dead-letters";
 import type { EventRow } from "@/ingest/event-writer";
-import { OtlpConsumer } from "@/ingest/otlp-consumer";
-import { configureTestStack, eventually, testProducer } from "../helpers/stack";
+import { OtlpConsumer, otlpGroupId } from "@/ingest/otlp-consumer";
+import { committedOffsetsOf, configureTestStack, eventually, testProducer } from "../helpers/stack";
 import { OtelSource, serialise } from "../helpers/otel";
 
 /** Records each hand-over and settles its `stored` only when told to. */
@@ -33,17 +33,7 @@ class HeldIntake implements EventIntake {
 
 let producer: Producer;
 
-async function committedOtlpOffset(): Promise<number> {
-  const cfg = config();
-  const admin = createKafka(cfg, "-test-admin").admin();
-  await admin.connect();
-  try {
-    const [topic] = await admin.fetchOffsets({ groupId: cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`, topics: [cfg.OTLP_KAFKA_TOPIC] });
-    return topic.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const committedOtlpOffset = () => committedOffsetsOf(otlpGroupId(config()), config().OTLP_KAFKA_TOPIC);
 
 function startConsumer(intake: EventIntake): Promise<OtlpConsumer> {
   const cfg = config();
