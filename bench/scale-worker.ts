@@ -15,6 +15,7 @@ import { incident } from "./scale-incident";
 import { reads } from "./scale-reads";
 import { CallProfile } from "./scale-profile";
 import { emitResult, mb, Offsets, progress, RssSampler, sleep, watchIngest } from "./scale-util";
+import { threadCpuDelta, threadCpuSeconds } from "./common";
 
 const phase = process.env.SCALE_PHASE ?? "a";
 /** Phase B's ingest and derivations are cut off after these (the figures then say so), so that a slow engine still gives a report. */
@@ -50,6 +51,7 @@ async function main() {
   const profile = new CallProfile();
   if (phase === "b") for (const session of ["writer", "detector", "publisher", "scanner"] as const) profile.wrap(session, store()[session]);
   rss.enter("ingest");
+  const cpuBefore = threadCpuSeconds();
   let worker = await startWorker();
   const ingest = await watchIngest(
     offsets,
@@ -58,6 +60,9 @@ async function main() {
     phase === "b" ? INGEST_LIMIT_MS : Infinity,
   );
   progress(`phase ${phase}: ingest ${Math.round(ingest.rate).toLocaleString("en-US")} events/s over ${ingest.seconds.toFixed(1)} s`);
+  // Where the CPU went (main: the JavaScript thread; the engine's threads by name): the two
+  // phases side by side say what detection adds.
+  progress(`phase ${phase}: CPU by thread during ingest: ${threadCpuDelta(cpuBefore, threadCpuSeconds())}`);
   if (phase === "a") {
     const stored = await count("SELECT count() AS n FROM events");
     await worker.stop();

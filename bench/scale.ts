@@ -50,7 +50,7 @@ async function produce(withControl: boolean, expected?: Expected): Promise<{ mes
 
 function runPhase<T>(phase: "a" | "b"): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--max-semi-space-size=64", "--import", "tsx", "bench/scale-worker.ts"], {
+    const child = spawn(process.execPath, [...(process.env.BENCH_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : []), "--max-semi-space-size=64", "--import", "tsx", "bench/scale-worker.ts"], {
       env: { ...process.env, SCALE_PHASE: phase },
       stdio: ["ignore", "pipe", "inherit"],
     });

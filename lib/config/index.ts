@@ -152,6 +152,11 @@ const schema = z.object({
    * once per this interval per alert, with the latest counts; other changes go out at once.
    */
   REVENANT_ALERT_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
+   * While ingest works through a backlog (its flushes are full), summaries and alerts are
+   * published at most this often, leaving CPU to ingest; with live traffic they go out at once.
+   */
+  DETECTION_BACKLOG_PUBLISH_MS: z.coerce.number().int().min(0).default(3_000),
 
   REVENANT_ADMIN_EMAIL: z.string().optional(),
   REVENANT_ADMIN_PASSWORD: z.string().optional(),

@@ -24,7 +24,7 @@ import { coverageOf } from "./coverage";
 import { CoverageIndex, matchActions, type CoverageEntry, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs, deletePairs, storedPairsOf } from "./pairs";
 import type { Publisher } from "./publisher";
-import { RevocationStates } from "./state";
+import type { RevocationStates } from "./state";
 import type { DetectionSettings } from "./types";
 
 /** Revocations derived per scan: one scan serves them all, and the IN lists stay modest. */
@@ -32,6 +32,8 @@ const PER_SCAN = 200;
 
 export interface DerivationDeps {
   writer: ClickHouseClient;
+  /** Revocation states on a session (held in memory by the sole writer, lib/detection/state-memory.ts). */
+  states: (client: ClickHouseClient) => RevocationStates;
   scanner: ClickHouseClient;
   settings: DetectionSettings;
   publisher: Publisher;
@@ -161,7 +163,7 @@ export class Derivations {
 
   private async derive(bounds: Map<string, number>): Promise<void> {
     const { scanner, writer, settings } = this.deps;
-    const states = await new RevocationStates(scanner).get([...bounds.keys()]);
+    const states = await this.deps.states(scanner).get([...bounds.keys()]);
     const due = [...states.values()].filter((s) => s.pending === 1);
     if (due.length === 0) return;
     const generation = new Map(due.map((s) => [s.revocation_id, s.write_generation]));
@@ -178,7 +180,7 @@ export class Derivations {
     const gone = stored.filter((p) => p.generation < generation.get(p.revocation_id)! && !keep.has(key(p)));
 
     await this.deps.withLock(async () => {
-      const current = await new RevocationStates(writer).get([...generation.keys()]);
+      const current = await this.deps.states(writer).get([...generation.keys()]);
       // Coverage changed again while scanning: that revocation waits for the newer request.
       const committing = [...current.values()].filter((s) => s.pending === 1 && s.write_generation === generation.get(s.revocation_id));
       if (committing.length === 0) return;
@@ -193,7 +195,7 @@ export class Derivations {
       await appendPairs(writer, pairs.map(({ ingested_at: _stored, ...pair }) => pair), "detection:derive:pairs");
       await deletePairs(writer, stale);
       const committed = committing.map((s) => ({ ...s, generation: s.write_generation, pending: 0 }));
-      await new RevocationStates(writer).put(committed);
+      await this.deps.states(writer).put(committed);
       // Published by the publisher's next cycle, outside the engine's lock: the batches waiting
       // for the lock do not wait for the publication too (resume() covers a crash in between).
       this.deps.publisher.mark(committed.map((s) => s.revocation_id));

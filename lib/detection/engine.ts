@@ -3,16 +3,19 @@
  *
  * Coverage is data: the coverage table says which agent / session / pipeline / credential keys
  * each revocation covers and in which window. For every stored batch the engine
- *   1. brings coverage up to date for the revocations and reinstatements in the batch,
- *   2. looks up the coverage rows of the keys the batch mentions (one query),
- *   3. re-prepares revocations whose covered set the batch makes grow,
- *   4. matches the batch's actions against those rows and appends the new pairs (the counters
+ *   1. looks up the coverage rows of the keys the batch mentions (from memory as the sole
+ *      writer, else one query), which tell the revocations whose covered set the batch makes grow,
+ *   2. brings coverage up to date, in one prepare, for those and for the revocations and
+ *      reinstatements in the batch, and looks the batch's keys up again if it did,
+ *   3. matches the batch's actions against those rows and appends the new pairs (the counters
  *      follow by materialized view), and
- *   5. marks the revocations it touched, whose summaries and alerts the publisher writes from
+ *   4. marks the revocations it touched, whose summaries and alerts the publisher writes from
  *      their counters shortly after, off the batch's path (lib/detection/publisher.ts).
  * So the cost of a batch follows the batch, not the history of what it touches. A revocation
  * whose past changes is derived again from scratch, asynchronously (lib/detection/derivation.ts).
- * Nothing grows in memory with history, and start-up only reloads the pending derivations.
+ * Nothing grows in memory with events: the sole writer holds coverage and revocation states
+ * (one row per covered key, one state per revocation, each capped), and start-up reloads those
+ * and the pending derivations.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry } from "../alerts/store";
@@ -25,6 +28,7 @@ import { CoverageIndex, growingRevocations, keysOf, matchActions, type KeyKind, 
 import { appendPairs } from "./pairs";
 import { Publisher } from "./publisher";
 import { initialState, RevocationStates, type RevocationState } from "./state";
+import { StateMemory } from "./state-memory";
 import type { DetectionSettings } from "./types";
 
 /**
@@ -55,8 +59,10 @@ export interface EngineOptions {
   scanner?: ClickHouseClient;
   /** The session summaries and alerts are published on (lib/detection/publisher.ts). Defaults to the client. */
   publisher?: ClickHouseClient;
-  /** How long touched revocations gather before they are published (ms, default 100). */
+  /** How long touched revocations gather before they are published (ms, default 20). */
   publishGatherMs?: number;
+  /** While ingest catches up on a backlog, the least time between publisher cycles (ms, DETECTION_BACKLOG_PUBLISH_MS; default 0). */
+  backlogPublishMs?: number;
   /**
    * This engine is the only one writing detection's tables (embedded mode: one process owns the
    * data directory). Then a derivation prepared by a batch scans only events stored before that
@@ -107,6 +113,8 @@ export class DetectionEngine {
   private readonly soleWriter: boolean;
   /** The coverage table in memory, so a batch needs no lookup (sole writer only: another worker may write coverage). */
   private readonly coverage: CoverageMemory | null;
+  /** Revocation states in memory, shared by batches, derivations and the publisher (sole writer only, like coverage). */
+  private readonly stateMemory: StateMemory | null;
   /**
    * The bound (Date.now()) of each revocation's derivations committed in the last
    * COMMIT_MEMORY_MS: events stored before it may have pairs from the derivation.
@@ -131,17 +139,21 @@ export class DetectionEngine {
     this.updateIntervalMs = options.updateIntervalMs ?? 0;
     this.soleWriter = options.soleWriter ?? false;
     this.coverage = this.soleWriter ? new CoverageMemory() : null;
+    this.stateMemory = this.soleWriter ? new StateMemory() : null;
     const publishOn = options.publisher ?? client;
     this.publisher = new Publisher({
       client: publishOn,
       alerts: new AlertStore(publishOn, { updateIntervalMs: this.updateIntervalMs }),
       onAlertChanges,
       gatherMs: options.publishGatherMs,
+      backlogIntervalMs: options.backlogPublishMs,
+      stateMemory: this.stateMemory,
     });
-    this.states = new RevocationStates(client);
+    this.states = new RevocationStates(client, this.stateMemory);
     this.onCoverageChanged = options.onCoverageChanged ?? (async () => {});
     this.derivations = new Derivations({
       writer: client,
+      states: (session) => new RevocationStates(session, this.stateMemory),
       scanner: options.scanner ?? client,
       settings,
       publisher: this.publisher,
@@ -154,6 +166,7 @@ export class DetectionEngine {
   async start(): Promise<void> {
     this.kinds = await coverageKinds(this.client);
     await this.coverage?.load(this.client);
+    await this.stateMemory?.load(this.client);
     // Everything stored so far was stored before this start: a resumed derivation takes it all.
     const bound = this.derivationBound(Date.now());
     for (const id of await this.states.pendingIds()) this.derivations.request(id, bound);
@@ -273,9 +286,6 @@ export class DetectionEngine {
     }
 
     const bound = this.derivationBound(context.storedAt);
-    await this.prepareNewRevocations(revocations, bound);
-    await this.applyReinstatements(reinstatements, bound);
-
     // The coverage of the batch's keys (of the kinds coverage has), from memory when this
     // engine writes all coverage; looked up again after a prepare, which may cover more.
     const lookup = async () => {
@@ -283,10 +293,13 @@ export class DetectionEngine {
       return new CoverageIndex(this.coverage?.lookup(mentioned) ?? (await lookupCoverage(this.client, mentioned)));
     };
     let index = await lookup();
+    // Earlier revocations whose covered set this batch makes grow. The batch's own new
+    // revocations need no such check: the batch is stored, so their root sets and lineage,
+    // read when they are prepared, include its credentials already.
     const growing = growingRevocations(events, index);
-    if (growing.size) {
-      const states = await this.states.get([...growing]);
-      await this.prepare([...states.values()].map((s) => ({ state: s, changes: {} })), bound);
+    const items = await this.changedRevocations(revocations, reinstatements, growing);
+    if (items.length) {
+      await this.prepare(items, bound);
       index = await lookup();
     }
 
@@ -298,31 +311,38 @@ export class DetectionEngine {
     this.publisher.mark(pairs.map((p) => p.revocation_id));
   }
 
-  private async prepareNewRevocations(revocations: StoredEvent[], bound: number): Promise<void> {
-    if (revocations.length === 0) return;
-    const known = await this.states.get(revocations.map((r) => r.event_id));
-    // Redelivered revocations are skipped: their derivation is done or pending.
+  /**
+   * What the batch changes, for one prepare: its new revocations (a redelivered one is skipped:
+   * its derivation is done or pending), the revocations of the subjects it reinstates whose
+   * window end moves (the first reinstatement after R ends the window), and the growing ones.
+   * One prepare per batch: its root-set and lineage walks, coverage write and state write
+   * are paid once, whatever mix of changes the batch holds.
+   */
+  private async changedRevocations(
+    revocations: StoredEvent[],
+    reinstatements: StoredEvent[],
+    growing: Set<string>,
+  ): Promise<{ state: RevocationState; changes: Partial<RevocationState> }[]> {
+    if (revocations.length === 0 && reinstatements.length === 0 && growing.size === 0) return [];
+    const reinstated = reinstatements.length
+      ? await this.states.revocationsOfSubjects(reinstatements.map((r) => ({ scope: r.rev_scope, subject: r.rev_subject, before: r.time })))
+      : [];
+    const known = await this.states.get([...new Set([...revocations.map((r) => r.event_id), ...reinstated, ...growing])]);
     const fresh = new Map<string, RevocationState>();
     for (const r of revocations) if (!known.has(r.event_id)) fresh.set(r.event_id, initialState(r));
-    if (fresh.size === 0) return;
-    const ends = await this.states.windowEnds([...fresh.values()]);
-    await this.prepare([...fresh.values()].map((s) => ({ state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } })), bound);
-  }
-
-  /** A reinstatement ends the window of each revocation of its subject whose first later reinstatement it now is. */
-  private async applyReinstatements(reinstatements: StoredEvent[], bound: number): Promise<void> {
-    if (reinstatements.length === 0) return;
-    const ids = await this.states.revocationsOfSubjects(
-      reinstatements.map((r) => ({ scope: r.rev_scope, subject: r.rev_subject, before: r.time })),
-    );
-    const states = [...(await this.states.get(ids)).values()];
-    const ends = await this.states.windowEnds(states);
-    await this.prepare(
-      states
-        .filter((s) => ends.get(s.revocation_id) !== s.reinstated_at)
-        .map((s) => ({ state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } })),
-      bound,
-    );
+    const moved = reinstated.filter((id) => known.has(id)).map((id) => known.get(id)!);
+    const ends = await this.states.windowEnds([...fresh.values(), ...moved]);
+    const items = new Map<string, { state: RevocationState; changes: Partial<RevocationState> }>();
+    for (const s of fresh.values()) items.set(s.revocation_id, { state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } });
+    for (const s of moved) {
+      const end = ends.get(s.revocation_id) ?? null;
+      if (end !== s.reinstated_at) items.set(s.revocation_id, { state: s, changes: { reinstated_at: end } });
+    }
+    for (const id of growing) {
+      const s = known.get(id);
+      if (s && !items.has(id)) items.set(id, { state: s, changes: {} });
+    }
+    return [...items.values()];
   }
 
   /**

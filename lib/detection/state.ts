@@ -1,13 +1,15 @@
 /**
  * Detection's bookkeeping per revocation (table revocation_state, lib/store/migrations/020_coverage.sql):
  * the revocation itself, its window end, the generation readers use and the one new pairs go to,
- * and whether a derivation from scratch is due. Nothing of it is held in memory between batches.
+ * and whether a derivation from scratch is due. The sole writer holds it in memory too
+ * (lib/detection/state-memory.ts); otherwise it is read from the table every time.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { StoredEvent } from "../events/schema";
 import { insertRows, queryRows, timeBound } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import type { KeyKind } from "./matcher";
+import type { StateMemory } from "./state-memory";
 
 export interface RevocationState {
   revocation_id: string;
@@ -25,7 +27,12 @@ export interface RevocationState {
   pending: number;
 }
 
-const COLUMNS = `revocation_id, scope, subject, cascade, reason, initiated_by, revoked_at, reinstated_at, generation, write_generation, pending`;
+export const STATE_COLUMNS = `revocation_id, scope, subject, cascade, reason, initiated_by, revoked_at, reinstated_at, generation, write_generation, pending`;
+
+/** A row as read from revocation_state (its counters come as strings or numbers). */
+export function stateOfRow(r: RevocationState): RevocationState {
+  return { ...r, generation: Number(r.generation), write_generation: Number(r.write_generation), pending: Number(r.pending) };
+}
 
 /** A revocation event as a state that was never derived. */
 export function initialState(e: StoredEvent): RevocationState {
@@ -53,18 +60,24 @@ export function readGeneration(s: RevocationState): number | null {
 }
 
 export class RevocationStates {
-  constructor(private readonly client: ClickHouseClient) {}
+  /** `memory`: the states held in memory by the sole writer (lib/detection/state-memory.ts), shared by every reader and writer of states. */
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly memory: StateMemory | null = null,
+  ) {}
 
   async get(ids: string[]): Promise<Map<string, RevocationState>> {
     if (ids.length === 0) return new Map();
+    const held = this.memory?.get(ids);
+    if (held) return held;
     const rows = await queryRows<RevocationState>(
       this.client,
       "detection:state:get",
       // The latest version per revocation without FINAL: a primary-key lookup (see lib/detection/pairs.ts).
-      `SELECT ${COLUMNS} FROM revocation_state WHERE revocation_id IN {ids:Array(String)} ORDER BY version DESC LIMIT 1 BY revocation_id`,
+      `SELECT ${STATE_COLUMNS} FROM revocation_state WHERE revocation_id IN {ids:Array(String)} ORDER BY version DESC LIMIT 1 BY revocation_id`,
       { ids },
     );
-    return new Map(rows.map((r) => [r.revocation_id, { ...r, generation: Number(r.generation), write_generation: Number(r.write_generation), pending: Number(r.pending) }]));
+    return new Map(rows.map((r) => [r.revocation_id, stateOfRow(r)]));
   }
 
   /** Ids of the revocations whose derivation is due (resumed after a restart). */
@@ -81,6 +94,7 @@ export class RevocationStates {
     if (states.length === 0) return;
     const version = nextVersion();
     await insertRows(this.client, "revocation_state", states.map((s) => ({ ...s, version })), { comment: "detection:state:put" });
+    this.memory?.remember(states);
   }
 
   /** Revocation ids of the given (scope, subject) pairs that took effect before `before`. */
@@ -90,13 +104,16 @@ export class RevocationStates {
     const rows = await queryRows<{ event_id: string; scope: string; subject: string; time: string }>(
       this.client,
       "detection:state:bySubject",
-      `SELECT event_id, scope, subject, time FROM revocation_events FINAL
+      // No FINAL (here and in windowEnds): copies of one event are identical rows (a conflicting
+      // copy is never stored in events), so they change no answer, and FINAL would merge every part.
+      `SELECT event_id, scope, subject, time FROM revocation_events
        WHERE type = 'revocation' AND scope IN {scopes:Array(String)} AND subject IN {subjects:Array(String)} AND time < ${timeBound("latest")}`,
       { scopes: [...new Set(subjects.map((s) => s.scope))], subjects: [...new Set(subjects.map((s) => s.subject))], latest },
     );
-    return rows
+    const ids = rows
       .filter((r) => subjects.some((s) => s.scope === r.scope && s.subject === r.subject && r.time < s.before))
       .map((r) => r.event_id);
+    return [...new Set(ids)];
   }
 
   /** L of each revocation: the first reinstatement of its scope and subject strictly after R, else null. */
@@ -107,7 +124,7 @@ export class RevocationStates {
     const rows = await queryRows<{ scope: string; subject: string; time: string }>(
       this.client,
       "detection:state:windowEnds",
-      `SELECT scope, subject, time FROM revocation_events FINAL
+      `SELECT scope, subject, time FROM revocation_events
        WHERE type = 'reinstatement' AND scope IN {scopes:Array(String)} AND subject IN {subjects:Array(String)}
          AND time > ${timeBound("earliest")}`,
       { scopes: [...new Set(states.map((s) => s.scope))], subjects: [...new Set(states.map((s) => s.subject))], earliest },

@@ -11,7 +11,8 @@
  * - two detection passes over the same batch at once (two workers, or a redelivery racing the
  *   original) give the same pairs, counts and alerts as one pass;
  * - an engine started on an existing store matches new actions against the coverage stored
- *   before (lib/detection/coverage-memory.ts loads it).
+ *   before (lib/detection/coverage-memory.ts loads it), and knows the revocations it stored
+ *   (lib/detection/state-memory.ts): one delivered again is not prepared a second time.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
@@ -256,5 +257,30 @@ describe("detection retries what failed and counts repeated passes once", () => 
     expect(Number(pairs[0].n)).toBe(4);
     await first.stop();
     await second.stop();
+  });
+  it("knows after a restart the revocations an earlier run stored (the sole writer holds their states in memory)", async () => {
+    const batch = revocationAndActions(2);
+    await store(batch.slice(0, 1));
+    const first = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await first.start();
+    await first.onEvents(batch.slice(0, 1), { storedAt: Date.now() });
+    await first.idle();
+    const stateRows = async () =>
+      Number((await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM revocation_state WHERE revocation_id = 'r-rev'"))[0].n);
+    const written = await stateRows();
+    // Delivered again to the same process: known from what it wrote.
+    await first.onEvents([{ ...batch[0], stored_before: true }], { storedAt: Date.now() });
+    await first.idle();
+    expect(await stateRows(), "the known revocation was not prepared again").toBe(written);
+    await first.stop();
+    // A new process gets the revocation again (a redelivery) with the actions after it.
+    const restarted = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await restarted.start();
+    await store(batch.slice(1));
+    await restarted.onEvents([{ ...batch[0], stored_before: true }, ...batch.slice(1).map((e) => ({ ...e, stored_before: false }))], { storedAt: Date.now() });
+    await restarted.idle();
+    expect(await stateRows(), "the known revocation was not prepared again").toBe(written);
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 2 }]);
+    await restarted.stop();
   });
 });

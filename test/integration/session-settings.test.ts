@@ -40,3 +40,45 @@ describe("settings of calls on one session", () => {
     expect([await time(), await time(), await time(), await time()]).toEqual(Array(4).fill("2026-01-01T00:00:00.000Z"));
   });
 });
+
+/**
+ * Query parameters are bound on the session as param_<name> settings (lib/store/session-pool.ts,
+ * bindParameters), not by chdb's binder: every value must reach the query exactly as given,
+ * whatever it contains, never as SQL, and a later call must never see an earlier call's value.
+ */
+describe("query parameters on embedded sessions", () => {
+  let s: Store;
+  beforeAll(() => {
+    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-params-")) }));
+  });
+  afterAll(async () => s.close());
+
+  const hostile = ["a'b", "c\\d", "tab\there", "line\nbreak", "q\\'x", "\u0000nul", "é😀", "'; DROP TABLE events; --", "\\", "{x:String}", "$$", ""];
+
+  it("passes strings and arrays of strings through exactly, quotes, backslashes and control characters included", async () => {
+    for (const value of hostile) {
+      const [row] = await queryRows<{ v: string }>(s.reader, "test", "SELECT {v:String} AS v", { v: value });
+      expect(row.v).toBe(value);
+    }
+    const [row] = await queryRows<{ vs: string[]; n: number }>(s.reader, "test", "SELECT {vs:Array(String)} AS vs, length({vs:Array(String)}) AS n", { vs: hostile });
+    expect(row.vs).toEqual(hostile);
+    expect(Number(row.n)).toBe(hostile.length);
+  });
+
+  it("gives every call its own values, repeated, changed or at the same time on one session", async () => {
+    const echo = (v: string, n: number) => queryRows<{ v: string; n: number }>(s.writer, "test", "SELECT {v:String} AS v, {n:UInt32} AS n", { v, n });
+    const sequential = [];
+    for (const [v, n] of [["one", 1], ["one", 1], ["two", 2], ["one", 3]] as const) sequential.push((await echo(v, n))[0]);
+    expect(sequential.map((r) => [r.v, Number(r.n)])).toEqual([["one", 1], ["one", 1], ["two", 2], ["one", 3]]);
+    const together = await Promise.all(["p", "q", "p", "r"].map((v, i) => echo(v, i)));
+    expect(together.map(([r]) => [r.v, Number(r.n)])).toEqual([["p", 0], ["q", 1], ["p", 2], ["r", 3]]);
+  });
+
+  it("takes values larger than a query may be (a batch of ids)", async () => {
+    const ids = Array.from({ length: 50_000 }, (_, i) => `event-${i}-${"x".repeat(20)}`);
+    const [row] = await queryRows<{ n: number; last: string }>(s.writer, "test", "SELECT length({ids:Array(String)}) AS n, {ids:Array(String)}[-1] AS last", { ids });
+    expect(Number(row.n)).toBe(ids.length);
+    expect(row.last).toBe(ids.at(-1));
+  });
+});
+
