@@ -154,7 +154,8 @@ const schema = z.object({
   REVENANT_ALERT_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   /**
    * While ingest works through a backlog (its flushes are full), summaries and alerts are
-   * published at most this often, leaving CPU to ingest; with live traffic they go out at once.
+   * published at most this often, and derivations from scratch gather for this long between
+   * rounds, leaving CPU to ingest; with live traffic both run at once.
    */
   DETECTION_BACKLOG_PUBLISH_MS: z.coerce.number().int().min(0).default(3_000),
 

@@ -1,6 +1,6 @@
 /**
  * The coverage table held in memory (its latest row per key and revocation), so that a batch
- * finds its coverage without a query: the lookup was the detector's largest cost per batch
+ * finds its coverage, and a derivation its revocations' rows, without a query: the lookup was the detector's largest cost per batch
  * under an incident (~50–80 ms of every violation's way to its alert), and a batch whose keys
  * no revocation covers needs nothing at all.
  *
@@ -30,11 +30,14 @@ const keyOf = (kind: string, key: string) => `${kind}\u0000${key}`;
 export class CoverageMemory {
   /** (kind, key) → revocation id → its newest row; null once turned off. */
   private byKey: Map<string, Map<string, Held>> | null = new Map();
+  /** Revocation id → (kind, key) → the same rows, for a derivation's coverage (coverageOf). */
+  private byRevocation = new Map<string, Map<string, Held>>();
   private rows = 0;
 
   /** Loads every coverage row, keeping the newest version of each (at start: one pass over a small table). */
   async load(client: ClickHouseClient): Promise<void> {
     this.byKey = new Map();
+    this.byRevocation = new Map();
     this.rows = 0;
     for await (const r of streamRows<CoverageEntry & { version: number }>(
       client,
@@ -69,6 +72,17 @@ export class CoverageMemory {
     return out;
   }
 
+  /**
+   * Every row of these revocations, as coverageOf (lib/detection/coverage.ts) would return them:
+   * the newest row of each of their keys, whatever its generation; null when turned off.
+   */
+  ofRevocations(ids: Iterable<string>): CoverageEntry[] | null {
+    if (!this.byKey) return null;
+    const out: CoverageEntry[] = [];
+    for (const id of ids) for (const h of this.byRevocation.get(id)?.values() ?? []) out.push(h.entry);
+    return out;
+  }
+
   private hold(entry: CoverageEntry, version: number): void {
     const k = keyOf(entry.key_kind, entry.key);
     let revocations = this.byKey!.get(k);
@@ -77,8 +91,13 @@ export class CoverageMemory {
     if (held && held.version >= version) return;
     if (!held && ++this.rows > MAX_ROWS) {
       this.byKey = null;
+      this.byRevocation = new Map();
       return;
     }
-    revocations.set(entry.revocation_id, { entry: { ...entry, generation: Number(entry.generation) }, version });
+    const fresh = { entry: { ...entry, generation: Number(entry.generation) }, version };
+    revocations.set(entry.revocation_id, fresh);
+    let keys = this.byRevocation.get(entry.revocation_id);
+    if (!keys) this.byRevocation.set(entry.revocation_id, (keys = new Map()));
+    keys.set(k, fresh);
   }
 }

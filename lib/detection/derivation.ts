@@ -34,6 +34,13 @@ export interface DerivationDeps {
   writer: ClickHouseClient;
   /** Revocation states on a session (held in memory by the sole writer, lib/detection/state-memory.ts). */
   states: (client: ClickHouseClient) => RevocationStates;
+  /** The coverage rows of these revocations as the sole writer holds them (lib/detection/coverage-memory.ts), null to read the table. */
+  heldCoverage?: (revocationIds: string[]) => CoverageEntry[] | null;
+  /**
+   * How long to wait after a round before the next (ms): while ingest catches up on a backlog,
+   * requests then gather into fewer, larger rounds (each round pays its scan and reads once).
+   */
+  pauseAfterRound?: () => number;
   scanner: ClickHouseClient;
   settings: DetectionSettings;
   publisher: Publisher;
@@ -158,6 +165,8 @@ export class Derivations {
         this.lastError = (err as Error).message;
         this.log.error({ revocations: ids.length, first: ids[0], err: this.lastError }, "derivation failed; will retry");
       }
+      const pause = this.pending.size < PER_SCAN ? (this.deps.pauseAfterRound?.() ?? 0) : 0;
+      if (pause > 0 && !this.stopped) await new Promise((r) => setTimeout(r, pause));
     }
   }
 
@@ -167,7 +176,9 @@ export class Derivations {
     const due = [...states.values()].filter((s) => s.pending === 1);
     if (due.length === 0) return;
     const generation = new Map(due.map((s) => [s.revocation_id, s.write_generation]));
-    const entries = (await coverageOf(scanner, [...generation.keys()])).filter((e) => generation.get(e.revocation_id) === e.generation);
+    const ids = [...generation.keys()];
+    const coverage = this.deps.heldCoverage?.(ids) ?? (await coverageOf(scanner, ids));
+    const entries = coverage.filter((e) => generation.get(e.revocation_id) === e.generation);
     const found = await scan(scanner, entries, settings, bounds);
     // What is stored already, read before taking the lock: pairs of older generations no longer
     // change (new pairs go to the write generation), and pairs already in the write generation

@@ -61,7 +61,11 @@ export interface EngineOptions {
   publisher?: ClickHouseClient;
   /** How long touched revocations gather before they are published (ms, default 20). */
   publishGatherMs?: number;
-  /** While ingest catches up on a backlog, the least time between publisher cycles (ms, DETECTION_BACKLOG_PUBLISH_MS; default 0). */
+  /**
+   * While ingest catches up on a backlog, the least time between publisher cycles, and the pause
+   * after a derivation round that left fewer than a full round pending (ms,
+   * DETECTION_BACKLOG_PUBLISH_MS; default 0).
+   */
   backlogPublishMs?: number;
   /**
    * This engine is the only one writing detection's tables (embedded mode: one process owns the
@@ -126,6 +130,8 @@ export class DetectionEngine {
    */
   private readonly boundaryPairs = new Map<string, number>();
   private lastEvaluationFailed = false;
+  /** The last batch's BatchContext.catchingUp: derivations then gather into fewer rounds, as publications do. */
+  private catchingUp = false;
   /** Bounds before this instant are forgotten: a batch stored earlier checks every pair. */
   private commitsKnownSince = Date.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
@@ -154,6 +160,8 @@ export class DetectionEngine {
     this.derivations = new Derivations({
       writer: client,
       states: (session) => new RevocationStates(session, this.stateMemory),
+      heldCoverage: (ids) => this.coverage?.ofRevocations(ids) ?? null,
+      pauseAfterRound: () => (this.catchingUp ? (options.backlogPublishMs ?? 0) : 0),
       scanner: options.scanner ?? client,
       settings,
       publisher: this.publisher,
@@ -275,7 +283,8 @@ export class DetectionEngine {
   }
 
   private async evaluateBatch(events: BatchEvent[], context: BatchContext): Promise<void> {
-    this.publisher.setCatchingUp(context.catchingUp ?? false);
+    this.catchingUp = context.catchingUp ?? false;
+    this.publisher.setCatchingUp(this.catchingUp);
     const revocations = events.filter((e) => e.type === "revocation" && e.rev_scope !== "");
     const reinstatements = events.filter((e) => e.type === "reinstatement" && e.rev_scope !== "");
     // Kinds are re-read from the table (a few rows) unless this engine writes all coverage
