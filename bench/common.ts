@@ -62,7 +62,7 @@ export const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 export async function benchIngestPath(): Promise<{ consumer: IngestConsumer; stop: () => Promise<void> }> {
   const cfg = config();
   const s = store();
-  const engine = new DetectionEngine(s.detector, { graceMs: 0, layerGraceMs: {} }, undefined, { publisher: s.publisher, soleWriter: s.mode === "embedded", backlogPublishMs: cfg.DETECTION_BACKLOG_PUBLISH_MS });
+  const engine = new DetectionEngine(s.detector, { graceMs: 0, layerGraceMs: {} }, undefined, { publisher: s.publisher, soleWriter: s.mode === "embedded", backlogPauseMs: cfg.DETECTION_BACKLOG_PAUSE_MS });
   const copies = openSession(s, cfg);
   await engine.start();
   const consumer = new IngestConsumer({

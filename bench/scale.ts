@@ -12,6 +12,7 @@
  *    history (≤ 10 s), reads at that size (agent timeline p95 ≤ 50 ms) and RSS.
  * Each phase runs in its own process (bench/scale-worker.ts): one embedded ClickHouse each.
  *   BENCH_EVENTS=300000 npm run bench:scale    (a quick run; BENCH_KEEP_DATA=1 keeps phase B's store)
+ *   BENCH_WORKER_PROF=/tmp/prof npm run bench:scale   (a CPU profile of each phase's worker, node --cpu-prof)
  */
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";

@@ -65,7 +65,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       publisher: s.publisher,
       soleWriter: s.mode === "embedded",
       updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS,
-      backlogPublishMs: cfg.DETECTION_BACKLOG_PUBLISH_MS,
+      backlogPauseMs: cfg.DETECTION_BACKLOG_PAUSE_MS,
       onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials),
     },
   );

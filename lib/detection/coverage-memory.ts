@@ -1,8 +1,8 @@
 /**
  * The coverage table held in memory (its latest row per key and revocation), so that a batch
- * finds its coverage, and a derivation its revocations' rows, without a query: the lookup was the detector's largest cost per batch
- * under an incident (~50–80 ms of every violation's way to its alert), and a batch whose keys
- * no revocation covers needs nothing at all.
+ * finds its coverage, and a derivation its revocations' rows, without a query: the lookup was
+ * the detector's largest cost per batch under an incident (~50–80 ms of every violation's way
+ * to its alert), and a batch whose keys no revocation covers needs nothing at all.
  *
  * Exact, never probabilistic: it holds what `lookupCoverage` (lib/detection/coverage.ts) would
  * return, the newest version of every (key kind, key, revocation) row, loaded at start and kept

@@ -47,9 +47,9 @@ export interface BatchContext {
    */
   storedAt?: number;
   /**
-   * Ingest is working through a backlog (its flushes are full): the publisher then paces its
-   * cycles to leave CPU to ingest (lib/detection/publisher.ts, paceWait). With live traffic it
-   * publishes at once.
+   * Ingest is working through a backlog (its flushes are full): the publisher paces its cycles
+   * and derivations gather into fewer rounds, to leave CPU to ingest (backlogPauseMs). With live
+   * traffic both run at once.
    */
   catchingUp?: boolean;
 }
@@ -64,9 +64,9 @@ export interface EngineOptions {
   /**
    * While ingest catches up on a backlog, the least time between publisher cycles, and the pause
    * after a derivation round that left fewer than a full round pending (ms,
-   * DETECTION_BACKLOG_PUBLISH_MS; default 0).
+   * DETECTION_BACKLOG_PAUSE_MS; default 0).
    */
-  backlogPublishMs?: number;
+  backlogPauseMs?: number;
   /**
    * This engine is the only one writing detection's tables (embedded mode: one process owns the
    * data directory). Then a derivation prepared by a batch scans only events stored before that
@@ -84,6 +84,9 @@ export interface EngineOptions {
    */
   onCoverageChanged?: (revocationIds: string[], credentials: string[]) => Promise<void>;
 }
+
+/** A revocation whose coverage a batch rewrites, and what changes in its state. */
+type RevocationChange = { state: RevocationState; changes: Partial<RevocationState> };
 
 /** How long derivation bounds are remembered for soleWriter's shortcut (a batch older than this checks every pair). */
 const COMMIT_MEMORY_MS = 10 * 60_000;
@@ -130,7 +133,7 @@ export class DetectionEngine {
    */
   private readonly boundaryPairs = new Map<string, number>();
   private lastEvaluationFailed = false;
-  /** The last batch's BatchContext.catchingUp: derivations then gather into fewer rounds, as publications do. */
+  /** The last batch's BatchContext.catchingUp: publications and derivations then gather (backlogPauseMs). */
   private catchingUp = false;
   /** Bounds before this instant are forgotten: a batch stored earlier checks every pair. */
   private commitsKnownSince = Date.now();
@@ -152,7 +155,8 @@ export class DetectionEngine {
       alerts: new AlertStore(publishOn, { updateIntervalMs: this.updateIntervalMs }),
       onAlertChanges,
       gatherMs: options.publishGatherMs,
-      backlogIntervalMs: options.backlogPublishMs,
+      catchingUp: () => this.catchingUp,
+      backlogIntervalMs: options.backlogPauseMs,
       stateMemory: this.stateMemory,
     });
     this.states = new RevocationStates(client, this.stateMemory);
@@ -161,7 +165,7 @@ export class DetectionEngine {
       writer: client,
       states: (session) => new RevocationStates(session, this.stateMemory),
       heldCoverage: (ids) => this.coverage?.ofRevocations(ids) ?? null,
-      pauseAfterRound: () => (this.catchingUp ? (options.backlogPublishMs ?? 0) : 0),
+      pauseAfterRound: () => (this.catchingUp ? (options.backlogPauseMs ?? 0) : 0),
       scanner: options.scanner ?? client,
       settings,
       publisher: this.publisher,
@@ -284,7 +288,6 @@ export class DetectionEngine {
 
   private async evaluateBatch(events: BatchEvent[], context: BatchContext): Promise<void> {
     this.catchingUp = context.catchingUp ?? false;
-    this.publisher.setCatchingUp(this.catchingUp);
     const revocations = events.filter((e) => e.type === "revocation" && e.rev_scope !== "");
     const reinstatements = events.filter((e) => e.type === "reinstatement" && e.rev_scope !== "");
     // Kinds are re-read from the table (a few rows) unless this engine writes all coverage
@@ -331,7 +334,7 @@ export class DetectionEngine {
     revocations: StoredEvent[],
     reinstatements: StoredEvent[],
     growing: Set<string>,
-  ): Promise<{ state: RevocationState; changes: Partial<RevocationState> }[]> {
+  ): Promise<RevocationChange[]> {
     if (revocations.length === 0 && reinstatements.length === 0 && growing.size === 0) return [];
     const reinstated = reinstatements.length
       ? await this.states.revocationsOfSubjects(reinstatements.map((r) => ({ scope: r.rev_scope, subject: r.rev_subject, before: r.time })))
@@ -341,7 +344,7 @@ export class DetectionEngine {
     for (const r of revocations) if (!known.has(r.event_id)) fresh.set(r.event_id, initialState(r));
     const moved = reinstated.filter((id) => known.has(id)).map((id) => known.get(id)!);
     const ends = await this.states.windowEnds([...fresh.values(), ...moved]);
-    const items = new Map<string, { state: RevocationState; changes: Partial<RevocationState> }>();
+    const items = new Map<string, RevocationChange>();
     for (const s of fresh.values()) items.set(s.revocation_id, { state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } });
     for (const s of moved) {
       const end = ends.get(s.revocation_id) ?? null;
@@ -361,7 +364,7 @@ export class DetectionEngine {
    * is repaired when the batch is delivered again. `bound`: the derivation takes the events
    * stored before it (Infinity: all), this batch and later ones the others.
    */
-  private async prepare(items: { state: RevocationState; changes: Partial<RevocationState> }[], bound: number): Promise<void> {
+  private async prepare(items: RevocationChange[], bound: number): Promise<void> {
     if (items.length === 0) return;
     const next: RevocationState[] = items.map(({ state, changes }) => ({
       ...state,

@@ -30,6 +30,8 @@ export interface PublisherOptions {
   onAlertChanges: (changes: AlertHistoryEntry[]) => void;
   /** How long touched revocations gather before a cycle publishes them (ms). */
   gatherMs?: number;
+  /** Whether ingest is working through a backlog (its batches are full; lib/detection/engine.ts, BatchContext). */
+  catchingUp?: () => boolean;
   /** While ingest catches up on a backlog: the least time from one cycle's end to the next one's start (ms, default 0). */
   backlogIntervalMs?: number;
   /** The states the sole writer holds in memory (lib/detection/state-memory.ts). */
@@ -53,8 +55,6 @@ export class Publisher {
   private lastCycleEnd = 0;
   private lastCycleMs = 0;
   private lastCycleSize = 0;
-  /** Whether ingest is working through a backlog (setCatchingUp). */
-  private catchingUp = false;
   lastError: string | null = null;
 
   constructor(private readonly opts: PublisherOptions) {
@@ -72,15 +72,6 @@ export class Publisher {
   }
 
   /**
-   * Told by detection with every batch: whether ingest is working through a backlog (its
-   * batches are full), when publishing can wait a little to leave CPU to ingest, or keeping up
-   * with live traffic, when every delay is an alert's delay.
-   */
-  setCatchingUp(catchingUp: boolean): void {
-    this.catchingUp = catchingUp;
-  }
-
-  /**
    * How long the next cycle still waits. While ingest catches up on a backlog and after a large
    * cycle (each batch then touches hundreds of revocations), until backlogIntervalMs, and at
    * least that cycle's duration, has passed since it ended: cycles then publish more at once and
@@ -90,7 +81,7 @@ export class Publisher {
    * it happens) ingest has CPU to spare, and waiting would only delay the alert.
    */
   private paceWait(): number {
-    if (!this.catchingUp || this.lastCycleSize < LARGE_CYCLE) return 0;
+    if (!this.opts.catchingUp?.() || this.lastCycleSize < LARGE_CYCLE) return 0;
     return this.lastCycleEnd + Math.max(this.lastCycleMs, this.opts.backlogIntervalMs ?? 0) - performance.now();
   }
 

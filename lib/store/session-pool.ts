@@ -80,10 +80,10 @@ class SettingsOnce {
    * in its native binder): a parameterized query on one session waited for those of all the
    * others, ingest's first-copy lookups behind detection's reads, the API's pages behind both
    * (two 0.5 s queries on two sessions: 1.0 s with chdb's binding, 0.5 s bound here). The
-   * values never enter the query's text: each
-   * is formatted as @clickhouse/client-common formats a param_<name> for the HTTP interface
-   * (formatQueryParams), and that text is set as a string literal quoted by the same function.
-   * A value the session already holds is not sent again, like a setting.
+   * values never enter the query's text: each is formatted as @clickhouse/client-common formats
+   * a param_<name> for the HTTP interface (formatQueryParams), and that text is set as a string
+   * literal quoted by the same function. A value the session already holds is not sent again,
+   * like a setting.
    */
   private async bindParameters(params: QueryParams): Promise<void> {
     if (!this.querySizeRaised) {

@@ -258,7 +258,8 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await first.stop();
     await second.stop();
   });
-  it("knows after a restart the revocations an earlier run stored (the sole writer holds their states in memory)", async () => {
+
+  it("does not prepare again a revocation it knows, in the same process or after a restart (the sole writer holds states in memory)", async () => {
     const batch = revocationAndActions(2);
     await store(batch.slice(0, 1));
     const first = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
