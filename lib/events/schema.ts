@@ -42,7 +42,7 @@ export const MAX_EVENT_BYTES = 1024 * 1024;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Latest time stored (DateTime64(3) ends in 2299); also keeps Date arithmetic finite. */
-const MAX_EPOCH_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+export const MAX_EPOCH_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
 
 // The regex checks the shape only: "2026-13-45T00:00:00Z" has it, so the value must also be
 // a real date (its month, day and hour in range) within what the table can store.

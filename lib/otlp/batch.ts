@@ -119,9 +119,10 @@ export class SpanBatch {
     const roles = decoded.spans.map(spanRole);
     if (this.source.keepContextSpans || roles.some((r) => r !== "other")) {
       const exportId = `${this.source.topic}/${this.source.partition}/${m.offset}`;
-      const bytes = Buffer.from(m.value!.buffer, m.value!.byteOffset, m.value!.byteLength);
-      const payload = m.encoding === "otlp_json" ? bytes.toString("utf8") : bytes.toString("base64");
-      this.exportRows.add(`${tsvField(exportId)}\t${m.encoding}\t${tsvField(payload)}\n`);
+      const head = `${tsvField(exportId)}\t${m.encoding}\t`;
+      // JSON is kept as received; protobuf in base64, whose alphabet TSV never escapes.
+      if (m.encoding === "otlp_json") this.exportRows.addWithBytes(head, m.value!);
+      else this.exportRows.add(`${head}${Buffer.from(m.value!.buffer, m.value!.byteOffset, m.value!.byteLength).toString("base64")}\n`);
       for (const s of decoded.spans) s.exportId = exportId;
     }
     const ready = this.addSpans(decoded.spans, roles);

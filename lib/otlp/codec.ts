@@ -69,6 +69,11 @@ export function decodeOtlp(bytes: Uint8Array, encoding: OtlpEncoding, { keepUnkn
       throw new OtlpDecodeError(`invalid OTLP protobuf: ${(err as Error).message}`);
     }
   }
+  return fromOtlpJson(parseOtlpJson(bytes));
+}
+
+/** An OTLP/JSON message's text, parsed; the generated reader (fromOtlpJson) or a shortcut (./json-spans.ts) reads it then. */
+export function parseOtlpJson(bytes: Uint8Array): JsonValue {
   let json: JsonValue;
   try {
     json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
@@ -76,6 +81,11 @@ export function decodeOtlp(bytes: Uint8Array, encoding: OtlpEncoding, { keepUnkn
     throw new OtlpDecodeError(`invalid JSON: ${(err as Error).message}`);
   }
   if (!json || typeof json !== "object" || Array.isArray(json)) throw new OtlpDecodeError("invalid OTLP JSON: not an object");
+  return json;
+}
+
+/** A parsed OTLP/JSON request read by the generated code. Rewrites `json`'s ids in place. */
+export function fromOtlpJson(json: JsonValue): ExportTraceServiceRequest {
   eachSpanLike(json, (o) => convertIds(o, true));
   try {
     // Unknown fields are ignored, as the OTLP specification asks of receivers.
@@ -87,7 +97,8 @@ export function decodeOtlp(bytes: Uint8Array, encoding: OtlpEncoding, { keepUnkn
 
 export function encodeOtlp(req: ExportTraceServiceRequest, encoding: OtlpEncoding): Uint8Array {
   if (encoding === "otlp_proto") return toBinary(ExportTraceServiceRequestSchema, req);
-  const json = toJson(ExportTraceServiceRequestSchema, req);
+  // OTLP/JSON writes enums as integers (OTLP specification, "JSON Protobuf Encoding"), as the Collector does.
+  const json = toJson(ExportTraceServiceRequestSchema, req, { enumAsInteger: true });
   eachSpanLike(json, (o) => convertIds(o, false));
   return Buffer.from(JSON.stringify(json));
 }

@@ -5,7 +5,8 @@
  * writer and detection every event goes through.
  */
 import type { Config } from "../config";
-import { decodeOtlp, OtlpDecodeError, type OtlpEncoding } from "./codec";
+import { decodeOtlp, fromOtlpJson, OtlpDecodeError, parseOtlpJson, type OtlpEncoding } from "./codec";
+import { plainJsonSpans } from "./json-spans";
 import type { OtlpMapping } from "./map";
 import { flattenSpans, type SpanProblem, type SpanRecord } from "./spans";
 
@@ -34,7 +35,10 @@ export function decodeOtlpMessage(value: Uint8Array | null, encoding: OtlpEncodi
   if (!value || value.length === 0) return { ok: false, reason: "empty message" };
   try {
     // The message itself is what is kept (otlp_exports): the decoded form is only mapped.
-    return { ok: true, ...flattenSpans(decodeOtlp(value, encoding, { keepUnknownFields: false })) };
+    if (encoding === "otlp_proto") return { ok: true, ...flattenSpans(decodeOtlp(value, encoding, { keepUnknownFields: false })) };
+    const json = parseOtlpJson(value);
+    const spans = plainJsonSpans(json);
+    return spans ? { ok: true, spans, problems: [] } : { ok: true, ...flattenSpans(fromOtlpJson(json)) };
   } catch (err) {
     if (err instanceof OtlpDecodeError) return { ok: false, reason: err.message };
     return { ok: false, reason: `decoder error: ${(err as Error).message}` };

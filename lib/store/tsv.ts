@@ -10,6 +10,10 @@ const NEEDS_QUOTED_ESCAPE = /[\\'\t\n\r]/;
 const QUOTED_SPECIAL = /[\\'\t\n\r]/g;
 const QUOTED_ESCAPES: Record<string, string> = { ...TSV_ESCAPES, "'": "\\'" };
 
+/** The bytes tsvField escapes (\\ \t \n \r), and the letter that follows the backslash for each. */
+const TSV_SPECIAL_BYTES = [0x5c, 0x09, 0x0a, 0x0d];
+const TSV_BYTE_ESCAPES: Record<number, number> = { 0x5c: 0x5c, 0x09: 0x74, 0x0a: 0x6e, 0x0d: 0x72 };
+
 /** A string as one TabSeparated field. */
 export const tsvField = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]) : v);
 
@@ -34,14 +38,44 @@ export class TsvBytes {
   /** One row, its fields already escaped (tsvField), ending in "\n". */
   add(row: string): void {
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    const need = this.length + row.length * 3;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
+    this.reserve(row.length * 3);
     this.length += this.buf.write(row, this.length, "utf8");
     this.rows++;
+  }
+
+  /**
+   * One row whose last field is given as bytes (a message as received, kept whole): `head`
+   * holds the fields before it, escaped, each followed by "\t". The bytes are escaped as bytes:
+   * decoded into a string, escaped and encoded again, a message of hundreds of kilobytes cost
+   * three passes over it. The characters TSV escapes are ASCII, which never occurs inside a
+   * multi-byte UTF-8 sequence, so escaping byte by byte is exact.
+   */
+  addWithBytes(head: string, field: Uint8Array): void {
+    const bytes = Buffer.from(field.buffer, field.byteOffset, field.byteLength);
+    // At most two bytes per byte escaped, and the final "\n".
+    this.reserve(head.length * 3 + bytes.length * 2 + 1);
+    this.length += this.buf.write(head, this.length, "utf8");
+    if (TSV_SPECIAL_BYTES.every((b) => bytes.indexOf(b) < 0)) {
+      this.length += bytes.copy(this.buf, this.length);
+    } else {
+      for (const b of bytes) {
+        const escape = TSV_BYTE_ESCAPES[b];
+        if (escape !== undefined) {
+          this.buf[this.length++] = 0x5c;
+          this.buf[this.length++] = escape;
+        } else this.buf[this.length++] = b;
+      }
+    }
+    this.buf[this.length++] = 0x0a;
+    this.rows++;
+  }
+
+  private reserve(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
   }
 
   /** The rows so far, in a buffer of their own (transferable to another thread). */
