@@ -9,6 +9,9 @@
  * The stages of consecutive flushes overlap: while flush k is stored, flush k+1 is prepared and
  * flush k-1 detected, so ingest waits for the slowest stage instead of the sum of all three.
  * A stage hands over only when the next one is free, so at most one flush waits in each.
+ * While ingest catches up on a backlog (`gather`), detection instead waits for up to a few
+ * stored flushes and evaluates them at once, so that its fixed costs per evaluation (lookups,
+ * the coverage prepare, the pairs append, writes) are paid once for all of them.
  *
  * A prepare starts as soon as rows are waiting and the previous flush has moved on to its
  * store: under light load every fetch is written at once (low latency for detection); under
@@ -35,6 +38,12 @@ export interface FlushStages<P, T> {
   store: (prepared: P) => Promise<T>;
   /** Runs after the flush's store, beside the next flush's store. */
   detect: (stored: T) => Promise<void>;
+  /**
+   * Optional: whether flushes stored while ingest catches up should wait for detection to
+   * take several at once (given the last one stored), and how to make one detection input of
+   * several stored flushes, in order. Without it every flush is detected on its own.
+   */
+  gather?: { wanted: (stored: T) => boolean; merge: (stored: T[]) => T; upTo: number };
 }
 
 type Settle = { resolve: () => void; reject: (e: unknown) => void };
@@ -46,9 +55,15 @@ export class Batcher<P = unknown, T = unknown> {
   private running: Promise<void> | null = null;
   /** The store of the last flush that entered that stage, until it settles. */
   private storing: Promise<unknown> = Promise.resolve();
-  /** The detection of the last flush that entered that stage, and of the one before it. */
-  private detecting: Promise<void> = Promise.resolve();
-  private detectingBefore: Promise<void> = Promise.resolve();
+  private storeInProgress = false;
+  /** A prepared flush waits for the store stage: another flush is on its way to detection. */
+  private storeQueued = false;
+  /** Stored flushes waiting for detection, in flush order. */
+  private undetected: { result: T; done: Settle }[] = [];
+  /** The detection loop while it runs (see detectLoop). */
+  private detecting: Promise<void> | null = null;
+  /** Called when a stored flush moves on to detection, or a store settles. */
+  private stageWaiters: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
   /** Set once a flush failed for good: nothing queued after it may count as stored. */
   private failed: unknown = null;
@@ -78,7 +93,7 @@ export class Batcher<P = unknown, T = unknown> {
   async drain(): Promise<void> {
     while (this.running) await this.running;
     await this.storing;
-    await this.detecting;
+    while (this.detecting) await this.detecting;
   }
 
   private async loop(): Promise<void> {
@@ -102,41 +117,94 @@ export class Batcher<P = unknown, T = unknown> {
         this.fail(err, done);
         continue;
       }
-      // Hand over to the store once it is free, and once the detection two flushes back has
-      // ended (so that the previous flush can move on to its detection: one waits at most).
+      // Hand over to the store once it is free and the flushes stored before have moved on to
+      // their detection (while ingest catches up and detection gathers: once fewer than the
+      // most it takes at once are waiting).
+      this.storeQueued = true;
       await this.storing;
-      await this.detectingBefore;
-      const storing = this.storeThenDetect(prepared, done);
-      this.storing = storing.stored;
-      this.detectingBefore = this.detecting;
-      this.detecting = storing.detected;
+      while (this.undetected.length >= this.maxWaiting()) await this.nextStageChange();
+      this.storeQueued = false;
+      this.storing = this.store(prepared, done);
     }
     this.running = null;
   }
 
-  private storeThenDetect(prepared: P, done: Settle): { stored: Promise<unknown>; detected: Promise<void> } {
-    const previousDetection = this.detecting;
+  /** How many stored flushes may wait for detection before the next store starts. */
+  private maxWaiting(): number {
+    const gather = this.stages.gather;
+    const last = this.undetected.at(-1);
+    return gather && last && gather.wanted(last.result) ? gather.upTo : 1;
+  }
+
+  private nextStageChange(): Promise<void> {
+    return new Promise<void>((r) => this.stageWaiters.push(r));
+  }
+
+  private stageChanged(): void {
+    this.stageWaiters.splice(0).forEach((w) => w());
+  }
+
+  private store(prepared: P, done: Settle): Promise<unknown> {
+    this.storeInProgress = true;
     const stored = (async () => {
       if (this.failed) throw this.failed;
       return this.stages.store(prepared);
     })();
-    const detected = (async () => {
-      let result: T;
-      try {
-        result = await stored;
-      } catch (err) {
-        return this.fail(err, done);
-      }
-      await previousDetection;
-      if (this.failed) return done.reject(this.failed);
-      try {
-        await this.stages.detect(result);
-        done.resolve();
-      } catch (err) {
+    return stored.then(
+      (result) => {
+        this.storeInProgress = false;
+        this.undetected.push({ result, done });
+        this.kickDetection();
+        this.stageChanged();
+      },
+      (err) => {
+        this.storeInProgress = false;
         this.fail(err, done);
+        this.kickDetection();
+        this.stageChanged();
+      },
+    );
+  }
+
+  private kickDetection(): void {
+    if (this.detecting) return;
+    this.detecting = this.detectLoop().finally(() => {
+      this.detecting = null;
+      if (this.undetected.length) this.kickDetection();
+    });
+  }
+
+  /**
+   * Detects stored flushes one detection at a time, in flush order. While ingest catches up
+   * (gather.wanted) and another flush is being stored, it waits until `upTo` flushes are
+   * stored and takes them together: one detection pays its fixed costs (lookups, writes) once
+   * for all of them. Otherwise it takes what is waiting, one flush without `gather`.
+   */
+  private async detectLoop(): Promise<void> {
+    while (this.undetected.length) {
+      if (this.failed) {
+        for (const { done } of this.undetected.splice(0)) done.reject(this.failed);
+        this.stageChanged();
+        return;
       }
-    })();
-    return { stored: stored.catch(() => {}), detected };
+      const gather = this.stages.gather;
+      const last = this.undetected.at(-1)!;
+      const moreComing = this.storeInProgress || this.storeQueued;
+      if (gather && gather.wanted(last.result) && this.undetected.length < gather.upTo && moreComing) {
+        await this.nextStageChange();
+        continue;
+      }
+      const items = this.undetected.splice(0, gather ? gather.upTo : 1);
+      const detection = this.stages.detect(items.length === 1 ? items[0].result : gather!.merge(items.map((i) => i.result)));
+      // The flushes taken have moved on: the next store may start.
+      this.stageChanged();
+      try {
+        await detection;
+        for (const { done } of items) done.resolve();
+      } catch (err) {
+        for (const { done } of items) this.fail(err, done);
+      }
+    }
   }
 
   private fail(err: unknown, done: Settle): void {

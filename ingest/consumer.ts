@@ -43,6 +43,28 @@ interface DetectionInput {
   context: BatchContext;
 }
 
+/**
+ * While ingest catches up, detection takes up to this many stored flushes at once (ingest/batcher.ts,
+ * gather): its lookups and writes per evaluation (coverage prepare, pairs append, state and
+ * coverage writes) are then paid once for all of them. Live traffic is evaluated flush by flush.
+ */
+const BACKLOG_FLUSHES_PER_DETECTION = 4;
+
+/**
+ * Several stored flushes as one detection input, in order. Their store began at the first
+ * one's storedAt: the earliest is the bound a derivation prepared by this evaluation takes
+ * (every event of these flushes was stored after it and is evaluated here).
+ */
+function mergeFlushes(inputs: DetectionInput[]): DetectionInput {
+  return {
+    rows: inputs.flatMap((i) => i.rows),
+    context: {
+      storedAt: Math.min(...inputs.map((i) => i.context.storedAt ?? Infinity)),
+      catchingUp: inputs.some((i) => i.context.catchingUp),
+    },
+  };
+}
+
 /** Where another intake of the worker hands its validated events (IngestConsumer.submit). */
 export interface EventIntake {
   submit(rows: EventRow[], letters: DeadLetter[]): Promise<{ stored: Promise<void> }>;
@@ -88,6 +110,7 @@ export class IngestConsumer implements EventIntake {
           return { context, rows: await this.store(p) };
         }),
       detect: ({ rows, context }) => this.untilDone("detection", rows.length, () => this.detect(rows, context)),
+      gather: { wanted: ({ context }) => context.catchingUp === true, merge: mergeFlushes, upTo: BACKLOG_FLUSHES_PER_DETECTION },
     });
   }
 

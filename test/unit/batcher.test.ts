@@ -88,6 +88,66 @@ describe("Batcher", () => {
     await batcher.drain();
   });
 
+  it("while catching up, detects the flushes stored meanwhile together, in order, and commits each after that detection", async () => {
+    const log: string[] = [];
+    const { stages, open } = gatedStages(log);
+    // Flushes named "x…" are stored while catching up; up to three are detected at once.
+    const batcher = new Batcher<string, string>(10, {
+      ...stages,
+      gather: { wanted: (name) => name.startsWith("x"), merge: (names) => names.join(","), upTo: 3 },
+    });
+    const settled: string[] = [];
+    const add = async (id: string) => {
+      const { stored } = await batcher.add([row(id)], []);
+      void stored.then(() => settled.push(id));
+      await settle();
+    };
+    await add("x1");
+    await add("x2");
+    open("store x1");
+    await settle();
+    // x1 is stored, but x2 is on its way: detection waits for more.
+    expect(log).toEqual(["prepare x1", "store x1", "prepare x2", "store x2"]);
+    await add("x3");
+    open("store x2");
+    await settle();
+    expect(log.slice(4)).toEqual(["prepare x3", "store x3"]);
+    open("store x3");
+    await settle();
+    // Three stored: one detection takes them all; the next store may start meanwhile.
+    expect(log.slice(6)).toEqual(["detect x1,x2,x3"]);
+    expect(settled).toEqual([]);
+    await add("y4");
+    expect(log.slice(7)).toEqual(["prepare y4", "store y4"]);
+    open("store y4");
+    await settle();
+    // Live traffic (not catching up) waits for nobody, but for the detection before it.
+    expect(log.slice(9)).toEqual([]);
+    open("detect x1,x2,x3");
+    await settle();
+    expect(settled).toEqual(["x1", "x2", "x3"]);
+    expect(log.slice(9)).toEqual(["detect y4"]);
+    open("detect y4");
+    await batcher.drain();
+    expect(settled).toEqual(["x1", "x2", "x3", "y4"]);
+  });
+
+  it("detects what was stored when no more flushes are coming, even while catching up", async () => {
+    const log: string[] = [];
+    const { stages, open } = gatedStages(log);
+    const batcher = new Batcher<string, string>(10, {
+      ...stages,
+      gather: { wanted: () => true, merge: (names) => names.join(","), upTo: 4 },
+    });
+    const { stored } = await batcher.add([row("x1")], []);
+    await settle();
+    open("store x1");
+    await settle();
+    expect(log).toEqual(["prepare x1", "store x1", "detect x1"]);
+    open("detect x1");
+    await stored;
+  });
+
   it("fails every later flush once a stage failed for good", async () => {
     const batcher = new Batcher<string, string>(10, {
       prepare: async (f: Flush) => f.rows[0].event_id,
