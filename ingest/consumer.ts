@@ -44,9 +44,10 @@ interface DetectionInput {
 }
 
 /**
- * While ingest catches up, detection takes up to this many stored flushes at once (ingest/batcher.ts,
- * gather): its lookups and writes per evaluation (coverage prepare, pairs append, state and
- * coverage writes) are then paid once for all of them. Live traffic is evaluated flush by flush.
+ * While ingest catches up, detection takes up to this many stored flushes at once
+ * (ingest/batcher.ts, gather): its lookups and writes per evaluation (coverage prepare, pairs
+ * append, state and coverage writes) are then paid once for all of them. Live traffic is
+ * evaluated flush by flush.
  */
 const BACKLOG_FLUSHES_PER_DETECTION = 4;
 
@@ -56,10 +57,12 @@ const BACKLOG_FLUSHES_PER_DETECTION = 4;
  * (every event of these flushes was stored after it and is evaluated here).
  */
 function mergeFlushes(inputs: DetectionInput[]): DetectionInput {
+  const storedAt = inputs.map((i) => i.context.storedAt);
   return {
     rows: inputs.flatMap((i) => i.rows),
     context: {
-      storedAt: Math.min(...inputs.map((i) => i.context.storedAt ?? Infinity)),
+      // Unknown for one flush, unknown for all: the engine then checks every pair.
+      storedAt: storedAt.every((t) => t !== undefined) ? Math.min(...(storedAt as number[])) : undefined,
       catchingUp: inputs.some((i) => i.context.catchingUp),
     },
   };
