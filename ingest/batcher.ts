@@ -122,15 +122,15 @@ export class Batcher<P = unknown, T = unknown> {
       // most it takes at once are waiting).
       this.storeQueued = true;
       await this.storing;
-      while (this.undetected.length >= this.maxWaiting()) await this.nextStageChange();
+      while (this.undetected.length >= this.flushesPerDetection()) await this.nextStageChange();
       this.storeQueued = false;
       this.storing = this.store(prepared, done);
     }
     this.running = null;
   }
 
-  /** How many stored flushes may wait for detection before the next store starts. */
-  private maxWaiting(): number {
+  /** How many stored flushes detection takes at once now: several while the last one stored wants gathering. */
+  private flushesPerDetection(): number {
     const gather = this.stages.gather;
     const last = this.undetected.at(-1);
     return gather && last && gather.wanted(last.result) ? gather.upTo : 1;
@@ -187,15 +187,13 @@ export class Batcher<P = unknown, T = unknown> {
         this.stageChanged();
         return;
       }
-      const gather = this.stages.gather;
-      const last = this.undetected.at(-1)!;
-      const moreComing = this.storeInProgress || this.storeQueued;
-      if (gather && gather.wanted(last.result) && this.undetected.length < gather.upTo && moreComing) {
+      const wanted = this.flushesPerDetection();
+      if (this.undetected.length < wanted && (this.storeInProgress || this.storeQueued)) {
         await this.nextStageChange();
         continue;
       }
-      const items = this.undetected.splice(0, gather ? gather.upTo : 1);
-      const detection = this.stages.detect(items.length === 1 ? items[0].result : gather!.merge(items.map((i) => i.result)));
+      const items = this.undetected.splice(0, wanted);
+      const detection = this.stages.detect(items.length === 1 ? items[0].result : this.stages.gather!.merge(items.map((i) => i.result)));
       // The flushes taken have moved on: the next store may start.
       this.stageChanged();
       try {

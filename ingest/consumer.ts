@@ -37,10 +37,11 @@ interface PreparedFlush {
   sorted: SortedBatch;
 }
 
-/** What detection gets: the rows to evaluate, and their batch's context. */
+/** What detection gets: the rows to evaluate, their batch's context, and how many flushes they are. */
 interface DetectionInput {
   rows: EventRow[];
   context: BatchContext;
+  flushes: number;
 }
 
 /**
@@ -60,6 +61,7 @@ function mergeFlushes(inputs: DetectionInput[]): DetectionInput {
   const storedAt = inputs.map((i) => i.context.storedAt);
   return {
     rows: inputs.flatMap((i) => i.rows),
+    flushes: inputs.reduce((n, i) => n + i.flushes, 0),
     context: {
       // Unknown for one flush, unknown for all: the engine then checks every pair.
       storedAt: storedAt.every((t) => t !== undefined) ? Math.min(...(storedAt as number[])) : undefined,
@@ -110,9 +112,9 @@ export class IngestConsumer implements EventIntake {
         this.untilDone("store", p.flush.rows.length, async () => {
           // A flush at least half as large as the largest there is: rows were waiting, ingest is behind.
           const context = { storedAt: Date.now(), catchingUp: p.flush.rows.length >= opts.cfg.INGEST_BATCH_SIZE / 2 };
-          return { context, rows: await this.store(p) };
+          return { context, rows: await this.store(p), flushes: 1 };
         }),
-      detect: ({ rows, context }) => this.untilDone("detection", rows.length, () => this.detect(rows, context)),
+      detect: ({ rows, context, flushes }) => this.untilDone("detection", rows.length, () => this.detect(rows, context, flushes)),
       gather: { wanted: ({ context }) => context.catchingUp === true, merge: mergeFlushes, upTo: BACKLOG_FLUSHES_PER_DETECTION },
     });
   }
@@ -297,9 +299,10 @@ export class IngestConsumer implements EventIntake {
     return forDetection;
   }
 
-  private async detect(stored: EventRow[], context: BatchContext): Promise<void> {
+  private async detect(stored: EventRow[], context: BatchContext, flushes: number): Promise<void> {
     if (this.opts.hooks?.afterStore && stored.length) await this.opts.hooks.afterStore(stored, context);
-    this.status.batches++;
+    // Flushes, not evaluations: one evaluation may take several (mergeFlushes).
+    this.status.batches += flushes;
     this.status.lastBatchAt = new Date().toISOString();
   }
 

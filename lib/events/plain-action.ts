@@ -5,7 +5,8 @@
  * recognise — an unexpected field, a type, a bound, a time outside the accepted window —
  * returns null, and the caller asks validateEvent, which decides and gives the reason. So the
  * shortcut can only accept less than the schema, never more, and what it stores is built by
- * the schema's own normalise().
+ * the schema's own normalise(). The strings' length bounds and the id patterns are the
+ * schema's own (STRING_FIELD_LENGTHS, TRACE_ID_PATTERN, SPAN_ID_PATTERN), not copies.
  *
  * Why: zod's parse was the largest single cost of an OTLP tool span on the thread that also
  * stores events and runs detection, 7–9 µs of 13–18 (npm run bench:otlp; README.md, "Known
@@ -13,21 +14,31 @@
  * generated and hostile actions.
  */
 import { protoKeyAt, malformedStringAt } from "./field-safety";
-import { DECISIONS, MAX_EPOCH_MS, MAX_FUTURE_SKEW_MS, MIN_EVENT_TIME_MS, normalise, type StoredEvent, type TelemetryEvent } from "./schema";
+import {
+  DECISIONS,
+  MAX_EPOCH_MS,
+  MAX_FUTURE_SKEW_MS,
+  MIN_EVENT_TIME_MS,
+  normalise,
+  SPAN_ID_PATTERN,
+  STRING_FIELD_LENGTHS,
+  TRACE_ID_PATTERN,
+  type StoredEvent,
+  type TelemetryEvent,
+} from "./schema";
 
-const HEX_64 = /^[0-9a-fA-F]{1,64}$/;
-const HEX_32 = /^[0-9a-fA-F]{1,32}$/;
-
-/** The fields the shortcut knows, with the longest value schema v1 allows for each optional string. */
-const OPTIONAL_STRINGS: Record<string, number> = {
-  pipeline_id: 256,
-  session_id: 256,
-  credential_id: 256,
-  source: 256,
-  resource: 2048,
-};
-
-const isString = (v: unknown, min: number, max: number): v is string => typeof v === "string" && v.length >= min && v.length <= max;
+/** The fields an action must have, not empty (the schema's superRefine for type action). */
+const REQUIRED = ["event_id", "type", "time", "agent_id", "layer", "action"];
+/**
+ * The string fields the shortcut checks, with the schema's own bounds (STRING_FIELD_LENGTHS);
+ * a required field must not be empty besides.
+ */
+const PLAIN_STRINGS: ReadonlyMap<string, { min: number; max: number }> = new Map(
+  ["event_id", "agent_id", "layer", "action", "pipeline_id", "session_id", "credential_id", "source", "resource"].map((field) => {
+    const { min, max } = STRING_FIELD_LENGTHS[field];
+    return [field, { min: REQUIRED.includes(field) ? Math.max(1, min) : min, max }];
+  }),
+);
 
 function plainAttributes(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
@@ -45,9 +56,6 @@ export function plainActionOrNull(value: unknown, now: number): StoredEvent | nu
   for (const k in e) {
     const v = e[k];
     switch (k) {
-      case "event_id":
-        if (!isString(v, 1, 128)) return null;
-        break;
       case "type":
         if (v !== "action") return null;
         break;
@@ -55,33 +63,25 @@ export function plainActionOrNull(value: unknown, now: number): StoredEvent | nu
         // Integer epoch milliseconds inside the accepted window; RFC 3339 strings take the schema's path.
         if (typeof v !== "number" || !Number.isInteger(v) || v < MIN_EVENT_TIME_MS || v > MAX_EPOCH_MS || v > now + MAX_FUTURE_SKEW_MS) return null;
         break;
-      case "agent_id":
-        if (!isString(v, 1, 256)) return null;
-        break;
-      case "layer":
-        if (!isString(v, 1, 64)) return null;
-        break;
-      case "action":
-        if (!isString(v, 1, 128)) return null;
-        break;
       case "decision":
         if (!(DECISIONS as readonly unknown[]).includes(v)) return null;
         break;
       case "trace_id":
-        if (typeof v !== "string" || !HEX_64.test(v)) return null;
+        if (typeof v !== "string" || !TRACE_ID_PATTERN.test(v)) return null;
         break;
       case "span_id":
-        if (typeof v !== "string" || !HEX_32.test(v)) return null;
+        if (typeof v !== "string" || !SPAN_ID_PATTERN.test(v)) return null;
         break;
       case "attributes":
         if (!plainAttributes(v)) return null;
         break;
-      default:
-        if (!Object.hasOwn(OPTIONAL_STRINGS, k) || !isString(v, 0, OPTIONAL_STRINGS[k])) return null;
+      default: {
+        const bounds = PLAIN_STRINGS.get(k);
+        if (!bounds || typeof v !== "string" || v.length < bounds.min || v.length > bounds.max) return null;
+      }
     }
   }
-  // Required for an action (the schema's superRefine): present and not empty, which isString checked.
-  if (e.event_id === undefined || e.type === undefined || e.time === undefined || e.agent_id === undefined || e.layer === undefined || e.action === undefined) return null;
+  if (REQUIRED.some((field) => e[field] === undefined)) return null;
   const event = normalise(value as TelemetryEvent);
   return malformedStringAt(event) ? null : event;
 }

@@ -77,6 +77,10 @@ function timeProblem(v: string): string | null {
   return null;
 }
 
+/** The hex ids an event may carry (trace_id, span_id). */
+export const TRACE_ID_PATTERN = /^[0-9a-fA-F]{1,64}$/;
+export const SPAN_ID_PATTERN = /^[0-9a-fA-F]{1,32}$/;
+
 const str = (max: number) => z.string().max(max);
 const optionalId = (max: number) => str(max).optional();
 
@@ -112,14 +116,25 @@ const eventObject = z
     resource: optionalId(2048),
     decision: z.enum(DECISIONS).optional(),
     sensitivity: z.enum(SENSITIVITIES).optional(),
-    trace_id: z.string().regex(/^[0-9a-fA-F]{1,64}$/, "must be hex").optional(),
-    span_id: z.string().regex(/^[0-9a-fA-F]{1,32}$/, "must be hex").optional(),
+    trace_id: z.string().regex(TRACE_ID_PATTERN, "must be hex").optional(),
+    span_id: z.string().regex(SPAN_ID_PATTERN, "must be hex").optional(),
     revocation: revocationObject.optional(),
     credential: credentialObject.optional(),
     attributes: z.record(z.string(), attributeValue).optional(),
   })
   // Unknown top-level fields are kept (docs/EVENTS.md: never fatal); normalise() folds them into attributes.
   .passthrough();
+
+/**
+ * The length bounds of schema v1's top-level string fields, read from the schema itself, for
+ * the shortcut that checks plain actions without parsing (lib/events/plain-action.ts).
+ */
+export const STRING_FIELD_LENGTHS: Readonly<Record<string, { min: number; max: number }>> = Object.fromEntries(
+  Object.entries(eventObject.shape).flatMap(([field, schema]) => {
+    const inner = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
+    return inner instanceof z.ZodString ? [[field, { min: inner.minLength ?? 0, max: inner.maxLength ?? Infinity }]] : [];
+  }),
+);
 
 export const telemetryEventSchema = eventObject.superRefine((e, ctx) => {
     const need = (field: keyof typeof e, why: string) => {

@@ -18,7 +18,7 @@
  * test/unit/otlp-json-spans.test.ts holds the two paths equal over exports from the
  * OpenTelemetry SDK and mutations of them.
  */
-import type { Attrs, AttrValue, SpanRecord } from "./spans";
+import { SPAN_KINDS, STATUS_CODES, type Attrs, type AttrValue, type SpanRecord } from "./spans";
 
 /** Not a shape the shortcut knows: the generated reader decides. */
 class Unrecognised extends Error {}
@@ -124,11 +124,9 @@ function attributes(v: unknown): Attrs {
 const TRACE_ID = /^[0-9a-fA-F]{32}$/;
 const SPAN_ID = /^[0-9a-fA-F]{16}$/;
 const ZEROS = /^0+$/;
-const KIND = ["unspecified", "internal", "server", "client", "producer", "consumer"];
-const STATUS = ["unset", "ok", "error"] as const;
 /** OTLP/JSON writes enums as integers; protobuf JSON readers also take their names (these, in the definitions' order). */
-const KIND_NAMES = KIND.map((k) => `SPAN_KIND_${k.toUpperCase()}`);
-const STATUS_NAMES = STATUS.map((c) => `STATUS_CODE_${c.toUpperCase()}`);
+const KIND_NAMES = SPAN_KINDS.map((k) => `SPAN_KIND_${k.toUpperCase()}`);
+const STATUS_NAMES = STATUS_CODES.map((c) => `STATUS_CODE_${c.toUpperCase()}`);
 
 /** An enum's number, given as a number or by its name in `names`. */
 function enumNumber(v: unknown, names: string[]): number {
@@ -162,10 +160,10 @@ function span(v: unknown, resource: Attrs, scope: string): SpanRecord {
     spanId: spanId.toLowerCase(),
     parentSpanId: parent === "" || ZEROS.test(parent) ? "" : parent.toLowerCase(),
     name: string(s.name),
-    kind: KIND[enumNumber(s.kind, KIND_NAMES)],
+    kind: SPAN_KINDS[enumNumber(s.kind, KIND_NAMES)],
     startMs: nanosToMs(s.startTimeUnixNano),
     endMs: nanosToMs(s.endTimeUnixNano),
-    statusCode: STATUS[enumNumber(status.code, STATUS_NAMES)],
+    statusCode: STATUS_CODES[enumNumber(status.code, STATUS_NAMES)],
     statusMessage: string(status.message),
     attrs: attributes(s.attributes),
     resource,

@@ -4,7 +4,6 @@
  */
 import type { AnyValue, KeyValue } from "./gen/opentelemetry/proto/common/v1/common_pb";
 import type { ExportTraceServiceRequest } from "./gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
-import { Span_SpanKind, Status_StatusCode } from "./gen/opentelemetry/proto/trace/v1/trace_pb";
 
 export type AttrValue = string | number | boolean;
 export type Attrs = Record<string, AttrValue>;
@@ -64,16 +63,10 @@ export function attrs(kvs: KeyValue[]): Attrs {
   return out;
 }
 
-const KIND: Record<number, string> = {
-  [Span_SpanKind.UNSPECIFIED]: "unspecified",
-  [Span_SpanKind.INTERNAL]: "internal",
-  [Span_SpanKind.SERVER]: "server",
-  [Span_SpanKind.CLIENT]: "client",
-  [Span_SpanKind.PRODUCER]: "producer",
-  [Span_SpanKind.CONSUMER]: "consumer",
-};
-
-const STATUS = { [Status_StatusCode.UNSET]: "unset", [Status_StatusCode.OK]: "ok", [Status_StatusCode.ERROR]: "error" } as const;
+/** Span kinds by their OTLP enum number (opentelemetry-proto Span.SpanKind: 0 unspecified … 5 consumer). */
+export const SPAN_KINDS = ["unspecified", "internal", "server", "client", "producer", "consumer"] as const;
+/** Status codes by their OTLP enum number (Status.StatusCode: 0 unset, 1 ok, 2 error). */
+export const STATUS_CODES = ["unset", "ok", "error"] as const;
 
 /**
  * Every span of the request, in order. Spans whose ids are not 16/8 bytes cannot be
@@ -105,10 +98,10 @@ export function flattenSpans(req: ExportTraceServiceRequest): { spans: SpanRecor
           spanId,
           parentSpanId: span.parentSpanId.length && !/^0+$/.test(hex(span.parentSpanId)) ? hex(span.parentSpanId) : "",
           name: span.name,
-          kind: KIND[span.kind] ?? "unspecified",
+          kind: SPAN_KINDS[span.kind] ?? "unspecified",
           startMs: Number(span.startTimeUnixNano / 1_000_000n),
           endMs: Number(span.endTimeUnixNano / 1_000_000n),
-          statusCode: STATUS[span.status?.code ?? Status_StatusCode.UNSET] ?? "unset",
+          statusCode: STATUS_CODES[span.status?.code ?? 0] ?? "unset",
           statusMessage: span.status?.message ?? "",
           attrs: a,
           resource,

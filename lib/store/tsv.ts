@@ -10,9 +10,9 @@ const NEEDS_QUOTED_ESCAPE = /[\\'\t\n\r]/;
 const QUOTED_SPECIAL = /[\\'\t\n\r]/g;
 const QUOTED_ESCAPES: Record<string, string> = { ...TSV_ESCAPES, "'": "\\'" };
 
-/** The bytes tsvField escapes (\\ \t \n \r), and the letter that follows the backslash for each. */
-const TSV_SPECIAL_BYTES = [0x5c, 0x09, 0x0a, 0x0d];
-const TSV_BYTE_ESCAPES: Record<number, number> = { 0x5c: 0x5c, 0x09: 0x74, 0x0a: 0x6e, 0x0d: 0x72 };
+/** The same escapes as bytes: each special byte → the byte that follows the backslash. */
+const TSV_BYTE_ESCAPES: Record<number, number> = Object.fromEntries(Object.entries(TSV_ESCAPES).map(([c, e]) => [c.charCodeAt(0), e.charCodeAt(1)]));
+const TSV_SPECIAL_BYTES = Object.keys(TSV_BYTE_ESCAPES).map(Number);
 
 /** A string as one TabSeparated field. */
 export const tsvField = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]) : v);
