@@ -56,8 +56,8 @@ export class Batcher<P = unknown, T = unknown> {
   /** The store of the last flush that entered that stage, until it settles. */
   private storing: Promise<unknown> = Promise.resolve();
   private storeInProgress = false;
-  /** A prepared flush waits for the store stage: another flush is on its way to detection. */
-  private storeQueued = false;
+  /** A flush taken from the queued rows is being prepared or waits for the store stage. */
+  private flushOnItsWay = false;
   /** Stored flushes waiting for detection, in flush order. */
   private undetected: { result: T; done: Settle }[] = [];
   /** The detection loop while it runs (see detectLoop). */
@@ -111,22 +111,29 @@ export class Batcher<P = unknown, T = unknown> {
         continue;
       }
       let prepared: P;
+      this.flushOnItsWay = true;
       try {
         prepared = await this.stages.prepare(batch);
       } catch (err) {
+        this.flushOnItsWay = false;
         this.fail(err, done);
+        this.stageChanged();
         continue;
       }
       // Hand over to the store once it is free and the flushes stored before have moved on to
       // their detection (while ingest catches up and detection gathers: once fewer than the
       // most it takes at once are waiting).
-      this.storeQueued = true;
       await this.storing;
       while (this.undetected.length >= this.flushesPerDetection()) await this.nextStageChange();
-      this.storeQueued = false;
+      this.flushOnItsWay = false;
       this.storing = this.store(prepared, done);
     }
     this.running = null;
+  }
+
+  /** Whether another flush will reach detection soon: one is being prepared or stored, or rows wait for the next. */
+  private moreComing(): boolean {
+    return this.flushOnItsWay || this.storeInProgress || this.stored !== null;
   }
 
   /** How many stored flushes detection takes at once now: several while the last one stored wants gathering. */
@@ -188,7 +195,7 @@ export class Batcher<P = unknown, T = unknown> {
         return;
       }
       const wanted = this.flushesPerDetection();
-      if (this.undetected.length < wanted && (this.storeInProgress || this.storeQueued)) {
+      if (this.undetected.length < wanted && this.moreComing()) {
         await this.nextStageChange();
         continue;
       }
