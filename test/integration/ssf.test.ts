@@ -18,6 +18,7 @@ import { CREDENTIAL_CHANGE, SESSION_REVOKED, VERIFICATION } from "@/lib/ssf/map"
 import { pollStream } from "@/lib/ssf/poll";
 import { StreamStore } from "@/lib/ssf/streams";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { detectionIdle } from "@/lib/detection/engine";
 import { otlpJob } from "@/ingest/jobs";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { call, json, TEST_API_KEY } from "../helpers/api";
@@ -250,6 +251,9 @@ describe("one story told natively and as OTel spans + an SSF SET", () => {
       alerts: strip(await queryRows(r, "test", `SELECT rule, severity, agent_id, layers_enforcing, layers_leaking, violation_count, sample_event_ids
         FROM alerts FINAL WHERE revocation_id = {rev:String} ORDER BY rule`, { rev }), p, rev),
     });
+    // Summaries and alerts are published after the pairs are appended (lib/detection/publisher.ts):
+    // wait for the publisher too, or the alerts read may still be those of an earlier batch.
+    await detectionIdle();
     const native = await read("n", "n-rev");
     expect(native.pairs.length).toBe(3);
     expect(await read("m", revId)).toEqual(native);
@@ -278,6 +282,7 @@ describe("one story told three ways: native events, OTel spans + SSF SETs, and a
     for (const rev of Object.values(tellings)) {
       await eventually(async () => (await pairCount(rev)) === 3 && (await alertCount(rev)) > 0, 30_000, `pairs and alerts of ${rev}`);
     }
+    await detectionIdle();
     const r = store().reader;
     const strip = (rows: unknown[], p: string, rev: string) => JSON.parse(JSON.stringify(rows).replaceAll(rev, "REV").replaceAll(`"${p}-`, '"X-'));
     const read = async (p: string, rev: string) => ({
