@@ -1,0 +1,13 @@
+-- The first-copy index (event_first_copies, 070_event_provenance.sql) takes each insert's ids
+-- through RocksDB's memtable and write-ahead log, instead of as an SST file of its own, which
+-- is the engine's default (optimize_for_bulk_insert = 1).
+--
+-- An SST file per insert is cheap only while ids arrive in key order: each file then covers a
+-- key range of its own. Ids in any other order (UUIDs, several producers, control events
+-- between actions) make every new file overlap the ones before, and RocksDB compacts them into
+-- each other again and again: the work grows with the index, so with history. Measured with
+-- bench:scale's incident week (5M events, ids of two shapes): the index's compactions were
+-- most of the CPU that phase B's ingest spent beyond phase A's, even with detection off
+-- (README, "Detection at scale"). Through the memtable, ids are sorted in memory and written
+-- out in large flushes.
+ALTER TABLE event_first_copies MODIFY SETTING optimize_for_bulk_insert = 0;
