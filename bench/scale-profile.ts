@@ -4,6 +4,7 @@
  * log_comment, or by the table or the start of the SQL when it has none.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import { rawInsertOf } from "@/lib/store/verbs";
 
 interface Entry {
   calls: number;
@@ -26,6 +27,19 @@ export class CallProfile {
           return await original(p);
         } finally {
           this.add(`${session} ${label(m, p)}`, performance.now() - t0);
+        }
+      };
+    }
+    // Inserts of bytes on chdb sessions (lib/store/verbs.ts, insertBytes) bypass the client's methods.
+    const raw = rawInsertOf(client);
+    if (raw) {
+      const original = raw.rawInsert;
+      raw.rawInsert = async (p) => {
+        const t0 = performance.now();
+        try {
+          return await original(p);
+        } finally {
+          this.add(`${session} ${label("insert", { table: p.table, clickhouse_settings: p.settings })}`, performance.now() - t0);
         }
       };
     }

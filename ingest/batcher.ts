@@ -13,11 +13,14 @@
  * stored flushes and evaluates them at once, so that its fixed costs per evaluation (lookups,
  * the coverage prepare, the pairs append, writes) are paid once for all of them.
  *
- * A prepare starts as soon as rows are waiting and the previous flush has moved on to its
- * store: under light load every fetch is written at once (low latency for detection); under
- * heavy load rows pile up meanwhile, so inserts grow by themselves up to INGEST_BATCH_SIZE
- * (few large inserts: what ClickHouse wants). Small inserts are limited upstream too: the
- * consumer asks the broker to hold a fetch until it has 64 KiB or INGEST_FLUSH_MS passed.
+ * A flush is taken once rows are waiting and either no flush is being stored or a full one
+ * (INGEST_BATCH_SIZE rows) is waiting: under light load every fetch is written at once (low
+ * latency for detection); under heavy load rows pile up while a flush is stored, so inserts
+ * grow by themselves to INGEST_BATCH_SIZE (few large inserts: what ClickHouse wants, and few
+ * detections). Taken as soon as the previous flush had moved on to its store, flushes shrank
+ * once preparing one became fast, and the same rows cost more inserts and detections
+ * (npm run bench:scale). Small inserts are limited upstream too: the consumer asks the broker
+ * to hold a fetch until it has 64 KiB or INGEST_FLUSH_MS passed.
  *
  * add() resolves when the rows were handed over, and waits (back-pressure) while more than
  * INGEST_BATCH_SIZE rows are queued. The returned `stored` promise settles when those rows
@@ -78,6 +81,8 @@ export class Batcher<P = unknown, T = unknown> {
     while (this.rows.length >= this.maxRows) await new Promise<void>((r) => this.roomWaiters.push(r));
     for (const r of rows) this.rows.push(r);
     for (const l of letters) this.letters.push(l);
+    // A full flush is waiting: the loop may take it while the previous one is stored.
+    if (this.rows.length >= this.maxRows) this.stageChanged();
     if (!this.stored) {
       let resolve!: () => void, reject!: (e: unknown) => void;
       const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
@@ -98,6 +103,8 @@ export class Batcher<P = unknown, T = unknown> {
 
   private async loop(): Promise<void> {
     while (this.stored) {
+      // While a flush is stored, rows gather for the next one, up to a full flush.
+      while (this.storeInProgress && this.rows.length < this.maxRows && !this.failed) await this.nextStageChange();
       const batch: Flush = { rows: this.rows, letters: this.letters };
       const done = this.stored;
       this.rows = [];

@@ -21,12 +21,11 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
 import type { StoredEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
-import { insertSettings } from "@/lib/store/clickhouse";
-import { tsvField, tsvQuoted } from "@/lib/store/tsv";
-import { keepConflicts, sortCopies, type Sorted } from "./first-copies";
+import { insertBytes } from "@/lib/store/clickhouse";
+import { TsvBytes, tsvField, tsvQuoted } from "@/lib/store/tsv";
+import { keepConflicts, sortCopies, stamp, type Sorted } from "./first-copies";
 
 export interface EventRow extends StoredEvent {
   kafka_partition: number;
@@ -39,9 +38,20 @@ export interface EventRow extends StoredEvent {
   stored_before?: boolean;
 }
 
-/** A batch sorted into first copies, repeats and conflicts, waiting for its insert. */
+/**
+ * One insert of the events table, its body already serialised: rows of at most
+ * MAX_MONTHS_PER_INSERT months, the columns they use, and their TabSeparated bytes.
+ */
+export interface EventsInsert {
+  rows: EventRow[];
+  columns: Column[];
+  body: Uint8Array;
+}
+
+/** A batch sorted into first copies, repeats and conflicts, its inserts ready to send. */
 export interface SortedBatch extends Sorted {
   firstHashes: Map<string, string>;
+  inserts: EventsInsert[];
 }
 
 export interface RejectedRow {
@@ -165,21 +175,34 @@ export function toTsvRow(row: EventRow, columns: readonly Column[] = COLUMNS): s
   return out;
 }
 
-/** Rows serialised per SERIALISE_SLICE between two turns of the event loop. */
-const SERIALISE_SLICE = 1_000;
-
 /**
- * The insert's body, produced lazily in slices: serialising 20,000 rows at once would hold
- * the worker's event loop (its heartbeats and jobs; the web app's requests too where the worker
- * shares the main thread) for tens of milliseconds.
+ * Rows serialised per SERIALISE_SLICE between two turns of the event loop: 20,000 rows at
+ * once would hold the worker's event loop (kafkajs heartbeats, the jobs' timers) for over
+ * 100 ms. Slices of 5,000 (~25 ms) rather than 1,000: each turn may wait for detection's and
+ * the consumer's work on the same loop, and 27 waits per flush of 27,000 rows made serialising
+ * it take three times its own CPU time (npm run bench:scale).
  */
-async function* tsvChunks(rows: EventRow[], columns: readonly Column[]): AsyncGenerator<string> {
+const SERIALISE_SLICE = 5_000;
+
+/** An insert's body, serialised in slices (SERIALISE_SLICE). */
+async function eventsInsert(rows: EventRow[]): Promise<EventsInsert> {
+  if (rows.length === 0) return { rows, columns: [], body: new Uint8Array(0) };
+  const columns = usedColumns(rows);
+  const body = new TsvBytes();
   for (let i = 0; i < rows.length; i += SERIALISE_SLICE) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     let chunk = "";
-    for (const r of rows.slice(i, i + SERIALISE_SLICE)) chunk += toTsvRow(r, columns) + "\n";
-    yield chunk;
+    for (let j = i; j < Math.min(rows.length, i + SERIALISE_SLICE); j++) chunk += toTsvRow(rows[j], columns) + "\n";
+    body.add(chunk);
   }
+  return { rows, columns, body: body.bytes() };
+}
+
+/** A batch's inserts, each of at most MAX_MONTHS_PER_INSERT months. */
+async function eventsInserts(rows: EventRow[]): Promise<EventsInsert[]> {
+  const inserts: EventsInsert[] = [];
+  for (const group of groupByMonths(rows)) inserts.push(await eventsInsert(group));
+  return inserts;
 }
 
 function dedupToken(rows: EventRow[]): string {
@@ -227,18 +250,27 @@ export class EventWriter {
 
   /**
    * The first step of store(), which may run while the previous batch is still being stored:
-   * the first copies it sorted stay known here until storeSorted() has written them.
+   * the first copies it sorted stay known here until storeSorted() has written them. Their
+   * inserts are serialised here too, while the lookup runs, so that the store step hands the
+   * engine bytes and nothing else. (Serialised inside the insert, the body waited between its
+   * slices for detection's work on the same event loop, and the insert, the stage ingest
+   * waits for, took longer: README.md, "Detection at scale".)
    */
   async sort(rows: EventRow[]): Promise<SortedBatch> {
-    const sorted = await sortCopies(this.lookupClient, rows, [...this.unstored]);
+    // The content hash is a column: stamped before anything is serialised.
+    await stamp(this.lookupClient, rows);
+    // Nearly every row is a first copy: the inserts are serialised while the engine looks the
+    // ids up, and again for the first copies alone when some rows turn out not to be.
+    const [sorted, allRows] = await Promise.all([sortCopies(this.lookupClient, rows, [...this.unstored]), eventsInserts(rows)]);
+    const inserts = sorted.first.length === rows.length ? allRows : await eventsInserts(sorted.first);
     const firstHashes = new Map(sorted.first.map((r) => [r.event_id, r.content_hash!]));
     this.unstored.add(firstHashes);
-    return { ...sorted, firstHashes };
+    return { ...sorted, firstHashes, inserts };
   }
 
   /** The second step of store(): writes a sorted batch (batches in the order they were sorted). */
-  async storeSorted({ first, forDetection, conflicts, firstHashes }: SortedBatch): Promise<{ rejected: RejectedRow[]; forDetection: EventRow[] }> {
-    const rejected = await this.write(first);
+  async storeSorted({ inserts, forDetection, conflicts, firstHashes }: SortedBatch): Promise<{ rejected: RejectedRow[]; forDetection: EventRow[] }> {
+    const rejected = await this.writeInserts(inserts);
     this.unstored.delete(firstHashes);
     // After the rows: a conflict names a first copy that is stored.
     await keepConflicts(this.client, conflicts);
@@ -249,15 +281,20 @@ export class EventWriter {
 
   /** Stores every row it can; returns the rows ClickHouse refused, each with its reason. */
   async write(rows: EventRow[]): Promise<RejectedRow[]> {
-    if (rows.length === 0) return [];
+    return this.writeInserts(await eventsInserts(rows));
+  }
+
+  private async writeInserts(inserts: EventsInsert[]): Promise<RejectedRow[]> {
     const rejected: RejectedRow[] = [];
-    for (const group of groupByMonths(rows)) await this.writeSplitting(group, rejected, BOUNDED_ATTEMPTS);
+    for (const insert of inserts) await this.writeSplitting(insert, rejected, BOUNDED_ATTEMPTS);
     return rejected;
   }
 
-  private async writeSplitting(rows: EventRow[], rejected: RejectedRow[], attempts: number): Promise<void> {
+  /** Stores every row of an insert it can; adds the rows ClickHouse refused, each with its reason, to `rejected`. */
+  private async writeSplitting(insert: EventsInsert, rejected: RejectedRow[], attempts: number): Promise<void> {
+    const { rows } = insert;
     try {
-      await this.insertWithRetry(rows, attempts);
+      await this.insertWithRetry(insert, attempts);
     } catch (err) {
       // Only thrown here while giving up (shutdown): the batch stays uncommitted and is redelivered.
       if (!isDataError(err) && isConnectivityFailure(err)) throw err;
@@ -267,25 +304,19 @@ export class EventWriter {
         return;
       }
       const mid = rows.length >> 1;
-      await this.writeSplitting(rows.slice(0, mid), rejected, SPLIT_ATTEMPTS);
-      await this.writeSplitting(rows.slice(mid), rejected, SPLIT_ATTEMPTS);
+      await this.writeSplitting(await eventsInsert(rows.slice(0, mid)), rejected, SPLIT_ATTEMPTS);
+      await this.writeSplitting(await eventsInsert(rows.slice(mid)), rejected, SPLIT_ATTEMPTS);
     }
   }
 
-  private async insertWithRetry(rows: EventRow[], attempts: number): Promise<void> {
+  private async insertWithRetry({ rows, columns, body }: EventsInsert, attempts: number): Promise<void> {
+    if (rows.length === 0) return;
     const token = dedupToken(rows);
     for (let attempt = 1; ; attempt++) {
       try {
-        const columns = usedColumns(rows);
-        await this.client.insert({
-          table: "events",
-          format: "TabSeparated",
-          columns: columns as [Column, ...Column[]],
-          values: Readable.from(tsvChunks(rows, columns), { objectMode: false }),
-          // Synchronous (the engine acknowledges durable rows: offsets are committed after
-          // this returns), with the batch's token so that a retried insert changes nothing.
-          clickhouse_settings: insertSettings({ comment: "ingest:events", deduplicationToken: token }),
-        });
+        // Synchronous (the engine acknowledges durable rows: offsets are committed after
+        // this returns), with the batch's token so that a retried insert changes nothing.
+        await insertBytes(this.client, "events", columns as [Column, ...Column[]], body, { comment: "ingest:events", deduplicationToken: token });
         return;
       } catch (err) {
         if (isDataError(err) || (!isConnectivityFailure(err) && attempt >= attempts)) throw err;

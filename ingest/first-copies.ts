@@ -58,9 +58,10 @@ const header = (m: KafkaMessage | undefined, name: string): string => {
 
 /**
  * Hashes each row's message and stamps the verified submitter. Rows that came without a
- * message (written directly, e.g. by tests) are hashed by their decoded content.
+ * message (written directly, e.g. by tests) are hashed by their decoded content. sortCopies
+ * stamps the rows itself; a caller that needs the hashes before the lookup stamps them first.
  */
-async function stamp(client: ClickHouseClient, rows: EventRow[]): Promise<void> {
+export async function stamp(client: ClickHouseClient, rows: EventRow[]): Promise<void> {
   let key: Buffer | null = null;
   for (const row of rows as Received[]) {
     // Stamped once: a flush that is retried sorts the same rows again.

@@ -6,7 +6,7 @@
  * Every function takes its client as a parameter: the caller decides which session it runs on
  * (lib/store/clickhouse.ts).
  */
-import type { ClickHouseClient, ClickHouseSettings } from "@clickhouse/client";
+import { parseError, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
 import { Readable } from "node:stream";
 
 type QuerySettings = NonNullable<Parameters<ClickHouseClient["query"]>[0]["clickhouse_settings"]>;
@@ -85,6 +85,11 @@ export interface RawInsert {
 }
 const rawInserts = new WeakMap<ClickHouseClient, { rawInsert: RawInsert; settings: Record<string, string | number | boolean> }>();
 
+/** The raw insert registered for a client, if any: benchmark instrumentation times it (bench/scale-profile.ts). */
+export function rawInsertOf(client: ClickHouseClient): { rawInsert: RawInsert } | undefined {
+  return rawInserts.get(client);
+}
+
 /** Marks a client as one on a chdb session; `settings` are its defaults, which the raw insert does not apply by itself. */
 export function registerRawInsert(client: ClickHouseClient, rawInsert: RawInsert, settings: Record<string, string | number | boolean>): void {
   rawInserts.set(client, { rawInsert, settings });
@@ -99,7 +104,16 @@ export async function insertBytes(client: ClickHouseClient, table: string, colum
   const settings = insertSettings(options);
   const raw = rawInserts.get(client);
   if (raw) {
-    await raw.rawInsert({ table, columns, format: "TabSeparated", values: rows, settings: { ...raw.settings, ...(settings as Record<string, string | number>) } });
+    try {
+      await raw.rawInsert({ table, columns, format: "TabSeparated", values: rows, settings: { ...raw.settings, ...(settings as Record<string, string | number>) } });
+    } catch (err) {
+      // chdb's own error classes carry codes of their own ("CHDB_QUERY"); callers decide on
+      // ClickHouse's code (e.g. ingest/event-writer.ts: bad data, or try again later), which
+      // the message holds ("Code: 27. DB::Exception: …"), as the client's insert reports it.
+      const mapped = parseError((err as Error).message ?? String(err));
+      if (mapped !== err) mapped.cause = err;
+      throw mapped;
+    }
     return;
   }
   await client.insert({

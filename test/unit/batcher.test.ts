@@ -1,7 +1,7 @@
 /**
  * The ingest batcher's three stages (ingest/batcher.ts): a flush is prepared, stored, then
- * detected; the next flush is prepared while the previous one is stored, and stored while the
- * previous one is detected; `stored` (which gates the offset commit) settles only after the
+ * detected; a full next flush is prepared while the previous one is stored (a smaller one
+ * gathers rows until that store ends), and stored while the previous one is detected; `stored` (which gates the offset commit) settles only after the
  * flush's detection; each stage keeps flush order; a stage that fails for good fails every
  * flush queued after it.
  */
@@ -51,10 +51,11 @@ function gatedStages(log: string[]) {
 }
 
 describe("Batcher", () => {
-  it("overlaps the stages of consecutive flushes and commits a flush only after its detection", async () => {
+  it("overlaps the stages of consecutive full flushes and commits a flush only after its detection", async () => {
     const log: string[] = [];
     const { stages, open } = gatedStages(log);
-    const batcher = new Batcher<string, string>(10, stages);
+    // Flushes of one row are full: the next is taken while the previous one is stored.
+    const batcher = new Batcher<string, string>(1, stages);
     const a = await batcher.add([row("a")], []);
     let aDone = false;
     void a.stored.then(() => (aDone = true));
@@ -92,7 +93,7 @@ describe("Batcher", () => {
     const log: string[] = [];
     const { stages, open } = gatedStages(log);
     // Flushes named "x…" are stored while catching up; up to three are detected at once.
-    const batcher = new Batcher<string, string>(10, {
+    const batcher = new Batcher<string, string>(1, {
       ...stages,
       gather: { wanted: (name) => name.startsWith("x"), merge: (names) => names.join(","), upTo: 3 },
     });
@@ -130,6 +131,38 @@ describe("Batcher", () => {
     open("detect y4");
     await batcher.drain();
     expect(settled).toEqual(["x1", "x2", "x3", "y4"]);
+  });
+
+  it("while a flush is stored, gathers the rows that arrive into one flush until it is full", async () => {
+    const log: string[] = [];
+    const { stages, open } = gatedStages(log);
+    const batcher = new Batcher<string, string>(3, stages);
+    const added: Promise<unknown>[] = [];
+    for (const id of ["a", "b", "c"]) {
+      added.push((await batcher.add([row(id)], [])).stored);
+      await settle();
+    }
+    // a was taken at once (nothing was being stored); b and c wait for a's store to end.
+    expect(log).toEqual(["prepare a", "store a"]);
+    open("store a");
+    await settle();
+    expect(log.slice(2)).toEqual(["detect a", "prepare b+c", "store b+c"]);
+    // A full flush does not wait for the store in progress: it is prepared beside it.
+    for (const id of ["d", "e", "f"]) {
+      added.push((await batcher.add([row(id)], [])).stored);
+      await settle();
+    }
+    expect(log.slice(5)).toEqual(["prepare d+e+f"]);
+    open("detect a");
+    open("store b+c");
+    await settle();
+    open("detect b+c");
+    await settle();
+    open("store d+e+f");
+    await settle();
+    open("detect d+e+f");
+    await Promise.all(added);
+    await batcher.drain();
   });
 
   it("detects what was stored when no more flushes are coming, even while catching up", async () => {
