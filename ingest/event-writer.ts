@@ -180,7 +180,7 @@ export function toTsvRow(row: EventRow, columns: readonly Column[] = COLUMNS): s
  * once would hold the worker's event loop (kafkajs heartbeats, the jobs' timers) for over
  * 100 ms. Slices of 5,000 (~25 ms) rather than 1,000: each turn may wait for detection's and
  * the consumer's work on the same loop, and 27 waits per flush of 27,000 rows made serialising
- * it take three times its own CPU time (npm run bench:scale).
+ * it take about four times its own CPU time (npm run bench:scale).
  */
 const SERIALISE_SLICE = 5_000;
 
