@@ -186,7 +186,6 @@ const SERIALISE_SLICE = 5_000;
 
 /** An insert's body, serialised in slices (SERIALISE_SLICE). */
 async function eventsInsert(rows: EventRow[]): Promise<EventsInsert> {
-  if (rows.length === 0) return { rows, columns: [], body: new Uint8Array(0) };
   const columns = usedColumns(rows);
   const body = new TsvBytes();
   for (let i = 0; i < rows.length; i += SERIALISE_SLICE) {
@@ -257,7 +256,7 @@ export class EventWriter {
    * waits for, took longer: README.md, "Detection at scale".)
    */
   async sort(rows: EventRow[]): Promise<SortedBatch> {
-    // The content hash is a column: stamped before anything is serialised.
+    // The content hash is a column: stamped before the rows are sorted or serialised.
     await stamp(this.lookupClient, rows);
     // Nearly every row is a first copy: the inserts are serialised while the engine looks the
     // ids up, and again for the first copies alone when some rows turn out not to be.

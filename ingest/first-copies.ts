@@ -57,9 +57,9 @@ const header = (m: KafkaMessage | undefined, name: string): string => {
 };
 
 /**
- * Hashes each row's message and stamps the verified submitter. Rows that came without a
- * message (written directly, e.g. by tests) are hashed by their decoded content. sortCopies
- * stamps the rows itself; a caller that needs the hashes before the lookup stamps them first.
+ * Hashes each row's message and stamps the verified submitter, before sortCopies and before the
+ * rows are serialised (the hash is a column). Rows that came without a message (written
+ * directly, e.g. by tests) are hashed by their decoded content.
  */
 export async function stamp(client: ClickHouseClient, rows: EventRow[]): Promise<void> {
   let key: Buffer | null = null;
@@ -99,12 +99,11 @@ async function storedHashes(client: ClickHouseClient, ids: string[]): Promise<Ma
 }
 
 /**
- * Sorts a batch's rows. `unstored` holds the first copies (id → hash) of earlier batches that
+ * Sorts a batch's rows, stamped (stamp above). `unstored` holds the first copies (id → hash) of earlier batches that
  * were sorted but whose insert has not finished yet (ingest/batcher.ts overlaps the two): they
  * count as stored, since the lookup cannot see them yet.
  */
 export async function sortCopies(client: ClickHouseClient, rows: EventRow[], unstored: readonly ReadonlyMap<string, string>[] = []): Promise<Sorted> {
-  await stamp(client, rows);
   const firstInBatch = new Map<string, EventRow>();
   for (const r of rows) if (!firstInBatch.has(r.event_id)) firstInBatch.set(r.event_id, r);
   const stored = await storedHashes(client, [...firstInBatch.keys()]);
