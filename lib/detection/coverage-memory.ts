@@ -1,22 +1,23 @@
 /**
  * The coverage table held in memory (its latest row per key and revocation), so that a batch
- * finds its coverage, and a derivation its revocations' rows, without a query: the lookup was
- * the detector's largest cost per batch under an incident (~50–80 ms of every violation's way
- * to its alert), and a batch whose keys no revocation covers needs nothing at all.
+ * is matched against it directly: no lookup query, and no list of the batch's keys to build
+ * first. Under an incident the query was the detector's largest cost per batch (~50–80 ms of
+ * every violation's way to its alert); once it was gone, collecting a batch's keys and indexing
+ * the rows found for them cost ~7 s of the main thread per 5M-event week (bench:scale, CPU
+ * profile), which matching against this index spares.
  *
- * Exact, never probabilistic: it holds what `lookupCoverage` (lib/detection/coverage.ts) would
- * return, the newest version of every (key kind, key, revocation) row, loaded at start and kept
- * up to date by the one place coverage is written (DetectionEngine.prepare). Only valid while
- * this process writes all coverage (embedded mode, DetectionEngine's soleWriter); several
- * workers on a server look every batch up.
+ * Exact, never probabilistic: for any key it gives what `lookupCoverage`
+ * (lib/detection/coverage.ts) would return, the newest version of every (key kind, key,
+ * revocation) row, loaded at start and kept up to date by the one place coverage is written
+ * (DetectionEngine.prepare). Only valid while this process writes all coverage (embedded mode,
+ * DetectionEngine's soleWriter); several workers on a server look every batch up.
  *
  * Bounded: coverage grows with revocations and their covered credentials, not with events; a
- * store with more than MAX_ROWS coverage rows simply turns this off and queries every batch,
- * as before.
+ * store with more than MAX_ROWS coverage rows simply turns this off and queries every batch.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { streamRows } from "../store/clickhouse";
-import type { CoverageEntry, KeyKind } from "./matcher";
+import type { CoverageEntry, CoverageLookup, KeyKind } from "./matcher";
 
 const MAX_ROWS = 500_000;
 
@@ -25,20 +26,30 @@ interface Held {
   version: number;
 }
 
-const keyOf = (kind: string, key: string) => `${kind}\u0000${key}`;
+/** The rows of one key, by revocation, and the list `get` hands out (rebuilt after a change). */
+interface KeyRows {
+  byRevocation: Map<string, Held>;
+  entries: CoverageEntry[] | null;
+}
 
-export class CoverageMemory {
-  /** (kind, key) → revocation id → its newest row; null once turned off. */
-  private byKey: Map<string, Map<string, Held>> | null = new Map();
-  /** Revocation id → (kind, key) → the same rows, for a derivation's coverage (coverageOf). */
-  private byRevocation = new Map<string, Map<string, Held>>();
+const NONE: readonly CoverageEntry[] = Object.freeze([]);
+
+const emptyIndex = (): Record<KeyKind, Map<string, KeyRows>> => ({ agent: new Map(), session: new Map(), pipeline: new Map(), credential: new Map() });
+
+export class CoverageMemory implements CoverageLookup {
+  /** Key kind → key → its rows; null once turned off. */
+  private byKind: Record<KeyKind, Map<string, KeyRows>> | null = emptyIndex();
+  /** Revocation id → its rows, for a derivation's coverage (coverageOf). */
+  private byRevocation = new Map<string, Set<Held>>();
   private rows = 0;
+  private keys = 0;
 
   /** Loads every coverage row, keeping the newest version of each (at start: one pass over a small table). */
   async load(client: ClickHouseClient): Promise<void> {
-    this.byKey = new Map();
+    this.byKind = emptyIndex();
     this.byRevocation = new Map();
     this.rows = 0;
+    this.keys = 0;
     for await (const r of streamRows<CoverageEntry & { version: number }>(
       client,
       "detection:coverage:load",
@@ -46,30 +57,38 @@ export class CoverageMemory {
     )) {
       const { version, ...entry } = r;
       this.hold(entry, Number(version));
-      if (!this.byKey) return;
+      if (!this.byKind) return;
     }
+  }
+
+  /** False once the table outgrew MAX_ROWS: the engine then looks every batch up. */
+  get active(): boolean {
+    return this.byKind !== null;
+  }
+
+  /** How many keys have rows. */
+  get size(): number {
+    return this.keys;
   }
 
   /** Coverage rows were written with this version (lib/detection/coverage.ts, writeCoverage). */
   add(rows: Iterable<CoverageEntry>, version: number): void {
     for (const r of rows) {
-      if (!this.byKey) return;
+      if (!this.byKind) return;
       this.hold(r, version);
     }
   }
 
-  /** The coverage rows of these keys, as lookupCoverage would return them; null when turned off. */
-  lookup(keys: Record<KeyKind, string[]>): CoverageEntry[] | null {
-    const byKey = this.byKey;
-    if (!byKey) return null;
-    const out: CoverageEntry[] = [];
-    for (const kind of Object.keys(keys) as KeyKind[]) {
-      for (const key of keys[kind]) {
-        const held = byKey.get(keyOf(kind, key));
-        if (held) for (const h of held.values()) out.push(h.entry);
-      }
-    }
-    return out;
+  /** The rows of one key, as lookupCoverage would return them (the same empty list for none; not to be changed). */
+  get(kind: KeyKind, key: string): readonly CoverageEntry[] {
+    if (key === "" || !this.byKind) return NONE;
+    const rows = this.byKind[kind].get(key);
+    if (!rows) return NONE;
+    return (rows.entries ??= [...rows.byRevocation.values()].map((h) => h.entry));
+  }
+
+  coversCredential(revocationId: string, credential: string): boolean {
+    return this.byKind?.credential.get(credential)?.byRevocation.has(revocationId) ?? false;
   }
 
   /**
@@ -77,27 +96,32 @@ export class CoverageMemory {
    * the newest row of each of their keys, whatever its generation; null when turned off.
    */
   ofRevocations(ids: Iterable<string>): CoverageEntry[] | null {
-    if (!this.byKey) return null;
+    if (!this.byKind) return null;
     const out: CoverageEntry[] = [];
-    for (const id of ids) for (const h of this.byRevocation.get(id)?.values() ?? []) out.push(h.entry);
+    for (const id of ids) for (const h of this.byRevocation.get(id) ?? []) out.push(h.entry);
     return out;
   }
 
   private hold(entry: CoverageEntry, version: number): void {
-    const k = keyOf(entry.key_kind, entry.key);
-    let revocations = this.byKey!.get(k);
-    if (!revocations) this.byKey!.set(k, (revocations = new Map()));
-    const held = revocations.get(entry.revocation_id);
+    const byKey = this.byKind![entry.key_kind];
+    let rows = byKey.get(entry.key);
+    if (!rows) {
+      byKey.set(entry.key, (rows = { byRevocation: new Map(), entries: null }));
+      this.keys++;
+    }
+    const held = rows.byRevocation.get(entry.revocation_id);
     if (held && held.version >= version) return;
     if (!held && ++this.rows > MAX_ROWS) {
-      this.byKey = null;
+      this.byKind = null;
       this.byRevocation = new Map();
       return;
     }
     const fresh = { entry: { ...entry, generation: Number(entry.generation) }, version };
-    revocations.set(entry.revocation_id, fresh);
-    let keys = this.byRevocation.get(entry.revocation_id);
-    if (!keys) this.byRevocation.set(entry.revocation_id, (keys = new Map()));
-    keys.set(k, fresh);
+    rows.byRevocation.set(entry.revocation_id, fresh);
+    rows.entries = null;
+    let ofRevocation = this.byRevocation.get(entry.revocation_id);
+    if (!ofRevocation) this.byRevocation.set(entry.revocation_id, (ofRevocation = new Set()));
+    if (held) ofRevocation.delete(held);
+    ofRevocation.add(fresh);
   }
 }

@@ -3,8 +3,9 @@
  *
  * Coverage is data: the coverage table says which agent / session / pipeline / credential keys
  * each revocation covers and in which window. For every stored batch the engine
- *   1. looks up the coverage rows of the keys the batch mentions (from memory as the sole
- *      writer, else one query), which tell the revocations whose covered set the batch makes grow,
+ *   1. finds the coverage rows of the keys the batch mentions (the sole writer holds the whole
+ *      table in memory and asks it per key; else one query), which tell the revocations whose
+ *      covered set the batch makes grow,
  *   2. brings coverage up to date, in one prepare, for those and for the revocations and
  *      reinstatements in the batch, and looks the batch's keys up again if it did,
  *   3. matches the batch's actions against those rows and appends the new pairs (the counters
@@ -24,7 +25,7 @@ import type { StoredEvent } from "../events/schema";
 import { coverageKinds, coveredCredentials, coverageRows, lookupCoverage, writeCoverage } from "./coverage";
 import { CoverageMemory } from "./coverage-memory";
 import { Derivations } from "./derivation";
-import { CoverageIndex, growingRevocations, keysOf, matchActions, type KeyKind, type MatchedPair } from "./matcher";
+import { CoverageIndex, growingRevocations, keysOf, matchActions, type CoverageLookup, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs } from "./pairs";
 import { Publisher } from "./publisher";
 import { initialState, RevocationStates, type RevocationState } from "./state";
@@ -298,11 +299,13 @@ export class DetectionEngine {
     }
 
     const bound = this.derivationBound(context.storedAt);
-    // The coverage of the batch's keys (of the kinds coverage has), from memory when this
-    // engine writes all coverage; looked up again after a prepare, which may cover more.
-    const lookup = async () => {
+    // The coverage of the batch's keys: the table held in memory when this engine writes all
+    // coverage (prepare keeps it current), else the rows of the keys the batch mentions (of
+    // the kinds coverage has), looked up again after a prepare, which may cover more.
+    const lookup = async (): Promise<CoverageLookup> => {
+      if (this.coverage?.active) return this.coverage;
       const mentioned = keysOf(events, this.kinds);
-      return new CoverageIndex(this.coverage?.lookup(mentioned) ?? (await lookupCoverage(this.client, mentioned)));
+      return new CoverageIndex(await lookupCoverage(this.client, mentioned));
     };
     let index = await lookup();
     // Earlier revocations whose covered set this batch makes grow. The batch's own new

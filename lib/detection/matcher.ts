@@ -33,11 +33,21 @@ export interface MatchedPair extends PostRevocationAction {
 
 const NONE: readonly CoverageEntry[] = Object.freeze([]);
 
+/** Coverage rows by key, as matching asks for them: a batch's index, or the sole writer's whole table in memory (lib/detection/coverage-memory.ts). */
+export interface CoverageLookup {
+  /** How many keys have rows (0: nothing can match). */
+  readonly size: number;
+  /** The rows of one key; the same empty list for every key without any (not to be changed). */
+  get(kind: KeyKind, key: string): readonly CoverageEntry[];
+  /** Whether `revocationId` covers credential `credential` (directly or through cascade). */
+  coversCredential(revocationId: string, credential: string): boolean;
+}
+
 /**
  * Coverage rows indexed by kind, then key, for one batch. Asked four times per event of every
  * batch: a map per kind spares building a (kind, key) string per question.
  */
-export class CoverageIndex {
+export class CoverageIndex implements CoverageLookup {
   private readonly byKind: Record<KeyKind, Map<string, CoverageEntry[]>> = {
     agent: new Map(),
     session: new Map(),
@@ -73,7 +83,6 @@ export class CoverageIndex {
   }
 }
 
-/** The keys a batch mentions, per kind: what to look up in the coverage table. */
 /** The keys of each kind the events mention; kinds outside `kinds` (when given) stay empty. */
 export function keysOf(events: Iterable<StoredEvent>, kinds?: ReadonlySet<KeyKind>): Record<KeyKind, string[]> {
   const wanted = (kind: KeyKind) => !kinds || kinds.has(kind);
@@ -103,7 +112,7 @@ function inWindow(entry: CoverageEntry, time: number, layer: string, settings: D
  * Direct when the action's own field for the scope equals the subject, cascade when only its
  * credential is covered (docs/SEMANTICS.md point 5).
  */
-export function matchActions(events: Iterable<StoredEvent>, index: CoverageIndex, settings: DetectionSettings): MatchedPair[] {
+export function matchActions(events: Iterable<StoredEvent>, index: CoverageLookup, settings: DetectionSettings): MatchedPair[] {
   const pairs: MatchedPair[] = [];
   if (index.size === 0) return pairs;
   for (const e of events) {
@@ -157,7 +166,7 @@ export function matchActions(events: Iterable<StoredEvent>, index: CoverageIndex
  * revocation does not cover yet, or a credential it covers through a cascading revocation got
  * a child it does not cover yet. Those revocations' past changes: they are derived again.
  */
-export function growingRevocations(events: Iterable<StoredEvent>, index: CoverageIndex): Set<string> {
+export function growingRevocations(events: Iterable<StoredEvent>, index: CoverageLookup): Set<string> {
   const growing = new Set<string>();
   if (index.size === 0) return growing;
   for (const e of events) {

@@ -181,6 +181,37 @@ describe("Batcher", () => {
     await stored;
   });
 
+
+  it("keeps gathering when a small flush follows flushes stored while catching up", async () => {
+    const log: string[] = [];
+    const { stages, open } = gatedStages(log);
+    // "x…" flushes were stored while catching up, "y…" is a small one taken a moment later.
+    const batcher = new Batcher<string, string>(1, {
+      ...stages,
+      gather: { wanted: (name) => name.startsWith("x"), merge: (names) => names.join(","), upTo: 3 },
+    });
+    const settled: string[] = [];
+    const add = async (id: string) => {
+      const { stored } = await batcher.add([row(id)], []);
+      void stored.then(() => settled.push(id));
+      await settle();
+    };
+    await add("x1");
+    await add("y2");
+    open("store x1");
+    await settle();
+    await add("x3");
+    open("store y2");
+    await settle();
+    // x1 still wants company: the small y2 does not send x1 and y2 to detection one by one.
+    expect(log).toEqual(["prepare x1", "store x1", "prepare y2", "store y2", "prepare x3", "store x3"]);
+    open("store x3");
+    await settle();
+    expect(log.slice(6)).toEqual(["detect x1,y2,x3"]);
+    open("detect x1,y2,x3");
+    await batcher.drain();
+    expect(settled).toEqual(["x1", "y2", "x3"]);
+  });
   it("fails every later flush once a stage failed for good", async () => {
     const batcher = new Batcher<string, string>(10, {
       prepare: async (f: Flush) => f.rows[0].event_id,
