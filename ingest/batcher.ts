@@ -43,8 +43,9 @@ export interface FlushStages<P, T> {
   detect: (stored: T) => Promise<void>;
   /**
    * Optional: whether flushes stored while ingest catches up should wait for detection to
-   * take several at once (asked of each flush waiting for detection), and how to make one detection input of
-   * several stored flushes, in order. Without it every flush is detected on its own.
+   * take several at once (asked of each flush waiting for detection), and how to make one
+   * detection input of several stored flushes, in order. Without it every flush is detected
+   * on its own.
    */
   gather?: { wanted: (stored: T) => boolean; merge: (stored: T[]) => T; upTo: number };
 }

@@ -17,7 +17,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { streamRows } from "../store/clickhouse";
-import type { CoverageEntry, CoverageLookup, KeyKind } from "./matcher";
+import { byKeyKind, NO_COVERAGE, type CoverageEntry, type CoverageLookup, type KeyKind } from "./matcher";
 
 const MAX_ROWS = 500_000;
 
@@ -32,13 +32,9 @@ interface KeyRows {
   entries: CoverageEntry[] | null;
 }
 
-const NONE: readonly CoverageEntry[] = Object.freeze([]);
-
-const emptyIndex = (): Record<KeyKind, Map<string, KeyRows>> => ({ agent: new Map(), session: new Map(), pipeline: new Map(), credential: new Map() });
-
 export class CoverageMemory implements CoverageLookup {
   /** Key kind → key → its rows; null once turned off. */
-  private byKind: Record<KeyKind, Map<string, KeyRows>> | null = emptyIndex();
+  private byKind: Record<KeyKind, Map<string, KeyRows>> | null = byKeyKind<KeyRows>();
   /** Revocation id → its rows, for a derivation's coverage (coverageOf). */
   private byRevocation = new Map<string, Set<Held>>();
   private rows = 0;
@@ -46,7 +42,7 @@ export class CoverageMemory implements CoverageLookup {
 
   /** Loads every coverage row, keeping the newest version of each (at start: one pass over a small table). */
   async load(client: ClickHouseClient): Promise<void> {
-    this.byKind = emptyIndex();
+    this.byKind = byKeyKind<KeyRows>();
     this.byRevocation = new Map();
     this.rows = 0;
     this.keys = 0;
@@ -81,9 +77,9 @@ export class CoverageMemory implements CoverageLookup {
 
   /** The rows of one key, as lookupCoverage would return them (the same empty list for none; not to be changed). */
   get(kind: KeyKind, key: string): readonly CoverageEntry[] {
-    if (key === "" || !this.byKind) return NONE;
+    if (key === "" || !this.byKind) return NO_COVERAGE;
     const rows = this.byKind[kind].get(key);
-    if (!rows) return NONE;
+    if (!rows) return NO_COVERAGE;
     return (rows.entries ??= [...rows.byRevocation.values()].map((h) => h.entry));
   }
 

@@ -31,9 +31,18 @@ export interface MatchedPair extends PostRevocationAction {
   generation: number;
 }
 
-const NONE: readonly CoverageEntry[] = Object.freeze([]);
+/** The one empty list every CoverageLookup hands out for a key without rows (not to be changed). */
+export const NO_COVERAGE: readonly CoverageEntry[] = Object.freeze([]);
 
-/** Coverage rows by key, as matching asks for them: a batch's index, or the sole writer's whole table in memory (lib/detection/coverage-memory.ts). */
+/** A map per key kind: a lookup asks by kind, then key, without building a (kind, key) string per question. */
+export function byKeyKind<T>(): Record<KeyKind, Map<string, T>> {
+  return { agent: new Map(), session: new Map(), pipeline: new Map(), credential: new Map() };
+}
+
+/**
+ * Coverage rows by key, as matching asks for them: a batch's index, or the sole writer's whole
+ * table in memory (lib/detection/coverage-memory.ts).
+ */
 export interface CoverageLookup {
   /** How many keys have rows (0: nothing can match). */
   readonly size: number;
@@ -43,17 +52,9 @@ export interface CoverageLookup {
   coversCredential(revocationId: string, credential: string): boolean;
 }
 
-/**
- * Coverage rows indexed by kind, then key, for one batch. Asked four times per event of every
- * batch: a map per kind spares building a (kind, key) string per question.
- */
+/** Coverage rows indexed by kind, then key, for one batch (asked four times per event). */
 export class CoverageIndex implements CoverageLookup {
-  private readonly byKind: Record<KeyKind, Map<string, CoverageEntry[]>> = {
-    agent: new Map(),
-    session: new Map(),
-    pipeline: new Map(),
-    credential: new Map(),
-  };
+  private readonly byKind = byKeyKind<CoverageEntry[]>();
   private keys = 0;
 
   constructor(entries: Iterable<CoverageEntry>) {
@@ -74,7 +75,7 @@ export class CoverageIndex implements CoverageLookup {
 
   /** The rows of one key; the same empty list for every key without any (not to be changed). */
   get(kind: KeyKind, key: string): readonly CoverageEntry[] {
-    return key === "" ? NONE : (this.byKind[kind].get(key) ?? NONE);
+    return key === "" ? NO_COVERAGE : (this.byKind[kind].get(key) ?? NO_COVERAGE);
   }
 
   /** Whether `revocationId` covers credential `credential` (directly or through cascade). */

@@ -50,6 +50,26 @@ function gatedStages(log: string[]) {
   return { stages, open };
 }
 
+/**
+ * A batcher of one-row flushes whose flushes named "x…" were stored while catching up (up to
+ * three detected at once); `add` hands it a row and records, in `settled`, when it may commit.
+ */
+function gatheringBatcher() {
+  const log: string[] = [];
+  const { stages, open } = gatedStages(log);
+  const batcher = new Batcher<string, string>(1, {
+    ...stages,
+    gather: { wanted: (name) => name.startsWith("x"), merge: (names) => names.join(","), upTo: 3 },
+  });
+  const settled: string[] = [];
+  const add = async (id: string) => {
+    const { stored } = await batcher.add([row(id)], []);
+    void stored.then(() => settled.push(id));
+    await settle();
+  };
+  return { batcher, log, open, add, settled };
+}
+
 describe("Batcher", () => {
   it("overlaps the stages of consecutive full flushes and commits a flush only after its detection", async () => {
     const log: string[] = [];
@@ -90,19 +110,8 @@ describe("Batcher", () => {
   });
 
   it("while catching up, detects the flushes stored meanwhile together, in order, and commits each after that detection", async () => {
-    const log: string[] = [];
-    const { stages, open } = gatedStages(log);
     // Flushes named "x…" are stored while catching up; up to three are detected at once.
-    const batcher = new Batcher<string, string>(1, {
-      ...stages,
-      gather: { wanted: (name) => name.startsWith("x"), merge: (names) => names.join(","), upTo: 3 },
-    });
-    const settled: string[] = [];
-    const add = async (id: string) => {
-      const { stored } = await batcher.add([row(id)], []);
-      void stored.then(() => settled.push(id));
-      await settle();
-    };
+    const { batcher, log, open, add, settled } = gatheringBatcher();
     await add("x1");
     await add("x2");
     open("store x1");
@@ -183,19 +192,8 @@ describe("Batcher", () => {
 
 
   it("keeps gathering when a small flush follows flushes stored while catching up", async () => {
-    const log: string[] = [];
-    const { stages, open } = gatedStages(log);
     // "x…" flushes were stored while catching up, "y…" is a small one taken a moment later.
-    const batcher = new Batcher<string, string>(1, {
-      ...stages,
-      gather: { wanted: (name) => name.startsWith("x"), merge: (names) => names.join(","), upTo: 3 },
-    });
-    const settled: string[] = [];
-    const add = async (id: string) => {
-      const { stored } = await batcher.add([row(id)], []);
-      void stored.then(() => settled.push(id));
-      await settle();
-    };
+    const { batcher, log, open, add, settled } = gatheringBatcher();
     await add("x1");
     await add("y2");
     open("store x1");
@@ -212,6 +210,7 @@ describe("Batcher", () => {
     await batcher.drain();
     expect(settled).toEqual(["x1", "y2", "x3"]);
   });
+
   it("fails every later flush once a stage failed for good", async () => {
     const batcher = new Batcher<string, string>(10, {
       prepare: async (f: Flush) => f.rows[0].event_id,
