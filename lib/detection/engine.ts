@@ -25,7 +25,8 @@ import type { StoredEvent } from "../events/schema";
 import { coverageKinds, coveredCredentials, coverageRows, lookupCoverage, writeCoverage } from "./coverage";
 import { CoverageMemory } from "./coverage-memory";
 import { Derivations } from "./derivation";
-import { CoverageIndex, growingRevocations, keysOf, matchActions, type CoverageLookup, type KeyKind, type MatchedPair } from "./matcher";
+import { LatestActions, latestStoredTime } from "./latest-actions";
+import { CoverageIndex, growingRevocations, keysOf, matchActions, type CoverageEntry, type CoverageLookup, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs } from "./pairs";
 import { Publisher } from "./publisher";
 import { initialState, RevocationStates, type RevocationState } from "./state";
@@ -124,6 +125,13 @@ export class DetectionEngine {
   /** Revocation states in memory, shared by batches, derivations and the publisher (sole writer only, like coverage). */
   private readonly stateMemory: StateMemory | null;
   /**
+   * When each agent and credential last acted in the batches evaluated so far, so that a new
+   * revocation with nothing stored after it needs no derivation (sole writer only, from start()).
+   */
+  private latest: LatestActions | null = null;
+  /** The last batch's events, taken into `latest` when the next batch begins (see evaluateBatch). */
+  private unfolded: BatchEvent[] = [];
+  /**
    * The bound (Date.now()) of each revocation's derivations committed in the last
    * COMMIT_MEMORY_MS: events stored before it may have pairs from the derivation.
    */
@@ -180,6 +188,7 @@ export class DetectionEngine {
     this.kinds = await coverageKinds(this.client);
     await this.coverage?.load(this.client);
     await this.stateMemory?.load(this.client);
+    if (this.soleWriter) this.latest = new LatestActions(await latestStoredTime(this.client));
     // Everything stored so far was stored before this start: a resumed derivation takes it all.
     const bound = this.derivationBound(Date.now());
     for (const id of await this.states.pendingIds()) this.derivations.request(id, bound);
@@ -289,6 +298,12 @@ export class DetectionEngine {
 
   private async evaluateBatch(events: BatchEvent[], context: BatchContext): Promise<void> {
     this.catchingUp = context.catchingUp ?? false;
+    // The batch before is taken in now: everything stored before this batch's store began
+    // belongs to batches evaluated before it (see `soleWriter`), and this batch's own actions
+    // are its own to match. Taken in even when its evaluation failed (a retry then counts its
+    // own actions too, which only asks for more derivations).
+    this.latest?.fold(this.unfolded);
+    this.unfolded = events;
     const revocations = events.filter((e) => e.type === "revocation" && e.rev_scope !== "");
     const reinstatements = events.filter((e) => e.type === "reinstatement" && e.rev_scope !== "");
     // Kinds are re-read from the table (a few rows) unless this engine writes all coverage
@@ -313,17 +328,18 @@ export class DetectionEngine {
     // read when they are prepared, include its credentials already.
     const growing = growingRevocations(events, index);
     const items = await this.changedRevocations(revocations, reinstatements, growing);
+    let committed: string[] = [];
     if (items.length) {
-      await this.prepare(items, bound);
+      committed = await this.prepare(items, bound);
       index = await lookup();
     }
 
     const pairs = matchActions(events, index, this.settings);
-    if (pairs.length === 0) return;
-    await appendPairs(this.client, pairs, "detection:pairs:append", this.mayBeStored(events, context));
+    if (pairs.length) await appendPairs(this.client, pairs, "detection:pairs:append", this.mayBeStored(events, context));
     // Every touched revocation is published, also when its pairs were already stored: a batch
-    // redelivered after a crash then finishes what the crash interrupted.
-    this.publisher.mark(pairs.map((p) => p.revocation_id));
+    // redelivered after a crash then finishes what the crash interrupted. So is every one
+    // committed without a derivation (which would have marked it).
+    this.publisher.mark([...committed, ...pairs.map((p) => p.revocation_id)]);
   }
 
   /**
@@ -366,17 +382,22 @@ export class DetectionEngine {
    * any number of revocations. Coverage is written before the states, so a crash in between
    * is repaired when the batch is delivered again. `bound`: the derivation takes the events
    * stored before it (Infinity: all), this batch and later ones the others.
+   *
+   * A new revocation none of whose covered agents and credentials has a stored action after
+   * it has nothing for a derivation to find (lib/detection/latest-actions.ts): its first
+   * generation is committed here, and its id returned for publishing.
    */
-  private async prepare(items: RevocationChange[], bound: number): Promise<void> {
-    if (items.length === 0) return;
-    const next: RevocationState[] = items.map(({ state, changes }) => ({
-      ...state,
-      ...changes,
-      write_generation: Math.max(state.generation, state.write_generation) + 1,
-      pending: 1,
-    }));
-    const covered = await coveredCredentials(this.client, next);
-    const rows = next.flatMap((s) => coverageRows(s, covered.get(s.revocation_id)!));
+  private async prepare(items: RevocationChange[], bound: number): Promise<string[]> {
+    if (items.length === 0) return [];
+    const prepared = items.map(({ state, changes }) => ({ ...state, ...changes, write_generation: Math.max(state.generation, state.write_generation) + 1 }));
+    const covered = await coveredCredentials(this.client, prepared);
+    const rowsOf = new Map<string, CoverageEntry[]>(prepared.map((s) => [s.revocation_id, coverageRows(s, covered.get(s.revocation_id)!)]));
+    const next: RevocationState[] = prepared.map((s, i) => {
+      const { state } = items[i];
+      const nothingToFind = state.generation === 0 && state.write_generation === 0 && this.latest?.noneAfter(rowsOf.get(s.revocation_id)!, s.revoked_at);
+      return nothingToFind ? { ...s, generation: s.write_generation, pending: 0 } : { ...s, pending: 1 };
+    });
+    const rows = [...rowsOf.values()].flat();
     const version = await writeCoverage(this.client, rows);
     this.coverage?.add(rows, version);
     // The covered-credentials feed (lib/feed/publisher.ts) follows inside the batch: a failed
@@ -384,6 +405,7 @@ export class DetectionEngine {
     await this.onCoverageChanged(next.map((s) => s.revocation_id), [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))]);
     await this.states.put(next);
     for (const r of rows) this.kinds.add(r.key_kind);
-    for (const s of next) this.derivations.request(s.revocation_id, bound);
+    for (const s of next) if (s.pending) this.derivations.request(s.revocation_id, bound);
+    return next.filter((s) => !s.pending).map((s) => s.revocation_id);
   }
 }

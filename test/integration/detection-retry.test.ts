@@ -10,6 +10,8 @@
  *   counted once on either side of it;
  * - two detection passes over the same batch at once (two workers, or a redelivery racing the
  *   original) give the same pairs, counts and alerts as one pass;
+ * - a new revocation with nothing stored after it is committed without a derivation's scan, and
+ *   one whose agent acted after it before it arrived is still derived;
  * - an engine started on an existing store matches new actions against the coverage stored
  *   before (lib/detection/coverage-memory.ts loads it), and knows the revocations it stored
  *   (lib/detection/state-memory.ts): one delivered again is not prepared a second time.
@@ -77,7 +79,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
   }
 
   const alerts = () =>
-    queryRows<{ rule: string; agent_id: string; violation_count: number }>(s.reader, "test", "SELECT rule, agent_id, violation_count FROM alerts FINAL ORDER BY rule");
+    queryRows<{ rule: string; agent_id: string; violation_count: number }>(s.reader, "test", "SELECT rule, agent_id, violation_count FROM alerts FINAL ORDER BY rule, agent_id");
 
   const revocationAndActions = (n: number) =>
     events([
@@ -211,9 +213,11 @@ describe("detection retries what failed and counts repeated passes once", () => 
   it("counts once an action stored before the revocation's batch but evaluated after its derivation", async () => {
     const batch = revocationAndActions(3);
     const engine = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
-    await engine.start();
     const actionsStoredAt = Date.now();
     await store(batch.slice(1));
+    // Started after they were stored (by a process before it, say), the engine takes them as
+    // acting as late as the latest stored time, so the revocation is derived.
+    await engine.start();
     await new Promise((r) => setTimeout(r, 5));
     const revocationStoredAt = Date.now();
     await store(batch.slice(0, 1));
@@ -257,6 +261,38 @@ describe("detection retries what failed and counts repeated passes once", () => 
     expect(Number(pairs[0].n)).toBe(4);
     await first.stop();
     await second.stop();
+  });
+
+  // A new revocation with no stored action after it on anything it covers has nothing for a
+  // derivation's scan to find, and is committed without one (lib/detection/latest-actions.ts);
+  // one whose subject acted after it before it arrived is still scanned for.
+  it("commits a live revocation without a scan, and still scans for one whose agent acted after it before it arrived", async () => {
+    const engine = new DetectionEngine(flakyClient(s.writer, "detection:derive:scan", 1), SETTINGS, undefined, { soleWriter: true });
+    await engine.start();
+    const act = (id: string, agent: string, second: number) =>
+      ({ event_id: id, type: "action", time: `2026-01-01T00:00:${String(second).padStart(2, "0")}Z`, agent_id: agent, layer: "tool", action: "execute_tool", decision: "allow" });
+    const revoke = (id: string, agent: string, second: number) =>
+      ({ event_id: id, type: "revocation", time: `2026-01-01T00:00:${String(second).padStart(2, "0")}Z`, revocation: { scope: "agent", subject: agent } });
+    // First batch: the live agent acts before its revocation, the other one after its (not yet known) revocation.
+    const first = events([act("l-act-0", "l-agent", 1), act("k-act-0", "k-agent", 30)]);
+    await store(first);
+    await engine.onEvents(first, { storedAt: Date.now() });
+    await engine.idle();
+    const storedAt = Date.now();
+    const second = events([revoke("l-rev", "l-agent", 10), act("l-act-1", "l-agent", 20), revoke("k-rev", "k-agent", 5)]);
+    await store(second);
+    await engine.onEvents(second, { storedAt });
+    await engine.idle();
+    // Only k-rev was derived (its scan failed once): l-rev's alert needed no scan.
+    expect(engine.failedCount()).toBe(1);
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "l-agent", violation_count: 1 }]);
+    await engine.retryFailed();
+    expect(engine.failedCount()).toBe(0);
+    expect(await alerts()).toEqual([
+      { rule: "post_revocation_activity", agent_id: "k-agent", violation_count: 1 },
+      { rule: "post_revocation_activity", agent_id: "l-agent", violation_count: 1 },
+    ]);
+    await engine.stop();
   });
 
   it("does not prepare again a revocation it knows, in the same process or after a restart (the sole writer holds states in memory)", async () => {
