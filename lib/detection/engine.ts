@@ -13,10 +13,11 @@
  *   4. marks the revocations it touched, whose summaries and alerts the publisher writes from
  *      their counters shortly after, off the batch's path (lib/detection/publisher.ts).
  * So the cost of a batch follows the batch, not the history of what it touches. A revocation
- * whose past changes is derived again from scratch, asynchronously (lib/detection/derivation.ts).
- * Nothing grows in memory with events: the sole writer holds coverage and revocation states
- * (one row per covered key, one state per revocation, each capped), and start-up reloads those
- * and the pending derivations.
+ * whose past changes is derived again from scratch, asynchronously (lib/detection/derivation.ts);
+ * a new one that nothing stored acted after needs no derivation (lib/detection/latest-actions.ts).
+ * Nothing grows in memory with events: the sole writer holds coverage, revocation states and
+ * when each agent and credential last acted (one row per covered key, one state per revocation,
+ * one time per key, each capped), and start-up reloads the first two and the pending derivations.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry } from "../alerts/store";
@@ -129,8 +130,6 @@ export class DetectionEngine {
    * revocation with nothing stored after it needs no derivation (sole writer only, from start()).
    */
   private latest: LatestActions | null = null;
-  /** The last batch's events, taken into `latest` when the next batch begins (see evaluateBatch). */
-  private unfolded: BatchEvent[] = [];
   /**
    * The bound (Date.now()) of each revocation's derivations committed in the last
    * COMMIT_MEMORY_MS: events stored before it may have pairs from the derivation.
@@ -212,6 +211,12 @@ export class DetectionEngine {
       } catch (err) {
         this.lastEvaluationFailed = true;
         throw err;
+      } finally {
+        // Taken in after the batch, failed or not: everything stored before a batch's store
+        // began belongs to batches evaluated before it (see `soleWriter`), and a batch's own
+        // actions are its own to match. (A retry then counts its own actions too, which only
+        // asks for more derivations.)
+        this.latest?.fold(events);
       }
     });
   }
@@ -298,12 +303,6 @@ export class DetectionEngine {
 
   private async evaluateBatch(events: BatchEvent[], context: BatchContext): Promise<void> {
     this.catchingUp = context.catchingUp ?? false;
-    // The batch before is taken in now: everything stored before this batch's store began
-    // belongs to batches evaluated before it (see `soleWriter`), and this batch's own actions
-    // are its own to match. Taken in even when its evaluation failed (a retry then counts its
-    // own actions too, which only asks for more derivations).
-    this.latest?.fold(this.unfolded);
-    this.unfolded = events;
     const revocations = events.filter((e) => e.type === "revocation" && e.rev_scope !== "");
     const reinstatements = events.filter((e) => e.type === "reinstatement" && e.rev_scope !== "");
     // Kinds are re-read from the table (a few rows) unless this engine writes all coverage
