@@ -33,7 +33,8 @@ const UNREADABLE = "~";
 /**
  * A time as ISO 8601 with milliseconds in UTC (what validation stores, toIsoMillis), whose
  * text sorts as the time does; ClickHouse's DateTime64 text (UTC, no zone) is converted.
- * Comparing the text spares a Date.parse per action (~0.4 µs, 2 s of a 5M-event week).
+ * Comparing the text spares a Date.parse per action: taking in 5M actions cost 1.9 s of CPU
+ * with it, 0.6 s without (measured alone).
  */
 function isoText(time: string): string {
   if (time.length === 24 && time[10] === "T" && time[23] === "Z") return time;
