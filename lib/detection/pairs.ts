@@ -62,22 +62,24 @@ export async function storedPairsOf(client: ClickHouseClient, revocationIds: str
 const INSERT_CHUNK = 50_000;
 
 type PairKey = { revocation_id: string; event_id: string; generation: number };
-type PairRow = (PairKey & { is_deleted: 0 } & Omit<MatchedPair, keyof PairKey>) | (PairKey & { is_deleted: 1 });
 
-/** The columns of a pair row, in the order of its TabSeparated fields; a tombstone sends its key only. */
-const PAIR_COLUMNS: [string, ...string[]] = [
-  "revocation_id", "event_id", "generation", "version", "is_deleted", "violation", "via", "time", "agent_id", "pipeline_id",
-  "session_id", "credential_id", "layer", "action", "resource", "decision", "sensitivity",
-];
-const TOMBSTONE_COLUMNS: [string, ...string[]] = ["revocation_id", "event_id", "generation", "version", "is_deleted"];
+/** The key columns of a pair row, in the order of its TabSeparated fields: all a tombstone sends. */
+const KEY_COLUMNS: [string, ...string[]] = ["revocation_id", "event_id", "generation", "version", "is_deleted"];
 
-/** One pair row as TabSeparated (PAIR_COLUMNS, or TOMBSTONE_COLUMNS for a tombstone). */
-function pairTsvRow(r: PairRow, version: number): string {
-  const key = `${tsvField(r.revocation_id)}\t${tsvField(r.event_id)}\t${r.generation}\t${version}\t${r.is_deleted}`;
-  if (r.is_deleted === 1) return key + "\n";
-  const fields = [r.via, r.time, r.agent_id, r.pipeline_id, r.session_id, r.credential_id, r.layer, r.action, r.resource, r.decision, r.sensitivity];
-  return `${key}\t${r.violation}\t${fields.map(tsvField).join("\t")}\n`;
+/** One kind of pair row: its is_deleted, its columns, and its fields after the key (TabSeparated). */
+interface RowKind<T extends PairKey> {
+  isDeleted: 0 | 1;
+  columns: [string, ...string[]];
+  rest: (row: T) => string;
 }
+
+const NEW_PAIRS: RowKind<MatchedPair> = {
+  isDeleted: 0,
+  columns: [...KEY_COLUMNS, "violation", "via", "time", "agent_id", "pipeline_id", "session_id", "credential_id", "layer", "action", "resource", "decision", "sensitivity"],
+  rest: (p) =>
+    `\t${p.violation}\t${[p.via, p.time, p.agent_id, p.pipeline_id, p.session_id, p.credential_id, p.layer, p.action, p.resource, p.decision, p.sensitivity].map(tsvField).join("\t")}`,
+};
+const TOMBSTONES: RowKind<PairKey> = { isDeleted: 1, columns: KEY_COLUMNS, rest: () => "" };
 
 /**
  * Inserts pair rows, all new pairs or all tombstones, as TabSeparated bytes (ClickHouse parses
@@ -88,15 +90,22 @@ function pairTsvRow(r: PairRow, version: number): string {
  * second insert together with its counters' share
  * (deduplicate_blocks_in_dependent_materialized_views), so nothing is counted twice.
  */
-async function insertPairRows(client: ClickHouseClient, rows: PairRow[], version: number, comment: string): Promise<void> {
-  const columns = rows[0]?.is_deleted === 1 ? TOMBSTONE_COLUMNS : PAIR_COLUMNS;
+async function insertPairRows<T extends PairKey>(
+  client: ClickHouseClient,
+  kind: RowKind<T>,
+  rows: T[],
+  comment: string,
+): Promise<void> {
+  const version = nextVersion();
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK);
     const token = createHash("sha256");
-    for (const key of chunk.map((r) => `${r.is_deleted}\u0000${r.revocation_id}\u0000${r.event_id}\u0000${r.generation}`).sort()) token.update(key + "\n");
+    for (const key of chunk.map((r) => `${kind.isDeleted}\u0000${r.revocation_id}\u0000${r.event_id}\u0000${r.generation}`).sort()) token.update(key + "\n");
     const body = new TsvBytes();
-    for (const r of chunk) body.add(pairTsvRow(r, version));
-    await insertBytes(client, "post_revocation_actions", columns, body.bytes(), { comment, deduplicationToken: token.digest("hex") });
+    for (const r of chunk) {
+      body.add(`${tsvField(r.revocation_id)}\t${tsvField(r.event_id)}\t${r.generation}\t${version}\t${kind.isDeleted}${kind.rest(r)}\n`);
+    }
+    await insertBytes(client, "post_revocation_actions", kind.columns, body.bytes(), { comment, deduplicationToken: token.digest("hex") });
   }
 }
 
@@ -120,13 +129,12 @@ export async function appendPairs(
     if (stored.get(key) !== p.generation) unique.set(key, p);
   }
   if (unique.size === 0) return 0;
-  await insertPairRows(client, [...unique.values()].map((p) => ({ ...p, is_deleted: 0 as const })), nextVersion(), comment);
+  await insertPairRows(client, NEW_PAIRS, [...unique.values()], comment);
   return unique.size;
 }
 
 /** Tombstones pairs that a derivation no longer finds. */
 export async function deletePairs(client: ClickHouseClient, pairs: { revocation_id: string; event_id: string; generation: number }[]): Promise<void> {
   if (pairs.length === 0) return;
-  const tombstones = pairs.map(({ revocation_id, event_id, generation }) => ({ revocation_id, event_id, generation, is_deleted: 1 as const }));
-  await insertPairRows(client, tombstones, nextVersion(), "detection:pairs:delete");
+  await insertPairRows(client, TOMBSTONES, pairs, "detection:pairs:delete");
 }
