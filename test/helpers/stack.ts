@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { Partitioners, type Producer } from "kafkajs";
+import { Partitioners, type Admin, type Producer } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
 import { createKafka } from "@/lib/kafka";
 import { store } from "@/lib/store/clickhouse";
@@ -102,13 +102,27 @@ export async function committedOffsets(): Promise<number> {
   return committedOffsetsOf(cfg.KAFKA_GROUP_ID, cfg.KAFKA_TOPIC);
 }
 
-/** Sum of the offsets `groupId` has committed on `topic` (0 for a partition with none). */
+/**
+ * A group's committed offsets on a topic, or null while the broker cannot tell yet: one started
+ * a moment ago answers "the coordinator is loading" (retriable), which a poll takes as "not yet".
+ */
+async function fetchCommitted(admin: Admin, groupId: string, topic: string) {
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return offsets;
+  } catch (err) {
+    if ((err as { retriable?: boolean }).retriable) return null;
+    throw err;
+  }
+}
+
+/** Sum of the offsets `groupId` has committed on `topic` (0 for a partition with none, or while the broker cannot tell yet). */
 export async function committedOffsetsOf(groupId: string, topic: string): Promise<number> {
   const admin = createKafka(config(), "-test-admin").admin();
   await admin.connect();
   try {
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return offsets.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    const offsets = await fetchCommitted(admin, groupId, topic);
+    return offsets?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
   } finally {
     await admin.disconnect();
   }
@@ -136,7 +150,8 @@ export async function otlpDrained(): Promise<boolean> {
   try {
     if (!(await admin.listTopics()).includes(cfg.OTLP_KAFKA_TOPIC)) return true;
     const ends = await admin.fetchTopicOffsets(cfg.OTLP_KAFKA_TOPIC);
-    const [committed] = await admin.fetchOffsets({ groupId: otlpGroupId(cfg), topics: [cfg.OTLP_KAFKA_TOPIC] });
+    const committed = await fetchCommitted(admin, otlpGroupId(cfg), cfg.OTLP_KAFKA_TOPIC);
+    if (!committed) return false;
     return ends.every((e) => {
       const c = committed.partitions.find((p) => p.partition === e.partition);
       return Number(e.high) === 0 || Number(c?.offset ?? -1) >= Number(e.high);

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import type { Producer } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
-import { createKafka } from "@/lib/kafka";
 import { contentHash } from "@/lib/events/content-hash";
 import type { EventRow } from "@/ingest/event-writer";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
@@ -20,22 +19,11 @@ import { evaluateReference } from "../oracle/reference";
 import type { DerivedAlert, PostRevocationAction, RevocationSummary } from "@/lib/detection/types";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { buildScenario, seededRandom, shuffle, type WireEvent } from "../helpers/scenario";
-import { configureTestStack, eventually, produceJson, testProducer } from "../helpers/stack";
+import { committedOffsetsOf, configureTestStack, eventually, produceJson, testProducer } from "../helpers/stack";
 
 const TABLES = ["events", "event_first_copies", "event_conflicts", "credential_presence", "credential_lineage", "revocation_events", "dead_letters",
   "post_revocation_actions", "revocation_status", "alerts", "alert_history", "agent_summary",
   "coverage", "revocation_state", "revocation_counters"];
-
-async function committed(groupId: string, topic: string): Promise<number> {
-  const admin = createKafka(config(), "-test-admin").admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return offsets[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 interface Observed {
   pairs: PostRevocationAction[];
@@ -126,7 +114,7 @@ describe("detection converges whatever the arrival order", () => {
     for (const chunk of batchSize === undefined ? chunks : []) {
       await produceJson(producer, config().KAFKA_TOPIC, chunk);
       sent += chunk.length;
-      await eventually(async () => (await committed(config().KAFKA_GROUP_ID, config().KAFKA_TOPIC)) >= sent, 30_000, "chunk consumed");
+      await eventually(async () => (await committedOffsetsOf(config().KAFKA_GROUP_ID, config().KAFKA_TOPIC)) >= sent, 30_000, "chunk consumed");
       if (settleBetweenChunks) await worker.engine.idle();
     }
     await worker.engine.idle();

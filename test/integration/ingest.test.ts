@@ -3,7 +3,7 @@ import { createKafka } from "@/lib/kafka";
 import { config } from "@/lib/config";
 import { closeStore, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
-import { actionEvent, configureTestStack, count, eventually, produceJson, testProducer, type TestStack } from "../helpers/stack";
+import { actionEvent, committedOffsetsOf, configureTestStack, count, eventually, produceJson, testProducer, type TestStack } from "../helpers/stack";
 import type { Producer } from "kafkajs";
 import { exited, startWorkerProcess } from "../helpers/faults";
 
@@ -14,16 +14,7 @@ import { exited, startWorkerProcess } from "../helpers/faults";
  */
 const startWorker = (stack: TestStack) => startWorkerProcess(stack, { INGEST_BATCH_SIZE: "500" });
 
-async function committedTotal(stack: TestStack): Promise<number> {
-  const admin = createKafka(config(), "-test-admin").admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchOffsets({ groupId: stack.env.KAFKA_GROUP_ID, topics: [stack.topic] });
-    return offsets[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const committedTotal = (stack: TestStack) => committedOffsetsOf(stack.env.KAFKA_GROUP_ID, stack.topic);
 
 async function readDlq(stack: TestStack, expected: number) {
   const consumer = createKafka(config(), "-test-dlq").consumer({ groupId: `${stack.env.KAFKA_GROUP_ID}-dlq-reader` });
