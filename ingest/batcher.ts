@@ -148,7 +148,7 @@ export class Batcher<P = unknown, T = unknown> {
    * How many stored flushes detection takes at once now: several while any flush waiting for
    * it wants gathering. Asking only the last one stored let a small flush, taken while the
    * consumer was a moment behind, end every gathering: bench:scale's incident week took 2.4
-   * flushes per evaluation instead of up to 4 (README, "Detection at scale").
+   * flushes per evaluation instead of up to 4 (docs/BENCHMARKS.md).
    */
   private flushesPerDetection(): number {
     const gather = this.stages.gather;

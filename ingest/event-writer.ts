@@ -253,7 +253,7 @@ export class EventWriter {
    * inserts are serialised here too, while the lookup runs, so that the store step hands the
    * engine bytes and nothing else. (Serialised inside the insert, the body waited between its
    * slices for detection's work on the same event loop, and the insert, the stage ingest
-   * waits for, took longer: README.md, "Detection at scale".)
+   * waits for, took longer: docs/BENCHMARKS.md.)
    */
   async sort(rows: EventRow[]): Promise<SortedBatch> {
     // The content hash is a column: stamped before the rows are sorted or serialised.

@@ -9,8 +9,8 @@
  * schema's own (STRING_FIELD_LENGTHS, TRACE_ID_PATTERN, SPAN_ID_PATTERN), not copies.
  *
  * Why: zod's parse was the largest single cost of an OTLP tool span on the thread that also
- * stores events and runs detection, 7–9 µs of 13–18 (npm run bench:otlp; README.md, "Known
- * limits"). test/unit/plain-action.test.ts holds the shortcut equal to validateEvent over
+ * stores events and runs detection, 7–9 µs of 13–18 (npm run bench:otlp;
+ * docs/BENCHMARKS.md). test/unit/plain-action.test.ts holds the shortcut equal to validateEvent over
  * generated and hostile actions.
  */
 import { protoKeyAt, malformedStringAt } from "./field-safety";

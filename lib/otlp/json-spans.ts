@@ -14,7 +14,7 @@
  *
  * Why: `fromJson` of @bufbuild/protobuf walks the message's descriptor reflectively: 9–12 µs
  * a span of the 12–15 an OTLP/JSON span cost to decode, against 7 for a protobuf one; this
- * reads one in ~1.5 µs after JSON.parse's ~3 (npm run bench:otlp; README.md, "Known limits").
+ * reads one in ~1.5 µs after JSON.parse's ~3 (npm run bench:otlp; docs/BENCHMARKS.md).
  * test/unit/otlp-json-spans.test.ts holds the two paths equal over exports from the
  * OpenTelemetry SDK and mutations of them.
  */

@@ -8,6 +8,6 @@
 -- each other again and again: the work grows with the index, so with history. Measured with
 -- bench:scale's incident week (5M events, ids of two shapes): the index's compactions were
 -- most of the CPU that phase B's ingest spent beyond phase A's, even with detection off
--- (README, "Detection at scale"). Through the memtable, ids are sorted in memory and written
+-- (docs/BENCHMARKS.md). Through the memtable, ids are sorted in memory and written
 -- out in large flushes.
 ALTER TABLE event_first_copies MODIFY SETTING optimize_for_bulk_insert = 0;
