@@ -1,4 +1,5 @@
 /** bench:scale's closing summary: every figure with its target. */
+import type { PreparedCounts } from "@/lib/detection/engine";
 import { fmt } from "./common";
 import type { ScaleSizes } from "./scale-data";
 import type { ReadFigures } from "./scale-reads";
@@ -13,6 +14,8 @@ export interface PhaseA {
 export interface PhaseB {
   ingest: IngestRun;
   pendingAtIngestEnd: number;
+  /** Revocations the batches prepared during ingest (lib/detection/engine.ts, PreparedCounts). */
+  prepared: PreparedCounts;
   derivationSeconds: number;
   idle: boolean;
   counts: { revocations: number; pending: number; pairs: number; violations: number; alerts: Record<string, number> };
@@ -78,6 +81,7 @@ export function summary({ sizes, producedA, producedB, a, b, expected }: Input):
     `  B  incident week with detection          ${fmt(b.ingest.rate)} events/s (${fmt(b.ingest.messages)} in ${b.ingest.seconds.toFixed(1)} s)` +
       (b.ingest.complete ? "" : `  STOPPED at the time limit, ${fmt(b.ingest.behind)} behind`),
     `     ratio B / A                           ${ratio.toFixed(2)}   target ≥ 0.80  ${ok(ratio >= 0.8)}`,
+    `     revocations prepared during ingest    ${fmt(b.prepared.committedAtOnce)} committed at once; derived: ${fmt(b.prepared.derived.new)} new, ${fmt(b.prepared.derived.reinstated)} reinstated, ${fmt(b.prepared.derived.grown)} grown`,
     `     derivations after ingest ended        ${b.derivationSeconds.toFixed(1)} s ${b.idle ? "until idle" : "and NOT idle (time limit)"} (${b.pendingAtIngestEnd} pending when ingest ended, ${b.counts.pending} left)`,
     `     pairs                                 ${fmt(b.counts.pairs)} (${fmt(b.counts.violations)} violations); generator: ${fmt(expected.pairs)} (${fmt(expected.violations)})`,
     `     alerts                                ${alerts(b.counts.alerts)}`,

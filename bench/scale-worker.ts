@@ -77,6 +77,8 @@ async function main() {
   profile.reset();
   rss.enter("derivations");
   const pendingAtIngestEnd = worker.engine.pendingCount();
+  // What the week's batches prepared during ingest: what detection's cost grows with.
+  const prepared = worker.engine.preparedCounts();
   const t0 = performance.now();
   const idle = await Promise.race([worker.engine.idle().then(() => true), sleep(IDLE_LIMIT_MS).then(() => false)]);
   const derivationSeconds = (performance.now() - t0) / 1000;
@@ -114,6 +116,7 @@ async function main() {
   emitResult({
     ingest,
     pendingAtIngestEnd,
+    prepared,
     derivationSeconds,
     idle,
     counts,

@@ -90,6 +90,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
         status.lastEvaluationAt = new Date().toISOString();
         status.lastError = engine.lastError;
         status.pendingDerivations = engine.pendingCount();
+        status.prepared = engine.preparedCounts();
       },
     },
   });

@@ -31,6 +31,11 @@ export interface DetectionStatus {
   running: boolean;
   /** Revocations waiting for a derivation from scratch (lib/detection/derivation.ts). */
   pendingDerivations: number;
+  /**
+   * Revocations prepared since start: new ones committed at once (nothing stored after them),
+   * and derivations from scratch requested, by reason (lib/detection/engine.ts, PreparedCounts).
+   */
+  prepared: { committedAtOnce: number; derived: { new: number; reinstated: number; grown: number } };
   evaluations: number;
   lastEvaluationAt: string | null;
   lastError: string | null;
@@ -61,7 +66,14 @@ export function runtimeStatus(): RuntimeStatus {
       lastBatchAt: null,
       lastError: null,
     },
-    detection: { running: false, pendingDerivations: 0, evaluations: 0, lastEvaluationAt: null, lastError: null },
+    detection: {
+      running: false,
+      pendingDerivations: 0,
+      prepared: { committedAtOnce: 0, derived: { new: 0, reinstated: 0, grown: 0 } },
+      evaluations: 0,
+      lastEvaluationAt: null,
+      lastError: null,
+    },
   };
   return g[key]!;
 }

@@ -88,8 +88,24 @@ export interface EngineOptions {
   onCoverageChanged?: (revocationIds: string[], credentials: string[]) => Promise<void>;
 }
 
-/** A revocation whose coverage a batch rewrites, and what changes in its state. */
-type RevocationChange = { state: RevocationState; changes: Partial<RevocationState> };
+/**
+ * Why a batch rewrites a revocation's coverage: it is new (the batch holds it), a
+ * reinstatement moved its window's end, or the batch grew its covered set.
+ */
+export type ChangeReason = "new" | "reinstated" | "grown";
+
+/** A revocation whose coverage a batch rewrites, why, and what changes in its state. */
+type RevocationChange = { state: RevocationState; changes: Partial<RevocationState>; reason: ChangeReason };
+
+/**
+ * How many revocations this engine prepared, by what happened to them: new ones committed at
+ * once (nothing stored after them to find), and the derivations from scratch requested, by
+ * reason. Derivations are what detection's cost grows with (README.md, "Benchmarks").
+ */
+export interface PreparedCounts {
+  committedAtOnce: number;
+  derived: Record<ChangeReason, number>;
+}
 
 /** How long derivation bounds are remembered for soleWriter's shortcut (a batch older than this checks every pair). */
 const COMMIT_MEMORY_MS = 10 * 60_000;
@@ -146,6 +162,7 @@ export class DetectionEngine {
   /** Bounds before this instant are forgotten: a batch stored earlier checks every pair. */
   private commitsKnownSince = Date.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
+  private readonly prepared: PreparedCounts = { committedAtOnce: 0, derived: { new: 0, reinstated: 0, grown: 0 } };
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -257,6 +274,11 @@ export class DetectionEngine {
     return this.derivations.pendingCount();
   }
 
+  /** Revocations prepared since start, by outcome (a copy). */
+  preparedCounts(): PreparedCounts {
+    return { committedAtOnce: this.prepared.committedAtOnce, derived: { ...this.prepared.derived } };
+  }
+
   get lastError(): string | null {
     return this.derivations.lastError ?? this.publisher.lastError;
   }
@@ -363,14 +385,14 @@ export class DetectionEngine {
     const moved = reinstated.filter((id) => known.has(id)).map((id) => known.get(id)!);
     const ends = await this.states.windowEnds([...fresh.values(), ...moved]);
     const items = new Map<string, RevocationChange>();
-    for (const s of fresh.values()) items.set(s.revocation_id, { state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null } });
+    for (const s of fresh.values()) items.set(s.revocation_id, { state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null }, reason: "new" });
     for (const s of moved) {
       const end = ends.get(s.revocation_id) ?? null;
-      if (end !== s.reinstated_at) items.set(s.revocation_id, { state: s, changes: { reinstated_at: end } });
+      if (end !== s.reinstated_at) items.set(s.revocation_id, { state: s, changes: { reinstated_at: end }, reason: "reinstated" });
     }
     for (const id of growing) {
       const s = known.get(id);
-      if (s && !items.has(id)) items.set(id, { state: s, changes: {} });
+      if (s && !items.has(id)) items.set(id, { state: s, changes: {}, reason: "grown" });
     }
     return [...items.values()];
   }
@@ -405,6 +427,10 @@ export class DetectionEngine {
     await this.states.put(next);
     for (const r of rows) this.kinds.add(r.key_kind);
     for (const s of next) if (s.pending) this.derivations.request(s.revocation_id, bound);
+    next.forEach((s, i) => {
+      if (s.pending) this.prepared.derived[items[i].reason]++;
+      else this.prepared.committedAtOnce++;
+    });
     return next.filter((s) => !s.pending).map((s) => s.revocation_id);
   }
 }

@@ -11,7 +11,8 @@
  * - two detection passes over the same batch at once (two workers, or a redelivery racing the
  *   original) give the same pairs, counts and alerts as one pass;
  * - a new revocation with nothing stored after it is committed without a derivation's scan, and
- *   one whose agent acted after it before it arrived is still derived;
+ *   one whose agent acted after it before it arrived is still derived; the engine counts what
+ *   it prepared by outcome and reason;
  * - an engine started on an existing store matches new actions against the coverage stored
  *   before (lib/detection/coverage-memory.ts loads it), and knows the revocations it stored
  *   (lib/detection/state-memory.ts): one delivered again is not prepared a second time.
@@ -285,6 +286,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await engine.idle();
     // Only k-rev was derived (its scan failed once): l-rev's alert needed no scan.
     expect(engine.failedCount()).toBe(1);
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: 1, derived: { new: 1, reinstated: 0, grown: 0 } });
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "l-agent", violation_count: 1 }]);
     await engine.retryFailed();
     expect(engine.failedCount()).toBe(0);
@@ -292,6 +294,25 @@ describe("detection retries what failed and counts repeated passes once", () => 
       { rule: "post_revocation_activity", agent_id: "k-agent", violation_count: 1 },
       { rule: "post_revocation_activity", agent_id: "l-agent", violation_count: 1 },
     ]);
+    await engine.stop();
+  });
+
+  it("counts the revocations it prepares by what happened to them: committed at once, or derived because new, reinstated or grown", async () => {
+    const engine = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await engine.start();
+    const evaluate = async (batch: StoredEvent[]) => {
+      await store(batch);
+      await engine.onEvents(batch, { storedAt: Date.now() });
+      await engine.idle();
+    };
+    // Live: nothing stored after it.
+    await evaluate(events([{ event_id: "g-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "g-agent" } }]));
+    // The revoked agent presents a credential the revocation does not cover yet: its covered set grows.
+    await evaluate(events([{ event_id: "g-act", type: "action", time: "2026-01-01T00:00:05Z", agent_id: "g-agent", credential_id: "g-tok", layer: "tool", action: "execute_tool", decision: "allow" }]));
+    // A reinstatement ends its window.
+    await evaluate(events([{ event_id: "g-back", type: "reinstatement", time: "2026-01-01T00:00:10Z", revocation: { scope: "agent", subject: "g-agent" } }]));
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: 1, derived: { new: 0, reinstated: 1, grown: 1 } });
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "g-agent", violation_count: 1 }]);
     await engine.stop();
   });
 
