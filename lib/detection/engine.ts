@@ -98,12 +98,13 @@ export type ChangeReason = "new" | "reinstated" | "grown";
 type RevocationChange = { state: RevocationState; changes: Partial<RevocationState>; reason: ChangeReason };
 
 /**
- * How many revocations this engine prepared, by what happened to them: new ones committed at
- * once (nothing stored after them to find), and the derivations from scratch requested, by
- * reason. Derivations are what detection's cost grows with (README.md, "Benchmarks").
+ * How many revocations this engine prepared, by what happened to them: committed at once
+ * (nothing stored acted after them with what they newly cover), and the derivations from
+ * scratch requested, by reason. Derivations are what detection's cost grows with (README.md, "Benchmarks").
  */
 export interface PreparedCounts {
-  committedAtOnce: number;
+  /** New revocations and grown covered sets that needed no derivation. */
+  committedAtOnce: { new: number; grown: number };
   derived: Record<ChangeReason, number>;
 }
 
@@ -162,7 +163,7 @@ export class DetectionEngine {
   /** Bounds before this instant are forgotten: a batch stored earlier checks every pair. */
   private commitsKnownSince = Date.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
-  private readonly prepared: PreparedCounts = { committedAtOnce: 0, derived: { new: 0, reinstated: 0, grown: 0 } };
+  private readonly prepared: PreparedCounts = { committedAtOnce: { new: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 0 } };
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -276,7 +277,7 @@ export class DetectionEngine {
 
   /** Revocations prepared since start, by outcome (a copy). */
   preparedCounts(): PreparedCounts {
-    return { committedAtOnce: this.prepared.committedAtOnce, derived: { ...this.prepared.derived } };
+    return { committedAtOnce: { ...this.prepared.committedAtOnce }, derived: { ...this.prepared.derived } };
   }
 
   get lastError(): string | null {
@@ -404,17 +405,31 @@ export class DetectionEngine {
    * is repaired when the batch is delivered again. `bound`: the derivation takes the events
    * stored before it (Infinity: all), this batch and later ones the others.
    *
-   * A new revocation none of whose covered agents and credentials has a stored action after
-   * it has nothing for a derivation to find (lib/detection/latest-actions.ts): its first
-   * generation is committed here, and its id returned for publishing.
+   * Two kinds of change need no derivation when nothing stored acted after R with what they
+   * cover (lib/detection/latest-actions.ts): a new revocation, whose first generation is then
+   * committed here; and a committed revocation whose covered set only grew, checked on the
+   * keys it gains: its pairs are all stored, none is owed for the gained keys, and the batch
+   * path finds the rest, so it keeps its generation (no pair rewritten). Their ids are
+   * returned for publishing.
    */
   private async prepare(items: RevocationChange[], bound: number): Promise<string[]> {
     if (items.length === 0) return [];
-    const prepared = items.map(({ state, changes }) => ({ ...state, ...changes, write_generation: Math.max(state.generation, state.write_generation) + 1 }));
+    const prepared = items.map(({ state, changes, reason }) => ({
+      ...state,
+      ...changes,
+      write_generation: this.mayKeepGeneration(state, reason) ? state.generation : Math.max(state.generation, state.write_generation) + 1,
+    }));
     const covered = await coveredCredentials(this.client, prepared);
     const rowsOf = new Map<string, CoverageEntry[]>(prepared.map((s) => [s.revocation_id, coverageRows(s, covered.get(s.revocation_id)!)]));
     const next: RevocationState[] = prepared.map((s, i) => {
-      const { state } = items[i];
+      const { state, reason } = items[i];
+      if (this.mayKeepGeneration(state, reason)) {
+        // A grown covered set, checked on the keys it gains.
+        if (this.latest!.noneAfter(this.gainedRows(rowsOf.get(s.revocation_id)!), s.revoked_at)) return { ...s, pending: 0 };
+        const derived = { ...s, write_generation: state.generation + 1 };
+        rowsOf.set(s.revocation_id, coverageRows(derived, covered.get(s.revocation_id)!));
+        return { ...derived, pending: 1 };
+      }
       const nothingToFind = state.generation === 0 && state.write_generation === 0 && this.latest?.noneAfter(rowsOf.get(s.revocation_id)!, s.revoked_at);
       return nothingToFind ? { ...s, generation: s.write_generation, pending: 0 } : { ...s, pending: 1 };
     });
@@ -429,8 +444,31 @@ export class DetectionEngine {
     for (const s of next) if (s.pending) this.derivations.request(s.revocation_id, bound);
     next.forEach((s, i) => {
       if (s.pending) this.prepared.derived[items[i].reason]++;
-      else this.prepared.committedAtOnce++;
+      else this.prepared.committedAtOnce[items[i].reason === "grown" ? "grown" : "new"]++;
     });
     return next.filter((s) => !s.pending).map((s) => s.revocation_id);
+  }
+
+  /**
+   * Whether a revocation's change may keep its generation: its covered set only grew, its
+   * generation is committed with no derivation owed, and this engine knows when keys last
+   * acted and holds the coverage it had (sole writer).
+   */
+  private mayKeepGeneration(state: RevocationState, reason: ChangeReason): boolean {
+    return (
+      reason === "grown" &&
+      this.latest !== null &&
+      this.coverage?.active === true &&
+      state.generation > 0 &&
+      state.pending === 0 &&
+      state.write_generation === state.generation
+    );
+  }
+
+  /** The rows among a revocation's new coverage rows whose key it did not cover before. */
+  private gainedRows(rows: CoverageEntry[]): CoverageEntry[] {
+    if (rows.length === 0) return rows;
+    const held = new Set((this.coverage!.ofRevocations([rows[0].revocation_id]) ?? []).map((e) => `${e.key_kind}\u0000${e.key}`));
+    return rows.filter((r) => !held.has(`${r.key_kind}\u0000${r.key}`));
   }
 }

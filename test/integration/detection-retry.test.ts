@@ -11,8 +11,9 @@
  * - two detection passes over the same batch at once (two workers, or a redelivery racing the
  *   original) give the same pairs, counts and alerts as one pass;
  * - a new revocation with nothing stored after it is committed without a derivation's scan, and
- *   one whose agent acted after it before it arrived is still derived; the engine counts what
- *   it prepared by outcome and reason;
+ *   one whose agent acted after it before it arrived is still derived; a covered set that grows
+ *   by a credential that never acted after R keeps its generation, one that grows by a
+ *   credential used after R is derived; the engine counts what it prepared by outcome and reason;
  * - an engine started on an existing store matches new actions against the coverage stored
  *   before (lib/detection/coverage-memory.ts loads it), and knows the revocations it stored
  *   (lib/detection/state-memory.ts): one delivered again is not prepared a second time.
@@ -286,7 +287,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await engine.idle();
     // Only k-rev was derived (its scan failed once): l-rev's alert needed no scan.
     expect(engine.failedCount()).toBe(1);
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: 1, derived: { new: 1, reinstated: 0, grown: 0 } });
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, grown: 0 }, derived: { new: 1, reinstated: 0, grown: 0 } });
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "l-agent", violation_count: 1 }]);
     await engine.retryFailed();
     expect(engine.failedCount()).toBe(0);
@@ -297,22 +298,56 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await engine.stop();
   });
 
-  it("counts the revocations it prepares by what happened to them: committed at once, or derived because new, reinstated or grown", async () => {
+  /** A sole-writer engine, and a batch stored and evaluated as the pipeline does (store time taken before the store). */
+  async function soleWriter() {
     const engine = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
     await engine.start();
-    const evaluate = async (batch: StoredEvent[]) => {
+    const evaluate = async (wire: Record<string, unknown>[]) => {
+      const batch = events(wire);
+      const storedAt = Date.now();
       await store(batch);
-      await engine.onEvents(batch, { storedAt: Date.now() });
+      await engine.onEvents(batch, { storedAt });
       await engine.idle();
     };
+    return { engine, evaluate };
+  }
+
+  const pairs = () =>
+    queryRows<{ event_id: string; via: string }>(s.reader, "test", "SELECT event_id, via FROM post_revocation_actions FINAL WHERE is_deleted = 0 ORDER BY event_id");
+
+  it("keeps a grown covered set's generation when the credential it gains never acted after R, and counts what it prepared", async () => {
+    const { engine, evaluate } = await soleWriter();
     // Live: nothing stored after it.
-    await evaluate(events([{ event_id: "g-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "g-agent" } }]));
-    // The revoked agent presents a credential the revocation does not cover yet: its covered set grows.
-    await evaluate(events([{ event_id: "g-act", type: "action", time: "2026-01-01T00:00:05Z", agent_id: "g-agent", credential_id: "g-tok", layer: "tool", action: "execute_tool", decision: "allow" }]));
-    // A reinstatement ends its window.
-    await evaluate(events([{ event_id: "g-back", type: "reinstatement", time: "2026-01-01T00:00:10Z", revocation: { scope: "agent", subject: "g-agent" } }]));
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: 1, derived: { new: 0, reinstated: 1, grown: 1 } });
-    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "g-agent", violation_count: 1 }]);
+    await evaluate([{ event_id: "g-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "g-agent" } }]);
+    // The revoked agent presents a credential the revocation does not cover yet: its covered
+    // set grows by a credential that never acted before, so nothing is owed for it.
+    await evaluate([{ event_id: "g-act", type: "action", time: "2026-01-01T00:00:05Z", agent_id: "g-agent", credential_id: "g-tok", layer: "tool", action: "execute_tool", decision: "allow" }]);
+    // Another agent uses the credential the revoked agent now covers: a pair through it.
+    await evaluate([{ event_id: "h-act", type: "action", time: "2026-01-01T00:00:07Z", agent_id: "h-agent", credential_id: "g-tok", layer: "tool", action: "execute_tool", decision: "allow" }]);
+    // A reinstatement ends the window: derived.
+    await evaluate([{ event_id: "g-back", type: "reinstatement", time: "2026-01-01T00:00:10Z", revocation: { scope: "agent", subject: "g-agent" } }]);
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, grown: 1 }, derived: { new: 0, reinstated: 1, grown: 0 } });
+    expect(await pairs()).toEqual([
+      { event_id: "g-act", via: "direct" },
+      { event_id: "h-act", via: "cascade" },
+    ]);
+    await engine.stop();
+  });
+
+  it("derives a grown covered set when a credential it gains acted after R before it was covered (a copied secret)", async () => {
+    const { engine, evaluate } = await soleWriter();
+    await evaluate([{ event_id: "c-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "c-agent" } }]);
+    // Another agent uses a credential no revocation covers yet: no pair.
+    await evaluate([{ event_id: "h-act", type: "action", time: "2026-01-01T00:00:03Z", agent_id: "h-agent", credential_id: "c-tok", layer: "tool", action: "execute_tool", decision: "allow" }]);
+    expect(await pairs()).toEqual([]);
+    // The revoked agent presents it: the covered set grows by a credential that acted after R,
+    // so the revocation is derived again and the earlier use becomes a pair.
+    await evaluate([{ event_id: "c-act", type: "action", time: "2026-01-01T00:00:05Z", agent_id: "c-agent", credential_id: "c-tok", layer: "tool", action: "execute_tool", decision: "allow" }]);
+    expect(await pairs()).toEqual([
+      { event_id: "c-act", via: "direct" },
+      { event_id: "h-act", via: "cascade" },
+    ]);
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 1 } });
     await engine.stop();
   });
 
