@@ -32,11 +32,11 @@ export interface DetectionStatus {
   /** Revocations waiting for a derivation from scratch (lib/detection/derivation.ts). */
   pendingDerivations: number;
   /**
-   * Revocations prepared since start: committed at once (new ones and grown covered sets that
-   * nothing stored acted after), and derivations from scratch requested, by reason
+   * Revocations prepared since start, by reason (new, reinstated, grown): committed at once
+   * (nothing stored acted where the change matters), and derivations from scratch requested
    * (lib/detection/engine.ts, PreparedCounts).
    */
-  prepared: { committedAtOnce: { new: number; grown: number }; derived: { new: number; reinstated: number; grown: number } };
+  prepared: { committedAtOnce: { new: number; reinstated: number; grown: number }; derived: { new: number; reinstated: number; grown: number } };
   evaluations: number;
   lastEvaluationAt: string | null;
   lastError: string | null;
@@ -70,7 +70,7 @@ export function runtimeStatus(): RuntimeStatus {
     detection: {
       running: false,
       pendingDerivations: 0,
-      prepared: { committedAtOnce: { new: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 0 } },
+      prepared: { committedAtOnce: { new: 0, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 0 } },
       evaluations: 0,
       lastEvaluationAt: null,
       lastError: null,

@@ -103,8 +103,8 @@ type RevocationChange = { state: RevocationState; changes: Partial<RevocationSta
  * scratch requested, by reason. Derivations are what detection's cost grows with (README.md, "Benchmarks").
  */
 export interface PreparedCounts {
-  /** New revocations and grown covered sets that needed no derivation. */
-  committedAtOnce: { new: number; grown: number };
+  /** Changes that needed no derivation, by reason. */
+  committedAtOnce: Record<ChangeReason, number>;
   derived: Record<ChangeReason, number>;
 }
 
@@ -163,7 +163,7 @@ export class DetectionEngine {
   /** Bounds before this instant are forgotten: a batch stored earlier checks every pair. */
   private commitsKnownSince = Date.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
-  private readonly prepared: PreparedCounts = { committedAtOnce: { new: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 0 } };
+  private readonly prepared: PreparedCounts = { committedAtOnce: { new: 0, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 0 } };
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -405,11 +405,12 @@ export class DetectionEngine {
    * is repaired when the batch is delivered again. `bound`: the derivation takes the events
    * stored before it (Infinity: all), this batch and later ones the others.
    *
-   * Two kinds of change need no derivation when nothing stored acted after R with what they
-   * cover (lib/detection/latest-actions.ts): a new revocation, whose first generation is then
-   * committed here; and a committed revocation whose covered set only grew, checked on the
-   * keys it gains: its pairs are all stored, none is owed for the gained keys, and the batch
-   * path finds the rest, so it keeps its generation (no pair rewritten). Their ids are
+   * Changes need no derivation when nothing stored acted where they change what is covered
+   * (lib/detection/latest-actions.ts): a new revocation none of whose keys acted after R,
+   * whose first generation is then committed here; and a committed revocation whose covered
+   * set grew by keys that did not act after R, or whose open window now ends at an L no key
+   * it covers acted after (nothingOwed). Its stored pairs are then exactly its pairs, and the
+   * batch path finds the rest, so it keeps its generation (no pair rewritten). Their ids are
    * returned for publishing.
    */
   private async prepare(items: RevocationChange[], bound: number): Promise<string[]> {
@@ -424,8 +425,7 @@ export class DetectionEngine {
     const next: RevocationState[] = prepared.map((s, i) => {
       const { state, reason } = items[i];
       if (this.mayKeepGeneration(state, reason)) {
-        // A grown covered set, checked on the keys it gains.
-        if (this.latest!.noneAfter(this.gainedRows(rowsOf.get(s.revocation_id)!), s.revoked_at)) return { ...s, pending: 0 };
+        if (this.nothingOwed(state, s, rowsOf.get(s.revocation_id)!)) return { ...s, pending: 0 };
         const derived = { ...s, write_generation: state.generation + 1 };
         rowsOf.set(s.revocation_id, coverageRows(derived, covered.get(s.revocation_id)!));
         return { ...derived, pending: 1 };
@@ -444,25 +444,39 @@ export class DetectionEngine {
     for (const s of next) if (s.pending) this.derivations.request(s.revocation_id, bound);
     next.forEach((s, i) => {
       if (s.pending) this.prepared.derived[items[i].reason]++;
-      else this.prepared.committedAtOnce[items[i].reason === "grown" ? "grown" : "new"]++;
+      else this.prepared.committedAtOnce[items[i].reason]++;
     });
     return next.filter((s) => !s.pending).map((s) => s.revocation_id);
   }
 
   /**
-   * Whether a revocation's change may keep its generation: its covered set only grew, its
-   * generation is committed with no derivation owed, and this engine knows when keys last
-   * acted and holds the coverage it had (sole writer).
+   * Whether a revocation's change may keep its generation: its covered set grew or its window
+   * ended earlier (pairs can only be gained, or only lost), its generation is committed with
+   * no derivation owed, and this engine knows when keys last acted and holds the coverage it
+   * had (sole writer).
    */
   private mayKeepGeneration(state: RevocationState, reason: ChangeReason): boolean {
     return (
-      reason === "grown" &&
+      reason !== "new" &&
       this.latest !== null &&
       this.coverage?.active === true &&
       state.generation > 0 &&
       state.pending === 0 &&
       state.write_generation === state.generation
     );
+  }
+
+  /**
+   * Whether the stored pairs of a committed revocation stay exactly its pairs under its new
+   * coverage rows: no key it gains acted after R (no pair is owed), and, when its open window
+   * now ends at L, no key it covers acted after L (no stored pair lies past the end). A window
+   * whose end moves otherwise is derived.
+   */
+  private nothingOwed(before: RevocationState, next: RevocationState, rows: CoverageEntry[]): boolean {
+    const latest = this.latest!;
+    if (!latest.noneAfter(this.gainedRows(rows), next.revoked_at)) return false;
+    if (next.reinstated_at === before.reinstated_at) return true;
+    return before.reinstated_at === null && next.reinstated_at !== null && latest.noneAfter(rows, next.reinstated_at);
   }
 
   /** The rows among a revocation's new coverage rows whose key it did not cover before. */

@@ -12,8 +12,9 @@
  *   original) give the same pairs, counts and alerts as one pass;
  * - a new revocation with nothing stored after it is committed without a derivation's scan, and
  *   one whose agent acted after it before it arrived is still derived; a covered set that grows
- *   by a credential that never acted after R keeps its generation, one that grows by a
- *   credential used after R is derived; the engine counts what it prepared by outcome and reason;
+ *   by a credential that never acted after R, or a window that ends before anything covered
+ *   acted, keeps its generation, while a credential used after R (a copied secret) or a pair
+ *   past the new end (a late reinstatement) is derived; the engine counts what it prepared;
  * - an engine started on an existing store matches new actions against the coverage stored
  *   before (lib/detection/coverage-memory.ts loads it), and knows the revocations it stored
  *   (lib/detection/state-memory.ts): one delivered again is not prepared a second time.
@@ -287,7 +288,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await engine.idle();
     // Only k-rev was derived (its scan failed once): l-rev's alert needed no scan.
     expect(engine.failedCount()).toBe(1);
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, grown: 0 }, derived: { new: 1, reinstated: 0, grown: 0 } });
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0 }, derived: { new: 1, reinstated: 0, grown: 0 } });
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "l-agent", violation_count: 1 }]);
     await engine.retryFailed();
     expect(engine.failedCount()).toBe(0);
@@ -315,7 +316,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
   const pairs = () =>
     queryRows<{ event_id: string; via: string }>(s.reader, "test", "SELECT event_id, via FROM post_revocation_actions FINAL WHERE is_deleted = 0 ORDER BY event_id");
 
-  it("keeps a grown covered set's generation when the credential it gains never acted after R, and counts what it prepared", async () => {
+  it("keeps a revocation's generation when its covered set grows by a credential that never acted after R, or its window ends before anything it covers acted, and counts what it prepared", async () => {
     const { engine, evaluate } = await soleWriter();
     // Live: nothing stored after it.
     await evaluate([{ event_id: "g-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "g-agent" } }]);
@@ -324,13 +325,34 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await evaluate([{ event_id: "g-act", type: "action", time: "2026-01-01T00:00:05Z", agent_id: "g-agent", credential_id: "g-tok", layer: "tool", action: "execute_tool", decision: "allow" }]);
     // Another agent uses the credential the revoked agent now covers: a pair through it.
     await evaluate([{ event_id: "h-act", type: "action", time: "2026-01-01T00:00:07Z", agent_id: "h-agent", credential_id: "g-tok", layer: "tool", action: "execute_tool", decision: "allow" }]);
-    // A reinstatement ends the window: derived.
+    // A reinstatement ends the window after the last covered action: every stored pair stays.
     await evaluate([{ event_id: "g-back", type: "reinstatement", time: "2026-01-01T00:00:10Z", revocation: { scope: "agent", subject: "g-agent" } }]);
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, grown: 1 }, derived: { new: 0, reinstated: 1, grown: 0 } });
+    // After the window's end: no pair.
+    await evaluate([{ event_id: "g-after", type: "action", time: "2026-01-01T00:00:12Z", agent_id: "g-agent", credential_id: "g-tok", layer: "tool", action: "execute_tool", decision: "allow" }]);
     expect(await pairs()).toEqual([
       { event_id: "g-act", via: "direct" },
       { event_id: "h-act", via: "cascade" },
     ]);
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 1, grown: 1 }, derived: { new: 0, reinstated: 0, grown: 0 } });
+    expect(await alerts()).toEqual([
+      { rule: "delegated_authority_leak", agent_id: "h-agent", violation_count: 1 },
+      { rule: "post_revocation_activity", agent_id: "g-agent", violation_count: 1 },
+    ]);
+    await engine.stop();
+  });
+
+  it("derives a revocation whose window ends before covered actions it already counted (a late reinstatement)", async () => {
+    const { engine, evaluate } = await soleWriter();
+    await evaluate([{ event_id: "r-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "r-agent" } }]);
+    await evaluate([
+      { event_id: "r-act-05", type: "action", time: "2026-01-01T00:00:05Z", agent_id: "r-agent", layer: "tool", action: "execute_tool", decision: "allow" },
+      { event_id: "r-act-15", type: "action", time: "2026-01-01T00:00:15Z", agent_id: "r-agent", layer: "tool", action: "execute_tool", decision: "allow" },
+    ]);
+    expect((await pairs()).map((p) => p.event_id)).toEqual(["r-act-05", "r-act-15"]);
+    // The reinstatement at :10 arrives after the action at :15 was counted: that pair goes.
+    await evaluate([{ event_id: "r-back", type: "reinstatement", time: "2026-01-01T00:00:10Z", revocation: { scope: "agent", subject: "r-agent" } }]);
+    expect(await pairs()).toEqual([{ event_id: "r-act-05", via: "direct" }]);
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 1, grown: 0 } });
     await engine.stop();
   });
 
@@ -347,7 +369,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
       { event_id: "c-act", via: "direct" },
       { event_id: "h-act", via: "cascade" },
     ]);
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 1 } });
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 1 } });
     await engine.stop();
   });
 
