@@ -1,5 +1,5 @@
 /** bench:scale's closing summary: every figure with its target. */
-import type { PreparedCounts } from "@/lib/detection/engine";
+import type { PreparedCounts } from "@/lib/detection/prepared-counts";
 import { fmt } from "./common";
 import type { ScaleSizes } from "./scale-data";
 import type { ReadFigures } from "./scale-reads";
@@ -14,7 +14,7 @@ export interface PhaseA {
 export interface PhaseB {
   ingest: IngestRun;
   pendingAtIngestEnd: number;
-  /** Revocations the batches prepared during ingest (lib/detection/engine.ts, PreparedCounts). */
+  /** Revocations the batches prepared during ingest (lib/detection/prepared-counts.ts). */
   prepared: PreparedCounts;
   derivationSeconds: number;
   idle: boolean;

@@ -4,6 +4,8 @@
  * bundles. In embedded mode the worker runs in a thread of its own (ingest/in-app.ts), which
  * keeps its own copy and reports it to the main thread, where health reads it.
  */
+import { noPreparations, type PreparedCounts } from "./detection/prepared-counts";
+
 /**
  * starting: migrations, detection start-up and joining the consumer group (the web app
  * already serves); consuming: in the group and fetching; disconnected: lost the broker or
@@ -34,9 +36,9 @@ export interface DetectionStatus {
   /**
    * Revocations prepared since start, by reason (new, reinstated, grown): committed at once
    * (nothing stored acted where the change matters), and derivations from scratch requested
-   * (lib/detection/engine.ts, PreparedCounts).
+   * (lib/detection/prepared-counts.ts).
    */
-  prepared: { committedAtOnce: { new: number; reinstated: number; grown: number }; derived: { new: number; reinstated: number; grown: number } };
+  prepared: PreparedCounts;
   evaluations: number;
   lastEvaluationAt: string | null;
   lastError: string | null;
@@ -70,7 +72,7 @@ export function runtimeStatus(): RuntimeStatus {
     detection: {
       running: false,
       pendingDerivations: 0,
-      prepared: { committedAtOnce: { new: 0, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 0 } },
+      prepared: noPreparations(),
       evaluations: 0,
       lastEvaluationAt: null,
       lastError: null,

@@ -29,6 +29,7 @@ import { Derivations } from "./derivation";
 import { LatestActions, latestStoredTime } from "./latest-actions";
 import { CoverageIndex, growingRevocations, keysOf, matchActions, type CoverageEntry, type CoverageLookup, type KeyKind, type MatchedPair } from "./matcher";
 import { appendPairs } from "./pairs";
+import { noPreparations, type ChangeReason, type PreparedCounts } from "./prepared-counts";
 import { Publisher } from "./publisher";
 import { initialState, RevocationStates, type RevocationState } from "./state";
 import { StateMemory } from "./state-memory";
@@ -88,25 +89,8 @@ export interface EngineOptions {
   onCoverageChanged?: (revocationIds: string[], credentials: string[]) => Promise<void>;
 }
 
-/**
- * Why a batch rewrites a revocation's coverage: it is new (the batch holds it), a
- * reinstatement moved its window's end, or the batch grew its covered set.
- */
-export type ChangeReason = "new" | "reinstated" | "grown";
-
 /** A revocation whose coverage a batch rewrites, why, and what changes in its state. */
 type RevocationChange = { state: RevocationState; changes: Partial<RevocationState>; reason: ChangeReason };
-
-/**
- * How many revocations this engine prepared, by what happened to them: committed at once
- * (nothing stored acted after them with what they newly cover), and the derivations from
- * scratch requested, by reason. Derivations are what detection's cost grows with (README.md, "Benchmarks").
- */
-export interface PreparedCounts {
-  /** Changes that needed no derivation, by reason. */
-  committedAtOnce: Record<ChangeReason, number>;
-  derived: Record<ChangeReason, number>;
-}
 
 /** How long derivation bounds are remembered for soleWriter's shortcut (a batch older than this checks every pair). */
 const COMMIT_MEMORY_MS = 10 * 60_000;
@@ -163,7 +147,7 @@ export class DetectionEngine {
   /** Bounds before this instant are forgotten: a batch stored earlier checks every pair. */
   private commitsKnownSince = Date.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
-  private readonly prepared: PreparedCounts = { committedAtOnce: { new: 0, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 0 } };
+  private readonly prepared = noPreparations();
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -415,16 +399,17 @@ export class DetectionEngine {
    */
   private async prepare(items: RevocationChange[], bound: number): Promise<string[]> {
     if (items.length === 0) return [];
-    const prepared = items.map(({ state, changes, reason }) => ({
+    const mayKeep = items.map(({ state, reason }) => this.mayKeepGeneration(state, reason));
+    const prepared = items.map(({ state, changes }, i) => ({
       ...state,
       ...changes,
-      write_generation: this.mayKeepGeneration(state, reason) ? state.generation : Math.max(state.generation, state.write_generation) + 1,
+      write_generation: mayKeep[i] ? state.generation : Math.max(state.generation, state.write_generation) + 1,
     }));
     const covered = await coveredCredentials(this.client, prepared);
     const rowsOf = new Map<string, CoverageEntry[]>(prepared.map((s) => [s.revocation_id, coverageRows(s, covered.get(s.revocation_id)!)]));
     const next: RevocationState[] = prepared.map((s, i) => {
-      const { state, reason } = items[i];
-      if (this.mayKeepGeneration(state, reason)) {
+      const { state } = items[i];
+      if (mayKeep[i]) {
         if (this.nothingOwed(state, s, rowsOf.get(s.revocation_id)!)) return { ...s, pending: 0 };
         const derived = { ...s, write_generation: state.generation + 1 };
         rowsOf.set(s.revocation_id, coverageRows(derived, covered.get(s.revocation_id)!));
