@@ -54,32 +54,43 @@ export interface DerivationDeps {
 
 type Found = MatchedPair & { ingested_at: number };
 
+/** The events column each kind of covered key is found in. */
+const KEY_COLUMN: Record<KeyKind, string> = { agent: "agent_id", session: "session_id", pipeline: "pipeline_id", credential: "credential_id" };
+
 /**
  * Covered actions of the given coverage rows' revocations, stored up to each one's bound (one
  * scan; a pair whose event was stored after its revocation's bound is left to batch detection).
  */
 async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings: DetectionSettings, bounds: Map<string, number>): Promise<Found[]> {
   if (entries.length === 0) return [];
-  const keys: Record<KeyKind, Set<string>> = { agent: new Set(), session: new Set(), pipeline: new Set(), credential: new Set() };
-  let since = entries[0].revoked_at;
+  // Per kind of key, its keys and the earliest revocation time among them.
+  const kinds = new Map<KeyKind, { keys: Set<string>; since: string }>();
   for (const e of entries) {
-    keys[e.key_kind].add(e.key);
-    if (e.revoked_at < since) since = e.revoked_at;
+    const kind = kinds.get(e.key_kind);
+    if (!kind) kinds.set(e.key_kind, { keys: new Set([e.key]), since: e.revoked_at });
+    else {
+      kind.keys.add(e.key);
+      if (e.revoked_at < kind.since) kind.since = e.revoked_at;
+    }
   }
-  const fields = (Object.keys(keys) as KeyKind[]).filter((k) => keys[k].size > 0);
   const upTo = Math.max(...entries.map((e) => bounds.get(e.revocation_id) ?? Infinity));
-  // No FINAL: duplicates of an event are identical and collapse on event_id below, which is
-  // far cheaper than merging every part in the range. Grace ≥ 0, so "time > R" prunes parts.
-  const rows = await queryRows<StoredEvent & { ingested_at: string }>(
-    client,
-    "detection:derive:scan",
-    `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, action, resource, decision, sensitivity, ingested_at
+  const storedBefore = Number.isFinite(upTo) ? "AND ingested_at <= fromUnixTimestamp64Milli({upTo:Int64}, 'UTC')" : "";
+  // One SELECT per kind of key, joined with UNION ALL rather than one WHERE with OR: each then
+  // reads only the granules its own index points to (the sorting key for agents, the bloom
+  // filters for credentials, sessions and pipelines). An OR across them can use none of those,
+  // so every round read every granule since R, however few revocations it derived.
+  // No FINAL: duplicates of an event are identical and collapse on event_id below (as do rows
+  // two kinds of key both found), which is far cheaper than merging every part in the range.
+  const selects: string[] = [];
+  const params: Record<string, unknown> = Number.isFinite(upTo) ? { upTo } : {};
+  for (const [k, { keys, since }] of kinds) {
+    selects.push(`SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, action, resource, decision, sensitivity, ingested_at
      FROM events
-     WHERE type = 'action' AND time > ${timeBound("since")}
-       ${Number.isFinite(upTo) ? "AND ingested_at <= fromUnixTimestamp64Milli({upTo:Int64}, 'UTC')" : ""}
-       AND (${fields.map((k) => `${k === "credential" ? "credential_id" : `${k}_id`} IN {${k}:Array(String)}`).join(" OR ")})`,
-    { since, ...(Number.isFinite(upTo) ? { upTo } : {}), ...Object.fromEntries(fields.map((k) => [k, [...keys[k]]])) },
-  );
+     WHERE ${KEY_COLUMN[k]} IN {${k}:Array(String)} AND type = 'action' AND time > ${timeBound(`${k}_since`)} ${storedBefore}`);
+    params[k] = [...keys];
+    params[`${k}_since`] = since;
+  }
+  const rows = await queryRows<StoredEvent & { ingested_at: string }>(client, "detection:derive:scan", selects.join(" UNION ALL "), params);
   // The earliest copy of each event: the one that was stored first.
   const stored = new Map<string, number>();
   const unique = new Map<string, StoredEvent>();
