@@ -15,6 +15,8 @@
  *   by a credential that never acted after R, or a window that ends before anything covered
  *   acted, keeps its generation, while a credential used after R (a copied secret) or a pair
  *   past the new end (a late reinstatement) is derived; the engine counts what it prepared;
+ * - a late revocation's derivation finds the same actions whether its scan reads per kind of
+ *   key (few keys) or with one OR across them (many: an agent with 120 delegated credentials);
  * - an engine started on an existing store matches new actions against the coverage stored
  *   before (lib/detection/coverage-memory.ts loads it), and knows the revocations it stored
  *   (lib/detection/state-memory.ts): one delivered again is not prepared a second time.
@@ -370,6 +372,38 @@ describe("detection retries what failed and counts repeated passes once", () => 
       { event_id: "h-act", via: "cascade" },
     ]);
     expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 1 } });
+    await engine.stop();
+  });
+
+  // The derivation's scan reads per kind of key while a round has few keys, and with one OR
+  // across the kinds once it has many (lib/detection/derivation.ts, scan): both must find the same.
+  it.each([3, 120])("finds what a late-revoked agent and the sub-agents holding its %i delegated credentials did", async (children) => {
+    const { engine, evaluate } = await soleWriter();
+    const at = (second: number) => `2026-01-01T00:00:${String(second).padStart(2, "0")}Z`;
+    const act = (id: string, agent: string, credential: string, second: number) =>
+      ({ event_id: id, type: "action", time: at(second), agent_id: agent, credential_id: credential, layer: "tool", action: "execute_tool", decision: "allow" });
+    await evaluate([
+      { event_id: "d-iss-root", type: "credential_issued", time: at(1), agent_id: "d-agent", credential: { id: "d-root", kind: "api_key" } },
+      ...Array.from({ length: children }, (_, i) => ({
+        event_id: `d-iss-${i}`, type: "credential_issued", time: at(2), agent_id: `d-sub-${i}`, credential: { id: `d-child-${i}`, kind: "oauth_token", parent_id: "d-root" },
+      })),
+    ]);
+    // Everything below acted before the revocation arrived: only the derivation's scan can find it.
+    await evaluate([
+      act("d-act-before", "d-agent", "d-root", 5), // before R
+      act("d-act-root", "d-agent", "d-root", 20),
+      act("d-act-child", "d-sub-1", "d-child-1", 30),
+      act("d-act-other", "d-other", "d-other-tok", 40), // covered by nothing
+      act("d-act-last", `d-sub-${children - 1}`, `d-child-${children - 1}`, 50),
+    ]);
+    // Covers the agent (direct) and its credential with every delegated child (cascade).
+    await evaluate([{ event_id: "d-rev", type: "revocation", time: at(10), revocation: { scope: "agent", subject: "d-agent" } }]);
+    expect(engine.preparedCounts().derived.new).toBe(1);
+    expect(await pairs()).toEqual([
+      { event_id: "d-act-child", via: "cascade" },
+      { event_id: "d-act-last", via: "cascade" },
+      { event_id: "d-act-root", via: "direct" },
+    ]);
     await engine.stop();
   });
 
