@@ -157,7 +157,7 @@ const schema = z.object({
    * published at most this often, and derivations from scratch gather for this long between
    * rounds, leaving CPU to ingest; with live traffic both run at once.
    */
-  DETECTION_BACKLOG_PAUSE_MS: z.coerce.number().int().min(0).default(3_000),
+  DETECTION_BACKLOG_PAUSE_MS: z.coerce.number().int().min(0).default(10_000),
 
   REVENANT_ADMIN_EMAIL: z.string().optional(),
   REVENANT_ADMIN_PASSWORD: z.string().optional(),
