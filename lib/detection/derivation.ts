@@ -87,8 +87,9 @@ async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings
   // one found. One WHERE with an OR across the kinds can use none of them and reads every
   // granule since R, which is cheaper only once the keys are many (a round resuming hundreds
   // of derivations), as the granules they point to are then most of them anyway.
-  // Measured on a store bench:scale kept: 4 revocations (7 keys) 152 → 67 ms a scan, 20 (40
-  // keys) 224 → 175 ms, 200 (376 keys) 773 → 1,025 ms.
+  // Measured on a store bench:scale kept (docs/BENCHMARKS.md), OR against per kind: 4
+  // revocations (7 keys) 152 against 67 ms a scan, 20 (40 keys) 224 against 175 ms, 200 (376
+  // keys) 773 against 1,025 ms.
   const where =
     keyCount <= PER_KIND_SCAN_KEYS
       ? kinds.map((k, i) => [inKeys(k), ...kinds.slice(0, i).map((earlier) => `NOT ${inKeys(earlier)}`)].join(" AND "))
