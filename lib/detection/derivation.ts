@@ -68,14 +68,16 @@ async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings
   if (entries.length === 0) return [];
   const keys: Partial<Record<KeyKind, Set<string>>> = {};
   let since = entries[0].revoked_at;
+  let upTo = -Infinity;
+  // One pass, no spread: a round of 200 revocations may cover hundreds of thousands of keys.
   for (const e of entries) {
     (keys[e.key_kind] ??= new Set()).add(e.key);
     if (e.revoked_at < since) since = e.revoked_at;
+    upTo = Math.max(upTo, bounds.get(e.revocation_id) ?? Infinity);
   }
   // Agents first: the sorting key finds their rows most precisely.
   const kinds = (Object.keys(KEY_COLUMN) as KeyKind[]).filter((k) => keys[k]);
   const keyCount = kinds.reduce((n, k) => n + keys[k]!.size, 0);
-  const upTo = Math.max(...entries.map((e) => bounds.get(e.revocation_id) ?? Infinity));
   const params: Record<string, unknown> = { since, ...Object.fromEntries(kinds.map((k) => [k, [...keys[k]!]])) };
   if (Number.isFinite(upTo)) params.upTo = upTo;
   const actionsSince = `type = 'action' AND time > ${timeBound("since")}
