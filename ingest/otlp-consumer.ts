@@ -11,6 +11,8 @@
  * committed once ingest has stored them and detection has run on them, and the outcome of the
  * completed waiting spans is recorded: a crash anywhere before that repeats the batch, and the
  * repeat gives the same event_ids and content, which ingest stores once (ingest/first-copies.ts).
+ * The stages overlap: the worker thread maps a partition's next batch while this thread hands
+ * over the one before (docs/ARCHITECTURE.md, "Processes").
  *
  * The actions do not travel through the events topic: producing them there and consuming them
  * again cost more than everything else the intake does (docs/ARCHITECTURE.md, "OpenTelemetry").
@@ -21,7 +23,7 @@ import type { Config } from "@/lib/config";
 import { createTopicsWhenReady } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { encodingOf } from "@/lib/otlp";
-import type { ExportMessage } from "@/lib/otlp/batch";
+import type { ExportMessage, MappedBatch } from "@/lib/otlp/batch";
 import { SpanStore } from "@/lib/otlp/store";
 import type { EventIntake } from "./consumer";
 import { kafkaLetter, type DeadLetter } from "./dead-letters";
@@ -35,8 +37,12 @@ export class OtlpConsumer {
   private readonly log = logger().child({ component: "otlp-ingest" });
   private consumer: Consumer | null = null;
   private thread: OtlpThread | null = null;
-  /** Per partition, the commit of its last batch: commits of one partition happen in order. */
-  private readonly commits = new Map<number, Promise<void>>();
+  /**
+   * Per partition, its latest batch past the worker thread: `handed` settles when ingest has
+   * accepted it, `committed` (false when it was not) once its offsets are. Commits of one
+   * partition happen in order.
+   */
+  private readonly inFlight = new Map<number, { handed: Promise<void>; committed: Promise<boolean> }>();
   private readonly spans: SpanStore;
 
   constructor(
@@ -87,9 +93,10 @@ export class OtlpConsumer {
     // The batches already handed to ingest commit while the group still has their partitions;
     // disconnect() then waits for a batch still being mapped, whose commit finds the group left
     // and leaves it to be delivered again.
-    await Promise.all(this.commits.values());
+    const committed = () => Promise.all([...this.inFlight.values()].map((b) => b.committed));
+    await committed();
     await this.consumer?.disconnect();
-    await Promise.all(this.commits.values());
+    await committed();
     await this.thread?.stop();
     this.consumer = null;
     this.thread = null;
@@ -101,53 +108,82 @@ export class OtlpConsumer {
       const header = m.headers?.["content-type"];
       return { offset: m.offset, encoding: encodingOf(header ? String(header) : null) ?? this.cfg.OTLP_KAFKA_ENCODING, value: m.value };
     });
-    const letter = (offset: string, key: Buffer | null, value: Buffer | null, reason: string, span?: string): DeadLetter =>
-      kafkaLetter({ topic: batch.topic, partition: batch.partition, offset }, key, value, reason, span);
+    // Mapped in the worker thread from now on; handed over to ingest after the partition's batch
+    // before (spans and actions stay in partition order).
+    const prior = this.inFlight.get(batch.partition);
+    const mapping = this.withRetry(heartbeat, isRunning, () => this.thread!.map(batch.topic, batch.partition, messages));
+    const handed = Promise.all([mapping, prior?.handed]).then(([mapped]) => this.handOver(batch, messages, mapped, heartbeat, isRunning));
+    // Back-pressure: return once the batch before has been handed over, so that at most two
+    // batches of a partition are on their way. kafkajs fetches the next one meanwhile, and the
+    // worker thread maps while this thread validates and the engine stores spans. A batch that
+    // could not be handed over stops the partition here, before its offsets move.
+    if (prior) await whileHeartbeating(heartbeat, prior.handed);
     const lastOffset = batch.lastOffset();
-    // Mapped and its spans stored again on a retry: the same rows, which the tables deduplicate.
-    const { rows, letters, settle } = await this.withRetry(heartbeat, isRunning, async () => {
-      const mapped = await this.thread!.map(batch.topic, batch.partition, messages);
-      const letters: DeadLetter[] = [];
-      for (const { index, reason } of mapped.rejected) {
-        const m = batch.messages[index];
-        letters.push(letter(m.offset, m.key, m.value, `${messages[index].encoding}: ${reason}`));
-      }
-      for (const { index, problem: p } of mapped.problems) {
-        const m = batch.messages[index];
-        letters.push(letter(m.offset, m.key, Buffer.from(JSON.stringify(p)), `${messages[index].encoding}: ${p.reason}`, `${p.traceId}/${p.spanId}#${p.spanIndex}`));
-      }
-      const source = { topic: batch.topic, partition: batch.partition, offset: lastOffset };
-      // Validated while the spans are stored.
-      const [ready, done] = await Promise.all([decodeActions(mapped.ready, source), this.spans.ingest(mapped)]);
-      for (const o of done.orphans) {
-        letters.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
-      }
-      const completed = await decodeActions(done.actions, source);
-      return { rows: ready.rows.concat(completed.rows), letters: letters.concat(ready.letters, completed.letters), settle: done.settle };
-    });
-    // Queued behind ingest's back-pressure: heartbeat meanwhile so the group keeps this partition.
-    const { stored } = await whileHeartbeating(heartbeat, this.intake.submit(rows, letters));
-    // Return at once, like the events topic's consumer: kafkajs fetches the next batch while
-    // ingest stores this one. Its offsets are committed once it is stored and evaluated.
+    // Its offsets are committed once it is stored and evaluated, after the partition's batch before.
     resolveOffset(lastOffset);
     const next = (BigInt(lastOffset) + 1n).toString();
-    const previous = this.commits.get(batch.partition) ?? Promise.resolve();
-    const commit = (async () => {
+    const committed = (async (): Promise<boolean> => {
       try {
+        const { stored, settle } = await handed;
         await stored;
-        await previous;
+        if (prior && !(await prior.committed)) return false;
         await settle();
         await this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+        return true;
       } catch (err) {
         // Not stored (ingest stopping) or the partition was given up: the offsets stay where
         // they were, Kafka delivers the batch again and deduplication absorbs the repeat.
         this.log.warn({ partition: batch.partition, offset: next, err: (err as Error).message }, "OTLP batch not committed");
+        return false;
       }
     })();
-    this.commits.set(batch.partition, commit);
-    void commit.finally(() => {
-      if (this.commits.get(batch.partition) === commit) this.commits.delete(batch.partition);
+    const entry = { handed: handed.then(() => undefined), committed };
+    // Observed by the partition's next batch, if one comes; its failure is logged by `committed`.
+    entry.handed.catch(() => {});
+    this.inFlight.set(batch.partition, entry);
+    void committed.finally(() => {
+      if (this.inFlight.get(batch.partition) === entry) this.inFlight.delete(batch.partition);
     });
+  }
+
+  /**
+   * A mapped batch → ingest: validates the actions whose spans named their agent while the spans
+   * are stored, completes the waiting tool spans whose agent is now known, and queues the actions
+   * and dead letters. Resolves once ingest accepted them (after its back-pressure), with the
+   * promise of their storage and the recording of the completed spans' outcome.
+   */
+  private async handOver(
+    batch: EachBatchPayload["batch"],
+    messages: ExportMessage[],
+    mapped: MappedBatch,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+  ): Promise<{ stored: Promise<void>; settle: () => Promise<void> }> {
+    const letter = (offset: string, key: Buffer | null, value: Buffer | null, reason: string, span?: string): DeadLetter =>
+      kafkaLetter({ topic: batch.topic, partition: batch.partition, offset }, key, value, reason, span);
+    const letters: DeadLetter[] = [];
+    for (const { index, reason } of mapped.rejected) {
+      const m = batch.messages[index];
+      letters.push(letter(m.offset, m.key, m.value, `${messages[index].encoding}: ${reason}`));
+    }
+    for (const { index, problem: p } of mapped.problems) {
+      const m = batch.messages[index];
+      letters.push(letter(m.offset, m.key, Buffer.from(JSON.stringify(p)), `${messages[index].encoding}: ${p.reason}`, `${p.traceId}/${p.spanId}#${p.spanIndex}`));
+    }
+    const source = { topic: batch.topic, partition: batch.partition, offset: batch.lastOffset() };
+    // Stored again on a retry: the same rows, which the tables deduplicate.
+    const { rows, more, settle } = await this.withRetry(heartbeat, isRunning, async () => {
+      const [ready, done] = await Promise.all([decodeActions(mapped.ready, source), this.spans.ingest(mapped)]);
+      const more: DeadLetter[] = [];
+      for (const o of done.orphans) {
+        more.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
+      }
+      const completed = await decodeActions(done.actions, source);
+      return { rows: ready.rows.concat(completed.rows), more: more.concat(ready.letters, completed.letters), settle: done.settle };
+    });
+    // Queued behind ingest's back-pressure: heartbeat meanwhile so the group keeps this partition.
+    const { stored } = await whileHeartbeating(heartbeat, this.intake.submit(rows, letters.concat(more)));
+    return { stored, settle };
   }
 
   /** ClickHouse or Kafka trouble: retry with backoff, heartbeating, so that nothing is skipped. */

@@ -25,7 +25,14 @@ export interface Completed {
 const MAX_DEPTH = 256;
 
 export class SpanStore {
-  constructor(private readonly client: ClickHouseClient) {}
+  /**
+   * @param maxWaitingTraces up to this many traces with waiting tool spans are matched against
+   *   a batch's traces here; beyond it, in the engine (see tracesWithWaitingSpans).
+   */
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly maxWaitingTraces = 10_000,
+  ) {}
 
   /**
    * Stores a batch's spans, its waiting tool spans and its original exports, then completes
@@ -67,21 +74,20 @@ export class SpanStore {
   /**
    * The waiting tool spans of these traces, then (only when there are some) every stored span
    * of their traces: the ancestry the walk follows. otlp_waiting holds only tool spans that
-   * named no agent, so the usual batch, whose spans all name their agent, pays one query.
+   * named no agent, so it is small or empty while sources name their agents.
    * (One UNION query for both was slower: it matched the batch's trace ids twice.)
    */
   private async waitingWithAncestry(traceIds: string): Promise<{ waiting: WaitingRow[]; tree: Map<string, TreeNode> }> {
     const tree = new Map<string, TreeNode>();
-    if (!traceIds.length) return { waiting: [], tree };
-    // The batch's trace ids as one string parameter cut by the engine: tens of thousands of
-    // them as an Array(String) parameter took 80–110 ms to pass and parse, this 25–50 ms.
+    const traces = await this.tracesWithWaitingSpans(traceIds);
+    if (!traces.length) return { waiting: [], tree };
     const waiting = await queryRows<Omit<WaitingRow, "state">>(
       this.client,
       "otlp:waiting",
       `SELECT trace_id, span_id, parent_span_id, action FROM otlp_waiting FINAL
        WHERE trace_id IN (SELECT substring({traces:String}, number * ${TRACE_ID_LENGTH} + 1, ${TRACE_ID_LENGTH}) FROM numbers({count:UInt32}))
          AND state = ${WAITING}`,
-      { traces: traceIds, count: traceIds.length / TRACE_ID_LENGTH },
+      { traces, count: traces.length / TRACE_ID_LENGTH },
     );
     if (!waiting.length) return { waiting: [], tree };
     const nodes = await queryRows<TreeNode & { trace_id: string; span_id: string }>(
@@ -93,6 +99,34 @@ export class SpanStore {
     );
     for (const n of nodes) tree.set(`${n.trace_id}/${n.span_id}`, n);
     return { waiting: waiting.map((w) => ({ ...w, state: WAITING })), tree };
+  }
+
+  /**
+   * Which of the batch's traces (TRACE_ID_LENGTH hex characters each, one after the other) may
+   * hold waiting tool spans, in the same form. Asked the other way round: the traces that have
+   * any waiting row (without FINAL, so also rows settled but not merged away yet: a superset)
+   * are few, and matched here against the batch's. Passing the batch's tens of thousands of
+   * trace ids to the engine instead cost 400 ms of CPU per batch of 35,000 spans, mostly on
+   * this thread, even with otlp_waiting empty (npm run bench:otlp). When many traces wait, the
+   * batch's ids are passed after all.
+   */
+  private async tracesWithWaitingSpans(traceIds: string): Promise<string> {
+    if (!traceIds.length) return "";
+    const candidates = await queryRows<{ trace_id: string }>(
+      this.client,
+      "otlp:waiting-traces",
+      `SELECT DISTINCT trace_id FROM otlp_waiting WHERE state = ${WAITING} LIMIT {limit:UInt32}`,
+      { limit: this.maxWaitingTraces + 1 },
+    );
+    if (candidates.length > this.maxWaitingTraces) return traceIds;
+    if (!candidates.length) return "";
+    const waiting = new Set(candidates.map((c) => c.trace_id));
+    let matched = "";
+    for (let at = 0; at < traceIds.length; at += TRACE_ID_LENGTH) {
+      const id = traceIds.slice(at, at + TRACE_ID_LENGTH);
+      if (waiting.has(id)) matched += id;
+    }
+    return matched;
   }
 }
 

@@ -1,0 +1,73 @@
+/**
+ * Tool spans that name no agent wait in the span store (lib/otlp/store.ts) until their
+ * invoke_agent ancestor arrives, in a later batch, among the spans of thousands of other traces.
+ * The store finds a batch's waiting spans either by matching the few traces that have any against
+ * the batch's here, or (when many traces wait) by passing the batch's trace ids to the engine:
+ * both ways must complete the same spans, once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseConfig } from "@/lib/config";
+import { createStore, type Store } from "@/lib/store/clickhouse";
+import { migrate } from "@/lib/store/migrate";
+import { SpanBatch } from "@/lib/otlp/batch";
+import type { SpanRecord } from "@/lib/otlp/spans";
+import { SpanStore } from "@/lib/otlp/store";
+
+const mapping = { serviceLayers: {}, defaultLayer: "tool", denyHttpStatus: [403], denyErrorTypes: [] };
+const source = { topic: "otlp.test", partition: 0, mapping, keepContextSpans: false };
+const hex = (n: number, length: number) => n.toString(16).padStart(length, "0");
+
+function span(trace: number, id: number, parent: number | null, attrs: SpanRecord["attrs"], resource: SpanRecord["resource"] = {}): SpanRecord {
+  return {
+    traceId: hex(trace, 32), spanId: hex(id, 16), parentSpanId: parent === null ? "" : hex(parent, 16),
+    name: String(attrs["gen_ai.operation.name"] ?? "step"), kind: "internal", startMs: Date.now() - 60_000 + id, endMs: Date.now(),
+    statusCode: "unset", statusMessage: "", attrs, resource, scope: "test", exportId: "",
+  };
+}
+const toolCall = (trace: number, id: number, parent: number, callId: string) =>
+  span(trace, id, parent, { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.call.id": callId, "gen_ai.tool.name": "search" });
+const invokeAgent = (trace: number, id: number, agent: string) => span(trace, id, null, { "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": agent });
+
+/** Maps and stores one batch of spans; returns the actions completed from waiting spans, by call id → agent. */
+async function ingest(spans: SpanStore, batchSpans: SpanRecord[]): Promise<{ ready: string[]; completed: Record<string, string> }> {
+  const batch = new SpanBatch(source);
+  const ready = batch.addSpans(batchSpans).map((a) => (JSON.parse(a.json) as { event_id: string }).event_id);
+  const done = await spans.ingest(batch.result());
+  await done.settle();
+  const completed = Object.fromEntries(done.actions.map((a) => [(JSON.parse(a.json) as { event_id: string }).event_id, a.agent_id]));
+  return { ready, completed };
+}
+
+describe("OTLP tool spans waiting for their agent", () => {
+  let s: Store;
+  beforeAll(async () => {
+    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-otlp-waiting-")) }));
+    await migrate(s.writer);
+  });
+  afterAll(async () => s.close());
+
+  it.each([
+    ["matched against the few waiting traces", 10_000, 1],
+    ["matched in the engine, with more traces waiting than the store matches itself", 2, 2],
+  ])("completes a waiting tool span once its ancestor arrives among other traces' spans (%s)", async (_, maxWaitingTraces, run) => {
+    const spans = new SpanStore(s.writer, maxWaitingTraces);
+    const base = run * 1_000_000;
+    // Batch 1: three tool calls without an agent, in traces whose root has not arrived yet.
+    const first = await ingest(spans, [toolCall(base + 1, 11, 10, `late-${run}`), toolCall(base + 2, 21, 20, `never-${run}`), toolCall(base + 3, 31, 30, `other-${run}`)]);
+    expect(first).toEqual({ ready: [], completed: {} });
+
+    // Batch 2: the first call's invoke_agent root, among 3,000 tool calls of other traces that name their agent.
+    const crowd = Array.from({ length: 3_000 }, (_, i) => span(base + 100 + i, 1000 + i, null, { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.call.id": `crowd-${run}-${i}` }, { "gen_ai.agent.id": "crowd-agent" }));
+    const second = await ingest(spans, [...crowd.slice(0, 1_500), invokeAgent(base + 1, 10, `agent-${run}`), ...crowd.slice(1_500)]);
+    expect(second.ready).toHaveLength(3_000);
+    expect(second.completed).toEqual({ [`late-${run}`]: `agent-${run}` });
+
+    // The root delivered again: its tool call was already completed, and is not handed out twice.
+    // The third call's root arrives with it.
+    const third = await ingest(spans, [invokeAgent(base + 1, 10, `agent-${run}`), invokeAgent(base + 3, 30, `third-${run}`)]);
+    expect(third.completed).toEqual({ [`other-${run}`]: `third-${run}` });
+  });
+});
