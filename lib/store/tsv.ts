@@ -22,7 +22,10 @@ export const tsvField = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(TSV_SPE
  * quoted-string rules (not TSV unescaping), so ' and \ are escaped and so are the
  * characters that would end the field or the row.
  */
-export const tsvQuoted = (v: string) => `'${NEEDS_QUOTED_ESCAPE.test(v) ? v.replace(QUOTED_SPECIAL, (c) => QUOTED_ESCAPES[c]) : v}'`;
+export const tsvQuoted = (v: string) => `'${escapeQuoted(v)}'`;
+
+/** A string's escapes inside a quoted string literal (the quotes not included): ClickHouse's quoted-string rules. */
+export const escapeQuoted = (v: string) => (NEEDS_QUOTED_ESCAPE.test(v) ? v.replace(QUOTED_SPECIAL, (c) => QUOTED_ESCAPES[c]) : v);
 
 /**
  * TabSeparated rows written straight into bytes as they are made. Kept as strings, a batch's
