@@ -78,7 +78,10 @@ export class CoverageMemory implements CoverageLookup {
   /** The rows of one key, as lookupCoverage would return them (the same empty list for none; not to be changed). */
   get(kind: KeyKind, key: string): readonly CoverageEntry[] {
     if (key === "" || !this.byKind) return NO_COVERAGE;
-    const rows = this.byKind[kind].get(key);
+    // A kind no revocation covers (often sessions or pipelines) costs no hashing of the key.
+    const byKey = this.byKind[kind];
+    if (byKey.size === 0) return NO_COVERAGE;
+    const rows = byKey.get(key);
     if (!rows) return NO_COVERAGE;
     return (rows.entries ??= [...rows.byRevocation.values()].map((h) => h.entry));
   }
