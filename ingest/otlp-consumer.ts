@@ -113,6 +113,8 @@ export class OtlpConsumer {
     const prior = this.inFlight.get(batch.partition);
     const mapping = this.withRetry(heartbeat, isRunning, () => this.thread!.map(batch.topic, batch.partition, messages));
     const handed = Promise.all([mapping, prior?.handed]).then(([mapped]) => this.handOver(batch, messages, mapped, heartbeat, isRunning));
+    // Observed by `committed` below, or by nothing when the batch before stops the partition here.
+    handed.catch(() => {});
     // Back-pressure: return once the batch before has been handed over, so that at most two
     // batches of a partition are on their way. kafkajs fetches the next one meanwhile, and the
     // worker thread maps while this thread validates and the engine stores spans. A batch that
