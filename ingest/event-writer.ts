@@ -24,7 +24,7 @@ import { createHash } from "node:crypto";
 import type { StoredEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
 import { insertBytes } from "@/lib/store/clickhouse";
-import { TsvBytes, tsvField, tsvQuoted } from "@/lib/store/tsv";
+import { TsvBytes, tsvField, quotedString } from "@/lib/store/tsv";
 import { keepConflicts, sortCopies, stamp, type Sorted } from "./first-copies";
 
 export interface EventRow extends StoredEvent {
@@ -160,7 +160,7 @@ export function toTsvRow(row: EventRow, columns: readonly Column[] = COLUMNS): s
     if (col === "attributes") {
       const attrs = v as Record<string, string>;
       let m = "";
-      for (const k in attrs) m += (m ? "," : "") + tsvQuoted(k) + ":" + tsvQuoted(attrs[k]);
+      for (const k in attrs) m += (m ? "," : "") + quotedString(k) + ":" + quotedString(attrs[k]);
       field = `{${m}}`;
     } else if (v === null) {
       field = "\\N";

@@ -42,7 +42,7 @@ export class OtlpConsumer {
    * accepted it, `committed` (false when it was not) once its offsets are. Commits of one
    * partition happen in order.
    */
-  private readonly inFlight = new Map<number, { handed: Promise<void>; committed: Promise<boolean> }>();
+  private readonly inFlight = new Map<number, { handed: Promise<unknown>; committed: Promise<boolean> }>();
   private readonly spans: SpanStore;
 
   constructor(
@@ -113,7 +113,8 @@ export class OtlpConsumer {
     const prior = this.inFlight.get(batch.partition);
     const mapping = this.withRetry(heartbeat, isRunning, () => this.thread!.map(batch.topic, batch.partition, messages));
     const handed = Promise.all([mapping, prior?.handed]).then(([mapped]) => this.handOver(batch, messages, mapped, heartbeat, isRunning));
-    // Observed by `committed` below, or by nothing when the batch before stops the partition here.
+    // Observed by `committed` below and by the partition's next batch; by nothing when the batch
+    // before stops the partition here.
     handed.catch(() => {});
     // Back-pressure: return once the batch before has been handed over, so that at most two
     // batches of a partition are on their way. kafkajs fetches the next one meanwhile, and the
@@ -139,9 +140,7 @@ export class OtlpConsumer {
         return false;
       }
     })();
-    const entry = { handed: handed.then(() => undefined), committed };
-    // Observed by the partition's next batch, if one comes; its failure is logged by `committed`.
-    entry.handed.catch(() => {});
+    const entry = { handed, committed };
     this.inFlight.set(batch.partition, entry);
     void committed.finally(() => {
       if (this.inFlight.get(batch.partition) === entry) this.inFlight.delete(batch.partition);

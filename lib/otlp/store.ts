@@ -81,6 +81,8 @@ export class SpanStore {
     const tree = new Map<string, TreeNode>();
     const traces = await this.tracesWithWaitingSpans(traceIds);
     if (!traces.length) return { waiting: [], tree };
+    // The trace ids as one string parameter cut by the engine: as an Array(String) parameter,
+    // tens of thousands of them took longer to pass and parse.
     const waiting = await queryRows<Omit<WaitingRow, "state">>(
       this.client,
       "otlp:waiting",
@@ -106,7 +108,7 @@ export class SpanStore {
    * hold waiting tool spans, in the same form. Asked the other way round: the traces that have
    * any waiting row (without FINAL, so also rows settled but not merged away yet: a superset)
    * are few, and matched here against the batch's. Passing the batch's tens of thousands of
-   * trace ids to the engine instead cost 400 ms of CPU per batch of 35,000 spans, mostly on
+   * trace ids to the engine instead cost ~430 ms of CPU per batch of 35,000 spans, mostly on
    * this thread, even with otlp_waiting empty (npm run bench:otlp). When many traces wait, the
    * batch's ids are passed after all.
    */

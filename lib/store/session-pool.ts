@@ -16,7 +16,7 @@
  */
 import { formatQueryParams } from "@clickhouse/client-common";
 import { createChdbConnection } from "chdb/connection";
-import { escapeQuoted } from "./tsv";
+import { escapeQuoted, quotedString } from "./tsv";
 
 type ChdbConnection = ReturnType<typeof createChdbConnection>;
 type Method = "query" | "exec" | "command" | "insert";
@@ -34,7 +34,7 @@ type QueryParams = Record<string, unknown>;
  */
 export function parameterText(value: unknown): string {
   if (typeof value === "string") return escapeQuoted(value);
-  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return `[${value.map((v) => `'${escapeQuoted(v)}'`).join(",")}]`;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return `[${value.map(quotedString).join(",")}]`;
   return formatQueryParams({ value });
 }
 
@@ -114,7 +114,7 @@ class SettingsOnce {
       const key = `param_${name}`;
       const text = parameterText(value);
       if (this.applied.get(key) === text) continue;
-      assignments.push(`${key} = '${escapeQuoted(text)}'`);
+      assignments.push(`${key} = ${quotedString(text)}`);
       bound.push([key, text]);
     }
     if (assignments.length === 0) return;

@@ -18,13 +18,14 @@ const TSV_SPECIAL_BYTES = Object.keys(TSV_BYTE_ESCAPES).map(Number);
 export const tsvField = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]) : v);
 
 /**
- * A string inside a Map or Array field of a TSV row. ClickHouse reads those with its
- * quoted-string rules (not TSV unescaping), so ' and \ are escaped and so are the
- * characters that would end the field or the row.
+ * A string as a quoted string literal, by ClickHouse's quoted-string rules: ' and \ are escaped
+ * and so are the characters that would end a TSV field or row. Used inside a Map or Array field
+ * of a TSV row (which ClickHouse reads with these rules, not TSV unescaping) and for the values
+ * of SET statements (lib/store/session-pool.ts).
  */
-export const tsvQuoted = (v: string) => `'${escapeQuoted(v)}'`;
+export const quotedString = (v: string) => `'${escapeQuoted(v)}'`;
 
-/** A string's escapes inside a quoted string literal (the quotes not included): ClickHouse's quoted-string rules. */
+/** A string's escapes inside a quoted string literal, the quotes not included. */
 export const escapeQuoted = (v: string) => (NEEDS_QUOTED_ESCAPE.test(v) ? v.replace(QUOTED_SPECIAL, (c) => QUOTED_ESCAPES[c]) : v);
 
 /**

@@ -23,7 +23,9 @@ describe("query parameter text", () => {
     );
   });
 
-  it("leaves every other kind of value to formatQueryParams", () => {
+  // Only strings and arrays of nothing but strings take the fast path: a mixed array or any
+  // other value must come out as formatQueryParams writes it, not as a list of strings.
+  it("formats mixed arrays and values that are not strings as formatQueryParams does", () => {
     for (const value of [0, -1.5, 12345678901234567890n, true, null, [1, 2], ["a", 1], new Date(Date.UTC(2026, 10, 30, 6, 0, 0, 123)), { a: "b" }]) {
       expect(parameterText(value)).toBe(formatQueryParams({ value }));
     }
