@@ -8,6 +8,7 @@
  * Prints one result line (bench/scale-util.ts) for the parent, bench/scale.ts.
  */
 import { startWorker } from "@/ingest/worker";
+import { startAllocationSampling } from "./alloc-sampling";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { plan, sizesFromEnv } from "./scale-data";
@@ -52,6 +53,7 @@ async function main() {
   if (phase === "b") for (const session of ["writer", "detector", "publisher", "scanner"] as const) profile.wrap(session, store()[session]);
   rss.enter("ingest");
   const cpuBefore = threadCpuSeconds();
+  const stopSampling = await startAllocationSampling(process.env.BENCH_WORKER_ALLOC, `scale-${phase}`);
   let worker = await startWorker();
   const ingest = await watchIngest(
     offsets,
@@ -63,6 +65,7 @@ async function main() {
   // Where the CPU went (main: the JavaScript thread; the engine's threads by name): the two
   // phases side by side say what detection adds.
   progress(`phase ${phase}: CPU by thread during ingest: ${threadCpuDelta(cpuBefore, threadCpuSeconds())}`);
+  await stopSampling();
   if (phase === "a") {
     const stored = await count("SELECT count() AS n FROM events");
     await worker.stop();

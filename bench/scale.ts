@@ -13,6 +13,8 @@
  * Each phase runs in its own process (bench/scale-worker.ts): one embedded ClickHouse each.
  *   BENCH_EVENTS=300000 npm run bench:scale    (a quick run; BENCH_KEEP_DATA=1 keeps phase B's store)
  *   BENCH_WORKER_PROF=/tmp/prof npm run bench:scale   (a CPU profile of each phase's worker, node --cpu-prof)
+ *   BENCH_WORKER_NODE_FLAGS="--trace-gc" npm run bench:scale   (more node flags for each phase's worker)
+ *   BENCH_WORKER_ALLOC=/tmp/alloc npm run bench:scale   (where each phase's worker allocates during ingest: bench/alloc-sampling.ts)
  */
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -51,7 +53,9 @@ async function produce(withControl: boolean, expected?: Expected): Promise<{ mes
 
 function runPhase<T>(phase: "a" | "b"): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(process.env.BENCH_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : []), "--max-semi-space-size=64", "--import", "tsx", "bench/scale-worker.ts"], {
+    const profile = process.env.BENCH_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : [];
+    const flags = (process.env.BENCH_WORKER_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+    const child = spawn(process.execPath, [...profile, ...flags, "--max-semi-space-size=64", "--import", "tsx", "bench/scale-worker.ts"], {
       env: { ...process.env, SCALE_PHASE: phase },
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -4,7 +4,7 @@
  * actions are validated here too, by the same rules (decodeActions).
  */
 import type { Batch } from "kafkajs";
-import { decodeMessage } from "@/lib/events/schema";
+import { decodeMessage } from "@/lib/events/decode";
 import { spanOfAction, validateActions, type ActionRow, type ValidatedActions } from "@/lib/otlp/actions";
 import type { ReadyAction } from "@/lib/otlp/batch";
 import { kafkaLetter, type DeadLetter } from "./dead-letters";

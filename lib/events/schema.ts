@@ -4,7 +4,6 @@
  * One schema serves the Kafka consumer, POST /api/v1/events and the demo generator,
  * so an event accepted at the HTTP edge is accepted by the consumer too.
  */
-import { isUtf8 } from "node:buffer";
 import { z } from "zod";
 import { malformedStringAt, protoKeyAt } from "./field-safety";
 
@@ -39,7 +38,7 @@ export const MIN_EVENT_TIME_MS = Date.UTC(2000, 0, 1);
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
 // RFC 3339 with an explicit offset (Z or ±hh:mm), fractional seconds optional.
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+export const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Latest time stored (DateTime64(3) ends in 2299); also keeps Date arithmetic finite. */
 export const MAX_EPOCH_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
@@ -64,7 +63,7 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * accepts some impossible dates (Feb 30 rolls over to Mar 2), so the calendar fields are
  * checked directly; the regex guarantees their positions. On the hot path: no allocation.
  */
-function timeProblem(v: string): string | null {
+export function timeProblem(v: string): string | null {
   const y = +v.slice(0, 4), mo = +v.slice(5, 7), d = +v.slice(8, 10);
   const h = +v.slice(11, 13), mi = +v.slice(14, 16), sec = +v.slice(17, 19);
   const leap = mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
@@ -269,22 +268,4 @@ export function validateEvent(value: unknown, now: number = Date.now()): DecodeR
     return { ok: false, reason: `time: ${event.time} is before 2000-01-01T00:00:00Z, the earliest event time accepted` };
   }
   return { ok: true, event };
-}
-
-/** Decodes one Kafka message value (bytes) into a stored event, or a dead-letter reason. */
-export function decodeMessage(value: Buffer | null, now: number = Date.now()): DecodeResult {
-  if (value === null || value.length === 0) return { ok: false, reason: "empty message" };
-  if (value.length > MAX_EVENT_BYTES) return { ok: false, reason: `message of ${value.length} bytes exceeds 1 MiB` };
-  // Invalid UTF-8 would be decoded with U+FFFD in its place: the stored event would not be the one sent.
-  if (!isUtf8(value)) return { ok: false, reason: "not valid UTF-8" };
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString("utf8"));
-  } catch (err) {
-    return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    return { ok: false, reason: "schema: a message must be one JSON object" };
-  }
-  return validateEvent(json, now);
 }

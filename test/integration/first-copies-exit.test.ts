@@ -20,7 +20,7 @@ function inProcess(dataDir: string, body: string, killed = false): string {
     const { createStore } = await import("./lib/store/clickhouse.ts");
     const { migrate } = await import("./lib/store/migrate.ts");
     const { EventWriter } = await import("./ingest/event-writer.ts");
-    const { decodeMessage } = await import("./lib/events/schema.ts");
+    const { decodeMessage } = await import("./lib/events/decode.ts");
     const { contentHash } = await import("./lib/events/content-hash.ts");
     const s = createStore(parseConfig({ REVENANT_DATA_DIR: ${JSON.stringify(dataDir)} }));
     await migrate(s.writer);

@@ -1,10 +1,11 @@
 /**
- * The OTLP intake's shortcut past zod (lib/events/plain-action.ts) accepts only what
- * validateEvent accepts, and stores exactly what validateEvent would store; the actions that
- * tool spans really map to take the shortcut.
+ * The shortcut past zod (lib/events/plain-action.ts) accepts only what validateEvent accepts,
+ * and stores exactly what validateEvent would store; the actions that tool spans really map
+ * to, and the actions producers send to the events topic, take the shortcut.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { decodeMessage } from "@/lib/events/decode";
 import { plainActionOrNull } from "@/lib/events/plain-action";
 import { MAX_EPOCH_MS, MAX_FUTURE_SKEW_MS, MIN_EVENT_TIME_MS, validateEvent } from "@/lib/events/schema";
 import { validateActions } from "@/lib/otlp/actions";
@@ -40,7 +41,12 @@ const text = (n: number, c = "a") => c.repeat(n);
 const anyValue = fc.constantFrom<unknown>(
   "", "x", text(63), text(64), text(65), text(127), text(128), text(129), text(255), text(256), text(257), text(2048), text(2049),
   "id-\ud800", "\udc00", "ok-\ud83d\udc80", "ABCDEF0123", "abc", "g1", text(32, "f"), text(33, "f"), text(64, "0"), text(65, "0"),
-  "action", "revocation", "allow", "deny", "unknown", "maybe", "2026-11-29T11:00:00Z", "2026-13-45T00:00:00Z",
+  "action", "revocation", "allow", "deny", "unknown", "maybe", "low", "critical", "severe", "HIGH",
+  // Times as text: the shapes RFC 3339 allows, impossible dates, and the accepted window's edges (NOW ± skew, 2000, 2299).
+  "2026-11-29T11:00:00Z", "2026-13-45T00:00:00Z", "2026-11-29T11:00:00.123456Z", "2026-11-29 11:00:00+02:00", "2026-11-29t11:00:00z",
+  "2026-11-29T11:00:00", "2026-11-29T11:00:60Z", "2024-02-29T10:00:00Z", "2023-02-29T10:00:00Z", "1999-12-31T23:59:59.999Z",
+  "2000-01-01T00:00:00Z", "2000-01-01T00:30:00+01:00", "2026-11-30T12:00:00.000Z", "2026-11-30T12:00:00.001Z", "2026-11-30T13:00:00+01:00",
+  "2299-12-31T23:59:59.999Z", "2300-01-01T00:00:00Z", " 2026-11-29T11:00:00Z",
   0, -1, 1.5, 42, NOW, MIN_EVENT_TIME_MS - 1, MIN_EVENT_TIME_MS, NOW + MAX_FUTURE_SKEW_MS, NOW + MAX_FUTURE_SKEW_MS + 1, MAX_EPOCH_MS, MAX_EPOCH_MS + 1,
   true, false, null, [], ["a"], {}, { a: 1 }, { a: [1] }, { a: null }, { a: { b: "c" } }, { "k\ud800": "v" }, { k: "v\udfff" }, { prototype: "p", n: 1, b: false },
 );
@@ -57,12 +63,21 @@ function agrees(value: unknown): void {
   expect(plain).toEqual(full.ok && full.event);
 }
 
-describe("the OTLP actions' shortcut past the schema", () => {
-  it("never accepts what validateEvent refuses, and stores what it stores", () => {
-    const base = mapped(span()) as Record<string, unknown>;
+/** An action as producers write it to the events topic (docs/EVENTS.md): time as text, a sensitivity. */
+const native = {
+  event_id: "evt-1", type: "action", time: "2026-11-29T11:00:00.250Z", agent_id: "agent-42", pipeline_id: "pipe-1", session_id: "sess-1",
+  credential_id: "cred-7", layer: "gateway", source: "mcp-tools-1", action: "tools/call", resource: "tool://search/3", decision: "allow",
+  sensitivity: "low", trace_id: "0AF7651916CD43DD8448EB211C80319C",
+};
+
+describe("the shortcut past the schema", () => {
+  it.each([
+    ["a mapped tool span", () => mapped(span()) as Record<string, unknown>],
+    ["a native action", () => native],
+  ])("never accepts what validateEvent refuses, and stores what it stores (%s, edited)", (_name, base) => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.constantFrom(...FIELDS), anyValue, fc.boolean()), { maxLength: 4 }), (edits) => {
-        const value: Record<string, unknown> = { ...base };
+        const value: Record<string, unknown> = { ...base() };
         for (const [field, v, remove] of edits) {
           if (remove) delete value[field];
           else value[field] = v;
@@ -71,6 +86,26 @@ describe("the OTLP actions' shortcut past the schema", () => {
       }),
       { numRuns: 10_000 },
     );
+  });
+
+  it("is what native actions take, with their time as text in any offset", () => {
+    for (const time of ["2026-11-29T11:00:00.250Z", "2026-11-29T12:00:00+01:00", "2026-11-29 11:00:00Z", "2000-01-01T00:00:00.000Z"]) {
+      const value = { ...native, time };
+      expect(plainActionOrNull(value, NOW), time).not.toBeNull();
+      agrees(value);
+    }
+  });
+
+  it("leaves the window's edges to the schema, which gives the reason", () => {
+    const early = { ...native, time: "1999-12-31T23:59:59.999Z" };
+    const ahead = { ...native, time: "2026-11-30T12:00:00.001Z" };
+    for (const value of [early, ahead]) expect(plainActionOrNull(value, NOW)).toBeNull();
+    expect(decodeMessage(Buffer.from(JSON.stringify(early)), NOW)).toEqual({
+      ok: false,
+      reason: "time: 1999-12-31T23:59:59.999Z is before 2000-01-01T00:00:00Z, the earliest event time accepted",
+    });
+    expect(decodeMessage(Buffer.from(JSON.stringify(ahead)), NOW)).toEqual({ ok: false, reason: "time: 2026-11-30T12:00:00.001Z is more than 24 h in the future" });
+    expect(plainActionOrNull({ ...native, time: "2026-11-30T12:00:00.000Z" }, NOW)).not.toBeNull();
   });
 
   it("leaves hostile field names to the schema", () => {

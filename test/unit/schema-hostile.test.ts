@@ -1,6 +1,7 @@
 /** Inputs that used to be stored altered or silently trimmed are refused with a reason. */
 import { describe, expect, it } from "vitest";
-import { decodeMessage, validateEvent } from "@/lib/events/schema";
+import { decodeMessage } from "@/lib/events/decode";
+import { validateEvent } from "@/lib/events/schema";
 import { nestedDeeperThan } from "@/lib/http/json-depth";
 
 const base = { event_id: "e-1", type: "action", time: "2026-01-01T00:00:00Z", agent_id: "a", layer: "tool", action: "x" };

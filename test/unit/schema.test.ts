@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeMessage, validateEvent } from "@/lib/events/schema";
+import { decodeMessage } from "@/lib/events/decode";
+import { validateEvent } from "@/lib/events/schema";
 
 const action = {
   event_id: "e1",

@@ -1,6 +1,7 @@
 import { audit } from "@/lib/auth/audit";
 import { mayPost, scopeForEventType } from "@/lib/auth/scopes";
-import { validateEvent, MAX_EVENT_BYTES } from "@/lib/events/schema";
+import { validateParsedEvent } from "@/lib/events/decode";
+import { MAX_EVENT_BYTES } from "@/lib/events/schema";
 import { ApiError, errorResponse } from "@/lib/http/errors";
 import { apiRoute, readJson } from "@/lib/http/route";
 import { config } from "@/lib/config";
@@ -54,7 +55,7 @@ export const POST = apiRoute("analyst", async (req, { principal }) => {
       errors.push({ index, event_id: null, reason: "schema: an event must be a JSON object" });
       return;
     }
-    const r = validateEvent(item, now);
+    const r = validateParsedEvent(item, now);
     if (!r.ok) errors.push({ index, event_id: eventId, reason: r.reason });
     else if (!mayPost(principal!, r.event.type)) {
       refusedByScope++;
