@@ -58,14 +58,21 @@ const eventTime = z.union([
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** The number the decimal digits of v[from, to) spell (the caller knows they are digits). */
+function digitsAt(v: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + v.charCodeAt(i) - 48;
+  return n;
+}
+
 /**
  * Why an RFC 3339-shaped string is still not a time we can store, or null. Date.parse
  * accepts some impossible dates (Feb 30 rolls over to Mar 2), so the calendar fields are
  * checked directly; the regex guarantees their positions. On the hot path: no allocation.
  */
 export function timeProblem(v: string): string | null {
-  const y = +v.slice(0, 4), mo = +v.slice(5, 7), d = +v.slice(8, 10);
-  const h = +v.slice(11, 13), mi = +v.slice(14, 16), sec = +v.slice(17, 19);
+  const y = digitsAt(v, 0, 4), mo = digitsAt(v, 5, 7), d = digitsAt(v, 8, 10);
+  const h = digitsAt(v, 11, 13), mi = digitsAt(v, 14, 16), sec = digitsAt(v, 17, 19);
   const leap = mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
   if (mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1] + (leap ? 1 : 0) || h > 23 || mi > 59 || sec > 60) {
     return "not a valid date (month, day or time out of range)";
