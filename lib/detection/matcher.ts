@@ -132,8 +132,9 @@ export function matchActions(events: Iterable<StoredEvent>, index: CoverageLooku
     // (allocations per action of a 5M-event week made the young generation fill and be
     // collected, with the batch's live rows copied, far more often: bench:scale, CPU profile).
     if (agent.length + session.length + pipeline.length + credential.length === 0) continue;
-    // Nor for an action outside every window of the rows it touches: in an incident week about
-    // a quarter of all actions touch a covered key, and half of those come before R or after L.
+    // Nor for an action outside every window of the rows it touches: in bench:scale's incident
+    // week (4,500 of 20,000 agents revoked) about a quarter of the actions touch a covered key,
+    // and about half of those come before R or after L.
     // (Rows of one revocation share its window, so this asks what the loop below asks.)
     const time = Date.parse(e.time);
     const { layer } = e;
