@@ -66,17 +66,20 @@ function digitsAt(v: string, from: number, to: number): number {
 }
 
 /**
- * Why an RFC 3339-shaped string is still not a time we can store, or null. Date.parse
- * accepts some impossible dates (Feb 30 rolls over to Mar 2), so the calendar fields are
- * checked directly; the regex guarantees their positions. On the hot path: no allocation.
+ * Whether the calendar fields of an RFC 3339-shaped string are out of range. Date.parse
+ * accepts some impossible dates (Feb 30 rolls over to Mar 2), so they are checked directly;
+ * the regex guarantees their positions. On the hot path: no allocation.
  */
-export function timeProblem(v: string): string | null {
+export function calendarOutOfRange(v: string): boolean {
   const y = digitsAt(v, 0, 4), mo = digitsAt(v, 5, 7), d = digitsAt(v, 8, 10);
   const h = digitsAt(v, 11, 13), mi = digitsAt(v, 14, 16), sec = digitsAt(v, 17, 19);
   const leap = mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
-  if (mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1] + (leap ? 1 : 0) || h > 23 || mi > 59 || sec > 60) {
-    return "not a valid date (month, day or time out of range)";
-  }
+  return mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1] + (leap ? 1 : 0) || h > 23 || mi > 59 || sec > 60;
+}
+
+/** Why an RFC 3339-shaped string is still not a time we can store, or null. */
+function timeProblem(v: string): string | null {
+  if (calendarOutOfRange(v)) return "not a valid date (month, day or time out of range)";
   const ms = Date.parse(v);
   if (!Number.isFinite(ms)) return "not a valid date";
   if (ms > MAX_EPOCH_MS) return "is after 2299-12-31, the latest time stored";

@@ -47,7 +47,7 @@ const anyValue = fc.constantFrom<unknown>(
   "2026-11-29T11:00:00", "2026-11-29T11:00:60Z", "2024-02-29T10:00:00Z", "2023-02-29T10:00:00Z", "1999-12-31T23:59:59.999Z",
   "2000-01-01T00:00:00Z", "2000-01-01T00:30:00+01:00", "2026-11-30T12:00:00.000Z", "2026-11-30T12:00:00.001Z", "2026-11-30T13:00:00+01:00",
   "2299-12-31T23:59:59.999Z", "2300-01-01T00:00:00Z", " 2026-11-29T11:00:00Z",
-  0, -1, 1.5, 42, NOW, MIN_EVENT_TIME_MS - 1, MIN_EVENT_TIME_MS, NOW + MAX_FUTURE_SKEW_MS, NOW + MAX_FUTURE_SKEW_MS + 1, MAX_EPOCH_MS, MAX_EPOCH_MS + 1,
+  0, -1, 1.5, 42, NOW, NOW - 0.5, MIN_EVENT_TIME_MS - 1, MIN_EVENT_TIME_MS, NOW + MAX_FUTURE_SKEW_MS, NOW + MAX_FUTURE_SKEW_MS + 1, MAX_EPOCH_MS, MAX_EPOCH_MS + 1,
   true, false, null, [], ["a"], {}, { a: 1 }, { a: [1] }, { a: null }, { a: { b: "c" } }, { "k\ud800": "v" }, { k: "v\udfff" }, { prototype: "p", n: 1, b: false },
 );
 const FIELDS = [
