@@ -5,12 +5,8 @@
  * re-opening go out at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { parseConfig } from "@/lib/config";
-import { createStore, type Store } from "@/lib/store/clickhouse";
-import { migrate } from "@/lib/store/migrate";
+import { migratedStore } from "../helpers/store";
+import { type Store } from "@/lib/store/clickhouse";
 import { AlertStore } from "@/lib/alerts/store";
 import { alertId } from "@/lib/detection/alert-id";
 import type { DerivedAlert } from "@/lib/detection/types";
@@ -37,8 +33,7 @@ function derived(count: number, severity: "high" | "critical" = "high"): Derived
 describe("alert updates are coalesced under a storm", () => {
   let s: Store;
   beforeAll(async () => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-storm-")) }));
-    await migrate(s.writer);
+    s = await migratedStore("storm");
   });
   afterAll(async () => s.close());
 

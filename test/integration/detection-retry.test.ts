@@ -22,12 +22,9 @@
  *   (lib/detection/state-memory.ts): one delivered again is not prepared a second time.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { temporaryStore } from "../helpers/store";
 import type { ClickHouseClient } from "@clickhouse/client";
-import { parseConfig } from "@/lib/config";
-import { createStore, queryRows, type Store } from "@/lib/store/clickhouse";
+import { queryRows, type Store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { validateEvent, type StoredEvent } from "@/lib/events/schema";
 import { DetectionEngine } from "@/lib/detection/engine";
@@ -72,7 +69,7 @@ const TABLES = ["events", "event_first_copies", "event_conflicts", "credential_p
   "revocation_status", "alerts", "alert_history", "coverage", "revocation_state", "revocation_counters"];
 
 describe("detection retries what failed and counts repeated passes once", () => {
-  const s: Store = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-retry-")) }));
+  const s: Store = temporaryStore("retry");
   afterAll(async () => s.close());
   beforeEach(async () => {
     await migrate(s.writer);

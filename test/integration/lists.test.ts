@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { parseConfig } from "@/lib/config";
-import { createStore, queryRows, type Store } from "@/lib/store/clickhouse";
-import { migrate } from "@/lib/store/migrate";
+import { migratedStore } from "../helpers/store";
+import { queryRows, type Store } from "@/lib/store/clickhouse";
 import { listAgents, type AgentFilters, type AgentListItem, type AgentSort } from "@/lib/queries/agents";
 import { listPipelines, type PipelineListItem } from "@/lib/queries/pipelines";
 import { allRevocations, worstContainment, type RevocationRow } from "@/lib/queries/revocations";
@@ -143,8 +139,7 @@ describe("agents and pipelines lists computed in ClickHouse", () => {
   let s: Store;
   let oracle: AgentListItem[];
   beforeAll(async () => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-lists-")) }));
-    await migrate(s.writer);
+    s = await migratedStore("lists");
     await seed(s);
     oracle = await oracleAgents(s);
   });

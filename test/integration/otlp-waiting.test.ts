@@ -6,12 +6,8 @@
  * both ways must complete the same spans, once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { parseConfig } from "@/lib/config";
-import { createStore, type Store } from "@/lib/store/clickhouse";
-import { migrate } from "@/lib/store/migrate";
+import { migratedStore } from "../helpers/store";
+import { type Store } from "@/lib/store/clickhouse";
 import { SpanBatch } from "@/lib/otlp/batch";
 import type { SpanRecord } from "@/lib/otlp/spans";
 import { SpanStore } from "@/lib/otlp/store";
@@ -44,8 +40,7 @@ async function ingest(spans: SpanStore, batchSpans: SpanRecord[]): Promise<{ rea
 describe("OTLP tool spans waiting for their agent", () => {
   let s: Store;
   beforeAll(async () => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-otlp-waiting-")) }));
-    await migrate(s.writer);
+    s = await migratedStore("otlp-waiting");
   });
   afterAll(async () => s.close());
 

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { parseConfig } from "@/lib/config";
+import { migratedStore } from "../helpers/store";
 import { apiRoute } from "@/lib/http/route";
-import { createStore, queryRows, type Store } from "@/lib/store/clickhouse";
-import { migrate } from "@/lib/store/migrate";
+import { queryRows, type Store } from "@/lib/store/clickhouse";
 
 /**
  * The API reads through a client that cannot write and cannot be kept busy or flooded by
@@ -15,8 +11,7 @@ import { migrate } from "@/lib/store/migrate";
 describe("the API's reader", () => {
   let s: Store;
   beforeAll(async () => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-limits-")), CLICKHOUSE_READ_TIMEOUT_S: "1", CLICKHOUSE_READ_MAX_ROWS: "50" }));
-    await migrate(s.writer);
+    s = await migratedStore("limits", { CLICKHOUSE_READ_TIMEOUT_S: "1", CLICKHOUSE_READ_MAX_ROWS: "50" });
     await s.writer.insert({ table: "events", values: [{ event_id: "kept", type: "action", time: "2026-01-01T00:00:00.000Z", agent_id: "a" }], format: "JSONEachRow" });
   });
   afterAll(async () => s.close());

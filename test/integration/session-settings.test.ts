@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { parseConfig } from "@/lib/config";
-import { createStore, queryRows, type Store } from "@/lib/store/clickhouse";
+import { temporaryStore } from "../helpers/store";
+import { queryRows, type Store } from "@/lib/store/clickhouse";
 
 /**
  * A session sends only the settings it has not applied yet (lib/store/session-pool.ts,
@@ -13,7 +10,7 @@ import { createStore, queryRows, type Store } from "@/lib/store/clickhouse";
 describe("settings of calls on one session", () => {
   let s: Store;
   beforeAll(() => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-settings-")) }));
+    s = temporaryStore("settings");
   });
   afterAll(async () => s.close());
 
@@ -49,7 +46,7 @@ describe("settings of calls on one session", () => {
 describe("query parameters on embedded sessions", () => {
   let s: Store;
   beforeAll(() => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-params-")) }));
+    s = temporaryStore("params");
   });
   afterAll(async () => s.close());
 

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { parseConfig } from "@/lib/config";
-import { command, createStore, insertBytes, queryRows, type Store } from "@/lib/store/clickhouse";
-import { migrate } from "@/lib/store/migrate";
+import { migratedStore, temporaryStore } from "../helpers/store";
+import { command, insertBytes, queryRows, type Store } from "@/lib/store/clickhouse";
 import { TsvBytes, tsvField } from "@/lib/store/tsv";
 import { appendPairs, deletePairs } from "@/lib/detection/pairs";
 import type { MatchedPair } from "@/lib/detection/matcher";
@@ -16,7 +12,7 @@ import type { MatchedPair } from "@/lib/detection/matcher";
 describe("TabSeparated rows with a field given as bytes", () => {
   let s: Store;
   beforeAll(async () => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-tsv-")) }));
+    s = temporaryStore("tsv");
     await command(s.writer, "test", "CREATE TABLE kept (id String, payload String) ENGINE = MergeTree ORDER BY id");
   });
   afterAll(async () => s.close());
@@ -46,8 +42,7 @@ describe("TabSeparated rows with a field given as bytes", () => {
 describe("post-revocation pairs as TabSeparated rows", () => {
   let s: Store;
   beforeAll(async () => {
-    s = createStore(parseConfig({ REVENANT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "revenant-pairs-")) }));
-    await migrate(s.writer);
+    s = await migratedStore("pairs");
   });
   afterAll(async () => s.close());
 
