@@ -88,7 +88,12 @@ export class IngestConsumer implements EventIntake {
   private readonly log = logger().child({ component: "ingest" });
   private consumer: Consumer | null = null;
   private readonly status = runtimeStatus().ingest;
-  private heartbeats = new Set<() => Promise<void>>();
+  /**
+   * The heartbeat of the latest batch kafkajs handed over. Every batch's heartbeat beats for the
+   * same consumer, so one is kept, not one per batch in flight: kafkajs's closure also holds its
+   * batch, and so all of that batch's messages.
+   */
+  private heartbeat: (() => Promise<void>) | null = null;
   private batcher: Batcher<PreparedFlush, DetectionInput>;
   private writer: EventWriter;
   private sink: DeadLetterSink | null = null;
@@ -226,29 +231,31 @@ export class IngestConsumer implements EventIntake {
     if (batch.messages.length === 0) return;
     const { rows, letters } = await decodeBatch(batch);
     this.status.consumed += batch.messages.length;
-    this.heartbeats.add(heartbeat);
+    this.heartbeat = heartbeat;
     const { stored } = await this.batcher.add(rows, letters);
     // Return at once so kafkajs fetches the next batch while this one is written; the
     // offset is committed when its rows are stored. Flushes complete in order, so commits
     // of one partition happen in order too.
     // resolveOffset moves kafkajs's fetch position on; with autoCommit off it commits nothing.
     resolveOffset(batch.lastOffset());
+    // The commit below names the batch by topic and partition only: a closure over `batch`
+    // would keep its messages, and their whole fetch, until detection has run on them.
+    const { topic, partition } = batch;
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     const commit = stored
       .then(
         () =>
-          this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]).catch((err: Error) => {
+          this.consumer?.commitOffsets([{ topic, partition, offset: next }]).catch((err: Error) => {
             // A rebalance took the partition away: its new owner re-reads from the last
             // commit, and event_id deduplication absorbs the repeat.
-            this.log.warn({ partition: batch.partition, offset: next, err: err.message }, "offset commit failed");
+            this.log.warn({ partition, offset: next, err: err.message }, "offset commit failed");
           }),
         (err: Error) => {
           // Given up while stopping: the offsets stay uncommitted and Kafka redelivers the batch.
-          this.log.warn({ partition: batch.partition, offset: next, err: err.message }, "batch not stored; offsets left uncommitted");
+          this.log.warn({ partition, offset: next, err: err.message }, "batch not stored; offsets left uncommitted");
         },
       )
       .finally(() => {
-        this.heartbeats.delete(heartbeat);
         this.pendingCommits.delete(commit);
       });
     this.pendingCommits.add(commit);
@@ -320,7 +327,7 @@ export class IngestConsumer implements EventIntake {
       this.pauseTopic();
       this.log.warn({ attempt }, "ClickHouse unavailable: consumer paused");
     }
-    await Promise.all([...this.heartbeats].map((hb) => hb().catch(() => {})));
+    await this.heartbeat?.().catch(() => {});
   }
 
   private resume(): void {

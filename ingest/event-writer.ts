@@ -25,7 +25,7 @@ import type { StoredEvent } from "@/lib/events/schema";
 import { logger } from "@/lib/log";
 import { insertBytes } from "@/lib/store/clickhouse";
 import { TsvBytes, tsvField, quotedString } from "@/lib/store/tsv";
-import { keepConflicts, sortCopies, stamp, type Sorted } from "./first-copies";
+import { forgetMessages, keepConflicts, sortCopies, stamp, type Sorted } from "./first-copies";
 
 export interface EventRow extends StoredEvent {
   kafka_partition: number;
@@ -264,6 +264,7 @@ export class EventWriter {
     const inserts = sorted.first.length === rows.length ? allRows : await eventsInserts(sorted.first);
     const firstHashes = new Map(sorted.first.map((r) => [r.event_id, r.content_hash!]));
     this.unstored.add(firstHashes);
+    forgetMessages(rows);
     return { ...sorted, firstHashes, inserts };
   }
 

@@ -32,6 +32,18 @@ export function receivedFrom(row: EventRow, topic: string, message: KafkaMessage
   (row as Received)[MESSAGE] = message;
 }
 
+/**
+ * Lets go of the rows' Kafka messages once they are hashed and sorted (nothing reads them after
+ * sortCopies). A message's bytes are a slice of its whole fetch response: held by a row until
+ * detection had run on it, the messages of every flush in flight kept their fetches (hundreds
+ * of megabytes while ingest catches up under an incident) alive through detection, and every
+ * full garbage collection marked them again (bench:scale, heap snapshots of both phases).
+ */
+export function forgetMessages(rows: EventRow[]): void {
+  // Set to undefined rather than deleted: a deleted property turns each row into a slower dictionary object.
+  for (const row of rows as Received[]) if (row[MESSAGE]) row[MESSAGE] = undefined;
+}
+
 export interface ConflictRow {
   event_id: string;
   content_hash: string;

@@ -106,13 +106,17 @@ describe("first copy wins", () => {
     await produce([{ value: first }]);
     await waitUntilConsumed(produced);
     // The same id, now after the revocation: if it replaced the first, it would be a violation.
-    await produce([{ value: JSON.stringify(action("ev-kafka", HOUR, { resource: "rewritten" })) }]);
+    // Indented, so that only the message as received (not the decoded row) matches below.
+    const conflicting = JSON.stringify(action("ev-kafka", HOUR, { resource: "rewritten" }), null, 2);
+    await produce([{ value: conflicting }]);
     // A control event after the revocation shows that detection did run on this batch.
     await produce([{ value: JSON.stringify(action("ev-control", HOUR)) }]);
     await waitUntilConsumed(produced);
 
     expect(await storedCopies("ev-kafka")).toEqual([expect.objectContaining({ time: at(-HOUR), resource: "payments" })]);
     expect(await conflictsOf("ev-kafka")).toBe(1);
+    const [kept] = await queryRows<{ payload: string }>(store().reader, "test", "SELECT payload FROM event_conflicts FINAL WHERE event_id = 'ev-kafka'");
+    expect(kept.payload).toBe(conflicting);
     expect(await pairsOf("ev-kafka")).toBe(0);
     expect(await pairsOf("ev-control")).toBe(1);
   });
