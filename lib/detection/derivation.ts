@@ -120,7 +120,7 @@ async function scan(client: ClickHouseClient, entries: CoverageEntry[], settings
       unique.set(r.event_id, r);
     }
   }
-  return matchActions(unique.values(), new CoverageIndex(entries), settings)
+  return matchActions([...unique.values()], new CoverageIndex(entries), settings)
     .map((p) => ({ ...p, ingested_at: stored.get(p.event_id)! }))
     .filter((p) => p.ingested_at <= (bounds.get(p.revocation_id) ?? Infinity));
 }
