@@ -49,9 +49,9 @@ export const SPAN_COLUMNS: [string, ...string[]] = ["trace_id", "span_id", "pare
 export const EXPORT_COLUMNS: [string, ...string[]] = ["export_id", "encoding", "payload"];
 
 /**
- * The action's JSON text with agent_id added in front. The action was serialised once, when
- * its span was mapped (or stored waiting); adding the agent as text spares parsing it again
- * and copying every field (one call per tool span).
+ * A waiting span's action JSON text with agent_id added in front, once its agent is known
+ * (lib/otlp/store.ts): the same text toolAction gives with the agent. Adding it as text spares
+ * parsing the action again and copying every field.
  */
 export function withAgent(actionJson: string, agentId: string): ReadyAction {
   return { agent_id: agentId, json: `{"agent_id":${JSON.stringify(agentId)},${actionJson.slice(1)}` };
@@ -144,9 +144,11 @@ export class SpanBatch {
       this.spanRows.add(`${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${role}\t${tsvField(s.name)}\t${tsvField(service)}\t${new Date(s.startMs).toISOString()}\t${tsvField(agent)}\t${tsvField(s.exportId)}\n`);
       this.traceIds.add(s.traceId);
       if (role !== "tool") continue;
-      const action = JSON.stringify(toolAction(s, mapping));
-      if (agent) ready.push(withAgent(action, agent));
-      else this.waiting.push({ trace_id: s.traceId, span_id: s.spanId, parent_span_id: s.parentSpanId, action, state: WAITING });
+      // Serialised once, with its agent when the span names one: adding the agent to the text
+      // afterwards (withAgent) copied every action's text a second time: 0.9 KB less garbage
+      // per span of bench:otlp's exports (10.4 → 9.5 KB, V8's sampling heap profiler).
+      if (agent) ready.push({ agent_id: agent, json: JSON.stringify(toolAction(s, mapping, agent)) });
+      else this.waiting.push({ trace_id: s.traceId, span_id: s.spanId, parent_span_id: s.parentSpanId, action: JSON.stringify(toolAction(s, mapping)), state: WAITING });
     }
     return ready;
   }

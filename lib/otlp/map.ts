@@ -56,16 +56,21 @@ export function isAuthorizationFailure(s: SpanRecord, m: OtlpMapping): boolean {
   return errorType !== undefined && m.denyErrorTypes.includes(errorType);
 }
 
-/** The action a tool span becomes, without agent_id (known now or later, see lib/otlp/store.ts). */
+/** The action a tool span becomes; without agent_id while it is not known (see lib/otlp/store.ts). */
 export type PendingAction = Record<string, unknown> & { event_id: string; type: "action" };
 
-export function toolAction(s: SpanRecord, m: OtlpMapping): PendingAction {
+/**
+ * `agentId`: the span's agent when it names one, written first, as withAgent
+ * (lib/otlp/batch.ts) adds it to a waiting span's action later, so that both give the same text.
+ */
+export function toolAction(s: SpanRecord, m: OtlpMapping, agentId?: string): PendingAction {
   const callId = text(s.attrs["gen_ai.tool.call.id"]);
   const service = text(s.resource["service.name"]);
   // Every field named in one literal, undefined when absent (JSON.stringify leaves it out):
   // objects of one shape serialise about twice as fast as ones grown key by key, and this
   // runs once per tool span.
   return {
+    agent_id: agentId,
     event_id: callId && callId.length <= 128 ? callId : s.traceId + s.spanId,
     type: "action",
     time: s.startMs,

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeOtlpMessage } from "@/lib/otlp";
+import { withAgent } from "@/lib/otlp/batch";
 import { ownAgent, spanRole, toolAction, type OtlpMapping } from "@/lib/otlp/map";
 import { walk } from "@/lib/otlp/store";
 import type { SpanRecord } from "@/lib/otlp/spans";
@@ -50,6 +51,16 @@ describe.each(["otlp_proto", "otlp_json"] as const)("OTLP %s from the OpenTeleme
     expect(a.attributes).toMatchObject({ "revenant.origin": "otlp", "otel.service.name": "crm-agent" });
     // No agent id on the span or its resource: it must come from the invoke_agent ancestor.
     expect(ownAgent(byName("execute_tool crm.export"))).toBe("");
+  });
+
+  it("gives a span that names its agent the same action text as one whose agent an ancestor gave later", () => {
+    // The text is what a repeat is told from a conflict by (its content hash): a span must map
+    // to the same text whichever way its agent became known.
+    for (const s of [byName("execute_tool crm.export"), byName("execute_tool crm.delete")]) {
+      const named = JSON.stringify(toolAction(s, mapping, "agent-42"));
+      expect(named).toBe(withAgent(JSON.stringify(toolAction(s, mapping)), "agent-42").json);
+      expect(JSON.parse(named)).toMatchObject({ agent_id: "agent-42", event_id: toolAction(s, mapping).event_id });
+    }
   });
 
   it("a tool call refused for authorization is a deny; without a call id the event id is trace+span", () => {
