@@ -9,6 +9,8 @@ import { contentHash } from "../events/content-hash";
 import { validateParsedEvent } from "../events/decode";
 import type { StoredEvent } from "../events/schema";
 import type { ReadyAction } from "./batch";
+import { ownAgent, spanRole, toolAction, type OtlpMapping } from "./map";
+import type { SpanRecord } from "./spans";
 
 /** A valid action, ready for the events table but for its Kafka topic and partition. */
 export interface ActionRow extends StoredEvent {
@@ -44,6 +46,26 @@ export function validateActions(actions: ReadyAction[], now: number = Date.now()
     out.invalid.push({ action, reason });
   }
   return out;
+}
+
+/** Stands in for the agent of a tool span that leaves it to an ancestor, so that the rest of its action can be checked. */
+const AGENT_FROM_ANCESTOR = "agent-from-ancestor";
+
+/**
+ * Why each tool span among `spans` cannot become an action, by the same mapping and validation
+ * the OTLP consumer applies (one reason per refused span): what OTLP/HTTP's answer reports as
+ * rejected spans (app/v1/traces/route.ts). The consumer dead-letters those spans, with these
+ * reasons, when the export reaches it. A span waiting for its agent is checked with a stand-in
+ * agent: only an ancestor can tell whether it will have one.
+ */
+export function refusedToolSpans(spans: SpanRecord[], mapping: OtlpMapping, now: number = Date.now()): string[] {
+  const actions: ReadyAction[] = [];
+  for (const s of spans) {
+    if (spanRole(s) !== "tool") continue;
+    const agent = ownAgent(s) || AGENT_FROM_ANCESTOR;
+    actions.push({ agent_id: agent, json: JSON.stringify(toolAction(s, mapping, agent)) });
+  }
+  return validateActions(actions, now).invalid.map(({ action, reason }) => `tool span ${spanOfAction(action.json)}: ${reason}`);
 }
 
 /** "trace/span" of an action's JSON text, naming its dead letter ('?' where it cannot be read). */

@@ -4,9 +4,10 @@
  *
  *   node scripts/otlp/generate.mjs
  *
- * 1. Maven fetches io.opentelemetry.proto:opentelemetry-proto (version in scripts/otlp/pom.xml)
- *    and unpacks its .proto files into scripts/otlp/target/proto.
- * 2. buf compiles the trace service and its imports; protoc-gen-es writes TypeScript.
+ * 1. Maven fetches io.opentelemetry.proto:opentelemetry-proto and google/rpc/status.proto
+ *    (versions in scripts/otlp/pom.xml) and unpacks the .proto files into scripts/otlp/target/proto.
+ * 2. buf compiles the trace service, google.rpc.Status (OTLP/HTTP's error body) and their
+ *    imports; protoc-gen-es writes TypeScript.
  * The generated files are committed, so neither Maven nor buf is needed to build or run.
  */
 import { execFileSync } from "node:child_process";
@@ -18,7 +19,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
 const protoDir = path.join(here, "target", "proto");
 
-if (!existsSync(path.join(protoDir, "opentelemetry/proto/collector/trace/v1/trace_service.proto"))) {
+const wanted = ["opentelemetry/proto/collector/trace/v1/trace_service.proto", "google/rpc/status.proto"];
+if (!wanted.every((f) => existsSync(path.join(protoDir, f)))) {
   execFileSync("mvn", ["-q", "-B", "generate-sources"], { cwd: here, stdio: "inherit" });
 }
 rmSync(path.join(root, "lib/otlp/gen"), { recursive: true, force: true });
@@ -28,7 +30,7 @@ execFileSync(
     "generate",
     protoDir,
     "--template", path.join(here, "buf.gen.yaml"),
-    "--path", path.join(protoDir, "opentelemetry/proto/collector/trace/v1/trace_service.proto"),
+    ...wanted.flatMap((f) => ["--path", path.join(protoDir, f)]),
     "--include-imports",
   ],
   { cwd: root, stdio: "inherit" },

@@ -8,11 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
+import { fromBinary } from "@bufbuild/protobuf";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 import { POST } from "@/app/v1/traces/route";
+import { StatusSchema } from "@/lib/otlp/gen/google/rpc/status_pb";
 import { closeSharedProducer } from "@/lib/kafka";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { otlpJob } from "@/ingest/jobs";
@@ -100,9 +102,14 @@ describe("POST /v1/traces", () => {
     const result = await exportWith(exporter, await toolSpans("intruder", "http-no-key"));
     expect(result.code).toBe(ExportResultCode.FAILED);
     await exporter.shutdown();
+    // OTLP's failure body: a google.rpc.Status in the request's encoding (16: UNAUTHENTICATED).
     const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe("unauthenticated");
+    expect(await res.json()).toEqual({ code: 16, message: expect.stringMatching(/^unauthenticated: /) });
+    const proto = await fetch(url, { method: "POST", headers: { "content-type": "application/x-protobuf", authorization: "Bearer wrong-key" }, body: Buffer.alloc(0) });
+    expect(proto.status).toBe(401);
+    expect(proto.headers.get("content-type")).toBe("application/x-protobuf");
+    expect(fromBinary(StatusSchema, new Uint8Array(await proto.arrayBuffer()))).toMatchObject({ code: 16, message: expect.stringMatching(/^unauthenticated: /) });
   });
 
   it("answers partial success for unusable spans, 400 for an undecodable body and 415 for other media types", async () => {
@@ -114,18 +121,31 @@ describe("POST /v1/traces", () => {
           { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", name: "execute_tool x", startTimeUnixNano: String(BigInt(T) * 1_000_000n),
             attributes: [{ key: "gen_ai.operation.name", value: { stringValue: "execute_tool" } }, { key: "gen_ai.tool.call.id", value: { stringValue: "http-partial-ok" } }] },
           { traceId: "0af7", spanId: "b7ad6b7169203332", name: "bad ids" },
+          // A tool call from 1999: its action would be refused (events before 2000 are).
+          { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203333", name: "execute_tool old", startTimeUnixNano: String(BigInt(Date.UTC(1999, 0, 1)) * 1_000_000n),
+            attributes: [{ key: "gen_ai.operation.name", value: { stringValue: "execute_tool" } }, { key: "gen_ai.tool.call.id", value: { stringValue: "http-partial-1999" } }] },
         ] }],
       }],
     };
     const res = await fetch(url, { method: "POST", headers: { ...auth, "content-type": "application/json", "content-encoding": "gzip" }, body: gzipSync(JSON.stringify(body)) });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ partialSuccess: { rejectedSpans: "1", errorMessage: expect.stringContaining("16 bytes") } });
+    const answer = await res.json();
+    expect(answer).toEqual({ partialSuccess: { rejectedSpans: "2", errorMessage: expect.stringContaining("16 bytes") } });
+    expect(answer.partialSuccess.errorMessage).toContain("tool span 0af7651916cd43dd8448eb211c80319c/b7ad6b7169203333");
     expect(await eventually(() => stored("http-partial-ok"), 30_000, "the good span's action")).toMatchObject({ agent_id: "json-agent" });
+    // The refused tool span is not lost: the consumer dead-letters it with its reason.
+    await eventually(
+      async () => (await count("SELECT count() FROM dead_letters FINAL WHERE position(topic, 'b7ad6b7169203333') > 0 AND position(reason, '2000') > 0")) === 1,
+      30_000,
+      "the 1999 span's dead letter",
+    );
+    expect(await stored("http-partial-1999")).toBeUndefined();
 
     const bad = await fetch(url, { method: "POST", headers: { ...auth, "content-type": "application/x-protobuf" }, body: Buffer.from([0x0a, 0xff, 0xff]) });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe("invalid_otlp");
+    expect(fromBinary(StatusSchema, new Uint8Array(await bad.arrayBuffer()))).toMatchObject({ code: 3, message: expect.stringMatching(/^invalid_otlp: /) });
     const text = await fetch(url, { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: "hi" });
     expect(text.status).toBe(415);
+    expect(await text.json()).toMatchObject({ message: expect.stringMatching(/^unsupported_media_type: /) });
   });
 });

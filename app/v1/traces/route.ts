@@ -1,12 +1,12 @@
-import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { gunzipSync } from "node:zlib";
 import { config } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
-import { apiRoute, bodyLimit, readBytes } from "@/lib/http/route";
+import { apiRoute, bodyLimit, readBytes, type RouteHandler } from "@/lib/http/route";
 import { sharedProducer } from "@/lib/kafka";
-import { encodingOf, OtlpDecodeError } from "@/lib/otlp";
+import { encodingOf, OtlpDecodeError, otlpMapping } from "@/lib/otlp";
+import { refusedToolSpans } from "@/lib/otlp/actions";
 import { decodeOtlp, encodeOtlp, splitRequest } from "@/lib/otlp/codec";
-import { ExportTraceServiceResponseSchema } from "@/lib/otlp/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb";
+import { exportAccepted, exportFailed } from "@/lib/otlp/http-answer";
 import { flattenSpans } from "@/lib/otlp/spans";
 
 export const dynamic = "force-dynamic";
@@ -18,10 +18,11 @@ const MAX_MESSAGE_BYTES = 900 * 1024;
  * POST /v1/traces: OTLP/HTTP (protobuf or JSON, optionally gzip), bearer API key, role
  * analyst. The export is produced to the OTLP topic as protobuf, where the same consumer
  * that reads an OpenTelemetry Collector's exports handles it (ingest/otlp-consumer.ts).
- * Answers as the OTLP specification says: 200 with an ExportTraceServiceResponse in the
- * request's encoding, carrying partial_success when some spans were unusable.
+ * Answers as the OTLP specification says (lib/otlp/http-answer.ts): 200 with an
+ * ExportTraceServiceResponse in the request's encoding, carrying partial_success when some
+ * spans were unusable; a failure, authentication's included, with a google.rpc.Status body.
  */
-export const POST = apiRoute("analyst", async (req) => {
+const accept = apiRoute("analyst", async (req) => {
   const encoding = encodingOf(req.headers.get("content-type"));
   if (!encoding) throw new ApiError(415, "unsupported_media_type", "send application/x-protobuf or application/json");
   let body: Uint8Array = await readBytes(req);
@@ -56,9 +57,15 @@ export const POST = apiRoute("analyst", async (req) => {
     // One request per part: the broker limits a whole record batch, not each message.
     await Promise.all(messages.map((m) => producer.send({ topic: config().OTLP_KAFKA_TOPIC, messages: [m], acks: -1 })));
   }
-  const response = create(ExportTraceServiceResponseSchema, problems.length
-    ? { partialSuccess: { rejectedSpans: BigInt(problems.length), errorMessage: problems.slice(0, 5).map((p) => p.reason).join("; ") } }
-    : {});
-  if (encoding === "otlp_json") return Response.json(toJson(ExportTraceServiceResponseSchema, response));
-  return new Response(Buffer.from(toBinary(ExportTraceServiceResponseSchema, response)), { headers: { "content-type": "application/x-protobuf" } });
+  // Spans whose ids cannot place them in a trace, and tool spans that cannot become a valid
+  // action: both are dead-lettered by the consumer, and the client is told not to send them again.
+  return exportAccepted(encoding, [...problems.map((p) => p.reason), ...refusedToolSpans(spans, otlpMapping(config()))]);
 });
+
+export const POST: RouteHandler = Object.assign(
+  async (req: Request, ctx?: { params?: Promise<unknown> }) => {
+    const answer = await accept(req, ctx);
+    return answer.ok ? answer : exportFailed(answer, encodingOf(req.headers.get("content-type")));
+  },
+  { requiredRole: accept.requiredRole },
+);
