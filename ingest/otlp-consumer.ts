@@ -14,6 +14,12 @@
  * The stages overlap: the worker thread maps a partition's next batch while this thread hands
  * over the one before (docs/ARCHITECTURE.md, "Processes").
  *
+ * Trouble that is not a lost connection (a broken export that crashes the worker thread, a
+ * store that refuses the spans) is retried a few times, then the batch's exports are given up
+ * to the dead-letter topic with the reason, payloads kept, so that one bad export cannot stall
+ * the intake; the actions that need nothing from the span store are still stored. A lost
+ * connection to ClickHouse is waited out however long it lasts: nothing is skipped for it.
+ *
  * The actions do not travel through the events topic: producing them there and consuming them
  * again cost more than everything else the intake does (docs/ARCHITECTURE.md, "OpenTelemetry").
  */
@@ -28,7 +34,18 @@ import { SpanStore } from "@/lib/otlp/store";
 import type { EventIntake } from "./consumer";
 import { kafkaLetter, type DeadLetter } from "./dead-letters";
 import { decodeActions } from "./decode-batch";
+import { isConnectivityFailure, type EventRow } from "./event-writer";
 import { OtlpThread } from "./otlp-thread";
+
+/** Attempts at a batch's step before an error other than a lost connection gives the batch up to dead letters. */
+const BOUNDED_ATTEMPTS = 5;
+
+/** A batch's step failed BOUNDED_ATTEMPTS times for a reason retrying does not seem to cure. */
+class GivenUp extends Error {
+  constructor(readonly step: string, readonly reason: unknown) {
+    super(`${step}: ${((reason as Error)?.message ?? String(reason)).trim()}`);
+  }
+}
 
 /** The OpenTelemetry consumer's group: OTLP_KAFKA_GROUP_ID, else the ingest group's name with "-otlp". */
 export const otlpGroupId = (cfg: Config): string => cfg.OTLP_KAFKA_GROUP_ID ?? `${cfg.KAFKA_GROUP_ID}-otlp`;
@@ -111,8 +128,15 @@ export class OtlpConsumer {
     // Mapped in the worker thread from now on; handed over to ingest after the partition's batch
     // before (spans and actions stay in partition order).
     const prior = this.inFlight.get(batch.partition);
-    const mapping = this.withRetry(heartbeat, isRunning, () => this.thread!.map(batch.topic, batch.partition, messages));
-    const handed = Promise.all([mapping, prior?.handed]).then(([mapped]) => this.handOver(batch, messages, mapped, heartbeat, isRunning));
+    const mapping = this.withRetry("the export could not be decoded and mapped", heartbeat, isRunning, () => this.thread!.map(batch.topic, batch.partition, messages)).catch(
+      (err: unknown) => {
+        if (err instanceof GivenUp) return err;
+        throw err;
+      },
+    );
+    const handed = Promise.all([mapping, prior?.handed]).then(([mapped]) =>
+      mapped instanceof GivenUp ? this.giveUp(batch, mapped, heartbeat) : this.handOver(batch, messages, mapped, heartbeat, isRunning),
+    );
     // Observed by `committed` below and by the partition's next batch; by nothing when the batch
     // before stops the partition here.
     handed.catch(() => {});
@@ -172,28 +196,57 @@ export class OtlpConsumer {
       letters.push(letter(m.offset, m.key, Buffer.from(JSON.stringify(p)), `${messages[index].encoding}: ${p.reason}`, `${p.traceId}/${p.spanId}#${p.spanIndex}`));
     }
     const source = { topic: batch.topic, partition: batch.partition, offset: batch.lastOffset() };
-    // Stored again on a retry: the same rows, which the tables deduplicate.
-    const { rows, more, settle } = await this.withRetry(heartbeat, isRunning, async () => {
-      const [ready, done] = await Promise.all([decodeActions(mapped.ready, source), this.spans.ingest(mapped)]);
-      const more: DeadLetter[] = [];
-      for (const o of done.orphans) {
-        more.push(letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`));
-      }
-      const completed = await decodeActions(done.actions, source);
-      return { rows: ready.rows.concat(completed.rows), more: more.concat(ready.letters, completed.letters), settle: done.settle };
-    });
+    // Validated while the spans are stored (decodeActions yields between slices).
+    const validating = decodeActions(mapped.ready, source);
+    validating.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+    let completed: { rows: EventRow[]; letters: DeadLetter[]; settle: () => Promise<void> };
+    try {
+      // Stored again on a retry: the same rows, which the tables deduplicate.
+      completed = await this.withRetry("the export's spans could not be stored", heartbeat, isRunning, async () => {
+        const done = await this.spans.ingest(mapped);
+        const orphans = done.orphans.map((o) =>
+          letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`),
+        );
+        const actions = await decodeActions(done.actions, source);
+        return { rows: actions.rows, letters: orphans.concat(actions.letters), settle: done.settle };
+      });
+    } catch (err) {
+      if (!(err instanceof GivenUp)) throw err;
+      // The actions that named their agent need nothing from the span store: they are stored.
+      // The exports go to dead letters whole (spans waiting for an ancestor included), to be
+      // produced again once the store accepts them.
+      this.log.error({ partition: batch.partition, offsets: `${batch.firstOffset()}…${batch.lastOffset()}`, err: err.message }, "OTLP batch given up to dead letters");
+      completed = { rows: [], letters: this.exportLetters(batch, err), settle: async () => {} };
+    }
+    const ready = await validating;
     // Queued behind ingest's back-pressure: heartbeat meanwhile so the group keeps this partition.
-    const { stored } = await whileHeartbeating(heartbeat, this.intake.submit(rows, letters.concat(more)));
-    return { stored, settle };
+    const { stored } = await whileHeartbeating(heartbeat, this.intake.submit(ready.rows.concat(completed.rows), letters.concat(ready.letters, completed.letters)));
+    return { stored, settle: completed.settle };
   }
 
-  /** ClickHouse or Kafka trouble: retry with backoff, heartbeating, so that nothing is skipped. */
-  private async withRetry<T>(heartbeat: () => Promise<void>, isRunning: () => boolean, fn: () => Promise<T>): Promise<T> {
+  /** A batch whose exports could not be mapped: each export to dead letters, with the reason. */
+  private async giveUp(batch: EachBatchPayload["batch"], err: GivenUp, heartbeat: () => Promise<void>): Promise<{ stored: Promise<void>; settle: () => Promise<void> }> {
+    this.log.error({ partition: batch.partition, offsets: `${batch.firstOffset()}…${batch.lastOffset()}`, err: err.message }, "OTLP batch given up to dead letters");
+    const { stored } = await whileHeartbeating(heartbeat, this.intake.submit([], this.exportLetters(batch, err)));
+    return { stored, settle: async () => {} };
+  }
+
+  private exportLetters(batch: EachBatchPayload["batch"], err: GivenUp): DeadLetter[] {
+    const reason = `otlp: ${err.message} (given up after ${BOUNDED_ATTEMPTS} attempts)`;
+    return batch.messages.map((m) => kafkaLetter({ topic: batch.topic, partition: batch.partition, offset: m.offset }, m.key, m.value, reason));
+  }
+
+  /**
+   * Retries a batch's step with backoff, heartbeating: without end while the failure is a lost
+   * connection (nothing is skipped for it), BOUNDED_ATTEMPTS times otherwise, then GivenUp.
+   */
+  private async withRetry<T>(step: string, heartbeat: () => Promise<void>, isRunning: () => boolean, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
         if (!isRunning() && attempt > 3) throw err;
+        if (attempt >= BOUNDED_ATTEMPTS && !isConnectivityFailure(err)) throw new GivenUp(step, err);
         this.log.error({ attempt, err: (err as Error).message }, "OTLP batch failed; retrying");
         await heartbeat().catch(() => {});
         await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))));
