@@ -20,7 +20,7 @@ function handle(req: ThreadRequest): { value: unknown; transfer: ArrayBuffer[] }
     case "map": {
       const data = Buffer.from(req.data);
       const messages = req.messages.map((m) => ({ offset: m.offset, encoding: m.encoding, value: m.start < 0 ? null : data.subarray(m.start, m.end) }));
-      const mapped = mapBatch({ topic: req.topic, partition: req.partition, mapping, keepContextSpans: cfg.OTLP_KEEP_CONTEXT_SPANS }, messages);
+      const mapped = mapBatch({ topic: req.topic, partition: req.partition, mapping, keepContextSpans: cfg.OTLP_KEEP_CONTEXT_SPANS, skipContextSpans: cfg.OTLP_CONTEXT_SPANS === "skip" }, messages);
       return { value: mapped, transfer: [mapped.spanRows.buffer as ArrayBuffer, mapped.exportRows.buffer as ArrayBuffer] };
     }
   }

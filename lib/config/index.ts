@@ -135,6 +135,12 @@ const schema = z.object({
     .default(["401", "403", "unauthorized", "unauthenticated", "forbidden", "permission_denied", "access_denied", "invalid_token", "insufficient_scope"]),
   /** Also keep the original of exports with no tool-call or agent span (context for the timeline); every span's place in its trace is kept regardless. */
   OTLP_KEEP_CONTEXT_SPANS: bool.default(false),
+  /**
+   * Spans that are neither tool calls nor invoke_agent spans (model calls, steps): "timeline"
+   * shows them on the agent's timeline as context; "skip" keeps only their place in the trace
+   * (ids and parent), which resolving a tool call's agent through them needs.
+   */
+  OTLP_CONTEXT_SPANS: z.enum(["timeline", "skip"]).default("timeline"),
 
   /** SSF receiver (README.md, "Shared Signals"): how long a transmitter's discovery document and keys are cached. */
   SSF_METADATA_TTL_MS: z.coerce.number().int().min(0).default(10 * 60 * 1000),

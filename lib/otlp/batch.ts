@@ -96,7 +96,16 @@ export interface BatchSource {
   mapping: OtlpMapping;
   /** OTLP_KEEP_CONTEXT_SPANS: keep the original of exports holding neither a tool call nor an agent span. */
   keepContextSpans: boolean;
+  /** OTLP_CONTEXT_SPANS=skip: store only the place in its trace of a span that is neither a tool call nor an agent span. */
+  skipContextSpans?: boolean;
 }
+
+/**
+ * The role stored for a span skipped as context (OTLP_CONTEXT_SPANS=skip): no name, no
+ * service, never on a timeline (lib/queries/agent-context.ts), but a link in its trace's
+ * ancestry, through which a tool call below it still finds its invoke_agent ancestor.
+ */
+export const LINK_ONLY = "link";
 
 export class SpanBatch {
   private readonly spanRows = new TsvBytes();
@@ -140,6 +149,11 @@ export class SpanBatch {
       // The agent an invoke_agent span stands for; for any other span, the one it names itself
       // (an ancestor's is found when it is needed: lib/otlp/store.ts, lib/queries/agent-context.ts).
       const agent = role === "agent" ? agentOfAgentSpan(s) : ownAgent(s);
+      if (role === "other" && this.source.skipContextSpans) {
+        this.spanRows.add(`${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${LINK_ONLY}\t\t\t${new Date(s.startMs).toISOString()}\t${tsvField(agent)}\t\n`);
+        this.traceIds.add(s.traceId);
+        continue;
+      }
       const service = String(s.resource["service.name"] ?? "");
       this.spanRows.add(`${s.traceId}\t${s.spanId}\t${s.parentSpanId}\t${role}\t${tsvField(s.name)}\t${tsvField(service)}\t${new Date(s.startMs).toISOString()}\t${tsvField(agent)}\t${tsvField(s.exportId)}\n`);
       this.traceIds.add(s.traceId);

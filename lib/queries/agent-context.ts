@@ -84,7 +84,9 @@ export async function agentContext(client: ClickHouseClient, agentId: string, wi
   const to = window.to ? Date.parse(window.to) : Infinity;
   const spans: ContextSpan[] = [];
   for (const r of rows) {
-    if (r.role === "tool") continue;
+    // Tool calls are the timeline's actions; a span skipped as context (LINK_ONLY,
+    // OTLP_CONTEXT_SPANS=skip) only links its trace.
+    if (r.role !== "agent" && r.role !== "other") continue;
     const t = Date.parse(r.start_time);
     if (t < from || t > to || (window.toExclusive && t === to)) continue;
     if (agentOf(tree, r) !== agentId) continue;

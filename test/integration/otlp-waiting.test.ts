@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migratedStore } from "../helpers/store";
 import { type Store } from "@/lib/store/clickhouse";
-import { SpanBatch } from "@/lib/otlp/batch";
+import { SpanBatch, type BatchSource } from "@/lib/otlp/batch";
+import { agentContext } from "@/lib/queries/agent-context";
 import type { SpanRecord } from "@/lib/otlp/spans";
 import { SpanStore } from "@/lib/otlp/store";
 
@@ -28,8 +29,8 @@ const toolCall = (trace: number, id: number, parent: number, callId: string) =>
 const invokeAgent = (trace: number, id: number, agent: string) => span(trace, id, null, { "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": agent });
 
 /** Maps and stores one batch of spans; returns the actions completed from waiting spans, by call id → agent. */
-async function ingest(spans: SpanStore, batchSpans: SpanRecord[]): Promise<{ ready: string[]; completed: Record<string, string> }> {
-  const batch = new SpanBatch(source);
+async function ingest(spans: SpanStore, batchSpans: SpanRecord[], from: BatchSource = source): Promise<{ ready: string[]; completed: Record<string, string> }> {
+  const batch = new SpanBatch(from);
   const ready = batch.addSpans(batchSpans).map((a) => (JSON.parse(a.json) as { event_id: string }).event_id);
   const done = await spans.ingest(batch.result());
   await done.settle();
@@ -64,5 +65,22 @@ describe("OTLP tool spans waiting for their agent", () => {
     // The third call's root arrives with it.
     const third = await ingest(spans, [invokeAgent(base + 1, 10, `agent-${run}`), invokeAgent(base + 3, 30, `third-${run}`)]);
     expect(third.completed).toEqual({ [`other-${run}`]: `third-${run}` });
+  });
+
+  it.each([
+    ["timeline", false, ["chat", "invoke_agent"]],
+    ["skip", true, ["invoke_agent"]],
+  ])("with OTLP_CONTEXT_SPANS=%s, resolves a tool call's agent through a model call between them, and shows context accordingly", async (mode, skip, shown) => {
+    const spans = new SpanStore(s.writer);
+    const trace = skip ? 9_000_001 : 9_000_002;
+    const agent = `context-agent-${mode}`;
+    const modelCall = span(trace, 11, 10, { "gen_ai.operation.name": "chat" });
+    // The tool call and the model call above it arrive first; the invoke_agent root after them.
+    const first = await ingest(spans, [toolCall(trace, 12, 11, `context-call-${mode}`), modelCall], { ...source, skipContextSpans: skip });
+    expect(first.completed).toEqual({});
+    const second = await ingest(spans, [invokeAgent(trace, 10, agent)], { ...source, skipContextSpans: skip });
+    expect(second.completed).toEqual({ [`context-call-${mode}`]: agent });
+    const { spans: context } = await agentContext(s.reader, agent, {}, 100);
+    expect(context.map((c) => c.name).sort()).toEqual(shown);
   });
 });
