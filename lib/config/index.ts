@@ -117,7 +117,7 @@ const schema = z.object({
   // Embedded mode: chdb sessions serving the API's reads side by side (lib/store/session-pool.ts).
   CLICKHOUSE_READ_SESSIONS: z.coerce.number().int().min(1).max(16).default(3),
 
-  /** OpenTelemetry intake from Kafka (README.md, "OpenTelemetry"): the topic an OpenTelemetry Collector's kafka exporter writes. */
+  /** OpenTelemetry intake from Kafka (docs/INTAKES.md, "OpenTelemetry"): the topic an OpenTelemetry Collector's kafka exporter writes. */
   OTLP_KAFKA_ENABLED: bool.default(true),
   OTLP_KAFKA_TOPIC: z.string().min(1).default("otlp_spans"),
   /** The Collector's `encoding`; a message's content-type header, when present, overrides it. */
@@ -142,7 +142,7 @@ const schema = z.object({
    */
   OTLP_CONTEXT_SPANS: z.enum(["timeline", "skip"]).default("timeline"),
 
-  /** SSF receiver (README.md, "Shared Signals"): how long a transmitter's discovery document and keys are cached. */
+  /** SSF receiver (docs/INTAKES.md, "Shared Signals"): how long a transmitter's discovery document and keys are cached. */
   SSF_METADATA_TTL_MS: z.coerce.number().int().min(0).default(10 * 60 * 1000),
   /** Least time between two key refetches caused by an unknown kid. */
   SSF_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),

@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry spans → schema-v1 events (README.md, "OpenTelemetry", has the table).
+ * OpenTelemetry spans → schema-v1 events (docs/INTAKES.md, "OpenTelemetry", has the table).
  *
  * A tool call (`gen_ai.operation.name = execute_tool`, or MCP `mcp.method.name = tools/call`)
  * becomes an `action`. Its agent is `gen_ai.agent.id` on the span or its resource; failing

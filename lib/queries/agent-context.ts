@@ -1,7 +1,7 @@
 /**
  * An agent's OpenTelemetry context: the spans that are not tool calls (its invoke_agent spans,
  * model calls, planning steps) in a time window, shown on its timeline beside its actions but
- * never counted as actions (README.md, "OpenTelemetry").
+ * never counted as actions (docs/INTAKES.md, "OpenTelemetry").
  *
  * A context span belongs to an agent as a tool call does (lib/otlp/map.ts): the agent an
  * invoke_agent span stands for, else the gen_ai.agent.id of the span or its resource, else its

@@ -62,7 +62,7 @@ async function fetchPage(client: ClickHouseClient, f: PairFilters, after: Cursor
 }
 
 /**
- * Where an action came from when a standard intake made it (README.md, "Standard intakes"):
+ * Where an action came from when a standard intake made it (docs/INTAKES.md):
  * the OpenTelemetry service, span and original export named in its attributes.
  */
 export interface ActionOrigin {

@@ -1,5 +1,5 @@
 /**
- * What a verified SET becomes (README.md, "Shared Signals"): CAEP session-revoked → a
+ * What a verified SET becomes (docs/INTAKES.md, "Shared Signals"): CAEP session-revoked → a
  * revocation of scope session; credential-change with change_type revoke or delete → a
  * revocation of scope credential; the SSF verification event → recorded as the stream's
  * verification; anything else → kept, nothing produced.

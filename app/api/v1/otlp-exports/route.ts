@@ -8,7 +8,7 @@ export const dynamic = "force-dynamic";
 
 /**
  * GET /api/v1/otlp-exports?id= (viewer): the OTLP export a tool call came in, named by the
- * action's otel.export_id attribute (README.md, "OpenTelemetry"), as received and decoded.
+ * action's otel.export_id attribute (docs/INTAKES.md, "OpenTelemetry"), as received and decoded.
  */
 export const GET = apiRoute("viewer", async (req) => {
   const { id } = parseQuery(req, z.object({ id: z.string().min(1).max(512) }));
