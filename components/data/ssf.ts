@@ -1,4 +1,4 @@
-/** Shared Signals streams (admin; README.md, "Shared Signals"): list with status, add, change, remove. */
+/** Shared Signals streams (admin; docs/INTAKES.md, "Shared Signals"): list with status, add, change, verify, remove. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Stream, StreamInput, StreamPatch, StreamStatus } from "@/lib/ssf/streams";
 import { api } from "./api";
@@ -34,4 +34,19 @@ export function useUpdateSsfStream() {
 
 export function useDeleteSsfStream() {
   return useSsfMutation((id: string) => api<void>(`/ssf/streams/${encodeURIComponent(id)}`, { method: "DELETE" }));
+}
+
+/**
+ * Asks the stream's transmitter for a verification event (POST …/verify). The event usually
+ * follows within a second: the list is read again then, besides at once.
+ */
+export function useVerifySsfStream() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api<{ state: string; requested_at: string }>(`/ssf/streams/${encodeURIComponent(id)}/verify`, { method: "POST" }),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ssfKeys.all });
+      setTimeout(() => void qc.invalidateQueries({ queryKey: ssfKeys.all }), 2_000);
+    },
+  });
 }

@@ -1,18 +1,34 @@
 "use client";
-/** SSF streams: list with status, add (push token shown once), enable/disable, new push token, remove. README.md, "Shared Signals". */
+/** SSF streams: list with status, add (push token shown once), enable/disable, verify, new push token, remove. docs/INTAKES.md, "Shared Signals". */
 import { useMemo, useState, type FormEvent } from "react";
-import { useCreateSsfStream, useDeleteSsfStream, useSsfStreams, useUpdateSsfStream, type SsfStream } from "@/components/data/ssf";
+import { useCreateSsfStream, useDeleteSsfStream, useSsfStreams, useUpdateSsfStream, useVerifySsfStream, type SsfStream } from "@/components/data/ssf";
 import { DataTable, type Column } from "@/components/ui/data-table";
 import { Time } from "@/components/ui/time";
 import { ErrorLine, errorText, ShowOnce, tableHeight, useAction } from "./shared";
 
-const EMPTY = { name: "", issuer: "", audience: "", delivery: "push" as "push" | "poll", poll_url: "", poll_token: "", rules: "" };
+const EMPTY = { name: "", issuer: "", audience: "", delivery: "push" as "push" | "poll", poll_url: "", poll_token: "", transmitter_stream_id: "", transmitter_token: "", rules: "" };
+
+/** The last verification requested: answered (when), or still waiting for the transmitter's event. */
+function Verification({ status }: { status: SsfStream["status"] }) {
+  const v = status.verification;
+  if (!v) return <span className="faint">—</span>;
+  return v.answered_at ? (
+    <span data-testid="verification-answered">
+      answered <Time value={v.answered_at} ms={false} />
+    </span>
+  ) : (
+    <span className="muted" data-testid="verification-waiting">
+      requested <Time value={v.requested_at} ms={false} />, waiting
+    </span>
+  );
+}
 
 export function SsfSettings() {
   const list = useSsfStreams();
   const { mutateAsync: createStream } = useCreateSsfStream();
   const { mutateAsync: deleteStream } = useDeleteSsfStream();
   const { mutateAsync: updateStream } = useUpdateSsfStream();
+  const { mutateAsync: verifyStream } = useVerifySsfStream();
   const { error, act } = useAction();
   const [formError, setFormError] = useState<string | null>(null);
   const [form, setForm] = useState(EMPTY);
@@ -26,7 +42,7 @@ export function SsfSettings() {
     try {
       subject_rules = form.rules.trim() ? JSON.parse(form.rules) : [];
     } catch {
-      setFormError("Subject rules must be a JSON array (see README.md, \"Subject rules\").");
+      setFormError("Subject rules must be a JSON array (see docs/INTAKES.md, \"Subject rules\").");
       return;
     }
     await act(async () => {
@@ -34,6 +50,8 @@ export function SsfSettings() {
         name: form.name, issuer: form.issuer, audience: form.audience, delivery: form.delivery,
         subject_rules: subject_rules as SsfStream["subject_rules"],
         ...(form.delivery === "poll" ? { poll_url: form.poll_url, ...(form.poll_token ? { poll_token: form.poll_token } : {}) } : {}),
+        ...(form.transmitter_stream_id ? { transmitter_stream_id: form.transmitter_stream_id } : {}),
+        ...(form.transmitter_token ? { transmitter_token: form.transmitter_token } : {}),
       };
       const s = await createStream(body);
       if (s.push_token) setFresh(`${window.location.origin}${s.push_path}  —  Authorization: Bearer ${s.push_token}`);
@@ -66,6 +84,13 @@ export function SsfSettings() {
       { id: "last_event", header: "Last event", accessorFn: (s) => s.status.last_event_at ?? "", size: 180, cell: (c) => <Time value={c.row.original.status.last_event_at} ms={false} /> },
       { id: "last_verified", header: "Last verified", accessorFn: (s) => s.status.last_verified_at ?? "", size: 180, cell: (c) => <Time value={c.row.original.status.last_verified_at} ms={false} /> },
       {
+        id: "verification",
+        header: "Verification",
+        accessorFn: (s) => s.status.verification?.requested_at ?? "",
+        size: 230,
+        cell: (c) => <Verification status={c.row.original.status} />,
+      },
+      {
         id: "last_error",
         header: "Last error",
         accessorFn: (s) => s.status.last_error ?? "",
@@ -85,13 +110,21 @@ export function SsfSettings() {
         id: "actions",
         header: "",
         enableSorting: false,
-        size: 300,
+        size: 360,
         cell: (c) => {
           const st = c.row.original;
           return (
             <span className="row">
               <button className="btn btn-sm" onClick={() => act(() => updateStream({ id: st.id, change: { enabled: !st.enabled } }))}>
                 {st.enabled ? "Disable" : "Enable"}
+              </button>
+              <button
+                className="btn btn-sm"
+                disabled={!st.transmitter_stream_id}
+                title={st.transmitter_stream_id ? "Ask the transmitter for a verification event" : "Needs the transmitter's id for this stream"}
+                onClick={() => act(async () => void (await verifyStream(st.id)))}
+              >
+                Verify
               </button>
               {st.delivery === "push" && (
                 <button
@@ -118,7 +151,7 @@ export function SsfSettings() {
         },
       },
     ],
-    [act, deleteStream, updateStream],
+    [act, deleteStream, updateStream, verifyStream],
   );
   const streams = list.data?.items ?? [];
 
@@ -159,6 +192,16 @@ export function SsfSettings() {
             </label>
           </div>
         )}
+        <div className="row">
+          <label className="field">
+            Transmitter&apos;s id for this stream (for verification)
+            <input maxLength={256} value={form.transmitter_stream_id} onChange={set("transmitter_stream_id")} placeholder="optional" />
+          </label>
+          <label className="field">
+            Transmitter API token
+            <input type="password" value={form.transmitter_token} onChange={set("transmitter_token")} autoComplete="off" placeholder="optional" />
+          </label>
+        </div>
         <label className="field">
           Subject rules (JSON array; empty: the defaults)
           <textarea rows={3} value={form.rules} onChange={set("rules")} placeholder='[{"event":"session-revoked","format":"complex","path":"session.id"}]' />

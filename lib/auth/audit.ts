@@ -10,7 +10,7 @@
  * CSRF), rate_limit.hit, alert.status, export, events.ingest, webhook.create,
  * webhook.update, webhook.delete, webhook.test, key.create, key.revoke, user.create,
  * user.update, user.delete, user.reset (CLI), user.bootstrap_admin, secrets.reseal (CLI),
- * ssf_stream.create, ssf_stream.update, ssf_stream.delete.
+ * ssf_stream.create, ssf_stream.update, ssf_stream.delete, ssf_stream.verify.
  *
  * The log writes on the process's writer session, like the logger writes to its stream: every
  * route and job records through this one function. Reading it is a list like the others

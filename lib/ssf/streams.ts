@@ -9,6 +9,7 @@ import { randomToken, sameSecret, sha256Hex } from "../auth/crypto";
 import { REVOCATION_SCOPES } from "../events/schema";
 import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
+import { lastVerifications } from "./verification";
 
 /**
  * Maps a SET's subject to a Revenant id (README.md, "Subject rules"). Rules are tried in
@@ -37,6 +38,10 @@ const streamFields = {
   poll_token: z.string().min(1).max(4096),
   subject_rules: z.array(subjectRule).max(50),
   enabled: z.boolean(),
+  /** The stream's id at the transmitter: what a verification request names (lib/ssf/verification.ts). */
+  transmitter_stream_id: z.string().min(1).max(256),
+  /** Bearer token for the transmitter's management API (its verification endpoint); never returned. */
+  transmitter_token: z.string().min(1).max(4096),
 };
 
 export const streamInput = z
@@ -44,6 +49,8 @@ export const streamInput = z
     ...streamFields,
     poll_url: streamFields.poll_url.optional(),
     poll_token: streamFields.poll_token.optional(),
+    transmitter_stream_id: streamFields.transmitter_stream_id.optional(),
+    transmitter_token: streamFields.transmitter_token.optional(),
     subject_rules: streamFields.subject_rules.default([]),
     enabled: streamFields.enabled.default(true),
   })
@@ -73,6 +80,8 @@ export interface Stream {
   poll_url: string;
   subject_rules: SubjectRule[];
   enabled: boolean;
+  /** '' when not set: verification cannot be requested. */
+  transmitter_stream_id: string;
   created_at: string;
   created_by: string;
 }
@@ -80,6 +89,7 @@ export interface Stream {
 interface StreamRow extends Omit<Stream, "subject_rules"> {
   subject_rules: string;
   poll_token: string;
+  transmitter_token: string;
   push_token_hash: string;
   deleted: boolean;
   version: number;
@@ -88,12 +98,15 @@ interface StreamRow extends Omit<Stream, "subject_rules"> {
 export interface StreamStatus {
   sets_accepted: number;
   last_event_at: string | null;
+  /** The last verification event received, requested or not. */
   last_verified_at: string | null;
+  /** The last verification Revenant requested, and when the event carrying its state arrived (null: not yet). */
+  verification: { requested_at: string; answered_at: string | null } | null;
   last_error: string | null;
   last_error_at: string | null;
 }
 
-const toStream = ({ subject_rules, poll_token: _p, push_token_hash: _h, deleted: _d, version: _v, ...rest }: StreamRow): Stream => ({
+const toStream = ({ subject_rules, poll_token: _p, transmitter_token: _t, push_token_hash: _h, deleted: _d, version: _v, ...rest }: StreamRow): Stream => ({
   ...rest,
   subject_rules: JSON.parse(subject_rules || "[]"),
 });
@@ -121,6 +134,8 @@ export class StreamStore {
       delivery: s.delivery,
       poll_url: s.poll_url ?? "",
       poll_token: s.poll_token ?? "",
+      transmitter_stream_id: s.transmitter_stream_id ?? "",
+      transmitter_token: s.transmitter_token ?? "",
       push_token_hash: pushToken ? sha256Hex(pushToken) : "",
       subject_rules: JSON.stringify(s.subject_rules),
       enabled: s.enabled,
@@ -148,6 +163,11 @@ export class StreamStore {
     return (await this.row(id))?.poll_token ?? "";
   }
 
+  /** The transmitter's management token, for verification requests only ('' when not set). */
+  async transmitterToken(id: string): Promise<string> {
+    return (await this.row(id))?.transmitter_token ?? "";
+  }
+
   async pushTokenMatches(id: string, token: string): Promise<boolean> {
     const row = await this.row(id);
     return !!row?.push_token_hash && sameSecret(sha256Hex(token), row.push_token_hash);
@@ -171,6 +191,8 @@ export class StreamStore {
       delivery: current.delivery,
       poll_url: current.poll_url || undefined,
       poll_token: row.poll_token || undefined,
+      transmitter_stream_id: row.transmitter_stream_id || undefined,
+      transmitter_token: row.transmitter_token || undefined,
       subject_rules: current.subject_rules,
       enabled: current.enabled,
       ...change,
@@ -184,6 +206,8 @@ export class StreamStore {
       delivery: merged.delivery,
       poll_url: merged.poll_url ?? "",
       poll_token: merged.poll_token ?? "",
+      transmitter_stream_id: merged.transmitter_stream_id ?? "",
+      transmitter_token: merged.transmitter_token ?? "",
       push_token_hash: merged.delivery === "push" ? (pushToken ? sha256Hex(pushToken) : row.push_token_hash) : "",
       subject_rules: JSON.stringify(merged.subject_rules),
       enabled: merged.enabled,
@@ -208,8 +232,11 @@ export class StreamStore {
     const errors = await queryRows<{ stream_id: string; message: string; last_at: string }>(this.reader, "ssf:errors",
       `SELECT stream_id, argMax(message, at) AS message, max(at) AS last_at FROM ssf_stream_log
        WHERE stream_id IN {ids:Array(String)} AND kind = 'error' GROUP BY stream_id`, { ids });
+    const verifications = await lastVerifications(this.reader, ids);
     const out = new Map<string, StreamStatus>();
-    for (const id of ids) out.set(id, { sets_accepted: 0, last_event_at: null, last_verified_at: null, last_error: null, last_error_at: null });
+    for (const id of ids) {
+      out.set(id, { sets_accepted: 0, last_event_at: null, last_verified_at: null, verification: verifications.get(id) ?? null, last_error: null, last_error_at: null });
+    }
     for (const s of sets) {
       const st = out.get(s.stream_id)!;
       st.sets_accepted = Number(s.n);

@@ -1,7 +1,9 @@
 /**
  * A test SSF transmitter over real HTTP (node:http on 127.0.0.1): serves
- * /.well-known/ssf-configuration and its JWKS, signs SETs with jose, and offers an RFC 8936
- * poll endpoint that keeps each SET until it is acknowledged.
+ * /.well-known/ssf-configuration and its JWKS, signs SETs with jose, offers an RFC 8936
+ * poll endpoint that keeps each SET until it is acknowledged, and an SSF verification
+ * endpoint that answers a request with a verification event carrying its state, delivered
+ * on the stream the request names (streams registered with `addStream`).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,6 +23,15 @@ async function newKey(): Promise<Key> {
 }
 
 export const POLL_TOKEN = "poll-secret-token";
+/** The bearer token of the transmitter's management API (its verification endpoint). */
+export const TRANSMITTER_TOKEN = "transmitter-management-token";
+const VERIFICATION_EVENT = "https://schemas.openid.net/secevent/ssf/event-type/verification";
+
+/** A stream at the transmitter: the audience it signs for and how it delivers a SET. */
+interface TransmitterStream {
+  aud: string;
+  deliver: (set: { jti: string; jwt: string }) => Promise<void>;
+}
 
 export class TestTransmitter {
   issuer = "";
@@ -33,6 +44,12 @@ export class TestTransmitter {
   jwksFetches = 0;
   /** Fails this many poll requests that carry acknowledgements with 500, leaving the acks unapplied (the receiver crashed or the network broke before they arrived). */
   failAckRequests = 0;
+  /** Streams by the transmitter's stream id, for verification requests. */
+  private readonly streams = new Map<string, TransmitterStream>();
+  /** Verification requests received, in order. */
+  readonly verificationRequests: { stream_id: string; state: string }[] = [];
+  /** Deliveries of verification events that failed (the receiver refused or was unreachable). */
+  readonly deliveryErrors: string[] = [];
 
   async start(): Promise<this> {
     this.keys = [await newKey()];
@@ -81,6 +98,11 @@ export class TestTransmitter {
     this.queue.set(jti, jwt);
   }
 
+  /** Registers a stream: verification requests naming `id` are answered with a SET for `aud`, delivered by `deliver`. */
+  addStream(id: string, stream: TransmitterStream): void {
+    this.streams.set(id, stream);
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -92,7 +114,22 @@ export class TestTransmitter {
       return json(200, {
         spec_version: "1_0", issuer: this.issuer, jwks_uri: `${this.issuer}/jwks.json`,
         delivery_methods_supported: ["urn:ietf:rfc:8935", "urn:ietf:rfc:8936"],
+        verification_endpoint: `${this.issuer}/verify`,
       });
+    }
+    if (req.url === "/verify" && req.method === "POST") {
+      if (req.headers.authorization !== `Bearer ${TRANSMITTER_TOKEN}`) return json(401, { error: "unauthorized" });
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { stream_id?: string; state?: string };
+      const stream = this.streams.get(body.stream_id ?? "");
+      if (!stream) return json(404, { error: "no such stream" });
+      this.verificationRequests.push({ stream_id: body.stream_id!, state: body.state ?? "" });
+      res.writeHead(204);
+      res.end();
+      // As SSF says: the answer first, the verification event after it, on the stream.
+      const event = body.state === undefined ? {} : { state: body.state };
+      const set = await this.sign(VERIFICATION_EVENT, event, { aud: stream.aud, subId: { format: "opaque", id: body.stream_id } });
+      await stream.deliver(set).catch((err: unknown) => this.deliveryErrors.push(String(err)));
+      return;
     }
     if (req.url === "/jwks.json") {
       this.jwksFetches++;
