@@ -9,7 +9,8 @@
  * - a derivation and batch detection hand actions over at the batch's store time, each action
  *   counted once on either side of it;
  * - two detection passes over the same batch at once (two workers, or a redelivery racing the
- *   original) give the same pairs, counts and alerts as one pass;
+ *   original), on sessions of their own and both checking for stored pairs before either
+ *   appends, give the same pairs, counts and alerts as one pass;
  * - a new revocation with nothing stored after it is committed without a derivation's scan, and
  *   one whose agent acted after it before it arrived is still derived; a covered set that grows
  *   by a credential that never acted after R, or a window that ends before anything covered
@@ -25,6 +26,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { temporaryStore } from "../helpers/store";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { queryRows, type Store } from "@/lib/store/clickhouse";
+import { rawInsertOf, registerRawInsert, type RawInsert } from "@/lib/store/verbs";
 import { migrate } from "@/lib/store/migrate";
 import { validateEvent, type StoredEvent } from "@/lib/events/schema";
 import { DetectionEngine } from "@/lib/detection/engine";
@@ -62,6 +64,65 @@ function flakyClient(client: ClickHouseClient, comment: string, times: number): 
       return Reflect.get(target, prop, receiver);
     },
   });
+}
+
+/** How long each pass's session sleeps where the passes meet: together, not one after the other. */
+const MEETING_SLEEP_MS = 400;
+
+/**
+ * Clients for passes that must interleave: once armed, the first query tagged `comment` of each
+ * pass returns only when every pass's has returned (so all of them read the table before any of
+ * them writes what follows; one left alone goes on after 10 s). There, each pass's session
+ * sleeps MEETING_SLEEP_MS at once: on sessions of their own the sleeps overlap (together about
+ * one sleep, whatever the machine's load: sleeping takes no CPU), on one shared session they
+ * queue (at least two sleeps). `meetingMs` is how long they took together.
+ */
+function interleaving(passes: string[], comment: string) {
+  let armed = false;
+  let meetingMs: number | null = null;
+  const sessions = new Map<string, ClickHouseClient>();
+  const arrived = new Set<string>();
+  const releases: (() => void)[] = [];
+  const meet = async (pass: string) => {
+    arrived.add(pass);
+    const released = new Promise<void>((resolve) => releases.push(resolve));
+    // A pass that never asks must not hang the other: it goes on alone, and met() says so.
+    if (arrived.size === 1) setTimeout(() => releases.forEach((release) => release()), 10_000).unref();
+    if (passes.every((p) => arrived.has(p))) {
+      const started = performance.now();
+      await Promise.all(passes.map((p) => queryRows(sessions.get(p)!, "test:meeting", `SELECT sleep(${MEETING_SLEEP_MS / 1000})`)));
+      meetingMs = performance.now() - started;
+      for (const release of releases) release();
+    }
+    await released;
+  };
+  return {
+    arm: () => {
+      armed = true;
+    },
+    met: () => passes.every((p) => arrived.has(p)),
+    meetingMs: () => meetingMs,
+    client(pass: string, client: ClickHouseClient): ClickHouseClient {
+      sessions.set(pass, client);
+      const proxy = new Proxy(client, {
+        get(target, prop, receiver) {
+          if (prop === "query") {
+            return async (params: Parameters<ClickHouseClient["query"]>[0]) => {
+              const result = await target.query(params);
+              if (armed && params.clickhouse_settings?.log_comment === comment && !arrived.has(pass)) await meet(pass);
+              return result;
+            };
+          }
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+      // Pairs are inserted with the session's raw insert (lib/store/verbs.ts, insertBytes),
+      // looked up by client: the proxy gets the session's own, so inserts take the product's path.
+      const raw = rawInsertOf(client) as { rawInsert: RawInsert; settings: Record<string, string | number | boolean> } | undefined;
+      if (raw) registerRawInsert(proxy, raw.rawInsert, raw.settings);
+      return proxy;
+    },
+  };
 }
 
 const SETTINGS = { graceMs: 0, layerGraceMs: {} };
@@ -234,7 +295,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await engine.stop();
   });
 
-  it("gives the same result when two passes over one batch interleave", async () => {
+  it("gives the same result when two passes over one batch interleave on sessions of their own", async () => {
     const batch = [
       ...revocationAndActions(0),
       ...events(Array.from({ length: 4 }, (_, i) => ({
@@ -242,16 +303,24 @@ describe("detection retries what failed and counts repeated passes once", () => 
         action: "execute_tool", decision: i % 2 ? "deny" : "allow",
       }))),
     ];
+    // Each pass on its own sessions of the store, as two workers (or a redelivery racing the
+    // original) would be: on one shared session their statements would only queue one after
+    // the other. The passes are made to meet at the worst point: both have asked which of their
+    // pairs are stored, and found none, before either appends them.
+    const meeting = interleaving(["first", "second"], "detection:pairs:stored");
     await store(batch.slice(0, 1));
-    const first = new DetectionEngine(s.writer, SETTINGS);
+    const first = new DetectionEngine(meeting.client("first", s.detector), SETTINGS, undefined, { publisher: s.publisher, scanner: s.scanner });
     await first.start();
     await first.onEvents(batch.slice(0, 1)); // the revocation is known and derived
     await first.idle();
     await store(batch.slice(1));
-    const second = new DetectionEngine(s.writer, SETTINGS);
+    const second = new DetectionEngine(meeting.client("second", s.writer), SETTINGS);
     await second.start();
+    meeting.arm();
     await Promise.all([first.onEvents(batch.slice(1)), second.onEvents(batch.slice(1))]);
     await Promise.all([first.idle(), second.idle()]);
+    expect(meeting.met(), "both passes checked their pairs before either appended").toBe(true);
+    expect(meeting.meetingMs(), "the passes' sessions ran statements at the same time").toBeLessThan(2 * MEETING_SLEEP_MS);
     const status = await queryRows<{ containment: string; violation_count: number; blocked_count: number }>(
       s.reader, "test", "SELECT containment, violation_count, blocked_count FROM revocation_status FINAL");
     expect(status).toEqual([{ containment: "partial", violation_count: 2, blocked_count: 2 }]);
@@ -261,6 +330,11 @@ describe("detection retries what failed and counts repeated passes once", () => 
     ]);
     const pairs = await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM post_revocation_actions FINAL");
     expect(Number(pairs[0].n)).toBe(4);
+    // The counters the summaries and alerts are published from (revocation_counters, by
+    // materialized view from the pair inserts) counted each pair once, not once per pass.
+    const counters = await queryRows<{ violations: number; blocked: number }>(s.reader, "test",
+      "SELECT sum(violations) AS violations, sum(blocked) AS blocked FROM revocation_counters WHERE revocation_id = 'r-rev'");
+    expect(counters.map((c) => ({ violations: Number(c.violations), blocked: Number(c.blocked) }))).toEqual([{ violations: 2, blocked: 2 }]);
     await first.stop();
     await second.stop();
   });

@@ -14,7 +14,7 @@ import { GET as getRevocation } from "@/app/api/v1/revocations/[event_id]/route"
 import { config } from "@/lib/config";
 import { closeSharedProducer } from "@/lib/kafka";
 import { CREDENTIAL_CHANGE, SESSION_REVOKED, VERIFICATION } from "@/lib/ssf/map";
-import { pollStream } from "@/lib/ssf/poll";
+import { pollStream, type PollResult } from "@/lib/ssf/poll";
 import { StreamStore } from "@/lib/ssf/streams";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { detectionIdle } from "@/lib/detection/engine";
@@ -222,6 +222,117 @@ describe("SSF poll delivery (RFC 8936)", () => {
     expect(await count("SELECT count() FROM ssf_sets FINAL WHERE stream_id = {s:String}", { s: pollStreamId })).toBe(1);
     const kept = await keptSet(pollStreamId, good.jti);
     expect(await eventually(() => revocation(kept.revocation_event_id), 30_000, "the polled revocation")).toMatchObject({ rev_scope: "session", rev_subject: "poll-sess" });
+  });
+
+  /**
+   * One poll cycle of the poll stream, as the worker runs it, recording what it produced to the
+   * events topic (and sending it on): a refused SET must produce nothing, and a SET delivered
+   * again must not produce its revocation again (its event_id is the same, so the stored events
+   * alone could not tell).
+   */
+  async function pollOnce(): Promise<{ result: PollResult; produced: { event_id: string; revocation: { scope: string; subject: string } }[] }> {
+    const stream = (await new StreamStore(store().reader, store().writer).get(pollStreamId))!;
+    const produced: { event_id: string; revocation: { scope: string; subject: string } }[] = [];
+    const result = await pollStream(stream, {
+      produce: async (topic, messages) => {
+        produced.push(...messages.map((m) => JSON.parse(m.value)));
+        await producer.send({ topic, messages, acks: -1 });
+      },
+    });
+    return { result, produced };
+  }
+  const pollStatus = async () => (await new StreamStore(store().reader, store().writer).status([pollStreamId])).get(pollStreamId)!;
+  const setRows = (jti: string) => count("SELECT count() FROM ssf_sets FINAL WHERE stream_id = {s:String} AND jti = {j:String}", { s: pollStreamId, j: jti });
+
+  it("reports SETs signed with a key the transmitter does not publish as invalid_key in setErrs, and revokes nothing", async () => {
+    const key = await TestTransmitter.foreignKey();
+    const subId = { format: "jwt_id", iss: tx.issuer, jti: "poll-forged-tok" };
+    // A forgery naming the transmitter's current kid, and one naming a kid of its own (which
+    // makes the receiver refetch the JWKS, and still find no such key).
+    const sameKid = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, key, kid: tx.kid });
+    const ownKid = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, key });
+    tx.enqueue(sameKid.jti, sameKid.jwt);
+    tx.enqueue(ownKid.jti, ownKid.jwt);
+    const { result, produced } = await pollOnce();
+    expect(result).toEqual({ received: 2, accepted: 0, refused: 2 });
+    for (const forged of [sameKid, ownKid]) {
+      // Sent back in the next poll request: the transmitter has the error and stops delivering it.
+      expect(tx.setErrs[forged.jti]).toEqual({ err: "invalid_key", description: expect.any(String) });
+      expect(tx.acked).not.toContain(forged.jti);
+      expect(await setRows(forged.jti)).toBe(0);
+    }
+    expect(tx.queue.size).toBe(0);
+    expect(produced).toEqual([]);
+    // The admin sees why in the stream's status (Settings → Shared Signals).
+    expect((await pollStatus()).last_error).toMatch(/refused: invalid_key/);
+  });
+
+  it("accepts a SET signed with a key the transmitter rotated in after the receiver cached its JWKS (refetched on the unknown kid)", async () => {
+    const before = tx.jwksFetches;
+    await tx.rotate();
+    const { jti, jwt } = await tx.sign(SESSION_REVOKED, { event_timestamp: T / 1000 }, { aud: AUD, subId: { format: "complex", session: { format: "opaque", id: "poll-rotated" } } });
+    tx.enqueue(jti, jwt);
+    const { result, produced } = await pollOnce();
+    expect(result).toEqual({ received: 1, accepted: 1, refused: 0 });
+    expect(tx.jwksFetches).toBeGreaterThan(before);
+    expect(tx.acked).toContain(jti);
+    expect(tx.setErrs).not.toHaveProperty(jti);
+    expect(tx.queue.size).toBe(0);
+    expect(produced).toMatchObject([{ revocation: { scope: "session", subject: "poll-rotated" } }]);
+    const kept = await keptSet(pollStreamId, jti);
+    expect(kept).toMatchObject({ raw: jwt, outcome: "revocation", revocation_event_id: produced[0].event_id });
+    expect(await eventually(() => revocation(kept.revocation_event_id), 30_000, "the revocation of the rotated key's SET"))
+      .toMatchObject({ rev_scope: "session", rev_subject: "poll-rotated" });
+  });
+
+  it("refuses a different SET reusing an accepted jti as a replay (invalid_request in setErrs), keeping the first and its revocation only", async () => {
+    const first = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke", event_timestamp: T / 1000 }, { aud: AUD, subId: { format: "jwt_id", iss: tx.issuer, jti: "poll-tok-1" } });
+    tx.enqueue(first.jti, first.jwt);
+    const accepted = await pollOnce();
+    expect(accepted.result).toEqual({ received: 1, accepted: 1, refused: 0 });
+    expect(accepted.produced).toMatchObject([{ revocation: { scope: "credential", subject: "poll-tok-1" } }]);
+    expect(tx.acked).toContain(first.jti);
+    // Another token under the same jti, naming another credential.
+    const reused = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, jti: first.jti, subId: { format: "jwt_id", iss: tx.issuer, jti: "poll-tok-2" } });
+    expect(reused.jwt).not.toBe(first.jwt);
+    tx.enqueue(reused.jti, reused.jwt);
+    const { result, produced } = await pollOnce();
+    expect(result).toEqual({ received: 1, accepted: 0, refused: 1 });
+    expect(tx.setErrs[first.jti]).toEqual({ err: "invalid_request", description: expect.stringContaining("replay refused") });
+    expect(tx.queue.size).toBe(0);
+    expect(produced).toEqual([]);
+    expect(await setRows(first.jti)).toBe(1);
+    const kept = await keptSet(pollStreamId, first.jti);
+    expect(kept.raw).toBe(first.jwt);
+    expect(await eventually(() => revocation(kept.revocation_event_id), 30_000, "the first SET's revocation"))
+      .toMatchObject({ rev_scope: "credential", rev_subject: "poll-tok-1" });
+    expect((await pollStatus()).last_error).toMatch(new RegExp(`SET ${first.jti} refused: invalid_request`));
+  });
+
+  it("acknowledges a byte-identical SET delivered again after its acknowledgement, without a second revocation or an error", async () => {
+    const { jti, jwt } = await tx.sign(SESSION_REVOKED, { event_timestamp: T / 1000 }, { aud: AUD, subId: { format: "complex", session: { format: "opaque", id: "poll-again" } } });
+    tx.enqueue(jti, jwt);
+    const first = await pollOnce();
+    expect(first.result).toEqual({ received: 1, accepted: 1, refused: 0 });
+    expect(first.produced).toHaveLength(1);
+    const status = await pollStatus();
+    // The transmitter delivers it again although it was acknowledged (it lost the
+    // acknowledgement, say): the same token is acknowledged again, not refused as a replay.
+    tx.enqueue(jti, jwt);
+    const again = await pollOnce();
+    expect(again.result).toEqual({ received: 1, accepted: 1, refused: 0 });
+    expect(tx.acked.filter((a) => a === jti)).toHaveLength(2);
+    expect(tx.setErrs).not.toHaveProperty(jti);
+    expect(tx.queue.size).toBe(0);
+    // Nothing repeated: no second revocation produced, one SET kept, no new error for the admin.
+    expect(again.produced).toEqual([]);
+    expect(await setRows(jti)).toBe(1);
+    expect(await pollStatus()).toMatchObject({ sets_accepted: status.sets_accepted, last_error: status.last_error, last_error_at: status.last_error_at });
+    const kept = await keptSet(pollStreamId, jti);
+    expect(kept).toMatchObject({ raw: jwt, revocation_event_id: first.produced[0].event_id });
+    expect(await eventually(() => revocation(kept.revocation_event_id), 30_000, "the redelivered SET's revocation"))
+      .toMatchObject({ rev_scope: "session", rev_subject: "poll-again" });
+    expect(await count("SELECT count() FROM events FINAL WHERE attributes['ssf.jti'] = {j:String}", { j: jti })).toBe(1);
   });
 });
 
