@@ -3,7 +3,7 @@ import type { UrlFilters } from "@/lib/http/params";
 import type { revocationListQuery } from "@/lib/queries/revocations";
 import { api } from "./api";
 import { useInfiniteList } from "./query";
-import type { Page, Revocation, StreamNotification } from "./types";
+import type { Page, Revocation, RevocationDetail, StreamNotification } from "./types";
 
 /** The filters of GET /api/v1/revocations as URL strings (the route's schema, lib/queries/revocations.ts). */
 export type RevocationFilters = UrlFilters<typeof revocationListQuery>;
@@ -15,7 +15,7 @@ export function useRevocations(params: RevocationFilters = {}) {
 export function useRevocation(id: string | null | undefined) {
   return useQuery({
     queryKey: ["revocations", "detail", id],
-    queryFn: ({ signal }) => api<Revocation>(`/revocations/${encodeURIComponent(id!)}`, { signal }),
+    queryFn: ({ signal }) => api<RevocationDetail>(`/revocations/${encodeURIComponent(id!)}`, { signal }),
     enabled: !!id,
     placeholderData: keepPreviousData,
   });

@@ -45,6 +45,9 @@ export interface Page<T> {
 
 /** A revocation announced over Shared Signals carries the SET it came from (GET /api/v1/revocations/{id}). */
 export type Revocation = RevocationRow & { source?: SetSource | null };
+/** GET /api/v1/revocations/{id}: the revocation with the alerts it raised and its source (null unless it came over SSF). */
+export type RevocationDetail = RevocationRow & { source: SetSource | null; alerts: Alert[] };
+export type { SetSource };
 export type { StreamNotification };
 
 export type AgentSummary = AgentListItem;

@@ -1,12 +1,13 @@
 "use client";
 /** The full event, in a side drawer: opened by clicking a timeline mark or a table row, closed with Esc. */
+import Link from "next/link";
 import { useEffect, useRef } from "react";
 import type { TimelineEvent } from "@/components/data/types";
 import { DecisionBadge } from "./badges";
 import { Time } from "./time";
 import { EventOrigin } from "./event-origin";
 import { EventProvenance } from "./event-provenance";
-import { AgentLink, PipelineLink } from "./links";
+import { AgentLink, PipelineLink, RevocationLink, revocationHref } from "./links";
 import { markKind } from "@/components/timeline/model";
 
 export function EventDrawer({ event, onClose }: { event: TimelineEvent | null; onClose: () => void }) {
@@ -32,6 +33,12 @@ export function EventDrawer({ event, onClose }: { event: TimelineEvent | null; o
         <div className="drawer-head">
           <h2 className="truncate mono">{event.event_id}</h2>
           {kind === "violation" || kind === "blocked" ? <DecisionBadge decision={event.decision} violation={kind === "violation"} /> : null}
+          {/* A revocation event is the revocation: its page has the containment, the alerts and the origin. */}
+          {event.type === "revocation" && (
+            <Link className="btn btn-sm" href={revocationHref(event.event_id)} prefetch={false}>
+              Open revocation →
+            </Link>
+          )}
           <button ref={closeRef} type="button" className="btn btn-sm" style={{ marginLeft: "auto" }} onClick={onClose}>
             Close (Esc)
           </button>
@@ -85,7 +92,9 @@ export function EventDrawer({ event, onClose }: { event: TimelineEvent | null; o
                 <tbody>
                   {flags.map((f) => (
                     <tr key={f.revocation_id}>
-                      <td className="mono">{f.revocation_id}</td>
+                      <td>
+                        <RevocationLink id={f.revocation_id} />
+                      </td>
                       <td>{f.via}</td>
                       <td>
                         <DecisionBadge decision={event.decision} violation={f.violation} />

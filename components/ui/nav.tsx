@@ -9,6 +9,7 @@ const LINKS = [
   { href: "/", label: "Overview" },
   { href: "/agents", label: "Agents" },
   { href: "/pipelines", label: "Pipelines" },
+  { href: "/revocations", label: "Revocations" },
   { href: "/alerts", label: "Alerts" },
   { href: "/investigate", label: "Investigate" },
   { href: "/settings/webhooks", label: "Settings", prefix: "/settings" },

@@ -9,7 +9,7 @@ import type { AlertHistoryEntry, AlertStatus } from "@/components/data/types";
 import { ApiClientError } from "@/components/data/api";
 import { ContainmentBadge, LayerStatusBadge, RULE_LABEL, SeverityBadge, StatusBadge } from "@/components/ui/badges";
 import { DataTable } from "@/components/ui/data-table";
-import { AgentLink, PipelineLink, agentHref, investigateHref } from "@/components/ui/links";
+import { AgentLink, PipelineLink, RevocationLink, agentHref, investigateHref, revocationHref } from "@/components/ui/links";
 import { Empty, ErrorState, Loading } from "@/components/ui/states";
 import { Time, formatDuration } from "@/components/ui/time";
 import { NotifiedCard } from "./notified";
@@ -186,13 +186,20 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
           <div className="card">
             <div className="card-head">
               <h2>Revocation</h2>
+              <div className="right">
+                <Link className="btn btn-sm" href={revocationHref(a.revocation_id)} data-testid="revocation-page-link">
+                  Open revocation →
+                </Link>
+              </div>
             </div>
             {!r ? (
               revocation.error ? <ErrorState error={revocation.error} height={120} /> : <Loading height={120} />
             ) : (
               <dl className="kv">
                 <dt>event</dt>
-                <dd>{r.event_id}</dd>
+                <dd>
+                  <RevocationLink id={r.event_id} />
+                </dd>
                 <dt>time</dt>
                 <dd>
                   <Time value={r.time} />

@@ -2,7 +2,7 @@
 import type { PostRevocationAction } from "@/components/data/types";
 import type { Column } from "@/components/ui/data-table";
 import { DecisionBadge } from "@/components/ui/badges";
-import { AgentLink } from "@/components/ui/links";
+import { AgentLink, RevocationLink } from "@/components/ui/links";
 import { Time } from "@/components/ui/time";
 
 const mono = (v: unknown) => <span className="mono" title={String(v ?? "")}>{String(v || "—")}</span>;
@@ -33,7 +33,7 @@ export const pairColumns: Column<PostRevocationAction>[] = [
   },
   { id: "credential_id", header: "Credential", accessorKey: "credential_id", size: 130, cell: (c) => mono(c.getValue()) },
   { id: "session_id", header: "Session", accessorKey: "session_id", size: 120, cell: (c) => mono(c.getValue()) },
-  { id: "revocation_id", header: "Revocation", accessorKey: "revocation_id", size: 140, cell: (c) => mono(c.getValue()) },
+  { id: "revocation_id", header: "Revocation", accessorKey: "revocation_id", size: 140, cell: (c) => <RevocationLink id={c.row.original.revocation_id} /> },
   { id: "event_id", header: "Event", accessorKey: "event_id", size: 140, cell: (c) => mono(c.getValue()) },
 ];
 

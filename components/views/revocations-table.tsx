@@ -1,6 +1,8 @@
 "use client";
+import Link from "next/link";
 import type { Revocation } from "@/components/data/types";
 import { ContainmentBadge, LayerStatusBadge } from "@/components/ui/badges";
+import { revocationHref } from "@/components/ui/links";
 import { Time, formatDuration } from "@/components/ui/time";
 
 export function RevocationsTable({ revocations }: { revocations: Revocation[] }) {
@@ -23,7 +25,9 @@ export function RevocationsTable({ revocations }: { revocations: Revocation[] })
         {revocations.map((r) => (
           <tr key={r.event_id}>
             <td>
-              <Time value={r.time} />
+              <Link href={revocationHref(r.event_id)} prefetch={false} data-testid="revocation-link">
+                <Time value={r.time} />
+              </Link>
             </td>
             <td>{r.scope}</td>
             <td className="mono">{r.subject}</td>

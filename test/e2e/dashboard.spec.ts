@@ -194,6 +194,55 @@ test("the agents list finds the sub-agent, and the agent page shows its lineage"
   await expect(page.getByTestId("agent-timeline").locator("[data-mark=violation]")).toHaveCount(1);
 });
 
+test("a revocation opened from the list shows its subject, containment, origin, actions and alerts", async ({ page }) => {
+  await page.goto("/");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Revocations" }).click();
+  await expect(page).toHaveURL(/\/revocations$/);
+  await page.getByLabel("Subject").fill(ids.a);
+  await expect(page).toHaveURL(/subject=/);
+  const row = page.getByTestId("revocations-list").getByRole("row").filter({ hasText: ids.a });
+  await expect(row).toHaveCount(1);
+  await expect(row.locator(".badge")).toHaveAttribute("data-value", "partial");
+  await shot(page, "revocations");
+
+  await row.getByTestId("revocation-link").click();
+  await expect(page).toHaveURL(new RegExp(`/revocations/${ids.revocation}$`));
+  await expect(page.getByTestId("revocation-subject")).toHaveText(ids.a);
+  await expect(page.getByTestId("revocation-facts")).toContainText("e2e: prompt injection suspected");
+  const containment = page.getByTestId("revocation-containment");
+  await expect(containment.locator(".card-head .badge")).toHaveAttribute("data-value", "partial");
+  await expect(page.getByTestId("revocation-violations")).toHaveText("▲ 2");
+  await expect(page.getByTestId("revocation-blocked")).toHaveText("■ 1");
+  await expect(containment.locator('[data-layer="tool"]')).toHaveAttribute("data-status", "leaking");
+  await expect(containment.locator('[data-layer="gateway"]')).toHaveAttribute("data-status", "enforcing");
+  // The sub-agent is involved through delegation (cascade), not as the subject.
+  await expect(containment.getByRole("link", { name: ids.b })).toBeVisible();
+  // Not from a Shared Signals stream: the page says how the event arrived instead.
+  const origin = page.getByTestId("revocation-origin");
+  await expect(origin.getByTestId("revocation-native")).toBeVisible();
+  await expect(origin.getByTestId("revocation-set")).toHaveCount(0);
+  await expect(origin.getByTestId("event-provenance")).toContainText("POST /api/v1/events");
+  await expect(origin.getByTestId("event-kafka-coordinates")).toContainText(`e2e.${run()}.events`);
+  const actions = page.getByTestId("revocation-actions");
+  await expect(actions.locator(".row-violation")).toHaveCount(2);
+  await expect(actions.locator(".row-blocked")).toHaveCount(1);
+  const alerts = page.getByTestId("revocation-alerts");
+  await expect(alerts.getByRole("row").filter({ hasText: "Partial containment" })).toBeVisible();
+  await shot(page, "revocation");
+
+  // Its alerts link to their pages, and each alert's revocation section links back.
+  await alerts.getByRole("link", { name: "Delegated authority leak" }).click();
+  await expect(page).toHaveURL(/\/alerts\/al_/);
+  await page.getByTestId("revocation-page-link").click();
+  await expect(page).toHaveURL(new RegExp(`/revocations/${ids.revocation}$`));
+  await expect(page.getByTestId("revocation-subject")).toHaveText(ids.a);
+
+  // The pipeline's revocations table links here too.
+  await page.goto(`/pipelines/${enc(ids.pipeline)}`);
+  await page.getByTestId("revocations-table").getByTestId("revocation-link").click();
+  await expect(page).toHaveURL(new RegExp(`/revocations/${ids.revocation}$`));
+});
+
 function run() {
   return process.env.E2E_RUN_ID ?? "local";
 }

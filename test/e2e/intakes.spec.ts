@@ -2,14 +2,15 @@
  * The standard intakes through the real production server (see playwright.config.ts):
  * the OpenTelemetry SDK's OTLP/HTTP exporter posting to /v1/traces, the event drawer
  * showing the action's origin, and an SSF stream added on the settings page, then fed by a
- * test transmitter (node:http on 127.0.0.1) pushing a signed SET. The OTLP export also
+ * test transmitter (node:http on 127.0.0.1) pushing a signed SET and answering a verification
+ * request made from the settings page. The OTLP export also
  * carries an agent invocation and a model call, drawn as context on the agent's timeline.
  */
 import { expect, test } from "@playwright/test";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { OtelSource } from "../helpers/otel";
-import { TestTransmitter } from "../helpers/ssf-transmitter";
+import { TestTransmitter, TRANSMITTER_TOKEN } from "../helpers/ssf-transmitter";
 import { revocationEventId } from "../../lib/ssf/map";
 
 const KEY = process.env.E2E_API_KEY!;
@@ -45,13 +46,15 @@ test("an SDK's OTLP/HTTP export becomes an action whose drawer shows its OpenTel
   await expect(timeline.locator("[data-mark]")).toHaveCount(1);
 });
 
-test("an SSF stream added on the settings page shows the SETs its transmitter pushes; the alert names the SET", async ({ page, request, baseURL }) => {
+test("an SSF stream added on the settings page shows the SETs its transmitter pushes; the alert and the revocation's page name the SET", async ({ page, request, baseURL }) => {
   const tx = await new TestTransmitter().start();
   try {
     await page.goto("/settings/ssf");
     await page.getByLabel("Name").fill("e2e idp");
     await page.getByLabel("Transmitter issuer").fill(tx.issuer);
     await page.getByLabel("Audience").fill("https://revenant.e2e");
+    await page.getByLabel("Transmitter's id for this stream").fill("e2e-tx-stream");
+    await page.getByLabel("Transmitter API token").fill(TRANSMITTER_TOKEN);
     await page.getByRole("button", { name: "Add stream" }).click();
     const secret = await page.getByTestId("secret-once").textContent();
     const [, pushPath, token] = /^https?:\/\/[^/]+(\S+)\s+—\s+Authorization: Bearer (\S+)$/.exec(secret!.trim())!;
@@ -67,6 +70,18 @@ test("an SSF stream added on the settings page shows the SETs its transmitter pu
     expect(res.status()).toBe(202);
     await page.reload();
     await expect(page.getByRole("row", { name: /e2e idp/ }).getByRole("cell").nth(3)).toHaveText("1");
+
+    // Verify: the transmitter is asked for a verification event, pushes it, and the row says it came back.
+    tx.addStream("e2e-tx-stream", {
+      aud: "https://revenant.e2e",
+      deliver: async (set) => {
+        const pushed = await request.post(`${baseURL}${pushPath}`, { headers: { "content-type": "application/secevent+jwt", authorization: `Bearer ${token}` }, data: set.jwt });
+        if (pushed.status() !== 202) throw new Error(`push answered ${pushed.status()}`);
+      },
+    });
+    await page.getByRole("row", { name: /e2e idp/ }).getByRole("button", { name: "Verify" }).click();
+    await expect(page.getByRole("row", { name: /e2e idp/ }).getByTestId("verification-answered")).toBeVisible({ timeout: 20_000 });
+    expect(tx.verificationRequests).toEqual([{ stream_id: "e2e-tx-stream", state: expect.any(String) }]);
 
     // An action in the revoked session after the revocation: the alert page names the SET.
     const action = { event_id: "e2e-after-ssf", type: "action", time: (revokedAt + 10) * 1000, agent_id: "e2e-ssf-agent", session_id: "e2e-sess",
@@ -84,6 +99,32 @@ test("an SSF stream added on the settings page shows the SETs its transmitter pu
     const source = page.getByTestId("revocation-source");
     await expect(source).toContainText("SSF stream e2e idp");
     await expect(source).toContainText(jti);
+
+    // The revocation's own page, opened from the list: its source is the SET, kept whole.
+    await page.goto("/revocations?scope=session");
+    const listed = page.getByTestId("revocations-list").getByRole("row").filter({ hasText: "e2e-sess" });
+    await expect(listed).toHaveCount(1);
+    await listed.getByTestId("revocation-link").click();
+    await expect(page).toHaveURL(new RegExp(`/revocations/${revocationId}$`));
+    await expect(page.getByTestId("revocation-subject")).toHaveText("e2e-sess");
+    // One action got through and nothing blocked it.
+    await expect(page.getByTestId("revocation-containment").locator(".card-head .badge")).toHaveAttribute("data-value", "uncontained");
+    await expect(page.getByTestId("revocation-violations")).toHaveText("▲ 1");
+    const set = page.getByTestId("revocation-origin").getByTestId("revocation-set");
+    await expect(set.getByTestId("set-stream")).toContainText("e2e idp");
+    await expect(set.getByTestId("set-stream")).toContainText(streamId);
+    await expect(set.getByTestId("set-jti")).toHaveText(jti);
+    await expect(set).toContainText("session-revoked");
+    expect(JSON.parse((await set.getByTestId("set-claims").textContent())!)).toMatchObject({ jti, aud: "https://revenant.e2e" });
+    // The raw JWT is collapsed until asked for, then shown exactly as pushed, and copies whole.
+    const raw = set.getByTestId("set-raw");
+    await expect(raw.locator("pre")).toBeHidden();
+    await raw.locator("summary").click();
+    await expect(raw.locator("pre")).toHaveText(jwt);
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+    await raw.getByTestId("copy-jwt").click();
+    await expect(raw.getByTestId("copy-jwt")).toHaveText("Copied");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(jwt);
   } finally {
     await tx.stop();
   }
