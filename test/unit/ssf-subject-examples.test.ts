@@ -145,8 +145,10 @@ describe("README's subject rule examples", () => {
       expect(outcome(stream, set(ISSUER, SESSION_REVOKED, { event_timestamp: 1_767_225_600 }, complex))).toEqual({ scope: "session", subject: `kc:${SESSION}` });
     });
 
-    it("revokes the agent kc:<user id> when a session revocation names only the user by iss_sub", () => {
+    it("revokes the agent kc:<user id> when a session revocation names only the user, by iss_sub or as a complex subject without a session", () => {
       expect(outcome(stream, set(ISSUER, SESSION_REVOKED, {}, { format: "iss_sub", iss: ISSUER, sub: USER }))).toEqual({ scope: "agent", subject: `kc:${USER}` });
+      const userOnly = { format: "complex", user: { format: "iss_sub", iss: ISSUER, sub: USER } };
+      expect(outcome(stream, set(ISSUER, SESSION_REVOKED, {}, userOnly))).toEqual({ scope: "agent", subject: `kc:${USER}` });
     });
 
     it("revokes the credential named by a token revocation's jti, without a prefix", () => {
