@@ -108,6 +108,12 @@ test("clicking through reaches the agent's timeline with the violations marked",
   await page.keyboard.press("Escape");
   await expect(drawer).toBeHidden();
   await shot(page, "agent");
+
+  // The drawer's "after revocation" row leads to the revocation's page.
+  await timeline.locator("[data-mark=violation]").first().click();
+  await drawer.getByRole("link", { name: ids.revocation }).click();
+  await expect(page).toHaveURL(new RegExp(`/revocations/${enc(ids.revocation)}$`));
+  await expect(page.getByTestId("revocation-facts")).toContainText(ids.revocation);
 });
 
 test("acknowledging an alert changes its status everywhere", async ({ browser, request }) => {
