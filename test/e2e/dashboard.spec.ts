@@ -186,6 +186,11 @@ test("an export downloads the right rows", async ({ browser }) => {
   const [ndjsonDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-ndjson").click()]);
   const lines = readFileSync((await ndjsonDownload.path())!, "utf8").trim().split("\n").map((l) => JSON.parse(l));
   expect(lines.map((l) => l.event_id).sort()).toEqual(Object.keys(byEvent).sort());
+
+  // Each row's revocation id leads to the revocation's page.
+  await page.getByTestId("investigate-table").getByRole("link", { name: ids.revocation }).first().click();
+  await expect(page).toHaveURL(new RegExp(`/revocations/${enc(ids.revocation)}$`));
+  await expect(page.getByTestId("revocation-facts")).toContainText(ids.revocation);
 });
 
 test("the agents list finds the sub-agent, and the agent page shows its lineage", async ({ page }) => {
