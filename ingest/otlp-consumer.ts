@@ -216,7 +216,9 @@ export class OtlpConsumer {
       // The exports go to dead letters whole (spans waiting for an ancestor included), to be
       // produced again once the store accepts them.
       this.log.error({ partition: batch.partition, offsets: `${batch.firstOffset()}…${batch.lastOffset()}`, err: err.message }, "OTLP batch given up to dead letters");
-      completed = { rows: [], letters: this.exportLetters(batch, err), settle: async () => {} };
+      // A message already dead-lettered as undecodable is not given up a second time.
+      const rejected = new Set(mapped.rejected.map((r) => r.index));
+      completed = { rows: [], letters: this.exportLetters(batch, err, rejected), settle: async () => {} };
     }
     const ready = await validating;
     // Queued behind ingest's back-pressure: heartbeat meanwhile so the group keeps this partition.
@@ -231,9 +233,12 @@ export class OtlpConsumer {
     return { stored, settle: async () => {} };
   }
 
-  private exportLetters(batch: EachBatchPayload["batch"], err: GivenUp): DeadLetter[] {
+  /** Each of the batch's messages (but those at `skip`, by index) as a dead letter saying why the batch was given up. */
+  private exportLetters(batch: EachBatchPayload["batch"], err: GivenUp, skip: ReadonlySet<number> = new Set()): DeadLetter[] {
     const reason = `otlp: ${err.message} (given up after ${BOUNDED_ATTEMPTS} attempts)`;
-    return batch.messages.map((m) => kafkaLetter({ topic: batch.topic, partition: batch.partition, offset: m.offset }, m.key, m.value, reason));
+    return batch.messages
+      .filter((_, i) => !skip.has(i))
+      .map((m) => kafkaLetter({ topic: batch.topic, partition: batch.partition, offset: m.offset }, m.key, m.value, reason));
   }
 
   /**

@@ -59,13 +59,15 @@ const AGENT_FROM_ANCESTOR = "agent-from-ancestor";
  * agent: only an ancestor can tell whether it will have one.
  */
 export function refusedToolSpans(spans: SpanRecord[], mapping: OtlpMapping, now: number = Date.now()): string[] {
-  const actions: ReadyAction[] = [];
+  const refusals: string[] = [];
   for (const s of spans) {
     if (spanRole(s) !== "tool") continue;
-    const agent = ownAgent(s) || AGENT_FROM_ANCESTOR;
-    actions.push({ agent_id: agent, json: JSON.stringify(toolAction(s, mapping, agent)) });
+    // Through JSON text, as the consumer validates it: fields left undefined are absent.
+    const action = JSON.parse(JSON.stringify(toolAction(s, mapping, ownAgent(s) || AGENT_FROM_ANCESTOR)));
+    const decoded = validateParsedEvent(action, now);
+    if (!decoded.ok) refusals.push(`tool span ${s.traceId}/${s.spanId}: ${decoded.reason}`);
   }
-  return validateActions(actions, now).invalid.map(({ action, reason }) => `tool span ${spanOfAction(action.json)}: ${reason}`);
+  return refusals;
 }
 
 /** "trace/span" of an action's JSON text, naming its dead letter ('?' where it cannot be read). */

@@ -226,13 +226,16 @@ export class StreamStore {
   }
 
   async status(ids: string[]): Promise<Map<string, StreamStatus>> {
-    const sets = await queryRows<{ stream_id: string; n: string; last: string | null; verified: string | null }>(this.reader, "ssf:status",
-      `SELECT stream_id, count() AS n, max(received_at) AS last, maxIf(received_at, outcome = 'verification') AS verified
-       FROM ssf_sets FINAL WHERE stream_id IN {ids:Array(String)} GROUP BY stream_id`, { ids });
-    const errors = await queryRows<{ stream_id: string; message: string; last_at: string }>(this.reader, "ssf:errors",
-      `SELECT stream_id, argMax(message, at) AS message, max(at) AS last_at FROM ssf_stream_log
-       WHERE stream_id IN {ids:Array(String)} AND kind = 'error' GROUP BY stream_id`, { ids });
-    const verifications = await lastVerifications(this.reader, ids);
+    // Side by side: the reader is a pool of sessions.
+    const [sets, errors, verifications] = await Promise.all([
+      queryRows<{ stream_id: string; n: string; last: string | null; verified: string | null }>(this.reader, "ssf:status",
+        `SELECT stream_id, count() AS n, max(received_at) AS last, maxIf(received_at, outcome = 'verification') AS verified
+         FROM ssf_sets FINAL WHERE stream_id IN {ids:Array(String)} GROUP BY stream_id`, { ids }),
+      queryRows<{ stream_id: string; message: string; last_at: string }>(this.reader, "ssf:errors",
+        `SELECT stream_id, argMax(message, at) AS message, max(at) AS last_at FROM ssf_stream_log
+         WHERE stream_id IN {ids:Array(String)} AND kind = 'error' GROUP BY stream_id`, { ids }),
+      lastVerifications(this.reader, ids),
+    ]);
     const out = new Map<string, StreamStatus>();
     for (const id of ids) {
       out.set(id, { sets_accepted: 0, last_event_at: null, last_verified_at: null, verification: verifications.get(id) ?? null, last_error: null, last_error_at: null });

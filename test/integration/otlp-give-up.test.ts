@@ -45,7 +45,11 @@ describe("an export the span store refuses", () => {
     await store().writer.command({ query: "RENAME TABLE otlp_exports TO otlp_exports_away" });
     try {
       const refused = await exportOf(["give-up-1", "give-up-2"], t0);
-      await producer.send({ topic, messages: [{ value: refused, headers: { "content-type": "application/x-protobuf" } }] });
+      // In the same batch, a message that does not decode: dead-lettered for that, not given up again.
+      await producer.send({ topic, messages: [
+        { value: refused, headers: { "content-type": "application/x-protobuf" } },
+        { value: Buffer.from([0x0a, 0xff, 0xff]), headers: { "content-type": "application/x-protobuf" } },
+      ] });
       const letter = await eventually(
         async () =>
           (await queryRows<{ reason: string; payload_bytes: string }>(store().reader, "test",
@@ -59,7 +63,10 @@ describe("an export the span store refuses", () => {
       // Its tool spans named their agent: their actions need nothing from the span store.
       expect(await storedAction("give-up-1")).toBe(1);
       expect(await storedAction("give-up-2")).toBe(1);
-      await eventually(async () => (await committedOffsetsOf(otlpGroupId(config()), topic)) === 1, 30_000, "the offset past the refused export");
+      const undecodable = await queryRows<{ reason: string }>(store().reader, "test",
+        "SELECT reason FROM dead_letters FINAL WHERE topic = {topic:String} AND offset = 1", { topic });
+      expect(undecodable.map((l) => l.reason)).toEqual([expect.stringMatching(/^otlp_proto: /)]);
+      await eventually(async () => (await committedOffsetsOf(otlpGroupId(config()), topic)) === 2, 30_000, "the offset past the refused export");
     } finally {
       await store().writer.command({ query: "RENAME TABLE otlp_exports_away TO otlp_exports" });
     }
@@ -67,6 +74,6 @@ describe("an export the span store refuses", () => {
     // The next export is stored as usual, its original included.
     await producer.send({ topic, messages: [{ value: await exportOf(["give-up-3"], t0 + 10), headers: { "content-type": "application/x-protobuf" } }] });
     await eventually(async () => (await storedAction("give-up-3")) === 1, 30_000, "the next export's action");
-    expect(await count("SELECT count() FROM otlp_exports FINAL WHERE export_id = {id:String}", { id: `${topic}/0/1` })).toBe(1);
+    expect(await count("SELECT count() FROM otlp_exports FINAL WHERE export_id = {id:String}", { id: `${topic}/0/2` })).toBe(1);
   });
 });
