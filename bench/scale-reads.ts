@@ -6,7 +6,7 @@
 import { agentTimeline, listAgents } from "@/lib/queries/agents";
 import { listAlerts } from "@/lib/queries/alerts";
 import { listPairs } from "@/lib/queries/post-revocation";
-import { store } from "@/lib/store/clickhouse";
+import { queryRows, store } from "@/lib/store/clickhouse";
 import { agentId, type Plan } from "./scale-data";
 import { percentile, progress } from "./scale-util";
 
@@ -37,8 +37,21 @@ async function timed(name: string, run: (i: number) => Promise<number>): Promise
   return r;
 }
 
+/** The events table's active parts and running merges: a timeline reads a granule or two of every part. */
+async function eventsParts(): Promise<{ parts: number; merges: number }> {
+  const [row] = await queryRows<{ parts: number; merges: number }>(
+    store().reader,
+    "bench:parts",
+    `SELECT (SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active) AS parts,
+            (SELECT count() FROM system.merges WHERE database = currentDatabase() AND table = 'events') AS merges`,
+  );
+  return { parts: Number(row.parts), merges: Number(row.merges) };
+}
+
 export async function reads(p: Plan) {
   const reader = store().reader;
+  const before = await eventsParts();
+  progress(`reads: the events table has ${before.parts} active parts, ${before.merges} merges running`);
   // Revocations that leak: the agents and revocations an analyst opens first.
   const leaking = p.revocations.filter((v) => v.leakLayer !== null || v.childIssuedAt !== null);
   const pick = (i: number) => leaking[(i * 37) % leaking.length];
@@ -47,5 +60,6 @@ export async function reads(p: Plan) {
     postRevocation: await timed("post-revocation actions of one revocation", async (i) => (await listPairs(reader, { revocation_id: pick(i).id }, undefined, 100)).items.length),
     alerts: await timed("alerts list", async () => (await listAlerts(reader, {}, undefined, 100)).items.length),
     agents: await timed("agents list", async () => (await listAgents(reader, { sort: "last_seen" }, undefined, 100)).items.length),
+    eventsParts: { before, after: await eventsParts() },
   };
 }

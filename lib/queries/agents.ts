@@ -100,7 +100,8 @@ export interface TimelineEvent extends Omit<StoredEvent, "rev_scope" | "rev_subj
   post_revocation: { revocation_id: string; violation: boolean; via: string }[];
 }
 
-type EventRow = StoredEvent;
+/** An event as the timeline reads it: not who initiated a revocation, nor when a credential expires (it shows neither). */
+type EventRow = Omit<StoredEvent, "rev_initiated_by" | "cred_expires_at">;
 
 /** OpenTelemetry context spans per timeline page: at most this many (the newest). */
 const CONTEXT_PER_PAGE = 1000;
@@ -130,8 +131,7 @@ export async function agentTimeline(
       client,
       "api:timeline",
       `SELECT event_id, type, time, agent_id, pipeline_id, session_id, credential_id, layer, source, action, resource, decision,
-              sensitivity, trace_id, span_id, rev_scope, rev_subject, rev_reason, rev_cascade, rev_initiated_by, cred_id, cred_kind,
-              cred_parent_id, cred_expires_at, attributes
+              sensitivity, trace_id, span_id, rev_scope, rev_subject, rev_reason, rev_cascade, cred_id, cred_kind, cred_parent_id, attributes
        FROM events ${c.where} ORDER BY time DESC, event_id DESC LIMIT 1 BY event_id LIMIT {limit:UInt32} ${SMALL_READS}`,
       { ...c.params, limit: limit + 1 },
     ),
@@ -168,7 +168,7 @@ export async function agentTimeline(
     byEvent.set(f.event_id, list);
   }
   const items: TimelineEvent[] = paged.items.map((e) => {
-    const { rev_scope, rev_subject, rev_reason, rev_cascade, rev_initiated_by: _i, cred_id, cred_kind, cred_parent_id, cred_expires_at: _x, ...rest } = e;
+    const { rev_scope, rev_subject, rev_reason, rev_cascade, cred_id, cred_kind, cred_parent_id, ...rest } = e;
     return {
       ...rest,
       revocation: rev_scope ? { scope: rev_scope, subject: rev_subject, reason: rev_reason, cascade: rev_cascade } : null,
