@@ -153,8 +153,10 @@ export async function agentTimeline(
       ? queryRows<{ event_id: string; revocation_id: string; violation: boolean; via: string }>(
           client,
           "api:timeline:flags",
+          // PREWHERE on the sorting key only: every version of a pair has the same key, so
+          // filtering before FINAL's merge keeps the latest (FINAL leaves WHERE after it).
           `SELECT event_id, revocation_id, violation, via FROM post_revocation_actions FINAL
-           WHERE revocation_id IN {revs:Array(String)} AND agent_id = {a:String} AND event_id IN {ids:Array(String)} ${SMALL_READS}`,
+           PREWHERE revocation_id IN {revs:Array(String)} AND event_id IN {ids:Array(String)} WHERE agent_id = {a:String} ${SMALL_READS}`,
           { a: agentId, revs: revocationIds, ids },
         )
       : Promise.resolve([]),

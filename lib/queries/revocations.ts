@@ -90,7 +90,8 @@ export type TimelineRevocation = Pick<RevocationRow, "event_id" | "time" | "scop
  * The revocations an agent's timeline shows, newest first: those among `ids`
  * (revocationIdsOfAgent) it has post-revocation pairs under or is the subject of (what
  * allRevocations with agent_id filters for). Only the columns the timeline shows: the layers,
- * delays and agent lists are most of a summary's bytes.
+ * delays and agent lists are most of a summary's bytes. The ids filter before FINAL's merge
+ * (PREWHERE; every version of a summary has the same key), the agents after it.
  */
 export async function timelineRevocations(client: ClickHouseClient, agentId: string, ids: string[]): Promise<TimelineRevocation[]> {
   if (!ids.length) return [];
@@ -98,7 +99,7 @@ export async function timelineRevocations(client: ClickHouseClient, agentId: str
     client,
     "api:revocations:ofAgent",
     `SELECT event_id, time, scope, subject, reinstated_at, containment FROM revocation_status FINAL
-     WHERE event_id IN {ids:Array(String)} AND (has(agents, {a:String}) OR (scope = 'agent' AND subject = {a:String}))
+     PREWHERE event_id IN {ids:Array(String)} WHERE has(agents, {a:String}) OR (scope = 'agent' AND subject = {a:String})
      ORDER BY time DESC, event_id DESC ${SMALL_READS}`,
     { a: agentId, ids },
   );
