@@ -1,5 +1,6 @@
 /**
- * Re-encrypts stored webhook signing secrets under the current REVENANT_SECRET_KEY:
+ * Re-encrypts stored webhook signing secrets and SSF stream tokens (poll and transmitter
+ * tokens) under the current REVENANT_SECRET_KEY:
  *
  *   REVENANT_SECRET_KEY=<new> REVENANT_SECRET_KEY_PREVIOUS=<old> npx tsx scripts/rotate-secrets.ts
  *
@@ -11,6 +12,7 @@ import { audit } from "@/lib/auth/audit";
 import { currentKeyId } from "@/lib/auth/secret-box";
 import { closeStore, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
+import { StreamStore } from "@/lib/ssf/streams";
 import { EndpointStore } from "@/lib/webhooks/endpoints";
 
 async function main() {
@@ -20,9 +22,10 @@ async function main() {
     process.exit(2);
   }
   await migrate(store().writer);
-  const n = await new EndpointStore(store().reader, store().writer).reseal();
-  await audit({ kind: "system", id: "cli:rotate-secrets", name: "rotate-secrets", role: "admin" }, "secrets.reseal", key, { rewritten: n }, undefined, { required: true });
-  console.log(`${n} webhook secret(s) re-encrypted with key ${key}`);
+  const webhooks = await new EndpointStore(store().reader, store().writer).reseal();
+  const streams = await new StreamStore(store().reader, store().writer).reseal();
+  await audit({ kind: "system", id: "cli:rotate-secrets", name: "rotate-secrets", role: "admin" }, "secrets.reseal", key, { rewritten: webhooks, ssf_streams: streams }, undefined, { required: true });
+  console.log(`${webhooks} webhook secret(s) and the tokens of ${streams} SSF stream(s) re-encrypted with key ${key}`);
   await closeStore();
 }
 

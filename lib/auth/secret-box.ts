@@ -1,5 +1,6 @@
 /**
- * Secrets the app must be able to read back (webhook signing secrets: HMAC needs them),
+ * Secrets the app must be able to read back (webhook signing secrets: HMAC needs them; the
+ * tokens an SSF stream sends to its transmitter),
  * encrypted at rest with AES-256-GCM under REVENANT_SECRET_KEY.
  *
  * Stored form: `enc:v1:<key id>:<iv>:<tag>:<ciphertext>` (base64url parts). The key id is
@@ -55,7 +56,7 @@ export function currentKeyId(): string | null {
 export function seal(plain: string): string {
   const key = keys().current;
   if (!key) {
-    if (!warned) logger().warn("REVENANT_SECRET_KEY is not set: webhook signing secrets are stored unencrypted");
+    if (!warned) logger().warn("REVENANT_SECRET_KEY is not set: webhook signing secrets and SSF stream tokens are stored unencrypted");
     warned = true;
     return plain;
   }

@@ -189,7 +189,7 @@ const schema = z.object({
   /** Failed authentications (bad bearer key or session cookie) per minute, per client address and per key prefix. */
   REVENANT_AUTH_FAILURES_PER_MIN: z.coerce.number().int().min(1).default(30),
   /**
-   * Encrypts webhook signing secrets at rest (AES-256-GCM): 32 bytes, base64 or hex.
+   * Encrypts webhook signing secrets and SSF stream tokens at rest (AES-256-GCM): 32 bytes, base64 or hex.
    * REVENANT_SECRET_KEY_PREVIOUS (optional) still decrypts what the previous key wrote.
    */
   REVENANT_SECRET_KEY: z.string().optional(),

@@ -6,6 +6,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { randomToken, sameSecret, sha256Hex } from "../auth/crypto";
+import { currentKeyId, open, seal, sealedWith } from "../auth/secret-box";
 import { REVOCATION_SCOPES } from "../events/schema";
 import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
@@ -86,6 +87,11 @@ export interface Stream {
   created_by: string;
 }
 
+/**
+ * A stored stream. The two tokens Revenant sends to the transmitter are kept sealed
+ * (lib/auth/secret-box.ts, like webhook signing secrets): it must read them back, so they
+ * cannot be hashed like the push token, which it only compares.
+ */
 interface StreamRow extends Omit<Stream, "subject_rules"> {
   subject_rules: string;
   poll_token: string;
@@ -105,6 +111,9 @@ export interface StreamStatus {
   last_error: string | null;
   last_error_at: string | null;
 }
+
+/** A token as stored: sealed, or '' when not set. */
+const sealToken = (token: string | undefined) => (token ? seal(token) : "");
 
 const toStream = ({ subject_rules, poll_token: _p, transmitter_token: _t, push_token_hash: _h, deleted: _d, version: _v, ...rest }: StreamRow): Stream => ({
   ...rest,
@@ -133,9 +142,9 @@ export class StreamStore {
       audience: s.audience,
       delivery: s.delivery,
       poll_url: s.poll_url ?? "",
-      poll_token: s.poll_token ?? "",
+      poll_token: sealToken(s.poll_token),
       transmitter_stream_id: s.transmitter_stream_id ?? "",
-      transmitter_token: s.transmitter_token ?? "",
+      transmitter_token: sealToken(s.transmitter_token),
       push_token_hash: pushToken ? sha256Hex(pushToken) : "",
       subject_rules: JSON.stringify(s.subject_rules),
       enabled: s.enabled,
@@ -160,12 +169,12 @@ export class StreamStore {
 
   /** The poll token, for the poller only. */
   async pollToken(id: string): Promise<string> {
-    return (await this.row(id))?.poll_token ?? "";
+    return open((await this.row(id))?.poll_token ?? "");
   }
 
   /** The transmitter's management token, for verification requests only ('' when not set). */
   async transmitterToken(id: string): Promise<string> {
-    return (await this.row(id))?.transmitter_token ?? "";
+    return open((await this.row(id))?.transmitter_token ?? "");
   }
 
   async pushTokenMatches(id: string, token: string): Promise<boolean> {
@@ -190,9 +199,9 @@ export class StreamStore {
       audience: current.audience,
       delivery: current.delivery,
       poll_url: current.poll_url || undefined,
-      poll_token: row.poll_token || undefined,
+      poll_token: open(row.poll_token) || undefined,
       transmitter_stream_id: row.transmitter_stream_id || undefined,
-      transmitter_token: row.transmitter_token || undefined,
+      transmitter_token: open(row.transmitter_token) || undefined,
       subject_rules: current.subject_rules,
       enabled: current.enabled,
       ...change,
@@ -205,9 +214,9 @@ export class StreamStore {
       audience: merged.audience,
       delivery: merged.delivery,
       poll_url: merged.poll_url ?? "",
-      poll_token: merged.poll_token ?? "",
+      poll_token: sealToken(merged.poll_token),
       transmitter_stream_id: merged.transmitter_stream_id ?? "",
-      transmitter_token: merged.transmitter_token ?? "",
+      transmitter_token: sealToken(merged.transmitter_token),
       push_token_hash: merged.delivery === "push" ? (pushToken ? sha256Hex(pushToken) : row.push_token_hash) : "",
       subject_rules: JSON.stringify(merged.subject_rules),
       enabled: merged.enabled,
@@ -252,6 +261,22 @@ export class StreamStore {
 
   async logError(streamId: string, message: string): Promise<void> {
     await insertRows(this.writer, "ssf_stream_log", [{ stream_id: streamId, kind: "error", message: message.slice(0, 1000) }], { comment: "ssf:log" });
+  }
+
+  /**
+   * Seals every token not sealed with the current key (plain text, or the previous key after a
+   * rotation: scripts/rotate-secrets.ts). Returns how many streams were rewritten.
+   */
+  async reseal(): Promise<number> {
+    const current = currentKeyId();
+    if (!current) return 0;
+    const rows = await queryRows<StreamRow>(this.reader, "ssf:streams:stored", "SELECT * FROM ssf_streams FINAL WHERE NOT deleted");
+    const stale = (row: StreamRow) => [row.poll_token, row.transmitter_token].some((t) => t !== "" && sealedWith(t) !== current);
+    const rewritten = rows.filter(stale);
+    for (const row of rewritten) {
+      await this.write({ ...row, poll_token: sealToken(open(row.poll_token)), transmitter_token: sealToken(open(row.transmitter_token)), version: nextVersion() });
+    }
+    return rewritten.length;
   }
 
   private async row(id: string): Promise<StreamRow | null> {

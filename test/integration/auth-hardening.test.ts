@@ -24,6 +24,7 @@ import { resetRateLimits } from "@/lib/http/rate-limit";
 import type { RouteHandler } from "@/lib/http/route";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
+import { StreamStore } from "@/lib/ssf/streams";
 import { EndpointStore } from "@/lib/webhooks/endpoints";
 import { configureTestStack, type TestStack } from "../helpers/stack";
 
@@ -293,6 +294,53 @@ describe("webhook secrets at rest", () => {
     const listed = (await new EndpointStore(store().reader, store().writer).listWithSecrets()).find((e) => e.id === id)!;
     expect(listed.secret).toBe("");
     await expect(new EndpointStore(store().reader, store().writer).getWithSecret(id)).rejects.toThrow(/REVENANT_SECRET_KEY/);
+    setEnv({ REVENANT_SECRET_KEY: undefined });
+  });
+});
+
+describe("SSF stream tokens at rest", () => {
+  const stored = async (id: string) =>
+    (await queryRows<{ poll_token: string; transmitter_token: string }>(store().reader, "test",
+      "SELECT poll_token, transmitter_token FROM ssf_streams FINAL WHERE id = {id:String}", { id }))[0];
+  const streams = () => new StreamStore(store().reader, store().writer);
+
+  it("are encrypted with REVENANT_SECRET_KEY, read back in plain text for the transmitter, and re-encrypted under a new key", async () => {
+    const input = {
+      name: "sealed", issuer: "https://idp.example", audience: "revenant", delivery: "poll" as const,
+      poll_url: "https://idp.example/poll", poll_token: "poll-secret-1234", transmitter_stream_id: "s-1", transmitter_token: "mgmt-secret-5678",
+    };
+    // Stored before a key was configured: plain text, still read, and sealed by reseal().
+    setEnv({ REVENANT_SECRET_KEY: undefined, REVENANT_SECRET_KEY_PREVIOUS: undefined });
+    const { stream: plain } = await streams().create(input, "test");
+    expect(await stored(plain.id)).toEqual({ poll_token: "poll-secret-1234", transmitter_token: "mgmt-secret-5678" });
+
+    setEnv({ REVENANT_SECRET_KEY: KEY_A, REVENANT_SECRET_KEY_PREVIOUS: undefined });
+    const { stream } = await streams().create(input, "test");
+    const raw = await stored(stream.id);
+    for (const [column, secret] of [["poll_token", "poll-secret-1234"], ["transmitter_token", "mgmt-secret-5678"]] as const) {
+      expect(raw[column]).toMatch(/^enc:v1:[0-9a-f]{8}:/);
+      expect(raw[column]).not.toContain(secret);
+    }
+    expect(await streams().pollToken(stream.id)).toBe("poll-secret-1234");
+    expect(await streams().transmitterToken(stream.id)).toBe("mgmt-secret-5678");
+    expect(JSON.stringify(await streams().get(stream.id))).not.toContain("secret");
+    // A change of another setting keeps the tokens, sealed; a new token replaces the old one.
+    await streams().update(stream.id, { name: "renamed" });
+    expect((await stored(stream.id)).poll_token).toMatch(/^enc:v1:/);
+    expect(await streams().pollToken(stream.id)).toBe("poll-secret-1234");
+    await streams().update(stream.id, { transmitter_token: "mgmt-secret-9999" });
+    expect(await streams().transmitterToken(stream.id)).toBe("mgmt-secret-9999");
+    expect(await streams().pollToken(stream.id)).toBe("poll-secret-1234");
+
+    // Rotation: the previous key still opens; reseal() rewrites both streams (one was plain).
+    setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: KEY_A });
+    expect(await streams().reseal()).toBeGreaterThanOrEqual(2);
+    expect(await streams().reseal()).toBe(0);
+    setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: undefined });
+    expect(await streams().pollToken(stream.id)).toBe("poll-secret-1234");
+    expect(await streams().transmitterToken(stream.id)).toBe("mgmt-secret-9999");
+    expect(await streams().pollToken(plain.id)).toBe("poll-secret-1234");
+    expect((await stored(plain.id)).poll_token).toMatch(/^enc:v1:/);
     setEnv({ REVENANT_SECRET_KEY: undefined });
   });
 });
