@@ -225,13 +225,12 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
                 {r.source && (
                   <>
                     <dt>source</dt>
+                    {/* The SET itself (claims, raw JWT) is on the revocation's page, under Origin. */}
                     <dd data-testid="revocation-source">
-                      SSF stream {r.source.stream_name || r.source.stream_id}, jti <span className="mono">{r.source.jti}</span>
-                      <details>
-                        <summary className="muted">the Security Event Token as received</summary>
-                        <pre className="json" style={{ whiteSpace: "pre-wrap", wordBreak: "break-all" }}>{r.source.raw}</pre>
-                        <pre className="json">{JSON.stringify(r.source.claims, null, 2)}</pre>
-                      </details>
+                      SSF stream {r.source.stream_name || r.source.stream_id}, jti <span className="mono">{r.source.jti}</span>{" "}
+                      <Link href={revocationHref(r.event_id)} prefetch={false} className="muted">
+                        (the SET as received)
+                      </Link>
                     </dd>
                   </>
                 )}

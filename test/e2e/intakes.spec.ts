@@ -99,6 +99,8 @@ test("an SSF stream added on the settings page shows the SETs its transmitter pu
     const source = page.getByTestId("revocation-source");
     await expect(source).toContainText("SSF stream e2e idp");
     await expect(source).toContainText(jti);
+    // The SET itself is shown once, on the revocation's page.
+    await expect(source.getByRole("link", { name: "(the SET as received)" })).toHaveAttribute("href", `/revocations/${revocationId}`);
 
     // The revocation's own page, opened from the list: its source is the SET, kept whole.
     await page.goto("/revocations?scope=session");
