@@ -13,6 +13,7 @@ import { insertRows, queryRows, store } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 import { receiveSet, type Produce } from "./receive";
 import { StreamStore, type Stream } from "./streams";
+import { vettedFetch } from "./vetted-fetch";
 
 const MAX_EVENTS = 100;
 /** Rounds per cycle, so one busy transmitter cannot hold the poller for ever. */
@@ -50,12 +51,11 @@ export async function pollStream(stream: Stream, opts: { client?: ClickHouseClie
     const body: Record<string, unknown> = { maxEvents: MAX_EVENTS, returnImmediately: true };
     if (owed.acks.length) body.ack = owed.acks;
     if (Object.keys(owed.setErrs).length) body.setErrs = owed.setErrs;
-    const res = await fetch(stream.poll_url, {
+    const res = await vettedFetch(stream.poll_url, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
-      redirect: "error",
     });
     if (!res.ok) throw new Error(`poll endpoint answered ${res.status}`);
     const answer = (await res.json()) as { sets?: Record<string, string>; moreAvailable?: boolean };

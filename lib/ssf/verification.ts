@@ -15,6 +15,7 @@ import { insertRows, queryRows } from "../store/clickhouse";
 import { parseAllowlist, SsrfError, vetUrl } from "../webhooks/ssrf";
 import { VERIFICATION } from "./map";
 import type { Stream } from "./streams";
+import { vettedFetch } from "./vetted-fetch";
 import { discover } from "./verify";
 
 export interface VerificationRequest {
@@ -44,7 +45,7 @@ export async function requestVerification(
   }
   if (typeof endpoint !== "string") throw new ApiError(409, "verification_unsupported", "the transmitter's SSF configuration names no verification_endpoint");
   try {
-    await vetUrl(endpoint, parseAllowlist(config().SSF_ALLOWLIST));
+    await vetUrl(endpoint, parseAllowlist(config().SSF_ALLOWLIST), undefined, "SSF_ALLOWLIST");
   } catch (err) {
     if (err instanceof SsrfError) throw new ApiError(502, "transmitter_unavailable", `verification_endpoint: ${err.message}`);
     throw err;
@@ -53,12 +54,11 @@ export async function requestVerification(
   await insertRows(client, "ssf_verification_requests", [{ stream_id: stream.id, ...request, requested_by: requestedBy }], { comment: "ssf:verification" });
   let res: Response;
   try {
-    res = await fetch(endpoint, {
+    res = await vettedFetch(endpoint, {
       method: "POST",
       headers: { "content-type": "application/json", ...(transmitterToken ? { authorization: `Bearer ${transmitterToken}` } : {}) },
       body: JSON.stringify({ stream_id: stream.transmitter_stream_id, state: request.state }),
       signal: AbortSignal.timeout(10_000),
-      redirect: "error",
     });
   } catch (err) {
     throw new ApiError(502, "transmitter_unavailable", `the verification request failed: ${(err as Error).message}`);

@@ -7,10 +7,11 @@
  * audience, a valid signature with an asymmetric algorithm, jti and iat present, no sub and
  * no exp (SSF forbids both), exactly one event.
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from "jose";
 import { config } from "../config";
 import { parseAllowlist, vetUrl } from "../webhooks/ssrf";
 import type { Stream } from "./streams";
+import { vettedFetch } from "./vetted-fetch";
 
 /** RFC 8935 §2.3 error codes. */
 export type SetErrorCode = "invalid_request" | "invalid_key" | "invalid_issuer" | "invalid_audience" | "authentication_failed" | "access_denied";
@@ -53,14 +54,14 @@ export function discoveryUrl(issuer: string): string {
 }
 
 async function fetchDiscovery(issuer: string): Promise<Discovery> {
-  await vetUrl(discoveryUrl(issuer), parseAllowlist(config().SSF_ALLOWLIST));
-  const res = await fetch(discoveryUrl(issuer), { signal: AbortSignal.timeout(10_000), redirect: "error" });
+  await vetUrl(discoveryUrl(issuer), parseAllowlist(config().SSF_ALLOWLIST), undefined, "SSF_ALLOWLIST");
+  const res = await vettedFetch(discoveryUrl(issuer), { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`discovery answered ${res.status}`);
   const doc = (await res.json()) as Discovery;
   if (doc.issuer?.replace(/\/$/, "") !== issuer.replace(/\/$/, "")) throw new Error(`discovery names issuer ${doc.issuer}, not ${issuer}`);
   if (typeof doc.jwks_uri !== "string") throw new Error("discovery has no jwks_uri");
   // The keys are fetched from wherever the document says: the same address rules as the issuer.
-  await vetUrl(doc.jwks_uri, parseAllowlist(config().SSF_ALLOWLIST));
+  await vetUrl(doc.jwks_uri, parseAllowlist(config().SSF_ALLOWLIST), undefined, "SSF_ALLOWLIST");
   return doc;
 }
 
@@ -84,6 +85,8 @@ function keySet(jwksUri: string): ReturnType<typeof createRemoteJWKSet> {
       // often unknown kids can make us refetch.
       cooldownDuration: config().SSF_JWKS_COOLDOWN_MS,
       timeoutDuration: 10_000,
+      // The keys' address is vetted where the connection is made, not only when discovery named it.
+      [customFetch]: (url, options) => vettedFetch(url, { method: options.method, headers: options.headers, signal: options.signal }),
     });
     c.set(jwksUri, set);
   }

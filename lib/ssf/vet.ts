@@ -15,7 +15,7 @@ export async function vetStreamUrls(urls: { issuer?: string; poll_url?: string }
     const url = urls[param];
     if (!url) continue;
     try {
-      await vetUrl(url, allow);
+      await vetUrl(url, allow, undefined, "SSF_ALLOWLIST");
     } catch (err) {
       if (err instanceof SsrfError) throw badParam(param, err.message);
       throw err;

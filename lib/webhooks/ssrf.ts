@@ -104,9 +104,10 @@ export function bareHost(url: URL): string {
 
 /**
  * A lookup for http.request that only ever hands out allowed addresses. `base` is
- * dns.lookup unless a test injects its own resolver.
+ * dns.lookup unless a test injects its own resolver; `setting` is the allow-list a refusal
+ * tells the operator to extend (the Shared Signals intake has its own, lib/ssf/vetted-fetch.ts).
  */
-export function vettedLookup(allow: Allowlist, base: LookupFunction = dns.lookup as unknown as LookupFunction): LookupFunction {
+export function vettedLookup(allow: Allowlist, base: LookupFunction = dns.lookup as unknown as LookupFunction, setting = "REVENANT_WEBHOOK_ALLOWLIST"): LookupFunction {
   return ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
     const byName = hostAllowlisted(hostname, allow);
     base(hostname, { ...options, all: true }, (err, result) => {
@@ -114,7 +115,7 @@ export function vettedLookup(allow: Allowlist, base: LookupFunction = dns.lookup
       const addresses = (Array.isArray(result) ? result : [{ address: result as unknown as string, family: 4 }]) as dns.LookupAddress[];
       const ok = addresses.filter((a) => addressAllowed(a.address, allow, byName));
       if (ok.length === 0) {
-        const hint = byName ? "allow-list the address or its CIDR too" : "allow it with REVENANT_WEBHOOK_ALLOWLIST";
+        const hint = byName ? "allow-list the address or its CIDR too" : `allow it with ${setting}`;
         return callback(new SsrfError(`${hostname} resolves only to non-public addresses (${addresses.map((a) => a.address).join(", ")}); ${hint}`), "", 0);
       }
       if (options.all) callback(null, ok);
@@ -123,8 +124,11 @@ export function vettedLookup(allow: Allowlist, base: LookupFunction = dns.lookup
   }) as LookupFunction;
 }
 
-/** Checks a URL before it is stored (the sender checks again at every attempt). */
-export async function vetUrl(raw: string, allow: Allowlist, base?: LookupFunction): Promise<URL> {
+/**
+ * Checks a URL before it is stored (the sender checks again at every attempt). `setting`: the
+ * allow-list a refusal names, as for vettedLookup.
+ */
+export async function vetUrl(raw: string, allow: Allowlist, base?: LookupFunction, setting = "REVENANT_WEBHOOK_ALLOWLIST"): Promise<URL> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -135,11 +139,11 @@ export async function vetUrl(raw: string, allow: Allowlist, base?: LookupFunctio
   if (url.username || url.password) throw new SsrfError("credentials in the URL are not allowed");
   const host = bareHost(url);
   if (ipaddr.isValid(host)) {
-    if (!addressAllowed(host, allow)) throw new SsrfError(`${host} is not a public address; allow it with REVENANT_WEBHOOK_ALLOWLIST`);
+    if (!addressAllowed(host, allow)) throw new SsrfError(`${host} is not a public address; allow it with ${setting}`);
     return url;
   }
   await new Promise<void>((resolve, reject) => {
-    vettedLookup(allow, base)(host, { all: true }, (err) => (err ? reject(err instanceof SsrfError ? err : new SsrfError(`cannot resolve ${host}: ${err.code ?? err.message}`)) : resolve()));
+    vettedLookup(allow, base, setting)(host, { all: true }, (err) => (err ? reject(err instanceof SsrfError ? err : new SsrfError(`cannot resolve ${host}: ${err.code ?? err.message}`)) : resolve()));
   });
   return url;
 }
