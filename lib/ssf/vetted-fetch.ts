@@ -21,11 +21,14 @@ import { addressAllowed, bareHost, hostAllowlisted, parseAllowlist, SsrfError, v
 
 /** A transmitter's answers are small: a discovery document, a key set, a page of SETs. */
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
+/** A request without a signal of its own still ends: no transmitter can hold a caller forever. */
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface VettedInit {
   method?: string;
   headers?: Record<string, string> | Headers;
   body?: string;
+  /** Ends the request; DEFAULT_TIMEOUT_MS when none is given. */
   signal?: AbortSignal;
   maxBytes?: number;
   /** SSF_ALLOWLIST unless given. */
@@ -38,6 +41,7 @@ export interface VettedInit {
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 export function vettedFetch(input: string | URL, init: VettedInit = {}): Promise<Response> {
+  const signal = init.signal ?? AbortSignal.timeout(DEFAULT_TIMEOUT_MS);
   return new Promise<Response>((resolve, reject) => {
     const url = new URL(input);
     if (url.protocol !== "http:" && url.protocol !== "https:") return reject(new SsrfError("only http and https URLs are allowed"));
@@ -46,7 +50,7 @@ export function vettedFetch(input: string | URL, init: VettedInit = {}): Promise
     const byName = hostAllowlisted(host, allow);
     // An IP literal never goes through lookup, so it is checked here.
     if (ipaddr.isValid(host) && !addressAllowed(host, allow)) return reject(new SsrfError(`${host} is not a public address; allow it with SSF_ALLOWLIST`));
-    if (init.signal?.aborted) return reject(init.signal.reason);
+    if (signal.aborted) return reject(signal.reason);
     const maxBytes = init.maxBytes ?? DEFAULT_MAX_BYTES;
     let settled = false;
     const headers = init.headers instanceof Headers ? Object.fromEntries(init.headers.entries()) : { ...init.headers };
@@ -96,11 +100,11 @@ export function vettedFetch(input: string | URL, init: VettedInit = {}): Promise
       });
     });
     req.on("error", fail);
-    const onAbort = () => req.destroy(init.signal!.reason instanceof Error ? init.signal!.reason : new Error("aborted"));
-    init.signal?.addEventListener("abort", onAbort, { once: true });
+    const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    signal.addEventListener("abort", onAbort, { once: true });
     function settle() {
       settled = true;
-      init.signal?.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", onAbort);
     }
     function fail(err: Error) {
       if (settled) return;
