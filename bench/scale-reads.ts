@@ -61,6 +61,5 @@ export async function reads(p: Plan) {
     postRevocation: await timed("post-revocation actions of one revocation", async (i) => (await listPairs(reader, { revocation_id: pick(i).id }, undefined, 100)).items.length),
     alerts: await timed("alerts list", async () => (await listAlerts(reader, {}, undefined, 100)).items.length),
     agents: await timed("agents list", async () => (await listAgents(reader, { sort: "last_seen" }, undefined, 100)).items.length),
-    eventsParts: { before, after: await eventsParts() },
   };
 }

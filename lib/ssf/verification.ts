@@ -9,13 +9,12 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { randomToken } from "../auth/crypto";
-import { config } from "../config";
 import { ApiError, badParam } from "../http/errors";
 import { insertRows, queryRows } from "../store/clickhouse";
-import { parseAllowlist, SsrfError, vetUrl } from "../webhooks/ssrf";
+import { SsrfError } from "../webhooks/ssrf";
 import { VERIFICATION } from "./map";
 import type { Stream } from "./streams";
-import { vettedFetch } from "./vetted-fetch";
+import { vetTransmitterUrl, vettedFetch } from "./vetted-fetch";
 import { discover } from "./verify";
 
 export interface VerificationRequest {
@@ -45,7 +44,7 @@ export async function requestVerification(
   }
   if (typeof endpoint !== "string") throw new ApiError(409, "verification_unsupported", "the transmitter's SSF configuration names no verification_endpoint");
   try {
-    await vetUrl(endpoint, parseAllowlist(config().SSF_ALLOWLIST), undefined, "SSF_ALLOWLIST");
+    await vetTransmitterUrl(endpoint);
   } catch (err) {
     if (err instanceof SsrfError) throw new ApiError(502, "transmitter_unavailable", `verification_endpoint: ${err.message}`);
     throw err;

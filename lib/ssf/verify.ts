@@ -9,9 +9,8 @@
  */
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from "jose";
 import { config } from "../config";
-import { parseAllowlist, vetUrl } from "../webhooks/ssrf";
 import type { Stream } from "./streams";
-import { vettedFetch } from "./vetted-fetch";
+import { vetTransmitterUrl, vettedFetch } from "./vetted-fetch";
 
 /** RFC 8935 §2.3 error codes. */
 export type SetErrorCode = "invalid_request" | "invalid_key" | "invalid_issuer" | "invalid_audience" | "authentication_failed" | "access_denied";
@@ -54,14 +53,13 @@ export function discoveryUrl(issuer: string): string {
 }
 
 async function fetchDiscovery(issuer: string): Promise<Discovery> {
-  await vetUrl(discoveryUrl(issuer), parseAllowlist(config().SSF_ALLOWLIST), undefined, "SSF_ALLOWLIST");
   const res = await vettedFetch(discoveryUrl(issuer), { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`discovery answered ${res.status}`);
   const doc = (await res.json()) as Discovery;
   if (doc.issuer?.replace(/\/$/, "") !== issuer.replace(/\/$/, "")) throw new Error(`discovery names issuer ${doc.issuer}, not ${issuer}`);
   if (typeof doc.jwks_uri !== "string") throw new Error("discovery has no jwks_uri");
   // The keys are fetched from wherever the document says: the same address rules as the issuer.
-  await vetUrl(doc.jwks_uri, parseAllowlist(config().SSF_ALLOWLIST), undefined, "SSF_ALLOWLIST");
+  await vetTransmitterUrl(doc.jwks_uri);
   return doc;
 }
 

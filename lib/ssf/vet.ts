@@ -4,18 +4,17 @@
  * allow-listed (SSF_ALLOWLIST, the same check as webhook URLs), and the issuer serves its
  * SSF configuration. Failures are 400s naming the parameter.
  */
-import { config } from "../config";
 import { badParam } from "../http/errors";
-import { parseAllowlist, SsrfError, vetUrl } from "../webhooks/ssrf";
+import { SsrfError } from "../webhooks/ssrf";
 import { discover } from "./verify";
+import { vetTransmitterUrl } from "./vetted-fetch";
 
 export async function vetStreamUrls(urls: { issuer?: string; poll_url?: string }): Promise<void> {
-  const allow = parseAllowlist(config().SSF_ALLOWLIST);
   for (const param of ["issuer", "poll_url"] as const) {
     const url = urls[param];
     if (!url) continue;
     try {
-      await vetUrl(url, allow, undefined, "SSF_ALLOWLIST");
+      await vetTransmitterUrl(url);
     } catch (err) {
       if (err instanceof SsrfError) throw badParam(param, err.message);
       throw err;

@@ -15,9 +15,11 @@
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
-import ipaddr from "ipaddr.js";
 import { config } from "../config";
-import { addressAllowed, bareHost, hostAllowlisted, parseAllowlist, SsrfError, vettedLookup, type Allowlist } from "../webhooks/ssrf";
+import { bareHost, hostAllowlisted, literalRefusal, parseAllowlist, refuseDisallowedConnection, SsrfError, vetUrl, vettedLookup, type Allowlist } from "../webhooks/ssrf";
+
+/** The allow-list of the transmitters' addresses, named in every refusal. */
+const SETTING = "SSF_ALLOWLIST";
 
 /** A transmitter's answers are small: a discovery document, a key set, a page of SETs. */
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
@@ -37,6 +39,15 @@ export interface VettedInit {
   lookup?: LookupFunction;
 }
 
+/**
+ * Checks a transmitter's URL before it is used or stored (a stream's issuer and poll URL, the
+ * jwks_uri and verification_endpoint its discovery names), for an early, named refusal; each
+ * request is checked again by vettedFetch.
+ */
+export function vetTransmitterUrl(url: string): Promise<URL> {
+  return vetUrl(url, parseAllowlist(config().SSF_ALLOWLIST), undefined, SETTING);
+}
+
 /** Statuses whose Response may carry no body. */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
@@ -47,16 +58,15 @@ export function vettedFetch(input: string | URL, init: VettedInit = {}): Promise
     if (url.protocol !== "http:" && url.protocol !== "https:") return reject(new SsrfError("only http and https URLs are allowed"));
     const allow = init.allow ?? parseAllowlist(config().SSF_ALLOWLIST);
     const host = bareHost(url);
-    const byName = hostAllowlisted(host, allow);
-    // An IP literal never goes through lookup, so it is checked here.
-    if (ipaddr.isValid(host) && !addressAllowed(host, allow)) return reject(new SsrfError(`${host} is not a public address; allow it with SSF_ALLOWLIST`));
+    const refusal = literalRefusal(host, allow, SETTING);
+    if (refusal) return reject(new SsrfError(refusal));
     if (signal.aborted) return reject(signal.reason);
     const maxBytes = init.maxBytes ?? DEFAULT_MAX_BYTES;
     let settled = false;
     const headers = init.headers instanceof Headers ? Object.fromEntries(init.headers.entries()) : { ...init.headers };
     if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));
     const transport = url.protocol === "https:" ? https : http;
-    const req = transport.request(url, { method: init.method ?? "GET", headers, lookup: vettedLookup(allow, init.lookup, "SSF_ALLOWLIST"), agent: false }, (res) => {
+    const req = transport.request(url, { method: init.method ?? "GET", headers, lookup: vettedLookup(allow, init.lookup, SETTING), agent: false }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400) {
         res.resume();
@@ -92,13 +102,7 @@ export function vettedFetch(input: string | URL, init: VettedInit = {}): Promise
       });
       res.on("error", fail);
     });
-    req.on("socket", (socket) => {
-      socket.on("connect", () => {
-        // Belt and braces: the address actually connected to must be allowed too.
-        const remote = socket.remoteAddress;
-        if (!remote || !addressAllowed(remote, allow, byName)) req.destroy(new SsrfError(`connected address ${remote} is not allowed; allow it with SSF_ALLOWLIST`));
-      });
-    });
+    refuseDisallowedConnection(req, allow, hostAllowlisted(host, allow), SETTING);
     req.on("error", fail);
     const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
     signal.addEventListener("abort", onAbort, { once: true });

@@ -7,8 +7,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
-import ipaddr from "ipaddr.js";
-import { addressAllowed, bareHost, hostAllowlisted, SsrfError, vettedLookup, type Allowlist } from "./ssrf";
+import { bareHost, hostAllowlisted, literalRefusal, refuseDisallowedConnection, SsrfError, vettedLookup, type Allowlist } from "./ssrf";
 
 export interface AttemptResult {
   ok: boolean;
@@ -42,11 +41,8 @@ export function sendOnce(opts: SendOptions): Promise<AttemptResult> {
       return resolve(done({ ok: false, statusCode: null, error: (err as Error).message, remoteAddress: null }));
     }
     const host = bareHost(url);
-    const byName = hostAllowlisted(host, opts.allow);
-    // An IP literal never goes through lookup, so it is checked here.
-    if (ipaddr.isValid(host) && !addressAllowed(host, opts.allow)) {
-      return resolve(done({ ok: false, statusCode: null, error: `refused: ${host} is not a public address`, remoteAddress: null }));
-    }
+    const refusal = literalRefusal(host, opts.allow);
+    if (refusal) return resolve(done({ ok: false, statusCode: null, error: `refused: ${refusal}`, remoteAddress: null }));
     let settled = false;
     let remoteAddress: string | null = null;
     const finish = (r: Omit<AttemptResult, "durationMs">) => {
@@ -80,15 +76,8 @@ export function sendOnce(opts: SendOptions): Promise<AttemptResult> {
         res.on("error", end);
       },
     );
-    req.on("socket", (socket) => {
-      socket.on("connect", () => {
-        remoteAddress = socket.remoteAddress ?? null;
-        // Belt and braces: the address actually connected to must be allowed too.
-        if (!remoteAddress || !addressAllowed(remoteAddress, opts.allow, byName)) {
-          req.destroy(new SsrfError(`refused: connected address ${remoteAddress} is not public`));
-        }
-      });
-    });
+    req.on("socket", (socket) => socket.on("connect", () => (remoteAddress = socket.remoteAddress ?? null)));
+    refuseDisallowedConnection(req, opts.allow, hostAllowlisted(host, opts.allow));
     req.on("error", (err) => {
       const msg = err instanceof SsrfError ? `refused: ${err.message.replace(/^refused: /, "")}` : ((err as NodeJS.ErrnoException).code ?? err.message);
       finish({ ok: false, statusCode: null, error: msg, remoteAddress });

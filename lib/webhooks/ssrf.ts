@@ -15,6 +15,7 @@
  * multicast and reserved addresses need an explicit CIDR or address entry.
  */
 import dns from "node:dns";
+import type { ClientRequest } from "node:http";
 import type { LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
 
@@ -125,6 +126,28 @@ export function vettedLookup(allow: Allowlist, base: LookupFunction = dns.lookup
 }
 
 /**
+ * Why a URL whose host is an IP literal may not be reached, or null (a literal never goes
+ * through the lookup, so senders check it before they connect). Host names: null.
+ */
+export function literalRefusal(host: string, allow: Allowlist, setting = "REVENANT_WEBHOOK_ALLOWLIST"): string | null {
+  return ipaddr.isValid(host) && !addressAllowed(host, allow) ? `${host} is not a public address; allow it with ${setting}` : null;
+}
+
+/**
+ * Belt and braces for a request whose lookup is vettedLookup: once its socket connects, the
+ * address actually connected to must be allowed too, or the request is destroyed with an
+ * SsrfError. `byName`: the URL's host is an allow-listed name (hostAllowlisted).
+ */
+export function refuseDisallowedConnection(req: ClientRequest, allow: Allowlist, byName: boolean, setting = "REVENANT_WEBHOOK_ALLOWLIST"): void {
+  req.on("socket", (socket) => {
+    socket.on("connect", () => {
+      const remote = socket.remoteAddress;
+      if (!remote || !addressAllowed(remote, allow, byName)) req.destroy(new SsrfError(`connected address ${remote} is not allowed; allow it with ${setting}`));
+    });
+  });
+}
+
+/**
  * Checks a URL before it is stored (the sender checks again at every attempt). `setting`: the
  * allow-list a refusal names, as for vettedLookup.
  */
@@ -139,7 +162,8 @@ export async function vetUrl(raw: string, allow: Allowlist, base?: LookupFunctio
   if (url.username || url.password) throw new SsrfError("credentials in the URL are not allowed");
   const host = bareHost(url);
   if (ipaddr.isValid(host)) {
-    if (!addressAllowed(host, allow)) throw new SsrfError(`${host} is not a public address; allow it with ${setting}`);
+    const refusal = literalRefusal(host, allow, setting);
+    if (refusal) throw new SsrfError(refusal);
     return url;
   }
   await new Promise<void>((resolve, reject) => {
