@@ -56,7 +56,10 @@ interface Input {
   sizes: ScaleSizes;
   producedA: Produced;
   producedB: Produced;
-  a: PhaseA;
+  /** The reference before phase B. */
+  a1: PhaseA;
+  /** The reference after phase B, on the same topic (null with BENCH_REFERENCE_AFTER=0). */
+  a2: PhaseA | null;
   b: PhaseB;
   expected: Expected;
 }
@@ -89,8 +92,32 @@ function hostDriftLines(producedA: Produced, producedB: Produced): string[] {
   return [`     host drift                            phase B's producer ran ${Math.abs(drift * 100).toFixed(0)}% ${how} than phase A's: the ratio measures the host too`];
 }
 
-export function summary({ sizes, producedA, producedB, a, b, expected }: Input): string {
-  const ratio = b.ingest.rate / a.ingest.rate;
+/** The two references disagree by more than HOST_DRIFT: the host changed speed during the run. */
+function referenceDriftLines(a1: PhaseA, a2: PhaseA | null): string[] {
+  if (!a2) return [];
+  const drift = a2.ingest.rate / a1.ingest.rate - 1;
+  if (Math.abs(drift) <= HOST_DRIFT) return [];
+  const how = drift < 0 ? "slower" : "faster";
+  return [`     host drift                            A2 ran ${Math.abs(drift * 100).toFixed(0)}% ${how} than A1 on the same messages: the host changed speed during the run`];
+}
+
+function referenceLines(a1: PhaseA, a2: PhaseA | null): string[] {
+  const line = (a: PhaseA) => `${fmt(a.ingest.rate)} events/s (${fmt(a.ingest.messages)} in ${a.ingest.seconds.toFixed(1)} s)`;
+  if (!a2) return [`  A  raw ingest, no revocations            ${line(a1)}`];
+  return [
+    `  A1 raw ingest, no revocations, before B  ${line(a1)}`,
+    `  A2 the same, after B                     ${line(a2)}`,
+    `  A  reference: mean of A1 and A2          ${fmt(referenceRate(a1, a2))} events/s`,
+  ];
+}
+
+/** Phase B is compared with the mean of the references on both sides of it (bench/scale.ts). */
+export function referenceRate(a1: PhaseA, a2: PhaseA | null): number {
+  return a2 ? (a1.ingest.rate + a2.ingest.rate) / 2 : a1.ingest.rate;
+}
+
+export function summary({ sizes, producedA, producedB, a1, a2, b, expected }: Input): string {
+  const ratio = b.ingest.rate / referenceRate(a1, a2);
   const alerts = (x: Record<string, number>) =>
     ["post_revocation_activity", "delegated_authority_leak", "partial_containment"].map((r) => `${r} ${fmt(x[r] ?? 0)}`).join(", ");
   const exact = b.counts.pairs === expected.pairs && b.counts.violations === expected.violations &&
@@ -99,11 +126,12 @@ export function summary({ sizes, producedA, producedB, a, b, expected }: Input):
     "",
     `bench:scale summary — ${fmt(sizes.events)} actions, ${fmt(sizes.agents)} agents, ${fmt(Math.min(sizes.revocations, sizes.agents))} revocations (${fmt(b.counts.revocations)} in revocation_state)`,
     `  produce (kafkajs, ${fmt(producedB.messages)} messages)         A ${fmt(producedA.messages / producedA.seconds)}/s, B ${fmt(producedB.messages / producedB.seconds)}/s`,
-    `  A  raw ingest, no revocations            ${fmt(a.ingest.rate)} events/s (${fmt(a.ingest.messages)} in ${a.ingest.seconds.toFixed(1)} s)`,
+    ...referenceLines(a1, a2),
     `  B  incident week with detection          ${fmt(b.ingest.rate)} events/s (${fmt(b.ingest.messages)} in ${b.ingest.seconds.toFixed(1)} s)` +
       (b.ingest.complete ? "" : `  STOPPED at the time limit, ${fmt(b.ingest.behind)} behind`),
     `     ratio B / A                           ${ratio.toFixed(2)}   target ≥ 0.80  ${ok(ratio >= 0.8)}`,
     ...hostDriftLines(producedA, producedB),
+    ...referenceDriftLines(a1, a2),
     `     revocations prepared during ingest    committed at once: ${fmt(b.prepared.committedAtOnce.new)} new, ${fmt(b.prepared.committedAtOnce.reinstated)} reinstated, ${fmt(b.prepared.committedAtOnce.grown)} grown; derived: ${fmt(b.prepared.derived.new)} new, ${fmt(b.prepared.derived.reinstated)} reinstated, ${fmt(b.prepared.derived.grown)} grown`,
     `     derivations after ingest ended        ${b.derivationSeconds.toFixed(1)} s ${b.idle ? "until idle" : "and NOT idle (time limit)"} (${b.pendingAtIngestEnd} pending when ingest ended, ${b.counts.pending} left)`,
     `     pairs                                 ${fmt(b.counts.pairs)} (${fmt(b.counts.violations)} violations); generator: ${fmt(expected.pairs)} (${fmt(expected.violations)})`,
@@ -111,7 +139,7 @@ export function summary({ sizes, producedA, producedB, a, b, expected }: Input):
     `     alerts expected                       ${alerts(expected.alerts)}  ${exact ? "exact" : b.ingest.complete && b.idle ? "DIFFERENT" : "not comparable: unfinished"}`,
     ...incidentLines(b.incident),
     `  restart on that history                  startWorker() ${b.startReturned.toFixed(2)} s, consumer joined ${b.startJoined.toFixed(2)} s   target ≤ 10 s  ${ok(b.startJoined <= 10)}`,
-    `  RSS (worker process)                     max ${fmt(b.rss.ingestMaxMb)} MB ingest, ${fmt(b.rss.derivationsMaxMb)} MB derivations, ${fmt(b.rss.incidentMaxMb)} MB incident; ${fmt(b.rss.endMb)} MB at the end (A: max ${fmt(a.rssMaxMb)} MB)`,
+    `  RSS (worker process)                     max ${fmt(b.rss.ingestMaxMb)} MB ingest, ${fmt(b.rss.derivationsMaxMb)} MB derivations, ${fmt(b.rss.incidentMaxMb)} MB incident; ${fmt(b.rss.endMb)} MB at the end (A1: max ${fmt(a1.rssMaxMb)} MB)`,
     `     incident, max per minute             ${b.rss.incidentPerMinuteMb.map(fmt).join(", ")} MB (BENCH_INJECTIONS=3000: a 10-minute incident)`,
     `  reads (${b.reads.timeline.rows} / ${b.reads.postRevocation.rows} / ${b.reads.alerts.rows} / ${b.reads.agents.rows} items per page)`,
     `     agent timeline                        ${rd(b.reads.timeline)}   target p95 ≤ 50 ms  ${ok(b.reads.timeline.p95 <= 50)}`,

@@ -5,7 +5,11 @@
  * produced straight to Kafka, then consumed by the real worker (ingest/worker.ts).
  *
  * A. Reference, same run: the same actions without any control event, on a fresh topic and
- *    data directory — the raw ingest rate when detection has nothing to do.
+ *    data directory — the raw ingest rate when detection has nothing to do. Measured twice,
+ *    before and after B (A1, A2: the same topic read again from a fresh data directory and
+ *    consumer group), and B is compared with their mean: a 2-core shared host changes speed
+ *    over a run, and a reference on both sides of B cancels a drift that a reference on one
+ *    side turns into the ratio (docs/BENCHMARKS.md). BENCH_REFERENCE_AFTER=0 skips A2.
  * B. The incident week with detection: ingest rate and B/A (target ≥ 0.8), derivations until
  *    idle, counts against what the generator put in, then an incident in progress (offending
  *    actions every 200 ms over background load: produce → alert p99 ≤ 1 s), a restart on that
@@ -19,7 +23,7 @@
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { Partitioners } from "kafkajs";
-import { config } from "@/lib/config";
+import { config, resetConfig } from "@/lib/config";
 import { createKafka, ensureTopics } from "@/lib/kafka";
 import { benchEnvironment, fmt } from "./common";
 import { Expected, plan, sizesFromEnv, stream } from "./scale-data";
@@ -31,6 +35,8 @@ import { summary, type PhaseA, type PhaseB } from "./scale-summary";
 // many mid-sized sends in flight beat a few big ones (measured: 2,500 × 16 vs 10,000 × 6).
 const CHUNK = Number(process.env.BENCH_PRODUCE_CHUNK ?? 2_500);
 const IN_FLIGHT = 16;
+/** Phase A runs again after B, as the second half of the reference (see above). */
+const REFERENCE_AFTER = process.env.BENCH_REFERENCE_AFTER !== "0";
 
 async function produce(withControl: boolean, expected?: Expected): Promise<{ messages: number; seconds: number }> {
   const cfg = config();
@@ -93,11 +99,12 @@ async function main() {
   );
 
   await benchEnvironment("scale-a", extra);
+  const topicA = { KAFKA_TOPIC: process.env.KAFKA_TOPIC!, KAFKA_DLQ_TOPIC: process.env.KAFKA_DLQ_TOPIC! };
   const producedA = await produce(false);
   progress(`phase a: produced ${fmt(producedA.messages)} in ${producedA.seconds.toFixed(1)} s (${fmt(producedA.messages / producedA.seconds)}/s)`);
-  const a = await runPhase<PhaseA>("a");
-  await dropTopic();
+  const a1 = await runPhase<PhaseA>("a");
   rmSync(config().REVENANT_DATA_DIR, { recursive: true, force: true });
+  if (!REFERENCE_AFTER) await dropTopic();
 
   await benchEnvironment("scale-b", extra);
   const expected = new Expected(p.revocations.length);
@@ -109,7 +116,18 @@ async function main() {
   if (process.env.BENCH_KEEP_DATA === "1") progress(`phase b: data kept in ${config().REVENANT_DATA_DIR}`);
   else rmSync(config().REVENANT_DATA_DIR, { recursive: true, force: true });
 
-  console.log(summary({ sizes, producedA, producedB, a, b, expected: expected.summary() }));
+  let a2: PhaseA | null = null;
+  if (REFERENCE_AFTER) {
+    // Phase A's topic again, from a fresh data directory and consumer group: the same messages.
+    await benchEnvironment("scale-a2", extra);
+    Object.assign(process.env, topicA);
+    resetConfig();
+    a2 = await runPhase<PhaseA>("a");
+    await dropTopic();
+    rmSync(config().REVENANT_DATA_DIR, { recursive: true, force: true });
+  }
+
+  console.log(summary({ sizes, producedA, producedB, a1, a2, b, expected: expected.summary() }));
   process.exit(0);
 }
 
