@@ -1,0 +1,15 @@
+-- Every part of the events table in the Compact format, however large it grows: all of a part's
+-- columns in one file, granule after granule, instead of a file per column (Wide, the engine's
+-- default above 10 MiB).
+--
+-- The hottest read of events is an agent's timeline (lib/queries/agents.ts): a granule or two of
+-- every column, in every part, for one agent. Wide parts make that a file and a mark lookup per
+-- column per part; Compact parts read one region of one file. Measured on bench:scale's
+-- 5M-event store, the same rows in 8 parts of each format, 150 timelines each, alternated: the
+-- timeline's page of 23 columns p50 30.9 → 22.4 ms (p95 41.4 → 30.1); (event_id, time) alone
+-- 10.9 in both. Scans that read a few columns of many rows cost about the same (by agent −14%,
+-- by credential through its bloom filter +10%), and merging 8 parts into one took less CPU
+-- (15.7–16.0 s against 16.4–19.8 s): inserts are Compact already, and a Compact-to-Compact merge
+-- is horizontal where Compact-to-Wide is vertical (docs/BENCHMARKS.md, "2026-11-30, late").
+-- Parts stored before this migration stay Wide until a merge rewrites them.
+ALTER TABLE events MODIFY SETTING min_bytes_for_wide_part = 1099511627776, min_rows_for_wide_part = 1000000000000;
