@@ -10,6 +10,6 @@
 -- 10.9 in both. Scans that read a few columns of many rows cost about the same (by agent −14%,
 -- by credential through its bloom filter +10%), and merging 8 parts into one took less CPU
 -- (15.7–16.0 s against 16.4–19.8 s): inserts are Compact already, and a Compact-to-Compact merge
--- is horizontal where Compact-to-Wide is vertical (docs/BENCHMARKS.md, "2026-11-30, late").
+-- is horizontal where Compact-to-Wide is vertical (docs/BENCHMARKS.md, "2026-11-30, last session").
 -- Parts stored before this migration stay Wide until a merge rewrites them.
 ALTER TABLE events MODIFY SETTING min_bytes_for_wide_part = 1099511627776, min_rows_for_wide_part = 1000000000000;
