@@ -112,7 +112,7 @@ function referenceLines(a1: PhaseA, a2: PhaseA | null): string[] {
 }
 
 /** Phase B is compared with the mean of the references on both sides of it (bench/scale.ts). */
-export function referenceRate(a1: PhaseA, a2: PhaseA | null): number {
+function referenceRate(a1: PhaseA, a2: PhaseA | null): number {
   return a2 ? (a1.ingest.rate + a2.ingest.rate) / 2 : a1.ingest.rate;
 }
 
