@@ -161,11 +161,9 @@ export async function vetUrl(raw: string, allow: Allowlist, base?: LookupFunctio
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new SsrfError("only http and https URLs are allowed");
   if (url.username || url.password) throw new SsrfError("credentials in the URL are not allowed");
   const host = bareHost(url);
-  if (ipaddr.isValid(host)) {
-    const refusal = literalRefusal(host, allow, setting);
-    if (refusal) throw new SsrfError(refusal);
-    return url;
-  }
+  const refusal = literalRefusal(host, allow, setting);
+  if (refusal) throw new SsrfError(refusal);
+  if (ipaddr.isValid(host)) return url; // an allowed literal: nothing to resolve
   await new Promise<void>((resolve, reject) => {
     vettedLookup(allow, base, setting)(host, { all: true }, (err) => (err ? reject(err instanceof SsrfError ? err : new SsrfError(`cannot resolve ${host}: ${err.code ?? err.message}`)) : resolve()));
   });
