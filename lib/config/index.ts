@@ -116,6 +116,12 @@ const schema = z.object({
   CLICKHOUSE_READ_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
   // Embedded mode: chdb sessions serving the API's reads side by side (lib/store/session-pool.ts).
   CLICKHOUSE_READ_SESSIONS: z.coerce.number().int().min(1).max(16).default(3),
+  /**
+   * Embedded mode: the nice value of the engine's merge threads while they merge (its server
+   * setting os_threads_nice_value_merge_mutate), so that ingest, detection and the API take the
+   * CPU first and merges use what is left (lib/store/clickhouse.ts). 0: as the engine's own.
+   */
+  CLICKHOUSE_MERGE_NICE: z.coerce.number().int().min(0).max(19).default(10),
 
   /** OpenTelemetry intake from Kafka (docs/INTAKES.md, "OpenTelemetry"): the topic an OpenTelemetry Collector's kafka exporter writes. */
   OTLP_KAFKA_ENABLED: bool.default(true),

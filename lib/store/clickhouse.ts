@@ -17,7 +17,7 @@
  * separately, and module-level variables are not shared between those bundles.
  */
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
-import { drainPending } from "chdb";
+import { drainPending, Session } from "chdb";
 import { chmodSync, mkdirSync } from "node:fs";
 import { config, type Config } from "../config";
 import { quietForExit } from "../log";
@@ -111,6 +111,18 @@ export function createStore(cfg: Config = config()): Store {
   // creates; an engine folder made by an older version is tightened too.
   mkdirSync(cfg.chdbPath, { recursive: true, mode: 0o700 });
   chmodSync(cfg.chdbPath, 0o700);
+  // The first connection to the data directory starts the engine with its arguments, and the
+  // sessions below join that engine; once they are open it is not needed. (A store opened while
+  // the engine already runs joins it as it is.)
+  const starter = new Session(cfg.chdbPath, { connectionArgs: engineArguments(cfg) });
+  try {
+    return embeddedStore(cfg);
+  } finally {
+    starter.close();
+  }
+}
+
+function embeddedStore(cfg: Config): Store {
   const embedded = (settings: Settings, sessions = 1) => embeddedClient(cfg, settings, sessions);
   // Sessions on one data directory run in parallel: ingest's inserts (writer), detection of
   // the previous batch (detector), detection's summaries and alerts (publisher, a pool: a cycle
@@ -129,6 +141,17 @@ export function createStore(cfg: Config = config()): Store {
     },
     "embedded",
   );
+}
+
+/**
+ * What the embedded engine starts with that no query can set. Merges yield the CPU: a merge
+ * thread runs at CLICKHOUSE_MERGE_NICE while it merges (os_threads_nice_value_merge_mutate), so on
+ * a busy machine a merge of what ingest wrote waits for the next insert, detection's writes and
+ * the API's reads instead of slowing them down, and takes the CPU they leave. Like the scanner's
+ * os_thread_priority below; in server mode it is the server's setting of the same name.
+ */
+function engineArguments(cfg: Config): string[] {
+  return [`--os_threads_nice_value_merge_mutate=${cfg.CLICKHOUSE_MERGE_NICE}`];
 }
 
 function closing(sessions: Omit<Store, "mode" | "close">, mode: Store["mode"]): Store {

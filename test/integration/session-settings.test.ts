@@ -39,6 +39,23 @@ describe("settings of calls on one session", () => {
 });
 
 /**
+ * The embedded engine starts with what no query can set (lib/store/clickhouse.ts,
+ * engineArguments): its merge threads yield the CPU at CLICKHOUSE_MERGE_NICE.
+ */
+describe("the embedded engine's start-up arguments", () => {
+  it("runs merges at the configured nice value, on every session of the store", async () => {
+    const s = temporaryStore("engine", { CLICKHOUSE_MERGE_NICE: "7" });
+    try {
+      const nice = async (client: Store["writer"]) =>
+        (await queryRows<{ v: string }>(client, "test", "SELECT value AS v FROM system.server_settings WHERE name = 'os_threads_nice_value_merge_mutate'"))[0].v;
+      expect([await nice(s.writer), await nice(s.reader), await nice(s.scanner)]).toEqual(["7", "7", "7"]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+/**
  * Query parameters are bound on the session as param_<name> settings (lib/store/session-pool.ts,
  * bindParameters), not by chdb's binder: every value must reach the query exactly as given,
  * whatever it contains, never as SQL, and a later call must never see an earlier call's value.
