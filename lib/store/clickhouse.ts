@@ -147,8 +147,9 @@ function embeddedStore(cfg: Config): Store {
  * What the embedded engine starts with that no query can set. Merges yield the CPU: a merge
  * thread runs at CLICKHOUSE_MERGE_NICE while it merges (os_threads_nice_value_merge_mutate), so on
  * a busy machine a merge of what ingest wrote waits for the next insert, detection's writes and
- * the API's reads instead of slowing them down, and takes the CPU they leave. Like the scanner's
- * os_thread_priority below; in server mode it is the server's setting of the same name.
+ * the API's reads instead of slowing them down, and takes the CPU they leave (as derivation
+ * scans do through BACKGROUND_SETTINGS). A ClickHouse server has the setting in its own
+ * configuration.
  */
 function engineArguments(cfg: Config): string[] {
   return [`--os_threads_nice_value_merge_mutate=${cfg.CLICKHOUSE_MERGE_NICE}`];
