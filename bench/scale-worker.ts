@@ -6,6 +6,8 @@
  *                  incident in progress (bench/scale-incident.ts), restart time, reads at that
  *                  size (bench/scale-reads.ts), and RSS sampled every second throughout.
  * Prints one result line (bench/scale-util.ts) for the parent, bench/scale.ts.
+ *   BENCH_INGEST_ONLY=1  stop after ingest and report its rate and the process's CPU (all its
+ *                        threads, ended ones included): what bench/scale-ab.ts compares.
  */
 import { startWorker } from "@/ingest/worker";
 import { startAllocationSampling } from "./alloc-sampling";
@@ -53,6 +55,7 @@ async function main() {
   if (phase === "b") for (const session of ["writer", "detector", "publisher", "scanner"] as const) profile.wrap(session, store()[session]);
   rss.enter("ingest");
   const cpuBefore = threadCpuSeconds();
+  const processCpuBefore = process.cpuUsage();
   const stopSampling = await startAllocationSampling(process.env.BENCH_WORKER_ALLOC, `scale-${phase}`);
   let worker = await startWorker();
   const ingest = await watchIngest(
@@ -66,6 +69,15 @@ async function main() {
   // phases side by side say what detection adds.
   progress(`phase ${phase}: CPU by thread during ingest: ${threadCpuDelta(cpuBefore, threadCpuSeconds())}`);
   await stopSampling();
+  if (process.env.BENCH_INGEST_ONLY === "1") {
+    const cpu = process.cpuUsage(processCpuBefore);
+    const prepared = worker.engine.preparedCounts();
+    await worker.stop();
+    await offsets.close();
+    emitResult({ ingest, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMaxMb: mb(rss.maxOf("ingest")), prepared });
+    await closeStore();
+    process.exit(0);
+  }
   if (phase === "a") {
     const stored = await count("SELECT count() AS n FROM events");
     await worker.stop();

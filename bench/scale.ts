@@ -20,64 +20,17 @@
  *   BENCH_WORKER_NODE_FLAGS="--trace-gc" npm run bench:scale   (more node flags for each phase's worker)
  *   BENCH_WORKER_ALLOC=/tmp/alloc npm run bench:scale   (where each phase's worker allocates during ingest: bench/alloc-sampling.ts)
  */
-import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
-import { Partitioners } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
-import { createKafka, ensureTopics } from "@/lib/kafka";
+import { createKafka } from "@/lib/kafka";
 import { benchEnvironment, fmt } from "./common";
-import { Expected, plan, sizesFromEnv, stream } from "./scale-data";
-import { parseResult, progress } from "./scale-util";
+import { Expected, plan, sizesFromEnv } from "./scale-data";
+import { produce, runPhase } from "./scale-phases";
+import { progress } from "./scale-util";
 import { summary, type PhaseA, type PhaseB } from "./scale-summary";
 
-// kafkajs 2.2 groups a send's messages per partition by copying the group's array for every
-// message (producer/groupMessagesPerPartition.js): a send costs the square of its size, so
-// many mid-sized sends in flight beat a few big ones (measured: 2,500 × 16 vs 10,000 × 6).
-const CHUNK = Number(process.env.BENCH_PRODUCE_CHUNK ?? 2_500);
-const IN_FLIGHT = 16;
 /** Phase A runs again after B, as the second half of the reference (see above). */
 const REFERENCE_AFTER = process.env.BENCH_REFERENCE_AFTER !== "0";
-
-async function produce(withControl: boolean, expected?: Expected): Promise<{ messages: number; seconds: number }> {
-  const cfg = config();
-  const kafka = createKafka(cfg, "-bench-scale");
-  await ensureTopics(kafka, cfg);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  const t0 = performance.now();
-  const inflight: Promise<unknown>[] = [];
-  let messages = 0;
-  for (const chunk of stream(plan(sizesFromEnv()), withControl, CHUNK, expected)) {
-    inflight.push(producer.send({ topic: cfg.KAFKA_TOPIC, messages: chunk, acks: 1 }));
-    messages += chunk.length;
-    if (inflight.length >= IN_FLIGHT) await inflight.shift();
-  }
-  await Promise.all(inflight);
-  await producer.disconnect();
-  return { messages, seconds: (performance.now() - t0) / 1000 };
-}
-
-function runPhase<T>(phase: "a" | "b"): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const profile = process.env.BENCH_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : [];
-    const flags = (process.env.BENCH_WORKER_NODE_FLAGS ?? "").split(" ").filter(Boolean);
-    const child = spawn(process.execPath, [...profile, ...flags, "--max-semi-space-size=64", "--import", "tsx", "bench/scale-worker.ts"], {
-      env: { ...process.env, SCALE_PHASE: phase },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d;
-      // Anything but the result line (logs) is passed on.
-      for (const line of d.toString().split("\n")) if (line && !line.startsWith("SCALE_RESULT ")) process.stderr.write(line + "\n");
-    });
-    child.once("exit", (code) => {
-      const result = parseResult<T>(out);
-      if (code === 0 && result) resolve(result);
-      else reject(new Error(`phase ${phase} exited with code ${code}${result ? "" : " without a result"}`));
-    });
-  });
-}
 
 async function dropTopic(): Promise<void> {
   const cfg = config();
