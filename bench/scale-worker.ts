@@ -69,23 +69,20 @@ async function main() {
   // phases side by side say what detection adds.
   progress(`phase ${phase}: CPU by thread during ingest: ${threadCpuDelta(cpuBefore, threadCpuSeconds())}`);
   await stopSampling();
+  /** Stops the worker, hands the parent its result line and exits. */
+  const finish = async (result: object): Promise<never> => {
+    await worker.stop();
+    await offsets.close();
+    rss.stop();
+    emitResult(result);
+    await closeStore();
+    process.exit(0);
+  };
   if (process.env.BENCH_INGEST_ONLY === "1") {
     const cpu = process.cpuUsage(processCpuBefore);
-    const prepared = worker.engine.preparedCounts();
-    await worker.stop();
-    await offsets.close();
-    emitResult({ ingest, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMaxMb: mb(rss.maxOf("ingest")), prepared });
-    await closeStore();
-    process.exit(0);
+    return finish({ ingest, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMaxMb: mb(rss.maxOf("ingest")), prepared: worker.engine.preparedCounts() });
   }
-  if (phase === "a") {
-    const stored = await count("SELECT count() AS n FROM events");
-    await worker.stop();
-    await offsets.close();
-    emitResult({ ingest, stored, rssMaxMb: mb(rss.maxOf("ingest")) });
-    await closeStore();
-    process.exit(0);
-  }
+  if (phase === "a") return finish({ ingest, stored: await count("SELECT count() AS n FROM events"), rssMaxMb: mb(rss.maxOf("ingest")) });
 
   const ingestProfile = profile.top(12);
   progress(`phase b: ClickHouse time of the worker during ingest:\n${ingestProfile.join("\n")}`);
@@ -125,10 +122,7 @@ async function main() {
   rss.enter("reads");
   const r = await reads(p);
   const rssEnd = rss.sample();
-  await worker.stop();
-  await offsets.close();
-  rss.stop();
-  emitResult({
+  await finish({
     ingest,
     pendingAtIngestEnd,
     prepared,
@@ -148,8 +142,6 @@ async function main() {
       endMb: mb(rssEnd),
     },
   });
-  await closeStore();
-  process.exit(0);
 }
 
 main().catch((err) => {
