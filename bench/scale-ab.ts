@@ -9,8 +9,10 @@
  * `BENCH_AB_TOPIC: "reference"` runs it on the week without control events (bench:scale's
  * phase A) instead of the incident week. Each run starts a fresh data directory and consumer
  * group, ingests the whole topic (bench/scale-worker.ts, BENCH_INGEST_ONLY) and reports its
- * rate and the CPU its process used (every thread, ended ones included). Rounds alternate the
- * order of the variants (ABC, CBA, ABC, …).
+ * rate, the CPU its process used (every thread, ended ones included) and the embedded engine's
+ * counts of its work (queries, rows selected, inserted and merged: bench/engine-counters.ts),
+ * which, unlike seconds, barely move with the host. Rounds alternate the order of the variants
+ * (ABC, CBA, ABC, …). A variant's BENCH_WORKER_NODE_FLAGS are its worker's Node.js flags.
  *   BENCH_EVENTS=2000000 BENCH_AB_ROUNDS=3 \
  *   BENCH_AB_VARIANTS='{"reference":{"BENCH_AB_TOPIC":"reference"},"incident":{},"pause 30 s":{"DETECTION_BACKLOG_PAUSE_MS":"30000"}}' \
  *   npm run bench:scale:ab
@@ -22,6 +24,7 @@ import { z } from "zod";
 import { config, resetConfig } from "@/lib/config";
 import type { PreparedCounts } from "@/lib/detection/prepared-counts";
 import { benchEnvironment, fmt } from "./common";
+import { describeCounters, meanCounters, type EngineCounters } from "./engine-counters";
 import { Expected, plan, sizesFromEnv } from "./scale-data";
 import { produce, runPhase } from "./scale-phases";
 import { progress } from "./scale-util";
@@ -34,6 +37,7 @@ interface IngestOnly {
   cpuSeconds: number;
   rssMaxMb: number;
   prepared: PreparedCounts;
+  engine: EngineCounters;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -75,7 +79,7 @@ async function main() {
         // Derivations vary from run to run with where flush boundaries fall: they explain part of a run's CPU.
         const derived = Object.values(r.prepared.derived).reduce((a, b) => a + b, 0);
         progress(
-          `round ${round + 1} ${name}: ${fmt(r.ingest.rate)} events/s over ${r.ingest.seconds.toFixed(1)} s, CPU ${r.cpuSeconds.toFixed(1)} s, RSS max ${fmt(r.rssMaxMb)} MB, ${fmt(derived)} derivations`,
+          `round ${round + 1} ${name}: ${fmt(r.ingest.rate)} events/s over ${r.ingest.seconds.toFixed(1)} s, CPU ${r.cpuSeconds.toFixed(1)} s, RSS max ${fmt(r.rssMaxMb)} MB, ${fmt(derived)} derivations; ${describeCounters(r.engine)}`,
         );
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
@@ -93,6 +97,13 @@ async function main() {
     console.log(
       `  ${name.padEnd(24)} ${fmt(rate).padStart(7)} events/s [${runs.map((r) => fmt(r.ingest.rate)).join(", ")}]  CPU ${cpu.toFixed(1)} s [${runs.map((r) => r.cpuSeconds.toFixed(1)).join(", ")}]${against}`,
     );
+  }
+  // The engine's counts move little with the host: they say what work a variant adds.
+  console.log(`engine's work per run (mean; × of ${names[0]}):`);
+  const firstCounters = meanCounters(first.map((r) => r.engine));
+  for (const name of names) {
+    const counters = meanCounters(results.get(name)!.map((r) => r.engine));
+    console.log(`  ${name.padEnd(24)} ${describeCounters(counters, name === names[0] ? undefined : firstCounters)}`);
   }
   process.exit(0);
 }

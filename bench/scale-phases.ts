@@ -40,7 +40,8 @@ export async function produce(withControl: boolean, expected?: Expected): Promis
 export function runPhase<T>(phase: "a" | "b", env: Record<string, string> = {}): Promise<T> {
   return new Promise((resolve, reject) => {
     const profile = process.env.BENCH_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : [];
-    const flags = (process.env.BENCH_WORKER_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+    // A variant may set its own (bench/scale-ab.ts): `env` wins over this process's environment.
+    const flags = (env.BENCH_WORKER_NODE_FLAGS ?? process.env.BENCH_WORKER_NODE_FLAGS ?? "").split(" ").filter(Boolean);
     const child = spawn(process.execPath, [...profile, ...flags, "--max-semi-space-size=64", "--import", "tsx", "bench/scale-worker.ts"], {
       env: { ...process.env, ...env, SCALE_PHASE: phase },
       stdio: ["ignore", "pipe", "inherit"],

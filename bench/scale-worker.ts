@@ -6,8 +6,9 @@
  *                  incident in progress (bench/scale-incident.ts), restart time, reads at that
  *                  size (bench/scale-reads.ts), and RSS sampled every second throughout.
  * Prints one result line (bench/scale-util.ts) for the parent, bench/scale.ts.
- *   BENCH_INGEST_ONLY=1  stop after ingest and report its rate and the process's CPU (all its
- *                        threads, ended ones included): what bench/scale-ab.ts compares.
+ *   BENCH_INGEST_ONLY=1  stop after ingest and report its rate, the process's CPU (all its
+ *                        threads, ended ones included) and the engine's counts of its work
+ *                        (bench/engine-counters.ts): what bench/scale-ab.ts compares.
  */
 import { startWorker } from "@/ingest/worker";
 import { startAllocationSampling } from "./alloc-sampling";
@@ -19,6 +20,7 @@ import { reads } from "./scale-reads";
 import { CallProfile } from "./scale-profile";
 import { emitResult, mb, Offsets, progress, RssSampler, sleep, watchIngest } from "./scale-util";
 import { threadCpuDelta, threadCpuSeconds } from "./common";
+import { countersDelta, readEngineCounters } from "./engine-counters";
 
 const phase = process.env.SCALE_PHASE ?? "a";
 /** Phase B's ingest and derivations are cut off after these (the figures then say so), so that a slow engine still gives a report. */
@@ -56,6 +58,7 @@ async function main() {
   rss.enter("ingest");
   const cpuBefore = threadCpuSeconds();
   const processCpuBefore = process.cpuUsage();
+  const countersBefore = await readEngineCounters(store().reader);
   const stopSampling = await startAllocationSampling(process.env.BENCH_WORKER_ALLOC, `scale-${phase}`);
   let worker = await startWorker();
   const ingest = await watchIngest(
@@ -80,7 +83,8 @@ async function main() {
   };
   if (process.env.BENCH_INGEST_ONLY === "1") {
     const cpu = process.cpuUsage(processCpuBefore);
-    return finish({ ingest, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMaxMb: mb(rss.maxOf("ingest")), prepared: worker.engine.preparedCounts() });
+    const engine = countersDelta(countersBefore, await readEngineCounters(store().reader));
+    return finish({ ingest, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMaxMb: mb(rss.maxOf("ingest")), prepared: worker.engine.preparedCounts(), engine });
   }
   if (phase === "a") return finish({ ingest, stored: await count("SELECT count() AS n FROM events"), rssMaxMb: mb(rss.maxOf("ingest")) });
 
