@@ -58,7 +58,9 @@ async function main() {
   rss.enter("ingest");
   const cpuBefore = threadCpuSeconds();
   const processCpuBefore = process.cpuUsage();
-  const countersBefore = await readEngineCounters(store().reader);
+  const ingestOnly = process.env.BENCH_INGEST_ONLY === "1";
+  // Only the ingest-only run reports them (bench/scale-ab.ts).
+  const countersBefore = ingestOnly ? await readEngineCounters(store().reader) : null;
   const stopSampling = await startAllocationSampling(process.env.BENCH_WORKER_ALLOC, `scale-${phase}`);
   let worker = await startWorker();
   const ingest = await watchIngest(
@@ -81,7 +83,7 @@ async function main() {
     await closeStore();
     process.exit(0);
   };
-  if (process.env.BENCH_INGEST_ONLY === "1") {
+  if (countersBefore) {
     const cpu = process.cpuUsage(processCpuBefore);
     const engine = countersDelta(countersBefore, await readEngineCounters(store().reader));
     return finish({ ingest, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMaxMb: mb(rss.maxOf("ingest")), prepared: worker.engine.preparedCounts(), engine });
