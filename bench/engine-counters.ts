@@ -14,6 +14,8 @@ import { fmt } from "./common";
 
 /** The counters compared, and how each is printed. */
 const COUNTERS = {
+  // As the engine counts them: a call's settings (the chdb connection sends them as statements
+  // before the query) count apart, about two per call.
   Query: "queries",
   SelectedRows: "rows selected",
   InsertedRows: "rows inserted",
