@@ -59,7 +59,7 @@ async function main() {
   const cpuBefore = threadCpuSeconds();
   const processCpuBefore = process.cpuUsage();
   const ingestOnly = process.env.BENCH_INGEST_ONLY === "1";
-  // Only the ingest-only run reports them (bench/scale-ab.ts).
+  // The engine's counts of its work so far: only the ingest-only run reports them (bench/scale-ab.ts).
   const countersBefore = ingestOnly ? await readEngineCounters(store().reader) : null;
   const stopSampling = await startAllocationSampling(process.env.BENCH_WORKER_ALLOC, `scale-${phase}`);
   let worker = await startWorker();
@@ -83,9 +83,9 @@ async function main() {
     await closeStore();
     process.exit(0);
   };
-  if (countersBefore) {
+  if (ingestOnly) {
     const cpu = process.cpuUsage(processCpuBefore);
-    const engine = countersDelta(countersBefore, await readEngineCounters(store().reader));
+    const engine = countersDelta(countersBefore!, await readEngineCounters(store().reader));
     return finish({ ingest, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMaxMb: mb(rss.maxOf("ingest")), prepared: worker.engine.preparedCounts(), engine });
   }
   if (phase === "a") return finish({ ingest, stored: await count("SELECT count() AS n FROM events"), rssMaxMb: mb(rss.maxOf("ingest")) });
