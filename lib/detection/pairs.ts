@@ -66,20 +66,22 @@ type PairKey = { revocation_id: string; event_id: string; generation: number };
 /** The key columns of a pair row, in the order of its TabSeparated fields: all a tombstone sends. */
 const KEY_COLUMNS: [string, ...string[]] = ["revocation_id", "event_id", "generation", "version", "is_deleted"];
 
-/** One kind of pair row: its is_deleted, its columns, and its fields after the key (TabSeparated). */
+/** One kind of pair row: its is_deleted, its columns, and how it adds its fields after the key (escaped). */
 interface RowKind<T extends PairKey> {
   isDeleted: 0 | 1;
   columns: [string, ...string[]];
-  rest: (row: T) => string;
+  addFields: (row: T, fields: string[]) => void;
 }
 
 const NEW_PAIRS: RowKind<MatchedPair> = {
   isDeleted: 0,
   columns: [...KEY_COLUMNS, "violation", "via", "time", "agent_id", "pipeline_id", "session_id", "credential_id", "layer", "action", "resource", "decision", "sensitivity"],
-  rest: (p) =>
-    `\t${p.violation}\t${[p.via, p.time, p.agent_id, p.pipeline_id, p.session_id, p.credential_id, p.layer, p.action, p.resource, p.decision, p.sensitivity].map(tsvField).join("\t")}`,
+  addFields: (p, fields) => {
+    fields.push(String(p.violation), tsvField(p.via), tsvField(p.time), tsvField(p.agent_id), tsvField(p.pipeline_id), tsvField(p.session_id));
+    fields.push(tsvField(p.credential_id), tsvField(p.layer), tsvField(p.action), tsvField(p.resource), tsvField(p.decision), tsvField(p.sensitivity));
+  },
 };
-const TOMBSTONES: RowKind<PairKey> = { isDeleted: 1, columns: KEY_COLUMNS, rest: () => "" };
+const TOMBSTONES: RowKind<PairKey> = { isDeleted: 1, columns: KEY_COLUMNS, addFields: () => {} };
 
 /**
  * Inserts pair rows, all new pairs or all tombstones, as TabSeparated bytes (ClickHouse parses
@@ -96,14 +98,20 @@ async function insertPairRows<T extends PairKey>(
   rows: T[],
   comment: string,
 ): Promise<void> {
-  const version = nextVersion();
+  const versionField = String(nextVersion());
+  const isDeletedField = String(kind.isDeleted);
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK);
     const token = createHash("sha256");
     for (const key of chunk.map((r) => `${kind.isDeleted}\u0000${r.revocation_id}\u0000${r.event_id}\u0000${r.generation}`).sort()) token.update(key + "\n");
     const body = new TsvBytes();
+    // One array of fields, joined once per row (as ingest/event-writer.ts, toTsvRow, does).
+    const fields: string[] = [];
     for (const r of chunk) {
-      body.add(`${tsvField(r.revocation_id)}\t${tsvField(r.event_id)}\t${r.generation}\t${version}\t${kind.isDeleted}${kind.rest(r)}\n`);
+      fields.length = 0;
+      fields.push(tsvField(r.revocation_id), tsvField(r.event_id), String(r.generation), versionField, isDeletedField);
+      kind.addFields(r, fields);
+      body.addLine(fields.join("\t"));
     }
     await insertBytes(client, "post_revocation_actions", kind.columns, body.bytes(), { comment, deduplicationToken: token.digest("hex") });
   }

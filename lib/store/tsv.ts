@@ -47,6 +47,14 @@ export class TsvBytes {
     this.rows++;
   }
 
+  /** One row, its fields already escaped and joined by tabs, without its "\n" (added here, not by concatenating). */
+  addLine(row: string): void {
+    this.reserve(row.length * 3 + 1);
+    this.length += this.buf.write(row, this.length, "utf8");
+    this.buf[this.length++] = 0x0a;
+    this.rows++;
+  }
+
   /**
    * One row whose last field is given as bytes (a message as received, kept whole): `head`
    * holds the fields before it, escaped, each followed by "\t". The bytes are escaped as bytes:

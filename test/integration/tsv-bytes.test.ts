@@ -8,6 +8,7 @@ import type { MatchedPair } from "@/lib/detection/matcher";
 /**
  * A kept OTLP export is written into TabSeparated rows as bytes (lib/store/tsv.ts,
  * addWithBytes): whatever characters it holds, ClickHouse stores exactly the message received.
+ * Rows given as strings, with or without their newline (add, addLine), keep every character too.
  */
 describe("TabSeparated rows with a field given as bytes", () => {
   let s: Store;
@@ -27,11 +28,13 @@ describe("TabSeparated rows with a field given as bytes", () => {
     };
     const rows = new TsvBytes();
     for (const [id, text] of Object.entries(messages)) rows.addWithBytes(`${tsvField(id)}\t`, Buffer.from(text, "utf8"));
+    // A row given without its newline (the events' and the pairs' rows): the buffer ends it.
+    rows.addLine(`${tsvField("as a line")}\t${tsvField("ünï\r\ncødé")}`);
     rows.add(`${tsvField("as a string\t")}\t${tsvField("a\tb\nc\\")}\n`);
-    expect(rows.rows).toBe(5);
+    expect(rows.rows).toBe(6);
     await insertBytes(s.writer, "kept", ["id", "payload"], rows.bytes(), { comment: "test" });
     const stored = await queryRows<{ id: string; payload: string }>(s.reader, "test", "SELECT id, payload FROM kept ORDER BY id");
-    expect(Object.fromEntries(stored.map((r) => [r.id, r.payload]))).toEqual({ ...messages, "as a string\t": "a\tb\nc\\" });
+    expect(Object.fromEntries(stored.map((r) => [r.id, r.payload]))).toEqual({ ...messages, "as a string\t": "a\tb\nc\\", "as a line": "ünï\r\ncødé" });
   });
 });
 
