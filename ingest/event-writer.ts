@@ -166,14 +166,14 @@ export function toTsvRow(row: EventRow, columns: readonly Column[] = COLUMNS): s
       const attrs = v as Record<string, string>;
       let m = "";
       for (const k in attrs) m += (m ? "," : "") + quotedString(k) + ":" + quotedString(attrs[k]);
-      rowFields[i] = m ? `{${m}}` : "{}";
+      rowFields[i] = `{${m}}`;
     } else if (v === null) {
       rowFields[i] = "\\N";
     } else if (v === undefined) {
       // Optional provenance a row does not carry (an event not posted through the API).
       rowFields[i] = "";
     } else {
-      rowFields[i] = typeof v === "string" ? tsvField(v) : tsvField(String(v));
+      rowFields[i] = tsvField(String(v));
     }
   }
   return rowFields.join("\t");
