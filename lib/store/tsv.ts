@@ -49,10 +49,9 @@ export class TsvBytes {
 
   /** One row, its fields already escaped and joined by tabs, without its "\n" (added here, not by concatenating). */
   addLine(row: string): void {
-    this.reserve(row.length * 3 + 1);
-    this.length += this.buf.write(row, this.length, "utf8");
+    this.add(row);
+    this.reserve(1);
     this.buf[this.length++] = 0x0a;
-    this.rows++;
   }
 
   /**
