@@ -8,7 +8,8 @@
  * Prints one result line (bench/scale-util.ts) for the parent, bench/scale.ts.
  *   BENCH_INGEST_ONLY=1  stop after ingest and report its rate, the process's CPU (all its
  *                        threads, ended ones included) and the engine's counts of its work
- *                        (bench/engine-counters.ts): what bench/scale-ab.ts compares.
+ *                        (bench/engine-counters.ts): what bench/scale-ab.ts compares. It also
+ *                        prints the ClickHouse time of each call (bench/scale-profile.ts).
  */
 import { startWorker } from "@/ingest/worker";
 import { startAllocationSampling } from "./alloc-sampling";
@@ -52,7 +53,8 @@ async function main() {
   const offsets = await Offsets.open();
   const total = await offsets.end();
   progress(`phase ${phase}: ${total.toLocaleString("en-US")} messages on the topic; starting the worker`);
-  // Only phase B's figures need it; phase A stays uninstrumented as the reference.
+  // Only phase B's figures need it; phase A stays uninstrumented as the reference (bench:scale:ab
+  // runs every variant as phase b, so all of them are instrumented alike).
   const profile = new CallProfile();
   if (phase === "b") for (const session of ["writer", "detector", "publisher", "scanner"] as const) profile.wrap(session, store()[session]);
   rss.enter("ingest");
@@ -84,6 +86,9 @@ async function main() {
     process.exit(0);
   };
   if (ingestOnly) {
+    // Every variant of bench:scale:ab runs as phase b, so each prints where its sessions spent
+    // their time: the two weeks' lists side by side say which calls the incident adds.
+    progress(`phase ${phase}: ClickHouse time of the worker during ingest:\n${profile.top(25).join("\n")}`);
     const cpu = process.cpuUsage(processCpuBefore);
     const engine = countersDelta(countersBefore!, await readEngineCounters(store().reader));
     return finish({ ingest, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMaxMb: mb(rss.maxOf("ingest")), prepared: worker.engine.preparedCounts(), engine });
