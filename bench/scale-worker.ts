@@ -86,8 +86,7 @@ async function main() {
     process.exit(0);
   };
   if (ingestOnly) {
-    // Every variant of bench:scale:ab runs as phase b, so each prints where its sessions spent
-    // their time: the two weeks' lists side by side say which calls the incident adds.
+    // Side by side, the variants' lists say which calls the incident week adds.
     progress(`phase ${phase}: ClickHouse time of the worker during ingest:\n${profile.top(25).join("\n")}`);
     const cpu = process.cpuUsage(processCpuBefore);
     const engine = countersDelta(countersBefore!, await readEngineCounters(store().reader));
