@@ -13,6 +13,7 @@ import type { DetectionEngine } from "@/lib/detection/engine";
 import { createKafka } from "@/lib/kafka";
 import { queryRows, store } from "@/lib/store/clickhouse";
 import { agentId, childCredential, pipelineId, rootCredential, subAgentId, type Plan } from "./scale-data";
+import { RoundPoller } from "./round-poller";
 import { percentile, progress, sleep, type Offsets } from "./scale-util";
 
 const RATE = Number(process.env.BENCH_RATE ?? 10_000);
@@ -55,46 +56,19 @@ function offenders(p: Plan): Offender[] {
 }
 
 /**
- * Watches for injected violations to become visible to readers, with one query per round for
- * all of them (alerts FINAL by primary key, on the API's reader): polling each injection on its
- * own would load the engine under test with thousands of queries a second.
+ * Whether injected violations are visible to readers: one query per round for all of them
+ * (alerts FINAL by primary key, on the API's reader, bench/round-poller.ts).
  */
-class Visibility {
-  private readonly waiting = new Map<string, { alert: string; time: string; resolve: (seen: boolean) => void }>();
-  private running = false;
-
-  /** Resolves true once `alert` shows a violation at `time` or later, false after TIMEOUT_MS. */
-  seen(key: string, alert: string, time: string): Promise<boolean> {
-    return new Promise((resolve) => {
-      this.waiting.set(key, { alert, time, resolve });
-      setTimeout(() => {
-        if (this.waiting.delete(key)) resolve(false);
-      }, TIMEOUT_MS);
-      if (!this.running) void this.poll();
-    });
-  }
-
-  private async poll(): Promise<void> {
-    this.running = true;
-    while (this.waiting.size) {
-      const alerts = [...new Set([...this.waiting.values()].map((w) => w.alert))];
-      const rows = await queryRows<{ id: string; last: string }>(
-        store().reader,
-        "bench:scale:alerts",
-        "SELECT id, last_violation_at AS last FROM alerts FINAL WHERE id IN {ids:Array(String)}",
-        { ids: alerts },
-      );
-      const latest = new Map(rows.map((r) => [r.id, Date.parse(r.last)]));
-      for (const [key, w] of this.waiting) {
-        if ((latest.get(w.alert) ?? -Infinity) >= Date.parse(w.time)) {
-          this.waiting.delete(key);
-          w.resolve(true);
-        }
-      }
-      await sleep(POLL_MS);
-    }
-    this.running = false;
-  }
+async function visibleViolations(waiting: Map<string, { alert: string; time: string }>): Promise<string[]> {
+  const alerts = [...new Set([...waiting.values()].map((w) => w.alert))];
+  const rows = await queryRows<{ id: string; last: string }>(
+    store().reader,
+    "bench:scale:alerts",
+    "SELECT id, last_violation_at AS last FROM alerts FINAL WHERE id IN {ids:Array(String)}",
+    { ids: alerts },
+  );
+  const latest = new Map(rows.map((r) => [r.id, Date.parse(r.last)]));
+  return [...waiting].filter(([, w]) => (latest.get(w.alert) ?? -Infinity) >= Date.parse(w.time)).map(([key]) => key);
 }
 
 export async function incident(p: Plan, offsets: Offsets, engine: DetectionEngine) {
@@ -116,7 +90,7 @@ export async function incident(p: Plan, offsets: Offsets, engine: DetectionEngin
   const latency: number[] = [];
   let timeouts = 0;
   const pending: Promise<void>[] = [];
-  const visibility = new Visibility();
+  const visibility = new RoundPoller(visibleViolations, POLL_MS, TIMEOUT_MS);
   for (let i = 0; i < INJECTIONS; i++) {
     const o = who[i % who.length];
     const time = new Date().toISOString();
@@ -127,7 +101,7 @@ export async function incident(p: Plan, offsets: Offsets, engine: DetectionEngin
     const sentAt = performance.now();
     await producer.send({ topic: cfg.KAFKA_TOPIC, messages: [{ key: o.agent, value }] });
     pending.push(
-      visibility.seen(String(i), o.alert, time).then((seen) => (seen ? void latency.push(performance.now() - sentAt) : void timeouts++)),
+      visibility.wait(String(i), { alert: o.alert, time }).then((seenAt) => (seenAt === null ? void timeouts++ : void latency.push(seenAt - sentAt))),
     );
     await sleep(Math.max(0, EVERY_MS - (performance.now() - sentAt)));
   }

@@ -122,6 +122,23 @@ export class AlertStore {
     return rows.filter((r) => Number(r.is_deleted) === 0).map(({ is_deleted: _d, ...alert }) => alert);
   }
 
+  /**
+   * The current row of each of these alerts (deleted ones left out) with its version. A change
+   * writes its history row and then its alert row with one version (write()), so an alert row
+   * whose version is below a change's seq is from before that change: the webhook fan-out
+   * waits for the newer one rather than send the change with the old figures.
+   */
+  async currentWithVersions(ids: string[]): Promise<Map<string, { alert: Alert; version: number }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await queryRows<Alert & { version: number | string }>(
+      this.client,
+      "alerts:current",
+      `SELECT ${ALERT_COLUMNS}, version FROM alerts FINAL WHERE id IN {ids:Array(String)}`,
+      { ids },
+    );
+    return new Map(rows.map(({ version, ...alert }) => [alert.id, { alert, version: Number(version) }]));
+  }
+
   async get(id: string): Promise<Alert | null> {
     const rows = await queryRows<Alert>(this.client, "alerts:get", `SELECT ${ALERT_COLUMNS} FROM alerts FINAL WHERE id = {id:String}`, { id });
     return rows[0] ?? null;

@@ -231,6 +231,58 @@ describe("webhook delivery", () => {
     expect((receiver.received.at(-1)!.verified as { type: string }).type).toBe("webhook.test");
   });
 
+  it("sends a change with its own figures when the dispatcher reads it before its alert row is written", async () => {
+    const path = "/race";
+    const created = await call(webhooksRoute.POST as never, "/api/v1/webhooks", { method: "POST", body: { url: `http://127.0.0.1:${receiver.port}${path}` } });
+    expect(created.status).toBe(201);
+    secrets[path] = (await json(created)).secret;
+    const dispatcher = new WebhookDispatcher({ reader: store().reader, writer: store().writer });
+    running.push(dispatcher);
+    await dispatcher.start();
+    const emit = (h: unknown) => alertBus().emit("changes", h as never);
+    const sent = (type: string) =>
+      [...receiver.uniqueIds(path).values()]
+        .map((r) => r.verified as { type: string; alert: { id: string; violation_count: number; last_violation_at: string } })
+        .filter((p) => p.alert.id === derived("rev-race", "r1").id && p.type === type);
+
+    emit(await alerts().reconcile("rev-race", [derived("rev-race", "r1")]));
+    await eventually(async () => sent("alert.created").length === 1, 10_000, "the alert's creation");
+
+    // The next change writes its history row (the outbox) and then its alert row; the alert
+    // row is held back here, so that a dispatcher pass runs in between, as under load.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const writer = store().writer;
+    const slowAlertRows = new Proxy(writer, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== "insert") return typeof value === "function" ? value.bind(target) : value;
+        return async (params: { table: string }) => {
+          if (params.table === "alerts") await held;
+          return value.call(target, params);
+        };
+      },
+    });
+    const update = new AlertStore(slowAlertRows).reconcile("rev-race", [
+      derived("rev-race", "r1", { violation_count: 7, last_violation_at: "2026-11-01T12:05:00.000Z" }),
+    ]);
+    await eventually(
+      async () => (await queryRows(store().reader, "test", "SELECT 1 FROM alert_history WHERE alert_id = {a:String} AND kind = 'updated'", { a: derived("rev-race", "r1").id })).length > 0,
+      10_000,
+      "the update's history row",
+    );
+    dispatcher.kick(true);
+    await dispatcher.idle();
+    // Not sent with the figures of the alert row before it (1 violation).
+    expect(sent("alert.updated")).toEqual([]);
+
+    release();
+    emit(await update);
+    await eventually(async () => sent("alert.updated").length === 1, 10_000, "the update, once its alert row is written");
+    expect(sent("alert.updated")[0].alert).toMatchObject({ violation_count: 7, last_violation_at: "2026-11-01T12:05:00.000Z" });
+    await dispatcher.stop();
+  });
+
   it("refuses private and metadata addresses when an endpoint is created", async () => {
     for (const url of ["http://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook", "http://[::ffff:192.168.0.1]/x", "ftp://127.0.0.1/x", "http://user:pw@127.0.0.1/x"]) {
       const res = await call(webhooksRoute.POST as never, "/api/v1/webhooks", { method: "POST", body: { url } });

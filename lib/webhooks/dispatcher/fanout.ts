@@ -4,7 +4,7 @@
  * webhook_deliveries before anything is sent. Delivery ids are derived from (endpoint,
  * alert, change seq), so re-reading a change (lookback, restart) records nothing twice.
  */
-import type { Alert, AlertChangeKind, AlertStore } from "../../alerts/store";
+import type { AlertChangeKind, AlertStore } from "../../alerts/store";
 import { deliveryId, type Delivery, type DeliveryStore } from "../deliveries";
 import { endpointMatches, type EndpointWithSecret } from "../endpoints";
 
@@ -44,10 +44,12 @@ export function newDelivery(fields: Pick<Delivery, "endpoint_id" | "id" | "alert
 
 /**
  * Records the deliveries for `changes`; returns how many were new, and the changes whose
- * alert could not be read. The alert store writes a change to alert_history before the alert
- * row itself (lib/alerts/store.ts), so a pass can see a change whose alert is not there yet:
- * such a change is left for a later pass, never dropped. (An alert withdrawn since has no
- * row either; its changes are tried again only while they are within the outbox lookback.)
+ * alert could not be read as of that change. The alert store writes a change to alert_history
+ * before the alert row itself, both with one version (lib/alerts/store.ts), so a pass can see
+ * a change whose alert row is not written yet: absent (a new alert), or an older version, whose
+ * figures (counts, last violation) are not the change's. Such a change is left for a later
+ * pass, never dropped nor sent with the old figures. (An alert withdrawn since has no row
+ * either; its changes are tried again only while they are within the outbox lookback.)
  */
 export async function fanOut(
   changes: OutboxRow[],
@@ -59,16 +61,16 @@ export async function fanOut(
   const sendable = changes.filter((c) => eventTypeFor(c.kind) !== null);
   const unresolved: OutboxRow[] = [];
   if (enabled.length === 0 || sendable.length === 0) return { recorded: 0, unresolved };
-  const byId = new Map<string, Alert | null>();
-  for (const id of new Set(sendable.map((c) => c.alert_id))) byId.set(id, await alerts.get(id));
+  const current = await alerts.currentWithVersions([...new Set(sendable.map((c) => c.alert_id))]);
   const now = new Date().toISOString();
   const candidates: Delivery[] = [];
   for (const change of sendable) {
-    const alert = byId.get(change.alert_id);
-    if (!alert) {
+    const stored = current.get(change.alert_id);
+    if (!stored || stored.version < Number(change.seq)) {
       unresolved.push(change);
       continue;
     }
+    const { alert } = stored;
     const type = eventTypeFor(change.kind)!;
     const payload = JSON.stringify({ type, timestamp: change.at, alert });
     for (const e of enabled) {

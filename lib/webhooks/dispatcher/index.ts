@@ -127,6 +127,9 @@ export class WebhookDispatcher {
       await this.outbox.read(lookback, async (changes) => {
         const { recorded, unresolved } = await fanOut(changes, endpoints, this.alerts, this.deliveries);
         if (recorded) this.log.debug({ deliveries: recorded }, "webhook deliveries recorded");
+        // A change whose alert row was not written yet is behind the cursor by the next pass:
+        // that pass (kicked when the writer announces its changes) looks back for it.
+        if (unresolved.length) this.lookbackRequested = true;
         return unresolved;
       });
       await this.dispatchDue(endpoints);
