@@ -88,11 +88,9 @@ if (!dev && !args.has("--no-build") && buildIsStale()) {
 }
 
 const next = path.join(root, "node_modules/next/dist/bin/next");
-// A 64 MiB young generation: ingest allocates a few short-lived objects per event, and with
-// V8's default semi-space the scavenger ran often enough to cost ~20% of throughput
-// (bench:ingest: ~55k → ~69k events/s). V8 flags hold for every isolate of the process, so the
-// ingest thread gets it too (its new space grows to 128 MiB, measured).
-const app = run(process.execPath, ["--max-semi-space-size=64", next, dev ? "dev" : "start", "-p", port]);
+// No V8 flags: the ingest thread sets its own young generation (ingest/in-app.ts), and the main
+// thread, which serves requests, keeps V8's default, whose scavenges pause it for less.
+const app = run(process.execPath, [next, dev ? "dev" : "start", "-p", port]);
 // The app ending on its own (crash, OOM kill, SIGKILL) stops everything else too, and
 // `npm start` reports it with a non-zero exit code.
 app.once("exit", (code, signal) => {
