@@ -52,8 +52,9 @@ export interface IngestThread {
  * gives (192 = 3 × 64, measured with v8.getHeapSpaceStatistics()). Ingest allocates a few
  * short-lived objects per event, and with V8's default the scavenger ran often enough to cost
  * ~20% of its throughput (bench:ingest: ~55k → ~69k events/s). Set for this thread alone: the
- * main thread serves requests, and its scavenges, which pause every handler, stay short with
- * V8's default (bench:lookup: longest pause 52–80 → 28–29 ms, docs/BENCHMARKS.md).
+ * main thread serves requests, and its scavenges, which pause every handler, stay shorter with
+ * V8's default (bench:lookup, five pairs of runs: longest pause 43–80 → 25–42 ms,
+ * docs/BENCHMARKS.md "2026-12-01, night").
  */
 const INGEST_YOUNG_GENERATION_MB = 192;
 
