@@ -28,6 +28,7 @@ import * as alertRoute from "@/app/api/v1/alerts/[id]/route";
 import * as webhooksRoute from "@/app/api/v1/webhooks/route";
 import { benchEnvironment } from "./common";
 import { RoundPoller } from "./round-poller";
+import { percentile } from "./scale-util";
 
 const RATE = Number(process.env.BENCH_RATE ?? 10_000);
 const INJECTIONS = Number(process.env.BENCH_INJECTIONS ?? 100);
@@ -83,11 +84,6 @@ async function violationsShownByApi(waiting: Map<string, Injection>, key: string
     if (res.status === 200 && Date.parse((await res.json()).last_violation_at) >= Date.parse(w.time)) shown.push(k);
   }
   return shown;
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
 async function main() {
