@@ -22,8 +22,8 @@
  * (npm run bench:scale). Small inserts are limited upstream too: the consumer asks the broker
  * to hold a fetch until it has 64 KiB or INGEST_FLUSH_MS passed.
  *
- * add() resolves when the rows were handed over, and waits (back-pressure) while more than
- * INGEST_BATCH_SIZE rows are queued. The returned `stored` promise settles when those rows
+ * add() resolves when the rows were handed over, and waits (back-pressure) while a full flush
+ * is queued (see full()). The returned `stored` promise settles when those rows
  * are stored and detection has run on them, which is when their offsets may be committed.
  */
 import type { DeadLetter } from "./dead-letters";
@@ -52,9 +52,17 @@ export interface FlushStages<P, T> {
 
 type Settle = { resolve: () => void; reject: (e: unknown) => void };
 
+/**
+ * Dead letters wait for a flush like rows do, each holding its message's bytes: more than this
+ * many bytes of them waiting count as a full flush (back-pressure, and the next flush is taken).
+ */
+const MAX_WAITING_LETTER_BYTES = 64 * 1024 * 1024;
+
 export class Batcher<P = unknown, T = unknown> {
   private rows: EventRow[] = [];
   private letters: DeadLetter[] = [];
+  /** The bytes of the waiting letters' messages (see MAX_WAITING_LETTER_BYTES). */
+  private letterBytes = 0;
   private stored: ({ promise: Promise<void> } & Settle) | null = null;
   private running: Promise<void> | null = null;
   /** The store of the last flush that entered that stage, until it settles. */
@@ -79,11 +87,14 @@ export class Batcher<P = unknown, T = unknown> {
 
   /** Queues rows; resolves (after back-pressure) with a promise of their being stored. */
   async add(rows: EventRow[], letters: DeadLetter[]): Promise<{ stored: Promise<void> }> {
-    while (this.rows.length >= this.maxRows) await new Promise<void>((r) => this.roomWaiters.push(r));
+    while (this.full()) await new Promise<void>((r) => this.roomWaiters.push(r));
     for (const r of rows) this.rows.push(r);
-    for (const l of letters) this.letters.push(l);
+    for (const l of letters) {
+      this.letters.push(l);
+      this.letterBytes += (l.value?.length ?? 0) + (l.key?.length ?? 0);
+    }
     // A full flush is waiting: the loop may take it while the previous one is stored.
-    if (this.rows.length >= this.maxRows) this.stageChanged();
+    if (this.full()) this.stageChanged();
     if (!this.stored) {
       let resolve!: () => void, reject!: (e: unknown) => void;
       const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
@@ -105,11 +116,12 @@ export class Batcher<P = unknown, T = unknown> {
   private async loop(): Promise<void> {
     while (this.stored) {
       // While a flush is stored, rows gather for the next one, up to a full flush.
-      while (this.storeInProgress && this.rows.length < this.maxRows && !this.failed) await this.nextStageChange();
+      while (this.storeInProgress && !this.full() && !this.failed) await this.nextStageChange();
       const batch: Flush = { rows: this.rows, letters: this.letters };
       const done = this.stored;
       this.rows = [];
       this.letters = [];
+      this.letterBytes = 0;
       this.stored = null;
       this.roomWaiters.splice(0).forEach((w) => w());
       if (this.failed) {
@@ -137,6 +149,15 @@ export class Batcher<P = unknown, T = unknown> {
       this.storing = this.store(prepared, done);
     }
     this.running = null;
+  }
+
+  /**
+   * Whether what waits makes a full flush: INGEST_BATCH_SIZE rows and dead letters together, or
+   * MAX_WAITING_LETTER_BYTES of letters. Letters count too: a stream of bad messages while a
+   * flush is stored would otherwise pile up without back-pressure, each holding its bytes.
+   */
+  private full(): boolean {
+    return this.rows.length + this.letters.length >= this.maxRows || this.letterBytes >= MAX_WAITING_LETTER_BYTES;
   }
 
   /** Whether another flush will reach detection soon: one is being prepared or stored, or rows wait for the next. */

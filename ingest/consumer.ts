@@ -263,12 +263,16 @@ export class IngestConsumer implements EventIntake {
 
   /**
    * Each stage of a flush is retried until it succeeds (or the worker stops): later batches
-   * must never be committed past one that was not stored and evaluated.
+   * must never be committed past one that was not stored and evaluated. A failure pauses the
+   * consumer; the stage's success resumes it, whichever stage it was (a detection that failed
+   * on the last flush in flight has no later store to resume it).
    */
   private async untilDone<T>(stage: string, rows: number, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        const result = await fn();
+        if (attempt > 1 && this.status.paused && !this.stopping) this.resume();
+        return result;
       } catch (err) {
         if (this.stopping && attempt > 3) throw err;
         // The process is exiting and has closed this thread's sessions: nothing left to retry.
@@ -325,7 +329,7 @@ export class IngestConsumer implements EventIntake {
     if (!this.status.paused && this.consumer) {
       this.status.paused = true;
       this.pauseTopic();
-      this.log.warn({ attempt }, "ClickHouse unavailable: consumer paused");
+      this.log.warn({ attempt }, "a flush cannot be stored or evaluated: consumer paused while it is retried");
     }
     await this.heartbeat?.().catch(() => {});
   }
@@ -338,7 +342,7 @@ export class IngestConsumer implements EventIntake {
     } catch {
       // Not running (between a crash and its restart): a restarted consumer fetches anyway.
     }
-    this.log.info("ClickHouse back: consumer resumed");
+    this.log.info("the flush went through: consumer resumed");
   }
 
   /** kafkajs throws when the consumer is not running (after a crash): nothing to pause then. */

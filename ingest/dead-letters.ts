@@ -44,11 +44,13 @@ export const STORED_PAYLOAD_BYTES = 64 * 1024;
 /** Keys are agent ids: a longer one is cut (its hash is not needed to find the agent). */
 const MAX_KEY_BYTES = 4 * 1024;
 /**
- * Letters are produced in requests of at most this many payload bytes: all letters of a
- * request go to the one dead-letter partition, and the broker limits a partition's batch
- * (2 MiB on the project's broker, 1 MiB by Kafka's default).
+ * Letters are produced in requests of at most this many bytes (payload, key and headers): all
+ * letters of a request go to the one dead-letter partition, and the broker limits a
+ * partition's batch (2 MiB on the project's broker, 1 MiB by Kafka's default).
  */
 const REQUEST_BYTES = 768 * 1024;
+/** A record's framing and its fixed headers' names and values, beyond the reason and source topic (~250 bytes). */
+const RECORD_OVERHEAD_BYTES = 512;
 
 interface Prepared {
   letter: DeadLetter;
@@ -128,7 +130,11 @@ function chunks(prepared: Prepared[]): Prepared[][] {
   let current: Prepared[] = [];
   let size = 0;
   for (const p of prepared) {
-    const bytes = Math.min(p.bytes, MAX_EVENT_BYTES);
+    // Headers count too: the letters of empty messages, counted as 0 bytes, once filled one
+    // request past the broker's limit, and each was then produced on its own (8,000 requests).
+    const { letter: l } = p;
+    const bytes =
+      Math.min(p.bytes, MAX_EVENT_BYTES) + Math.min(l.key?.length ?? 0, MAX_KEY_BYTES) + Buffer.byteLength(l.reason) + Buffer.byteLength(l.topic) + RECORD_OVERHEAD_BYTES;
     if (current.length && size + bytes > REQUEST_BYTES) {
       out.push(current);
       current = [];

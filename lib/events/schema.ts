@@ -213,10 +213,15 @@ export function normalise(e: TelemetryEvent): StoredEvent {
   const attributes: Record<string, string> = {};
   if (e.attributes) for (const k in e.attributes) attributes[k] = String(e.attributes[k]);
   for (const k in e) {
-    // Unknown top-level fields survive as attributes (prefixed so they cannot shadow real ones).
+    // Unknown top-level fields survive as attributes, prefixed so that they cannot shadow real
+    // ones; a producer's own attribute of that name keeps its value, and the field takes the
+    // name with one more "_" in front until it is free (docs/EVENTS.md).
     if (KNOWN_FIELDS.has(k)) continue;
     const v = (e as Record<string, unknown>)[k];
-    if (v !== undefined) attributes[`_extra.${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    if (v === undefined) continue;
+    let name = `_extra.${k}`;
+    while (name in attributes) name = `_${name}`;
+    attributes[name] = typeof v === "string" ? v : JSON.stringify(v);
   }
   const isRevocationLike = e.type === "revocation" || e.type === "reinstatement";
   return {

@@ -4,6 +4,7 @@ import { createKafka } from "@/lib/kafka";
 import { config } from "@/lib/config";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { startWorker, type Worker } from "@/ingest/worker";
+import { DeadLetterSink, kafkaLetter } from "@/ingest/dead-letters";
 import { actionEvent, configureTestStack, count, eventually, produceJson, testProducer, waitUntilConsumed, type TestStack } from "../helpers/stack";
 
 /**
@@ -59,4 +60,33 @@ describe("dead letters of oversized messages", () => {
     expect(seen.map((l) => Number(l.headers["revenant-original-bytes"] ?? l.size)).sort()).toEqual(big.map((b) => Buffer.byteLength(b)).sort());
     expect(seen.some((l) => l.headers["revenant-truncated"] === "true")).toBe(true);
   }, 180_000);
+
+  it("produces the letters of many empty messages in a few requests, each one the broker takes", async () => {
+    const kafkaProducer = createKafka(config(), "-test-sink").producer();
+    await kafkaProducer.connect();
+    const requests: number[] = [];
+    const counting = new Proxy(kafkaProducer, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== "send") return typeof value === "function" ? value.bind(target) : value;
+        return (record: { messages: unknown[] }) => {
+          requests.push(record.messages.length);
+          return value.call(target, record);
+        };
+      },
+    });
+    // Each letter is a few hundred bytes of headers around no payload at all.
+    const letters = Array.from({ length: 8_000 }, (_, i) =>
+      kafkaLetter({ topic: `${stack.topic}.empty`, partition: 0, offset: String(i) }, null, null, "empty message: not a JSON object"),
+    );
+    try {
+      await new DeadLetterSink(counting, store().writer, stack.dlqTopic).send(letters);
+    } finally {
+      await kafkaProducer.disconnect();
+    }
+    // A few requests, none refused (a refused one is followed by one request per letter).
+    expect(requests.reduce((a, b) => a + b, 0)).toBe(letters.length);
+    expect(requests.length).toBeLessThan(20);
+    expect(await count("SELECT count() FROM dead_letters FINAL WHERE topic = {t:String}", { t: `${stack.topic}.empty` })).toBe(letters.length);
+  }, 120_000);
 });

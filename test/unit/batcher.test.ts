@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Batcher, type Flush } from "@/ingest/batcher";
+import type { DeadLetter } from "@/ingest/dead-letters";
 import type { EventRow } from "@/ingest/event-writer";
 
 const row = (id: string) => ({ event_id: id }) as EventRow;
@@ -209,6 +210,48 @@ describe("Batcher", () => {
     open("detect x1,y2,x3");
     await batcher.drain();
     expect(settled).toEqual(["x1", "y2", "x3"]);
+  });
+
+  /** Hands `batcher` letters one at a time until one is not taken within a few turns; returns how many were. */
+  async function lettersTakenBeforeBackPressure(batcher: Batcher<string, string>, letter: (i: number) => DeadLetter, upTo: number) {
+    for (let i = 0; i < upTo; i++) {
+      let handedOver = false;
+      void batcher.add([], [letter(i)]).then(() => (handedOver = true));
+      await settle();
+      if (!handedOver) return i;
+    }
+    return upTo;
+  }
+
+  it("holds back dead letters while a flush is stored, as it holds back rows", async () => {
+    const log: string[] = [];
+    const { stages, open } = gatedStages(log);
+    const batcher = new Batcher<string, string>(10, stages);
+    await batcher.add([row("a")], []);
+    await settle();
+    expect(log).toEqual(["prepare a", "store a"]);
+    // Bad messages keep coming while "a" is stored: one full flush of them is prepared and
+    // waits for the store, the next one gathers, and then add() waits for room.
+    const letter = (i: number): DeadLetter => ({ origin: "kafka", topic: "t", partition: 0, offset: String(i), key: null, value: Buffer.alloc(1024), reason: "not JSON" });
+    expect(await lettersTakenBeforeBackPressure(batcher, letter, 100)).toBe(20);
+    // Room again once "a" is stored and the prepared flush moves on to its store.
+    let handedOver = false;
+    void batcher.add([], [letter(100)]).then(() => (handedOver = true));
+    open("store a");
+    await settle();
+    expect(handedOver).toBe(true);
+  });
+
+  it("counts 64 MiB of waiting letters as a full flush", async () => {
+    const log: string[] = [];
+    const { stages } = gatedStages(log);
+    const batcher = new Batcher<string, string>(20_000, stages);
+    await batcher.add([row("a")], []);
+    await settle();
+    // Messages of 8 MiB: eight make a flush's worth of bytes, taken to wait for the store; eight
+    // more gather, and the next one waits.
+    const big = (i: number): DeadLetter => ({ origin: "kafka", topic: "t", partition: 0, offset: String(i), key: null, value: Buffer.alloc(8 * 1024 * 1024), reason: "too large" });
+    expect(await lettersTakenBeforeBackPressure(batcher, big, 40)).toBe(16);
   });
 
   it("fails every later flush once a stage failed for good", async () => {

@@ -61,6 +61,11 @@ describe("schema v1", () => {
     expect(r.ok && r.event.attributes).toEqual({ retries: "3", "_extra.tenant": "acme" });
   });
 
+  it("never lets an unknown field replace an attribute the producer sent under the same name", () => {
+    const r = validateEvent({ ...action, ticket: "JIRA-2", attributes: { "_extra.ticket": "JIRA-1", "__extra.ticket": "JIRA-0" } });
+    expect(r.ok && r.event.attributes).toEqual({ "_extra.ticket": "JIRA-1", "__extra.ticket": "JIRA-0", "___extra.ticket": "JIRA-2" });
+  });
+
   it("gives dead-letter reasons for bytes that are not an event", () => {
     expect(decodeMessage(Buffer.from("{nope"))).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid JSON/) });
     expect(decodeMessage(Buffer.from("[1]"))).toMatchObject({ ok: false, reason: expect.stringMatching(/one JSON object/) });
