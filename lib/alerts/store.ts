@@ -139,6 +139,22 @@ export class AlertStore {
     return new Map(rows.map(({ version, ...alert }) => [alert.id, { alert, version: Number(version) }]));
   }
 
+  /**
+   * The status changes (raised, reopened, acknowledged, resolved, withdrawn) of these alerts,
+   * oldest first, by primary key: what the webhook fan-out reads to tell whether a status
+   * change took effect (lib/webhooks/dispatcher/fanout.ts, tookEffect).
+   */
+  async statusChanges(ids: string[]): Promise<AlertHistoryEntry[]> {
+    if (ids.length === 0) return [];
+    return queryRows<AlertHistoryEntry>(
+      this.client,
+      "alerts:statusChanges",
+      `SELECT alert_id, at, seq, kind, from_status, to_status, actor, comment, violation_count
+       FROM alert_history WHERE alert_id IN {ids:Array(String)} AND kind != 'updated' ORDER BY alert_id, at, seq`,
+      { ids },
+    );
+  }
+
   async get(id: string): Promise<Alert | null> {
     const rows = await queryRows<Alert>(this.client, "alerts:get", `SELECT ${ALERT_COLUMNS} FROM alerts FINAL WHERE id = {id:String}`, { id });
     return rows[0] ?? null;
@@ -262,6 +278,9 @@ export class AlertStore {
   private async setStatusLocked(id: string, status: AlertStatus, actor: string, comment: string): Promise<Alert | null> {
     const old = await this.get(id);
     if (!old) return null;
+    // The status it has already (a double click, a client's retry): nothing changes, and
+    // nothing is announced again.
+    if (old.status === status) return old;
     const now = this.now();
     const next: Alert = { ...old, status, updated_at: now, status_changed_at: now };
     const version = nextVersion();

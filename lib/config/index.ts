@@ -232,8 +232,12 @@ const schema = z.object({
   /** First retry delay; each further retry doubles it (with jitter) up to the maximum. Tests lower it. */
   REVENANT_WEBHOOK_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(5_000),
   REVENANT_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(60 * 60 * 1000),
-  /** Failed deliveries are retried for this long after they were created (docs/WEBHOOKS.md: at least 24 h). */
-  REVENANT_WEBHOOK_RETRY_HOURS: z.coerce.number().positive().default(25),
+  /**
+   * Failed deliveries are retried for this long after they were created (docs/WEBHOOKS.md: at
+   * least 24 h). At most 28 days: deliveries are dropped 30 days after they were recorded
+   * (lib/store/migrations/105_webhook_delivery_ttl.sql).
+   */
+  REVENANT_WEBHOOK_RETRY_HOURS: z.coerce.number().positive().max(28 * 24).default(25),
   /** Fallback poll of the outbox and of due retries; new alert changes wake the dispatcher at once. */
   REVENANT_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(1_000),
   /** A new SSF signing key is made when the newest is this old; older keys stay in the JWKS while their SETs may still be delivered. */

@@ -78,14 +78,18 @@ export class DeliveryStore {
     await insertRows(this.writer, "webhook_deliveries", [{ ...d, version: Math.max(nextVersion(), d.seq + 1) }], { comment: "webhooks:save" });
   }
 
-  async due(limit: number, exclude: string[]): Promise<Delivery[]> {
+  /**
+   * The due deliveries, oldest due first: at most `limit`, at most `perEndpoint` of any one
+   * endpoint, none of the `exclude`d deliveries nor of the `busy` endpoints.
+   */
+  async due(limit: number, exclude: string[], perEndpoint = limit, busy: string[] = []): Promise<Delivery[]> {
     return queryRows<Delivery>(
       this.reader,
       "webhooks:due",
       `SELECT ${COLUMNS} FROM webhook_deliveries FINAL
-       WHERE status = 'pending' AND next_attempt_at <= now64(3) AND id NOT IN {exclude:Array(String)}
-       ORDER BY next_attempt_at LIMIT {limit:UInt32}`,
-      { limit, exclude },
+       WHERE status = 'pending' AND next_attempt_at <= now64(3) AND id NOT IN {exclude:Array(String)} AND endpoint_id NOT IN {busy:Array(String)}
+       ORDER BY next_attempt_at LIMIT {perEndpoint:UInt32} BY endpoint_id LIMIT {limit:UInt32}`,
+      { limit, exclude, perEndpoint, busy },
     );
   }
 

@@ -87,7 +87,8 @@ export class EndpointStore {
    * Secrets are decrypted here (lib/auth/secret-box.ts); they are stored encrypted. An
    * endpoint whose secret cannot be opened (its key is no longer configured) keeps its
    * place with an empty secret: its deliveries are still recorded, and every attempt fails
-   * (signing refuses an empty secret) until the key is back, while other endpoints go on.
+   * unsent, backing off like any failure (lib/webhooks/dispatcher/attempt.ts), until the key
+   * is back, while other endpoints go on.
    */
   async listWithSecrets(): Promise<EndpointWithSecret[]> {
     const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:listSecrets", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);

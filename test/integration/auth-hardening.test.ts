@@ -200,6 +200,11 @@ describe("settings", () => {
     expect(() => parseConfig({ REVENANT_SECRET_KEY: "too-short" })).toThrow(/REVENANT_SECRET_KEY/);
   });
 
+  it("refuses webhook retries longer than deliveries are kept (30 days)", () => {
+    expect(parseConfig({ REVENANT_WEBHOOK_RETRY_HOURS: "672" }).REVENANT_WEBHOOK_RETRY_HOURS).toBe(672);
+    expect(() => parseConfig({ REVENANT_WEBHOOK_RETRY_HOURS: "720" })).toThrow(/REVENANT_WEBHOOK_RETRY_HOURS/);
+  });
+
   it("creates the embedded data directory readable by its owner only", () => {
     expect(statSync(config().chdbPath).mode & 0o777).toBe(0o700);
     expect(config().chdbPath.startsWith(stack.dataDir)).toBe(true);

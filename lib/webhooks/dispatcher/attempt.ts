@@ -28,6 +28,12 @@ function signedHeaders(d: Delivery, secret: string, ts: Date): Record<string, st
   };
 }
 
+/**
+ * Why an attempt was not sent: the endpoint's secret could not be decrypted and is empty
+ * (lib/webhooks/endpoints.ts, listWithSecrets), e.g. REVENANT_SECRET_KEY is not the key it was stored with.
+ */
+export const UNSIGNABLE = "not sent: the endpoint's signing secret cannot be decrypted (is REVENANT_SECRET_KEY the key it was stored with?)";
+
 /** The delivery's state after an attempt that ended with `result` at `now`. */
 export function nextState(d: Delivery, result: AttemptResult, sentAt: string, now: Date, cfg: Config, random?: () => number): Delivery {
   const attempts = d.attempts + 1;
@@ -65,7 +71,12 @@ export async function attemptDelivery(
 ): Promise<{ next: Delivery; result: AttemptResult; sentAt: string }> {
   const ts = new Date();
   const sentAt = ts.toISOString();
-  const result = await sendOnce({ url: endpoint.url, body: d.payload, timeoutMs: cfg.REVENANT_WEBHOOK_TIMEOUT_MS, allow, lookup, headers: signedHeaders(d, endpoint.secret, ts) });
+  // An attempt that cannot be signed fails like one the receiver refused, so that it backs off
+  // and gives up as any other: had it thrown, it would be tried again on every pass, and
+  // sixteen of them held every dispatch slot while other endpoints' deliveries waited.
+  const result = endpoint.secret
+    ? await sendOnce({ url: endpoint.url, body: d.payload, timeoutMs: cfg.REVENANT_WEBHOOK_TIMEOUT_MS, allow, lookup, headers: signedHeaders(d, endpoint.secret, ts) })
+    : { ok: false, statusCode: null, error: UNSIGNABLE, durationMs: 0, remoteAddress: null };
   const next = nextState(d, result, sentAt, new Date(), cfg, random);
   const attempt: Attempt = {
     endpoint_id: d.endpoint_id,

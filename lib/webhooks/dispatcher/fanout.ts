@@ -4,7 +4,7 @@
  * webhook_deliveries before anything is sent. Delivery ids are derived from (endpoint,
  * alert, change seq), so re-reading a change (lookback, restart) records nothing twice.
  */
-import type { AlertChangeKind, AlertStore } from "../../alerts/store";
+import type { Alert, AlertChangeKind, AlertHistoryEntry, AlertStore } from "../../alerts/store";
 import { deliveryId, type Delivery, type DeliveryStore } from "../deliveries";
 import { endpointMatches, type EndpointWithSecret } from "../endpoints";
 
@@ -24,6 +24,35 @@ export function eventTypeFor(kind: AlertChangeKind | string): WebhookEventType |
   if (kind === "resolved") return "alert.resolved";
   if (kind === "withdrawn") return null;
   return "alert.updated";
+}
+
+const STATUS_KINDS = new Set<string>(["acknowledged", "resolved", "reopened"]);
+
+/**
+ * Whether a change took effect, judged by the alert's current row (as of the change or later)
+ * and, for a status change followed by another, the alert's status changes (`statusChanges`,
+ * oldest first; asked only then). A change's
+ * history row is written before its alert row (lib/alerts/store.ts, write()), so a failed or
+ * interrupted second insert leaves in the outbox a change that never happened:
+ * - a raise whose alert row was never written and that the retry raised again: the alert was
+ *   created by the later raise, not by this one;
+ * - a status change whose alert row was never written (an analyst's PATCH that failed): the
+ *   alert's status_changed_at is older than the change, or, when a later status change moved
+ *   it on, that later change started from another status than this one set.
+ * Such a change is not sent: it would be a second `alert.created` under another webhook-id, or
+ * an `alert.resolved` of an alert that stayed open.
+ */
+export function tookEffect(change: OutboxRow, alert: Pick<Alert, "created_at" | "status_changed_at">, statusChanges: () => AlertHistoryEntry[]): boolean {
+  const at = Date.parse(change.at);
+  if (change.kind === "raised") return Date.parse(alert.created_at) === at;
+  if (!STATUS_KINDS.has(change.kind)) return true;
+  const changedAt = Date.parse(alert.status_changed_at);
+  if (changedAt === at) return true;
+  if (changedAt < at) return false;
+  const history = statusChanges();
+  const own = history.findIndex((h) => Number(h.seq) === Number(change.seq));
+  const next = history[own + 1];
+  return own < 0 || !next || next.from_status === history[own].to_status;
 }
 
 /** A new pending delivery of `payload` to one endpoint, due now. */
@@ -49,7 +78,8 @@ export function newDelivery(fields: Pick<Delivery, "endpoint_id" | "id" | "alert
  * a change whose alert row is not written yet: absent (a new alert), or an older version, whose
  * figures (counts, last violation) are not the change's. Such a change is left for a later
  * pass, never dropped nor sent with the old figures. (An alert withdrawn since has no row
- * either; its changes are tried again only while they are within the outbox lookback.)
+ * either; its changes are tried again only while they are within the outbox lookback.) A
+ * change that never took effect (tookEffect) is handled without a delivery.
  */
 export async function fanOut(
   changes: OutboxRow[],
@@ -62,6 +92,10 @@ export async function fanOut(
   const unresolved: OutboxRow[] = [];
   if (enabled.length === 0 || sendable.length === 0) return { recorded: 0, unresolved };
   const current = await alerts.currentWithVersions([...new Set(sendable.map((c) => c.alert_id))]);
+  // Read only for status changes that a later status change followed (rare): see tookEffect.
+  const followed = sendable.filter((c) => STATUS_KINDS.has(c.kind) && Date.parse(current.get(c.alert_id)?.alert.status_changed_at ?? "") > Date.parse(c.at));
+  const history = new Map<string, AlertHistoryEntry[]>();
+  for (const h of await alerts.statusChanges([...new Set(followed.map((c) => c.alert_id))])) history.set(h.alert_id, [...(history.get(h.alert_id) ?? []), h]);
   const now = new Date().toISOString();
   const candidates: Delivery[] = [];
   for (const change of sendable) {
@@ -71,6 +105,7 @@ export async function fanOut(
       continue;
     }
     const { alert } = stored;
+    if (!tookEffect(change, alert, () => history.get(change.alert_id) ?? [])) continue;
     const type = eventTypeFor(change.kind)!;
     const payload = JSON.stringify({ type, timestamp: change.at, alert });
     for (const e of enabled) {

@@ -38,6 +38,11 @@ export { LOOKBACK_US } from "./outbox";
 export { sendTestDelivery, testOutcome, type TestDeliveryOutcome } from "./test-delivery";
 export { webhookEvents, type AttemptEvent } from "./attempt-events";
 
+/** The most attempts one endpoint may have in flight: half of all, at least one. */
+export function perEndpointLimit(concurrency: number): number {
+  return Math.max(1, Math.floor(concurrency / 2));
+}
+
 export interface DispatcherOptions {
   cfg?: Config;
   reader: ClickHouseClient;
@@ -56,6 +61,8 @@ export class WebhookDispatcher {
   private readonly allow: Allowlist;
   private readonly log = logger().child({ component: "webhooks" });
   private readonly inflight = new Map<string, Promise<void>>();
+  /** The endpoint of each delivery in flight (see dispatchDue). */
+  private readonly inflightEndpoint = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private pollTimer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
@@ -138,17 +145,30 @@ export class WebhookDispatcher {
     }
   }
 
+  /**
+   * Starts due deliveries, up to REVENANT_WEBHOOK_CONCURRENCY at once and at most half of that
+   * (perEndpointLimit) for any one endpoint: a receiver that hangs until the timeout, with many
+   * deliveries due, would otherwise hold every slot while the other endpoints' deliveries wait.
+   */
   private async dispatchDue(endpoints: EndpointWithSecret[]): Promise<void> {
     const capacity = this.cfg.REVENANT_WEBHOOK_CONCURRENCY - this.inflight.size;
     if (capacity <= 0 || this.stopped) return;
-    const due = await this.deliveries.due(capacity, [...this.inflight.keys()]);
+    const perEndpoint = perEndpointLimit(this.cfg.REVENANT_WEBHOOK_CONCURRENCY);
+    const busy = new Map<string, number>();
+    for (const endpointId of this.inflightEndpoint.values()) busy.set(endpointId, (busy.get(endpointId) ?? 0) + 1);
+    const full = [...busy].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
+    const due = await this.deliveries.due(capacity, [...this.inflight.keys()], perEndpoint, full);
     const byId = new Map(endpoints.map((e) => [e.id, e]));
     for (const d of due) {
       if (this.inflight.has(d.id)) continue;
+      if ((busy.get(d.endpoint_id) ?? 0) >= perEndpoint) continue;
+      busy.set(d.endpoint_id, (busy.get(d.endpoint_id) ?? 0) + 1);
+      this.inflightEndpoint.set(d.id, d.endpoint_id);
       const p = this.attempt(d, byId.get(d.endpoint_id) ?? null)
         .catch((err: Error) => this.log.error({ delivery_id: d.id, err: err.message }, "webhook attempt could not be saved"))
         .finally(() => {
           this.inflight.delete(d.id);
+          this.inflightEndpoint.delete(d.id);
           this.kick();
         });
       this.inflight.set(d.id, p);
