@@ -59,6 +59,7 @@ function checkDeclaredSize(req: Request): void {
 
 export interface RouteContext<P> {
   principal: Principal | null;
+  /** The path's dynamic segments, decoded once by Next.js: used as given, never decoded again (an id may hold a "%"). */
   params: P;
 }
 

@@ -87,9 +87,11 @@ export async function getPipeline(client: ClickHouseClient, pipelineId: string) 
     queryRows<{ agent_id: string; layer: string; violations: number; blocked: number }>(
       client,
       "api:pipeline:matrix",
+      // The members' actions in this pipeline only: a member also working in another pipeline
+      // leaks or enforces there, not here (as the revocations above count this pipeline's only).
       `SELECT agent_id, layer, countIf(violation) AS violations, countIf(NOT violation) AS blocked
-       FROM post_revocation_actions FINAL WHERE agent_id IN {ids:Array(String)} GROUP BY agent_id, layer`,
-      { ids: agentIds },
+       FROM post_revocation_actions FINAL WHERE agent_id IN {ids:Array(String)} AND pipeline_id = {p:String} GROUP BY agent_id, layer`,
+      { ids: agentIds, p: pipelineId },
     ),
     credentialsOf(client, "pipeline", pipelineId),
   ]);

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { PostRevocationAction } from "../detection/types";
 import { cursorTime, decodeCursor, decodeIds, encodeIds, page, type CursorKey } from "../http/cursor";
 import { boolParam, cursorParam, idParam, limitParam, timeParam } from "../http/params";
+import { logger } from "../log";
 import { queryRows, timeBound } from "../store/clickhouse";
 import { Conditions } from "./conditions";
 
@@ -132,7 +133,15 @@ export function exportStream(client: ClickHouseClient, f: PairFilters, format: "
     // pull() runs only when the client has taken what was sent: back-pressure reaches
     // ClickHouse, one page at a time.
     async pull(controller) {
-      const next = await pages.next();
+      let next: IteratorResult<PostRevocationAction[]>;
+      try {
+        next = await pages.next();
+      } catch (err) {
+        // The status (200) and the rows so far are sent: erroring the stream aborts the
+        // response, so the client sees a cut transfer rather than a complete-looking file.
+        logger().error({ err: (err as Error).message, format }, "export failed part-way; response aborted");
+        throw err;
+      }
       if (next.done) {
         if (first && format === "csv") controller.enqueue(encoder.encode(stringify([], { header: true, columns: [...PAIR_COLUMNS] })));
         controller.close();

@@ -2,7 +2,8 @@
  * The sign-in edge on the real production server (`next start`, see playwright.config.ts):
  * what only a real server can show. The server stamps the connecting peer, so a forged
  * X-Forwarded-For does not become the audited address; the public health answer is
- * short; and a crafted `?next=` cannot send a person off-site after signing in.
+ * short; a crafted `?next=` cannot send a person off-site after signing in; and ids in the
+ * path are decoded once.
  */
 import { expect, request as playwrightRequest, test, type Browser, type BrowserContext } from "@playwright/test";
 
@@ -30,6 +31,18 @@ test("a forged X-Forwarded-For is not the address that gets limited and audited"
   } finally {
     await anon.dispose();
   }
+});
+
+test("ids in the path reach the handlers decoded once: a percent sign is part of the id", async ({ request }) => {
+  // The server decodes "%25" to "%": decoded again, the id would be malformed (a 500) or another
+  // agent's ("a%41" read as "aA"). Unknown ids answer 404 with the API's error body.
+  for (const path of ["/api/v1/agents/no-such-agent-100%25", "/api/v1/agents/no-such-a%2541", "/api/v1/credentials/no-such-100%25/status"]) {
+    const res = await request.get(path);
+    expect(res.status(), path).not.toBe(500);
+    if (res.status() !== 200) expect((await res.json()).error, path).toBeTruthy();
+  }
+  const missing = await request.get("/api/v1/agents/no-such-agent-100%25");
+  expect(missing.status()).toBe(404);
 });
 
 test("a crafted ?next= keeps the browser on this origin after signing in", async ({ browser, baseURL }) => {

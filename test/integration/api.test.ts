@@ -167,6 +167,8 @@ describe("API v1", () => {
       ["/api/v1/post-revocation-actions?limit=5000", "limit"],
       ["/api/v1/post-revocation-actions?decision=maybe", "decision"],
       ["/api/v1/post-revocation-actions?from=yesterday", "from"],
+      // No offset: which time zone would it be in? Not the server's.
+      ["/api/v1/post-revocation-actions?to=2026-06-01T10:00:00", "to"],
       ["/api/v1/post-revocation-actions?cursor=garbage", "cursor"],
       ["/api/v1/alerts?status=closed", "status"],
     ];

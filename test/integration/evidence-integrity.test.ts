@@ -65,7 +65,8 @@ async function post(key: string, body: unknown): Promise<Response> {
 async function detail(key: string, id: string): Promise<Response> {
   return (await route("events/[event_id]")).GET(
     new Request(`http://localhost/api/v1/events/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${key}` } }),
-    { params: Promise.resolve({ event_id: encodeURIComponent(id) }) },
+    // As Next.js hands it over: decoded once from the path.
+    { params: Promise.resolve({ event_id: id }) },
   );
 }
 

@@ -11,7 +11,7 @@ export const dynamic = "force-dynamic";
  * conflicts quote whatever their senders posted.
  */
 export const GET = apiRoute<{ event_id: string }>("analyst", async (_req, { params }) => {
-  const detail = await eventDetail(store().reader, decodeURIComponent(params.event_id));
+  const detail = await eventDetail(store().reader, params.event_id);
   if (!detail) throw notFound("event");
   return Response.json(detail);
 });

@@ -6,7 +6,7 @@ import { store } from "@/lib/store/clickhouse";
 export const dynamic = "force-dynamic";
 
 export const GET = apiRoute<{ pipeline_id: string }>("viewer", async (_req, { params }) => {
-  const pipeline = await getPipeline(store().reader, decodeURIComponent(params.pipeline_id));
+  const pipeline = await getPipeline(store().reader, params.pipeline_id);
   if (!pipeline) throw notFound("pipeline");
   return Response.json(pipeline);
 });

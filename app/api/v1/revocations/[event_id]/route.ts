@@ -8,7 +8,7 @@ import { store } from "@/lib/store/clickhouse";
 export const dynamic = "force-dynamic";
 
 export const GET = apiRoute<{ event_id: string }>("viewer", async (_req, { params }) => {
-  const id = decodeURIComponent(params.event_id);
+  const id = params.event_id;
   const revocation = await getRevocation(store().reader, id);
   if (!revocation) throw notFound("revocation");
   const [alerts, source] = await Promise.all([
@@ -16,5 +16,6 @@ export const GET = apiRoute<{ event_id: string }>("viewer", async (_req, { param
     // A revocation announced by an SSF transmitter: the SET it came from (raw JWT and claims).
     setSourceOf(store().reader, id),
   ]);
-  return Response.json({ ...revocation, alerts: alerts.items, source });
+  // The first 1,000 alerts; the rest through GET /alerts?revocation_id= (alerts_truncated says so).
+  return Response.json({ ...revocation, alerts: alerts.items, alerts_truncated: alerts.next_cursor !== null, source });
 });

@@ -7,5 +7,5 @@ export const dynamic = "force-dynamic";
 /** The agent's events, newest first, each with its post-revocation flags, and the revocations that touch it. */
 export const GET = apiRoute<{ agent_id: string }>("viewer", async (req, { params }) => {
   const { from, to, limit, cursor } = parseQuery(req, timelineQuery);
-  return Response.json(await agentTimeline(store().reader, decodeURIComponent(params.agent_id), { from, to }, cursor, limit));
+  return Response.json(await agentTimeline(store().reader, params.agent_id, { from, to }, cursor, limit));
 });

@@ -11,7 +11,7 @@ export const dynamic = "force-dynamic";
  * `covered: false`. docs/API.md, "Enforcement points".
  */
 export const GET = apiRoute<{ id: string }>("enforcer", async (_req, { params }) => {
-  const id = credentialIdSchema.parse(decodeURIComponent(params.id));
+  const id = credentialIdSchema.parse(params.id);
   const { statuses, source } = await lookupStatuses([id]);
   return Response.json(statuses[0], { headers: { "cache-control": "no-store", "x-revenant-source": source } });
 });
