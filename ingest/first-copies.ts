@@ -76,17 +76,21 @@ const header = (m: KafkaMessage | undefined, name: string): string => {
 export async function stamp(client: ClickHouseClient, rows: EventRow[]): Promise<void> {
   let key: Buffer | null = null;
   for (const row of rows as Received[]) {
-    // Stamped once: a flush that is retried sorts the same rows again.
+    // Stamped once: a flush that is retried sorts the same rows again. So the hash, which
+    // marks a row as stamped, is set last: a row whose key read failed is stamped again on
+    // the retry, not stored without the submitter it was signed with.
     if (row.content_hash) continue;
     const m = row[MESSAGE];
-    row.content_hash = contentHash(m?.value ?? JSON.stringify(row));
+    const hash = contentHash(m?.value ?? JSON.stringify(row));
     const claimed = header(m, SUBMITTED_BY_HEADER);
-    if (!claimed) continue;
-    key ??= await provenanceKey(client);
-    row.submitted_by = verifiedSubmitter(key, claimed, header(m, SIGNATURE_HEADER), row.content_hash);
-    if (!row.submitted_by) {
-      logger().warn({ event_id: row.event_id, partition: row.kafka_partition, offset: row.kafka_offset, claimed }, "unsigned submitter header ignored");
+    if (claimed) {
+      key ??= await provenanceKey(client);
+      row.submitted_by = verifiedSubmitter(key, claimed, header(m, SIGNATURE_HEADER), hash);
+      if (!row.submitted_by) {
+        logger().warn({ event_id: row.event_id, partition: row.kafka_partition, offset: row.kafka_offset, claimed }, "unsigned submitter header ignored");
+      }
     }
+    row.content_hash = hash;
   }
 }
 
