@@ -18,7 +18,7 @@ import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { embeddedEngineClosed } from "@/lib/store/clickhouse";
 import { Batcher, type Flush } from "./batcher";
-import { DeadLetterSink, type DeadLetter } from "./dead-letters";
+import { DeadLetterSink, refusedRowLetter, type DeadLetter } from "./dead-letters";
 import { EventWriter, type EventRow, type SortedBatch } from "./event-writer";
 import { reportConsumerStatus } from "./consumer-status";
 import { decodeBatch } from "./decode-batch";
@@ -290,17 +290,7 @@ export class IngestConsumer implements EventIntake {
     const letters = [...decodeLetters];
     const { rejected, forDetection } = await this.writer.storeSorted(sorted);
     if (this.status.paused && !this.stopping) this.resume();
-    for (const r of rejected) {
-      letters.push({
-        origin: "store",
-        topic: this.opts.cfg.KAFKA_TOPIC,
-        partition: r.row.kafka_partition,
-        offset: r.row.kafka_offset,
-        key: null,
-        value: Buffer.from(JSON.stringify(r.row)),
-        reason: r.reason,
-      });
-    }
+    for (const r of rejected) letters.push(refusedRowLetter(r.row, Buffer.from(JSON.stringify(r.row)), r.reason, this.opts.cfg.KAFKA_TOPIC));
     await this.sink!.send(letters);
     if (letters.length) this.log.warn({ count: letters.length, first: letters[0].reason }, "messages dead-lettered");
     // Counted last, so that a store retried after a failure above is counted once.

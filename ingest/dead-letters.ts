@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import type { IHeaders, Message, Producer } from "kafkajs";
 import { MAX_EVENT_BYTES } from "@/lib/events/schema";
 import { insertRows } from "@/lib/store/clickhouse";
+import type { EventRow } from "./event-writer";
 
 export interface DeadLetter {
   origin: "kafka" | "http" | "store";
@@ -37,6 +38,20 @@ export interface DeadLetter {
  */
 export function kafkaLetter(at: { topic: string; partition: number; offset: string }, key: Buffer | null, value: Buffer | null, reason: string, span?: string): DeadLetter {
   return { origin: "kafka", topic: span ? `${at.topic}/${span}` : at.topic, partition: at.partition, offset: at.offset, key, value, reason };
+}
+
+/**
+ * The dead letter of a row ClickHouse refused (the events insert; ingest/event-writer.ts),
+ * named after where the row came from: a native event after its Kafka message; an action an
+ * OpenTelemetry export carried after its span (as the intake's span-level letters), since one
+ * export's message holds many actions and the table keeps one row per (topic, partition,
+ * offset). Named after the events topic, two refused actions of one export were one letter,
+ * and could replace an events-topic letter with the same partition and offset.
+ */
+export function refusedRowLetter(row: Pick<EventRow, "kafka_topic" | "kafka_partition" | "kafka_offset" | "trace_id" | "span_id">, value: Buffer, reason: string, eventsTopic: string): DeadLetter {
+  const topic = row.kafka_topic || eventsTopic;
+  const at = { topic, partition: row.kafka_partition, offset: row.kafka_offset };
+  return { ...kafkaLetter(at, null, value, reason, topic === eventsTopic ? undefined : `${row.trace_id || "?"}/${row.span_id || "?"}`), origin: "store" };
 }
 
 /** The table keeps at most this much of a payload; the topic keeps all of it when the broker takes it. */
