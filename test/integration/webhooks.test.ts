@@ -419,7 +419,7 @@ describe("webhook delivery", () => {
     }
   });
 
-  it("expires every version of a delivery together, so that a delivered one is never found pending again", async () => {
+  it("gives every version of a delivery the same TTL, so that none outlives the others (no condition on the status)", async () => {
     // A delivery's versions (pending, then succeeded or failed) may sit in parts no merge has
     // joined yet. A TTL that dropped only the finished versions left the pending one, which
     // FINAL then showed as due: the webhook went out again on day 30. (Applying the TTL to

@@ -30,8 +30,8 @@ const STATUS_KINDS = new Set<string>(["acknowledged", "resolved", "reopened"]);
 
 /**
  * Whether a change took effect, judged by the alert's current row (as of the change or later)
- * and, for a status change followed by another, the alert's status changes (`statusChanges`,
- * oldest first; asked only then). A change's
+ * and, for a status change followed by another, the alert's status changes (`history`,
+ * oldest first; read only then). A change's
  * history row is written before its alert row (lib/alerts/store.ts, write()), so a failed or
  * interrupted second insert leaves in the outbox a change that never happened:
  * - a raise whose alert row was never written and that the retry raised again: the alert was
@@ -42,17 +42,19 @@ const STATUS_KINDS = new Set<string>(["acknowledged", "resolved", "reopened"]);
  * Such a change is not sent: it would be a second `alert.created` under another webhook-id, or
  * an `alert.resolved` of an alert that stayed open.
  */
-export function tookEffect(change: OutboxRow, alert: Pick<Alert, "created_at" | "status_changed_at">, statusChanges: () => AlertHistoryEntry[]): boolean {
+export function tookEffect(change: OutboxRow, alert: Pick<Alert, "created_at" | "status_changed_at">, history: AlertHistoryEntry[]): boolean {
   const at = Date.parse(change.at);
   if (change.kind === "raised") return Date.parse(alert.created_at) === at;
   if (!STATUS_KINDS.has(change.kind)) return true;
-  const changedAt = Date.parse(alert.status_changed_at);
-  if (changedAt === at) return true;
-  if (changedAt < at) return false;
-  const history = statusChanges();
+  if (!followedByStatusChange(change, alert)) return Date.parse(alert.status_changed_at) === at;
   const own = history.findIndex((h) => Number(h.seq) === Number(change.seq));
   const next = history[own + 1];
   return own < 0 || !next || next.from_status === history[own].to_status;
+}
+
+/** Whether a later status change moved the alert on since this status change: only its status history then tells whether this one took effect. */
+function followedByStatusChange(change: OutboxRow, alert: Pick<Alert, "status_changed_at">): boolean {
+  return STATUS_KINDS.has(change.kind) && Date.parse(alert.status_changed_at) > Date.parse(change.at);
 }
 
 /** A new pending delivery of `payload` to one endpoint, due now. */
@@ -93,9 +95,16 @@ export async function fanOut(
   if (enabled.length === 0 || sendable.length === 0) return { recorded: 0, unresolved };
   const current = await alerts.currentWithVersions([...new Set(sendable.map((c) => c.alert_id))]);
   // Read only for status changes that a later status change followed (rare): see tookEffect.
-  const followed = sendable.filter((c) => STATUS_KINDS.has(c.kind) && Date.parse(current.get(c.alert_id)?.alert.status_changed_at ?? "") > Date.parse(c.at));
+  const followed = sendable.filter((c) => {
+    const stored = current.get(c.alert_id);
+    return stored !== undefined && followedByStatusChange(c, stored.alert);
+  });
   const history = new Map<string, AlertHistoryEntry[]>();
-  for (const h of await alerts.statusChanges([...new Set(followed.map((c) => c.alert_id))])) history.set(h.alert_id, [...(history.get(h.alert_id) ?? []), h]);
+  for (const h of await alerts.statusChanges([...new Set(followed.map((c) => c.alert_id))])) {
+    const list = history.get(h.alert_id);
+    if (list) list.push(h);
+    else history.set(h.alert_id, [h]);
+  }
   const now = new Date().toISOString();
   const candidates: Delivery[] = [];
   for (const change of sendable) {
@@ -105,7 +114,7 @@ export async function fanOut(
       continue;
     }
     const { alert } = stored;
-    if (!tookEffect(change, alert, () => history.get(change.alert_id) ?? [])) continue;
+    if (!tookEffect(change, alert, history.get(change.alert_id) ?? [])) continue;
     const type = eventTypeFor(change.kind)!;
     const payload = JSON.stringify({ type, timestamp: change.at, alert });
     for (const e of enabled) {

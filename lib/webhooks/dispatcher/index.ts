@@ -60,9 +60,8 @@ export class WebhookDispatcher {
   private readonly outbox: OutboxTail;
   private readonly allow: Allowlist;
   private readonly log = logger().child({ component: "webhooks" });
-  private readonly inflight = new Map<string, Promise<void>>();
-  /** The endpoint of each delivery in flight (see dispatchDue). */
-  private readonly inflightEndpoint = new Map<string, string>();
+  /** Deliveries in flight, by id: their endpoint (see dispatchDue) and their attempt. */
+  private readonly inflight = new Map<string, { endpointId: string; attempt: Promise<void> }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private pollTimer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
@@ -100,7 +99,7 @@ export class WebhookDispatcher {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await this.pumping;
-    await Promise.allSettled([...this.inflight.values()]);
+    await this.attemptsInFlight();
   }
 
   /** Runs a pass now (coalesced with one already running). */
@@ -121,7 +120,7 @@ export class WebhookDispatcher {
   async idle(): Promise<void> {
     while (this.pumping || this.inflight.size > 0) {
       await this.pumping;
-      await Promise.allSettled([...this.inflight.values()]);
+      await this.attemptsInFlight();
     }
   }
 
@@ -155,7 +154,7 @@ export class WebhookDispatcher {
     if (capacity <= 0 || this.stopped) return;
     const perEndpoint = perEndpointLimit(this.cfg.REVENANT_WEBHOOK_CONCURRENCY);
     const busy = new Map<string, number>();
-    for (const endpointId of this.inflightEndpoint.values()) busy.set(endpointId, (busy.get(endpointId) ?? 0) + 1);
+    for (const { endpointId } of this.inflight.values()) busy.set(endpointId, (busy.get(endpointId) ?? 0) + 1);
     const full = [...busy].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
     const due = await this.deliveries.due(capacity, [...this.inflight.keys()], perEndpoint, full);
     const byId = new Map(endpoints.map((e) => [e.id, e]));
@@ -163,15 +162,13 @@ export class WebhookDispatcher {
       if (this.inflight.has(d.id)) continue;
       if ((busy.get(d.endpoint_id) ?? 0) >= perEndpoint) continue;
       busy.set(d.endpoint_id, (busy.get(d.endpoint_id) ?? 0) + 1);
-      this.inflightEndpoint.set(d.id, d.endpoint_id);
       const p = this.attempt(d, byId.get(d.endpoint_id) ?? null)
         .catch((err: Error) => this.log.error({ delivery_id: d.id, err: err.message }, "webhook attempt could not be saved"))
         .finally(() => {
           this.inflight.delete(d.id);
-          this.inflightEndpoint.delete(d.id);
           this.kick();
         });
-      this.inflight.set(d.id, p);
+      this.inflight.set(d.id, { endpointId: d.endpoint_id, attempt: p });
     }
   }
 
@@ -188,6 +185,10 @@ export class WebhookDispatcher {
       this.log.error({ delivery_id: d.id, endpoint_id: d.endpoint_id, attempts: next.attempts, error: result.error }, "webhook delivery gave up");
     }
     webhookEvents().announce("attempt", { delivery: next, result, sent_at: sentAt });
+  }
+
+  private attemptsInFlight(): Promise<unknown> {
+    return Promise.allSettled([...this.inflight.values()].map((f) => f.attempt));
   }
 
   /** A pass just after `iso`, when a retry falls due. */
