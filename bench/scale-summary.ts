@@ -130,7 +130,7 @@ export function summary({ sizes, producedA, producedB, a1, a2, b, expected }: In
       (b.ingest.complete ? "" : `  STOPPED at the time limit, ${fmt(b.ingest.behind)} behind`),
     `     ratio B / A                           ${ratio.toFixed(2)}   target ≥ 0.80  ${ok(ratio >= 0.8)}`,
     ...hostDriftLines(producedA, producedB, a1, a2),
-    `     revocations prepared during ingest    committed at once: ${fmt(b.prepared.committedAtOnce.new)} new, ${fmt(b.prepared.committedAtOnce.reinstated)} reinstated, ${fmt(b.prepared.committedAtOnce.grown)} grown; derived: ${fmt(b.prepared.derived.new)} new, ${fmt(b.prepared.derived.reinstated)} reinstated, ${fmt(b.prepared.derived.grown)} grown`,
+    `     revocations prepared during ingest    committed at once: ${fmt(b.prepared.committedAtOnce.new)} new, ${fmt(b.prepared.committedAtOnce.reinstated)} reinstated, ${fmt(b.prepared.committedAtOnce.grown)} grown; derived: ${fmt(b.prepared.derived.new)} new, ${fmt(b.prepared.derived.reinstated)} reinstated, ${fmt(b.prepared.derived.grown)} grown, ${fmt(b.prepared.derived.repaired)} repaired`,
     `     derivations after ingest ended        ${b.derivationSeconds.toFixed(1)} s ${b.idle ? "until idle" : "and NOT idle (time limit)"} (${b.pendingAtIngestEnd} pending when ingest ended, ${b.counts.pending} left)`,
     `     pairs                                 ${fmt(b.counts.pairs)} (${fmt(b.counts.violations)} violations); generator: ${fmt(expected.pairs)} (${fmt(expected.violations)})`,
     `     alerts                                ${alerts(b.counts.alerts)}`,

@@ -34,7 +34,7 @@ export interface DetectionStatus {
   /** Revocations waiting for a derivation from scratch (lib/detection/derivation.ts). */
   pendingDerivations: number;
   /**
-   * Revocations prepared since start, by reason (new, reinstated, grown): committed at once
+   * Revocations prepared since start, by reason (new, reinstated, grown, repaired): committed at once
    * (nothing stored acted where the change matters), and derivations from scratch requested
    * (lib/detection/prepared-counts.ts).
    */

@@ -95,6 +95,9 @@ type RevocationChange = { state: RevocationState; changes: Partial<RevocationSta
 /** How long derivation bounds are remembered for soleWriter's shortcut (a batch older than this checks every pair). */
 const COMMIT_MEMORY_MS = 10 * 60_000;
 
+/** How often an engine that shares the store looks for prepares another worker's crash cut short. */
+const REPAIR_CHECK_MS = 60_000;
+
 const enginesKey = Symbol.for("revenant.detectionEngines");
 type WithEngines = typeof globalThis & { [enginesKey]?: Set<DetectionEngine> };
 function runningEngines(): Set<DetectionEngine> {
@@ -148,6 +151,16 @@ export class DetectionEngine {
   private commitsKnownSince = Date.now();
   private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
   private readonly prepared = noPreparations();
+  /**
+   * Revocations whose coverage may be rewritten without their state recording it: a prepare
+   * that failed after writing coverage (a failed feed publish or state write), or one a crash
+   * cut short (found at start, and by every REPAIR_CHECK_MS on a shared server, where another
+   * worker may have crashed). Their coverage already names what they gained, so the batch
+   * delivered again sees no growth: they are prepared again, in a new generation and derived
+   * ("repaired"), by the next batch or tick.
+   */
+  private readonly unsettled = new Set<string>();
+  private lastRepairCheck = Date.now();
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -193,6 +206,7 @@ export class DetectionEngine {
     // Everything stored so far was stored before this start: a resumed derivation takes it all.
     const bound = this.derivationBound(Date.now());
     for (const id of await this.states.pendingIds()) this.derivations.request(id, bound);
+    for (const id of await this.states.coverageAhead()) this.unsettled.add(id);
     await this.publisher.resume();
     runningEngines().add(this);
   }
@@ -230,10 +244,28 @@ export class DetectionEngine {
    */
   async tick(): Promise<void> {
     this.derivations.retryFailed();
+    await this.repairUnsettled();
     const now = Date.now();
     if (now - this.lastOwedCheck < Math.min(5_000, Math.max(1_000, this.updateIntervalMs / 6))) return;
     this.lastOwedCheck = now;
     await this.publisher.flushOwedUpdates();
+  }
+
+  /**
+   * Prepares again the revocations left unsettled (see `unsettled`) while no batch comes to do
+   * it; on a shared server, first looks for more every REPAIR_CHECK_MS.
+   */
+  private async repairUnsettled(): Promise<void> {
+    if (!this.soleWriter && Date.now() - this.lastRepairCheck >= REPAIR_CHECK_MS) {
+      this.lastRepairCheck = Date.now();
+      for (const id of await this.states.coverageAhead()) this.unsettled.add(id);
+    }
+    if (this.unsettled.size === 0) return;
+    await this.withLock(async () => {
+      const items = await this.changedRevocations([], [], new Set());
+      // Derived from everything stored so far: batches evaluated before this had the coverage it replaces.
+      await this.prepare(items, Infinity);
+    });
   }
 
   /** For tests and benchmarks: resolves when every requested derivation has run and its results are published. */
@@ -351,7 +383,8 @@ export class DetectionEngine {
   /**
    * What the batch changes, for one prepare: its new revocations (a redelivered one is skipped:
    * its derivation is done or pending), the revocations of the subjects it reinstates whose
-   * window end moves (the first reinstatement after R ends the window), and the growing ones.
+   * window end moves (the first reinstatement after R ends the window), the growing ones, and
+   * the unsettled ones (see `unsettled`; one known to no state is left to the batch holding it).
    * One prepare per batch: its root-set and lineage walks, coverage write and state write
    * are paid once, whatever mix of changes the batch holds.
    */
@@ -360,11 +393,11 @@ export class DetectionEngine {
     reinstatements: StoredEvent[],
     growing: Set<string>,
   ): Promise<RevocationChange[]> {
-    if (revocations.length === 0 && reinstatements.length === 0 && growing.size === 0) return [];
+    if (revocations.length === 0 && reinstatements.length === 0 && growing.size === 0 && this.unsettled.size === 0) return [];
     const reinstated = reinstatements.length
       ? await this.states.revocationsOfSubjects(reinstatements.map((r) => ({ scope: r.rev_scope, subject: r.rev_subject, before: r.time })))
       : [];
-    const known = await this.states.get([...new Set([...revocations.map((r) => r.event_id), ...reinstated, ...growing])]);
+    const known = await this.states.get([...new Set([...revocations.map((r) => r.event_id), ...reinstated, ...growing, ...this.unsettled])]);
     const fresh = new Map<string, RevocationState>();
     for (const r of revocations) if (!known.has(r.event_id)) fresh.set(r.event_id, initialState(r));
     const moved = reinstated.filter((id) => known.has(id)).map((id) => known.get(id)!);
@@ -379,14 +412,21 @@ export class DetectionEngine {
       const s = known.get(id);
       if (s && !items.has(id)) items.set(id, { state: s, changes: {}, reason: "grown" });
     }
+    for (const id of this.unsettled) {
+      const s = known.get(id);
+      if (!s) this.unsettled.delete(id);
+      else if (!fresh.has(id)) items.set(id, { state: s, changes: items.get(id)?.changes ?? {}, reason: "repaired" });
+    }
     return [...items.values()];
   }
 
   /**
    * Rewrites revocations' coverage in a new generation each (window and covered set as the
    * stored data now say), marks them pending and asks for their derivation. A few queries for
-   * any number of revocations. Coverage is written before the states, so a crash in between
-   * is repaired when the batch is delivered again. `bound`: the derivation takes the events
+   * any number of revocations. Coverage is written before the states; a failure or crash in
+   * between leaves the revocation unsettled (see `unsettled`): the next batch or tick prepares
+   * it again (a batch delivered again would not: its growth is already in the coverage, and a
+   * new revocation is prepared again from the batch that holds it). `bound`: the derivation takes the events
    * stored before it (Infinity: all), this batch and later ones the others.
    *
    * Changes need no derivation when nothing stored acted where they change what is covered
@@ -419,12 +459,15 @@ export class DetectionEngine {
       return nothingToFind ? { ...s, generation: s.write_generation, pending: 0 } : { ...s, pending: 1 };
     });
     const rows = [...rowsOf.values()].flat();
+    // Unsettled from the coverage write until the state records it (see `unsettled`).
+    for (const s of next) this.unsettled.add(s.revocation_id);
     const version = await writeCoverage(this.client, rows);
     this.coverage?.add(rows, version);
     // The covered-credentials feed (lib/feed/publisher.ts) follows inside the batch: a failed
     // publish fails the batch, which is then retried.
     await this.onCoverageChanged(next.map((s) => s.revocation_id), [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))]);
     await this.states.put(next);
+    for (const s of next) this.unsettled.delete(s.revocation_id);
     for (const r of rows) this.kinds.add(r.key_kind);
     for (const s of next) if (s.pending) this.derivations.request(s.revocation_id, bound);
     next.forEach((s, i) => {
@@ -436,13 +479,15 @@ export class DetectionEngine {
 
   /**
    * Whether a revocation's change may keep its generation: its covered set grew or its window
-   * ended earlier (pairs can only be gained, or only lost), its generation is committed with
+   * ended earlier (pairs can only be gained, or only lost; a repair may have lost what it
+   * gained: its coverage memory already holds it), its generation is committed with
    * no derivation owed, and this engine knows when keys last acted and holds the coverage it
    * had (sole writer).
    */
   private mayKeepGeneration(state: RevocationState, reason: ChangeReason): boolean {
     return (
       reason !== "new" &&
+      reason !== "repaired" &&
       this.latest !== null &&
       this.coverage?.active === true &&
       state.generation > 0 &&

@@ -6,9 +6,10 @@
 
 /**
  * Why a batch rewrites a revocation's coverage: it is new (the batch holds it), a
- * reinstatement moved its window's end, or the batch grew its covered set.
+ * reinstatement moved its window's end, the batch grew its covered set, or an earlier rewrite
+ * was cut short after its coverage was written (a failure or a crash; always derived again).
  */
-export type ChangeReason = "new" | "reinstated" | "grown";
+export type ChangeReason = "new" | "reinstated" | "grown" | "repaired";
 
 /**
  * How many revocations were prepared, by what happened to them: committed at once (nothing
@@ -21,6 +22,6 @@ export interface PreparedCounts {
 }
 
 export const noPreparations = (): PreparedCounts => ({
-  committedAtOnce: { new: 0, reinstated: 0, grown: 0 },
-  derived: { new: 0, reinstated: 0, grown: 0 },
+  committedAtOnce: { new: 0, reinstated: 0, grown: 0, repaired: 0 },
+  derived: { new: 0, reinstated: 0, grown: 0, repaired: 0 },
 });

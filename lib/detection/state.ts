@@ -90,6 +90,25 @@ export class RevocationStates {
     return rows.map((r) => r.revocation_id);
   }
 
+  /**
+   * Revocations whose coverage rows are of a newer generation than their state records. A
+   * prepare (lib/detection/engine.ts) writes the coverage first and the state after it, so
+   * these are prepares that a crash cut short in between: their coverage already names what
+   * they gained, which hides the growth from the batch delivered again. Read from the tables
+   * (the sole writer's memory was loaded from them): two small tables, grouped once.
+   */
+  async coverageAhead(): Promise<string[]> {
+    const rows = await queryRows<{ revocation_id: string }>(
+      this.client,
+      "detection:state:coverageAhead",
+      `SELECT c.revocation_id AS revocation_id
+       FROM (SELECT revocation_id, max(generation) AS written FROM coverage FINAL GROUP BY revocation_id) AS c
+       INNER JOIN (SELECT revocation_id, write_generation FROM revocation_state FINAL) AS s ON s.revocation_id = c.revocation_id
+       WHERE c.written > s.write_generation`,
+    );
+    return rows.map((r) => r.revocation_id);
+  }
+
   async put(states: RevocationState[]): Promise<void> {
     if (states.length === 0) return;
     const version = nextVersion();

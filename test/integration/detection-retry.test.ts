@@ -18,6 +18,8 @@
  *   past the new end (a late reinstatement) is derived; the engine counts what it prepared;
  * - a late revocation's derivation finds the same actions whether its scan reads per kind of
  *   key (few keys) or with one OR across them (many: an agent with 120 delegated credentials);
+ * - a revocation whose prepare was cut short after its coverage was written (a failed feed
+ *   publish, a crash) is prepared again and derived, on the batch's retry or after a restart;
  * - an engine started on an existing store matches new actions against the coverage stored
  *   before (lib/detection/coverage-memory.ts loads it), and knows the revocations it stored
  *   (lib/detection/state-memory.ts): one delivered again is not prepared a second time.
@@ -361,7 +363,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await engine.idle();
     // Only k-rev was derived (its scan failed once): l-rev's alert needed no scan.
     expect(engine.failedCount()).toBe(1);
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0 }, derived: { new: 1, reinstated: 0, grown: 0 } });
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0, repaired: 0 }, derived: { new: 1, reinstated: 0, grown: 0, repaired: 0 } });
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "l-agent", violation_count: 1 }]);
     await engine.retryFailed();
     expect(engine.failedCount()).toBe(0);
@@ -372,18 +374,20 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await engine.stop();
   });
 
-  /** A sole-writer engine, and a batch stored and evaluated as the pipeline does (store time taken before the store). */
+  /** A batch stored and evaluated as the pipeline does (store time taken before the store). */
+  async function storeAndEvaluate(engine: DetectionEngine, wire: Record<string, unknown>[]): Promise<void> {
+    const batch = events(wire);
+    const storedAt = Date.now();
+    await store(batch);
+    await engine.onEvents(batch, { storedAt });
+    await engine.idle();
+  }
+
+  /** A sole-writer engine, and its storeAndEvaluate. */
   async function soleWriter() {
     const engine = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
     await engine.start();
-    const evaluate = async (wire: Record<string, unknown>[]) => {
-      const batch = events(wire);
-      const storedAt = Date.now();
-      await store(batch);
-      await engine.onEvents(batch, { storedAt });
-      await engine.idle();
-    };
-    return { engine, evaluate };
+    return { engine, evaluate: (wire: Record<string, unknown>[]) => storeAndEvaluate(engine, wire) };
   }
 
   const pairs = () =>
@@ -406,7 +410,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
       { event_id: "g-act", via: "direct" },
       { event_id: "h-act", via: "cascade" },
     ]);
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 1, grown: 1 }, derived: { new: 0, reinstated: 0, grown: 0 } });
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 1, grown: 1, repaired: 0 }, derived: { new: 0, reinstated: 0, grown: 0, repaired: 0 } });
     expect(await alerts()).toEqual([
       { rule: "delegated_authority_leak", agent_id: "h-agent", violation_count: 1 },
       { rule: "post_revocation_activity", agent_id: "g-agent", violation_count: 1 },
@@ -425,7 +429,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
     // The reinstatement at :10 arrives after the action at :15 was counted: that pair goes.
     await evaluate([{ event_id: "r-back", type: "reinstatement", time: "2026-01-01T00:00:10Z", revocation: { scope: "agent", subject: "r-agent" } }]);
     expect(await pairs()).toEqual([{ event_id: "r-act-05", via: "direct" }]);
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 1, grown: 0 } });
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0, repaired: 0 }, derived: { new: 0, reinstated: 1, grown: 0, repaired: 0 } });
     await engine.stop();
   });
 
@@ -442,7 +446,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
       { event_id: "c-act", via: "direct" },
       { event_id: "h-act", via: "cascade" },
     ]);
-    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0 }, derived: { new: 0, reinstated: 0, grown: 1 } });
+    expect(engine.preparedCounts()).toEqual({ committedAtOnce: { new: 1, reinstated: 0, grown: 0, repaired: 0 }, derived: { new: 0, reinstated: 0, grown: 1, repaired: 0 } });
     await engine.stop();
   });
 
@@ -501,6 +505,85 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await restarted.idle();
     expect(await stateRows(), "the known revocation was not prepared again").toBe(written);
     expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "r-agent", violation_count: 2 }]);
+    await restarted.stop();
+  });
+
+  // A prepare writes a revocation's coverage, publishes the feed, then records the state
+  // (lib/detection/engine.ts, prepare). Cut short in between, the coverage already names the
+  // credential the revocation gained, so the batch delivered again shows no growth: without the
+  // repair, the earlier use of the copied secret is never found, the later pairs go to a
+  // generation readers never use, and the feed never hears of the credential.
+  const copiedSecret = {
+    revocation: { event_id: "u-rev", type: "revocation", time: "2026-01-01T00:00:00Z", revocation: { scope: "agent", subject: "u-agent" } },
+    // Another agent uses a credential no revocation covers yet: no pair.
+    helperUse: { event_id: "u-help", type: "action", time: "2026-01-01T00:00:03Z", agent_id: "u-helper", credential_id: "u-tok", layer: "tool", action: "execute_tool", decision: "allow" },
+    // The revoked agent presents it: the revocation's covered set grows by a credential used after R.
+    revokedUse: { event_id: "u-act", type: "action", time: "2026-01-01T00:00:05Z", agent_id: "u-agent", credential_id: "u-tok", layer: "tool", action: "execute_tool", decision: "allow" },
+  };
+  const copiedSecretAlerts = [
+    { rule: "delegated_authority_leak", agent_id: "u-helper", violation_count: 1 },
+    { rule: "post_revocation_activity", agent_id: "u-agent", violation_count: 1 },
+  ];
+  const copiedSecretPairs = [
+    { event_id: "u-act", via: "direct" },
+    { event_id: "u-help", via: "cascade" },
+  ];
+
+  it.each([true, false])("derives a grown covered set again when its prepare failed after writing the coverage (sole writer: %s)", async (soleWriter) => {
+    const published: string[] = [];
+    let feedDown = true;
+    const engine = new DetectionEngine(s.writer, SETTINGS, undefined, {
+      soleWriter,
+      onCoverageChanged: async (_ids, credentials) => {
+        if (feedDown && credentials.includes("u-tok")) {
+          feedDown = false;
+          throw new Error("feed: broker not answering");
+        }
+        published.push(...credentials);
+      },
+    });
+    await engine.start();
+    for (const e of [copiedSecret.revocation, copiedSecret.helperUse]) await storeAndEvaluate(engine, [e]);
+    const batch = events([copiedSecret.revokedUse]);
+    const storedAt = Date.now();
+    await store(batch);
+    await expect(engine.onEvents(batch, { storedAt })).rejects.toThrow(/broker not answering/);
+    await engine.onEvents(batch, { storedAt }); // the consumer retries the batch
+    await engine.idle();
+    expect(await pairs()).toEqual(copiedSecretPairs);
+    expect(await alerts()).toEqual(copiedSecretAlerts);
+    expect(published, "the feed is told of the credential the revocation gained").toContain("u-tok");
+    expect(engine.preparedCounts().derived.repaired).toBe(1);
+    await engine.stop();
+  });
+
+  it("repairs after a restart a revocation whose prepare a crash cut short after writing the coverage, then counts the batch delivered again once", async () => {
+    const crashed = new DetectionEngine(s.writer, SETTINGS, undefined, {
+      soleWriter: true,
+      onCoverageChanged: async (_ids, credentials) => {
+        if (credentials.includes("u-tok")) throw new Error("killed");
+      },
+    });
+    await crashed.start();
+    for (const e of [copiedSecret.revocation, copiedSecret.helperUse]) await storeAndEvaluate(crashed, [e]);
+    const batch = events([copiedSecret.revokedUse]);
+    await store(batch);
+    await expect(crashed.onEvents(batch, { storedAt: Date.now() })).rejects.toThrow(/killed/);
+    await crashed.stop(); // the process dies: its offsets were not committed
+
+    const restarted = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await restarted.start();
+    // Before any batch arrives, the worker's tick repairs it.
+    await restarted.tick();
+    await restarted.idle();
+    expect(await pairs()).toEqual(copiedSecretPairs);
+    expect(await alerts()).toEqual(copiedSecretAlerts);
+    // The batch the crash interrupted is delivered again: nothing counts twice.
+    await restarted.onEvents(batch.map((e) => ({ ...e, stored_before: true })), { storedAt: Date.now() });
+    await restarted.idle();
+    expect(await pairs()).toEqual(copiedSecretPairs);
+    expect(await alerts()).toEqual(copiedSecretAlerts);
+    expect(restarted.preparedCounts().derived.repaired).toBe(1);
     await restarted.stop();
   });
 });
