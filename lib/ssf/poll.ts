@@ -11,7 +11,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { logger } from "../log";
 import { insertRows, queryRows, store } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
-import { receiveSet, type Produce } from "./receive";
+import { receiveSet, streamErrorOf, type Produce } from "./receive";
 import { StreamStore, type Stream } from "./streams";
 import { vettedFetch } from "./vetted-fetch";
 
@@ -71,8 +71,9 @@ export async function pollStream(stream: Stream, opts: { client?: ClickHouseClie
       } else {
         next.setErrs[jti] = { err: r.err, description: r.description };
         result.refused++;
-        await streams.logError(stream.id, `SET ${jti} refused: ${r.err}: ${r.description}`);
       }
+      const problem = streamErrorOf(r);
+      if (problem) await streams.logError(stream.id, problem);
     }
     owed = next;
     await saveOwed(client, stream.id, owed);

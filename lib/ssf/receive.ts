@@ -20,8 +20,19 @@ import { SetError, verifySet } from "./verify";
 export type Delivery = "push" | "poll";
 
 export type Received =
-  | { ok: true; jti: string; outcome: SetOutcome["kind"] | "duplicate"; revocation_event_id: string | null }
+  | { ok: true; jti: string; outcome: SetOutcome["kind"] | "duplicate"; revocation_event_id: string | null; /** unmapped: why no rule matched */ why?: string }
   | { ok: false; jti: string | null; err: SetError["err"]; description: string };
+
+/**
+ * What the stream's status shows as its last error for a SET (docs/INTAKES.md): a refusal, or
+ * a SET kept that no subject rule maps (a misconfigured rule would otherwise drop every
+ * revocation silently); null for the others.
+ */
+export function streamErrorOf(r: Received): string | null {
+  if (!r.ok) return `SET ${r.jti ?? "?"} refused: ${r.err}: ${r.description}`;
+  if (r.outcome === "unmapped") return `SET ${r.jti} kept but produced nothing: ${r.why ?? "no subject rule matches"}`;
+  return null;
+}
 
 export type Produce = (topic: string, messages: { key: string | null; value: string }[]) => Promise<void>;
 
@@ -61,14 +72,17 @@ export async function receiveSet(jwt: string, stream: Stream, delivery: Delivery
   }
   const jti = set.payload.jti;
   const key = `${stream.id}\n${jti}`;
-  if (inFlight().has(key)) return { ok: false, jti, err: "invalid_request", description: `jti ${jti} is already being received` };
+  // A retry racing its own first delivery (the transmitter gave up waiting): not a replay, and
+  // the first may still fail, so the retry is asked to come again (push 503, poll: not acknowledged).
+  if (inFlight().has(key)) throw new Error(`jti ${jti} is still being received from an earlier delivery`);
   inFlight().add(key);
   try {
     const seen = await queryRows<{ raw: string }>(client, "ssf:replay", "SELECT raw FROM ssf_sets FINAL WHERE stream_id = {s:String} AND jti = {j:String}", { s: stream.id, j: jti });
     if (seen.length) {
-      // Poll redelivers what we had not acknowledged yet (e.g. across a restart): the same
-      // token again is acknowledged, not refused. Anything else reusing a jti is a replay.
-      if (delivery === "poll" && seen[0].raw === jwt) return { ok: true, jti, outcome: "duplicate", revocation_event_id: null };
+      // The very same token again is a repeat, acknowledged, not refused: poll redelivers what
+      // we had not acknowledged yet (e.g. across a restart), push retries when our 202 was
+      // lost on the way. Anything else reusing a jti is a replay.
+      if (seen[0].raw === jwt) return { ok: true, jti, outcome: "duplicate", revocation_event_id: null };
       return { ok: false, jti, err: "invalid_request", description: `jti ${jti} was already received (replay refused)` };
     }
     const outcome = mapSet(set, stream);
@@ -84,7 +98,7 @@ export async function receiveSet(jwt: string, stream: Stream, delivery: Delivery
       revocation_event_id: revocationId ?? "", claims: JSON.stringify(set.payload), raw: jwt,
     };
     await insertRows(client, "ssf_sets", [row], { comment: "ssf:set" });
-    return { ok: true, jti, outcome: outcome.kind, revocation_event_id: revocationId };
+    return { ok: true, jti, outcome: outcome.kind, revocation_event_id: revocationId, ...(outcome.kind === "unmapped" ? { why: outcome.why } : {}) };
   } finally {
     inFlight().delete(key);
   }

@@ -3,7 +3,8 @@
  * the jwks_uri of its /.well-known/ssf-configuration, fetched with jose's remote key set
  * (cached; refetched when a token names a kid it does not hold, e.g. after key rotation).
  *
- * Strict: header typ secevent+jwt, iss = the stream's issuer, aud contains the stream's
+ * Strict: header typ secevent+jwt, iss = the stream's issuer (as the stream or the
+ * transmitter's metadata spells it: they may differ by a trailing slash), aud contains the stream's
  * audience, a valid signature with an asymmetric algorithm, jti and iat present, no sub and
  * no exp (SSF forbids both), exactly one event.
  */
@@ -99,16 +100,20 @@ export async function verifySet(jwt: string, stream: Stream): Promise<VerifiedSe
     // Our side cannot check the token now: not the transmitter's fault, so no SET error.
     throw new Error(`SSF discovery for ${stream.issuer} failed: ${(err as Error).message}`);
   }
+  const options = {
+    // Stored without a trailing slash (lib/ssf/streams.ts); the transmitter signs `iss` as its
+    // metadata names it (discovery checked they are the same issuer).
+    issuer: [...new Set([stream.issuer, discovery.issuer])],
+    audience: stream.audience,
+    typ: "secevent+jwt",
+    algorithms: ALGORITHMS,
+  };
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(jwt, keySet(discovery.jwks_uri), {
-      issuer: stream.issuer,
-      audience: stream.audience,
-      typ: "secevent+jwt",
-      algorithms: ALGORITHMS,
-    }));
+    ({ payload } = await jwtVerify(jwt, keySet(discovery.jwks_uri), options));
   } catch (err) {
-    throw toSetError(err);
+    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw toSetError(err);
+    payload = await verifyWithAnyOf(err, jwt, options);
   }
   if (payload.sub !== undefined) throw new SetError("invalid_request", "a SET must not carry sub (use sub_id)");
   if (payload.exp !== undefined) throw new SetError("invalid_request", "a SET must not carry exp");
@@ -123,6 +128,21 @@ export async function verifySet(jwt: string, stream: Stream): Promise<VerifiedSe
   return { payload: payload as VerifiedSet["payload"], eventType: types[0], event };
 }
 
+/**
+ * Several keys of the set match the token's header (no `kid`, or a `kid` reused across a
+ * rotation): the token is the transmitter's if one of them verifies it (jose's documented way).
+ */
+async function verifyWithAnyOf(matching: errors.JWKSMultipleMatchingKeys, jwt: string, options: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
+  for await (const key of matching) {
+    try {
+      return (await jwtVerify(jwt, key, options)).payload;
+    } catch (err) {
+      if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw toSetError(err);
+    }
+  }
+  throw new SetError("invalid_key", "the signature does not verify with the transmitter's keys");
+}
+
 function toSetError(err: unknown): SetError | Error {
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === "iss") return new SetError("invalid_issuer", "iss is not this stream's issuer");
@@ -130,14 +150,19 @@ function toSetError(err: unknown): SetError | Error {
     if (err.claim === "typ") return new SetError("invalid_request", "the JWT header typ must be secevent+jwt");
     return new SetError("invalid_request", `claim ${err.claim}: ${err.reason}`);
   }
-  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSMultipleMatchingKeys) {
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWSSignatureVerificationFailed) {
     return new SetError("invalid_key", "the signature does not verify with the transmitter's keys");
   }
   if (err instanceof errors.JOSEAlgNotAllowed) return new SetError("invalid_request", "the signing algorithm is not accepted");
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JOSENotSupported) {
     return new SetError("invalid_request", `not a valid signed JWT: ${(err as Error).message}`);
   }
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return new Error(`transmitter keys unavailable: ${(err as Error).message}`);
+  // The keys could not be had (a timeout, an answer other than 200, a body that is not a key
+  // set): our side cannot check the token now, so the SET is delivered again, never refused.
+  // jose reports a failed fetch with the plain JOSEError (ERR_JOSE_GENERIC), nothing else.
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || (err instanceof errors.JOSEError && err.code === "ERR_JOSE_GENERIC")) {
+    return new Error(`transmitter keys unavailable: ${(err as Error).message}`);
+  }
   if (err instanceof errors.JOSEError) return new SetError("invalid_request", (err as Error).message);
   return err as Error;
 }

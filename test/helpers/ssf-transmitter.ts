@@ -42,6 +42,8 @@ export class TestTransmitter {
   readonly acked: string[] = [];
   readonly setErrs: Record<string, { err: string; description: string }> = {};
   jwksFetches = 0;
+  /** Answers this many JWKS requests with 503 (the key server or its CDN failing for a moment). */
+  jwksFailures = 0;
   /** Fails this many poll requests that carry acknowledgements with 500, leaving the acks unapplied (the receiver crashed or the network broke before they arrived). */
   failAckRequests = 0;
   /** Streams by the transmitter's stream id, for verification requests. */
@@ -51,11 +53,18 @@ export class TestTransmitter {
   /** Deliveries of verification events that failed (the receiver refused or was unreachable). */
   readonly deliveryErrors: string[] = [];
 
+  /** Where it listens (http://127.0.0.1:port); its metadata and key set are served there. */
+  origin = "";
+
+  /** `issuerSpelling`: the issuer as its metadata and tokens spell it from the origin (some transmitters end it with a slash); default: the origin. */
+  constructor(private readonly issuerSpelling: (origin: string) => string = (origin) => origin) {}
+
   async start(): Promise<this> {
     this.keys = [await newKey()];
     this.server = http.createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.issuer = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.issuer = this.issuerSpelling(this.origin);
     return this;
   }
 
@@ -68,6 +77,11 @@ export class TestTransmitter {
     this.keys = [await newKey()];
   }
 
+  /** A new signing key published beside the current ones (a rotation in progress): it signs from now on. */
+  async addKey(): Promise<void> {
+    this.keys = [await newKey(), ...this.keys];
+  }
+
   get kid(): string {
     return this.keys[0].kid;
   }
@@ -75,12 +89,13 @@ export class TestTransmitter {
   async sign(
     eventType: string,
     event: Record<string, unknown>,
-    opts: { aud: string; subId?: unknown; jti?: string; iss?: string; key?: Key; claims?: Record<string, unknown>; typ?: string; kid?: string } ,
+    opts: { aud: string; subId?: unknown; jti?: string; iss?: string; key?: Key; claims?: Record<string, unknown>; typ?: string; kid?: string | null },
   ): Promise<{ jti: string; jwt: string }> {
     const jti = opts.jti ?? randomUUID();
     const key = opts.key ?? this.keys[0];
     const jwt = await new SignJWT({ ...(opts.subId ? { sub_id: opts.subId } : {}), events: { [eventType]: event }, ...opts.claims })
-      .setProtectedHeader({ alg: "ES256", typ: opts.typ ?? "secevent+jwt", kid: opts.kid ?? key.kid })
+      // kid null: a header without one (the receiver then tries every key that fits).
+      .setProtectedHeader({ alg: "ES256", typ: opts.typ ?? "secevent+jwt", ...(opts.kid === null ? {} : { kid: opts.kid ?? key.kid }) })
       .setIssuer(opts.iss ?? this.issuer)
       .setAudience(opts.aud)
       .setJti(jti)
@@ -112,9 +127,9 @@ export class TestTransmitter {
     };
     if (req.url === "/.well-known/ssf-configuration") {
       return json(200, {
-        spec_version: "1_0", issuer: this.issuer, jwks_uri: `${this.issuer}/jwks.json`,
+        spec_version: "1_0", issuer: this.issuer, jwks_uri: `${this.origin}/jwks.json`,
         delivery_methods_supported: ["urn:ietf:rfc:8935", "urn:ietf:rfc:8936"],
-        verification_endpoint: `${this.issuer}/verify`,
+        verification_endpoint: `${this.origin}/verify`,
       });
     }
     if (req.url === "/verify" && req.method === "POST") {
@@ -133,6 +148,10 @@ export class TestTransmitter {
     }
     if (req.url === "/jwks.json") {
       this.jwksFetches++;
+      if (this.jwksFailures > 0) {
+        this.jwksFailures--;
+        return json(503, { error: "unavailable" });
+      }
       return json(200, { keys: this.keys.map((k) => k.jwk) });
     }
     if (req.url === "/poll" && req.method === "POST") {

@@ -102,8 +102,11 @@ describe("SSF push delivery (RFC 8935)", () => {
     const subId = { format: "jwt_id", iss: tx.issuer, jti: "tok-1" };
     const first = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke", credential_type: "bearer" }, { aud: AUD, subId });
     expect((await pushSet(first.jwt)).status).toBe(202);
+    // The very same token again (our 202 was lost, the transmitter retries): a repeat, accepted.
+    expect((await pushSet(first.jwt)).status).toBe(202);
     const refusals: [string, Promise<{ jwt: string }>][] = [
-      ["invalid_request", Promise.resolve(first)],
+      // Another token reusing the accepted jti: a replay.
+      ["invalid_request", tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke", credential_type: "bearer" }, { aud: AUD, subId, jti: first.jti })],
       ["invalid_audience", tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: "https://someone-else", subId })],
       ["invalid_key", TestTransmitter.foreignKey().then((key) => tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, key, kid: tx.kid }))],
       ["invalid_issuer", tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId, iss: "https://evil.example" })],
@@ -118,7 +121,7 @@ describe("SSF push delivery (RFC 8935)", () => {
     }
     // Without the stream's push token.
     expect((await pushSet(first.jwt, "ssfp_wrong")).status).toBe(401);
-    // One revocation for the credential, despite the replay.
+    // One revocation for the credential, despite the repeat and the replay.
     expect(await count("SELECT count() FROM ssf_sets FINAL WHERE stream_id = {s:String} AND outcome = 'revocation'", { s: pushStream.id })).toBe(2);
   });
 
@@ -141,6 +144,59 @@ describe("SSF push delivery (RFC 8935)", () => {
     expect(s.status).toMatchObject({ sets_accepted: 4, last_verified_at: expect.any(String), last_error: expect.stringContaining("refused") });
     expect(s).not.toHaveProperty("poll_token");
     expect(s).not.toHaveProperty("push_token_hash");
+  });
+
+  it("asks for the SET again (503), never refuses it, while the transmitter's key set cannot be fetched", async () => {
+    await tx.rotate(); // the next SET names a kid the receiver does not hold: its keys are fetched again
+    tx.jwksFailures = 1;
+    const { jti, jwt } = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId: { format: "jwt_id", iss: tx.issuer, jti: "tok-keys-down" } });
+    const refused = await pushSet(jwt);
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ err: "temporarily_unavailable", description: expect.any(String) });
+    expect(await keptSet(pushStream.id, jti)).toBeUndefined();
+    // The transmitter retries once its key server answers: accepted, one revocation.
+    expect((await pushSet(jwt)).status).toBe(202);
+    expect(await keptSet(pushStream.id, jti)).toMatchObject({ outcome: "revocation" });
+  });
+
+  it("accepts a SET without a kid that one of several published keys verifies (a rotation in progress)", async () => {
+    await tx.addKey();
+    // A SET naming the new key's kid makes the receiver fetch the key set again: it holds both keys now.
+    const named = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId: { format: "jwt_id", iss: tx.issuer, jti: "tok-new-kid" } });
+    expect((await pushSet(named.jwt)).status).toBe(202);
+    const { jti, jwt } = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId: { format: "jwt_id", iss: tx.issuer, jti: "tok-no-kid" }, kid: null });
+    const res = await pushSet(jwt);
+    expect(res.status, await res.clone().text()).toBe(202);
+    expect(await keptSet(pushStream.id, jti)).toMatchObject({ outcome: "revocation" });
+    // Signed by a key the transmitter does not publish: none of them verifies it.
+    const forged = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId: { format: "jwt_id", iss: tx.issuer, jti: "tok-forged" }, kid: null, key: await TestTransmitter.foreignKey() });
+    const refused = await pushSet(forged.jwt);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ err: "invalid_key", description: expect.any(String) });
+  });
+
+  it("keeps a SET no subject rule maps and shows it as the stream's last error", async () => {
+    const { jti, jwt } = await tx.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId: { format: "email", email: "bot@example.com" } });
+    expect((await pushSet(jwt)).status).toBe(202);
+    expect(await keptSet(pushStream.id, jti)).toMatchObject({ outcome: "unmapped", revocation_event_id: "" });
+    const list = await json(await call(listStreams, "/api/v1/ssf/streams"));
+    const status = list.items.find((x: { id: string }) => x.id === pushStream.id).status;
+    expect(status.last_error).toContain(`SET ${jti} kept but produced nothing: no subject rule matches`);
+  });
+
+  it("accepts SETs from a transmitter whose issuer ends with a slash (as Google's and Auth0's do)", async () => {
+    const slashed = await new TestTransmitter((origin) => `${origin}/`).start();
+    try {
+      const created = await call(createStream, "/api/v1/ssf/streams", { method: "POST", body: { name: "slashed issuer", issuer: slashed.issuer, audience: AUD, delivery: "push" } });
+      expect(created.status).toBe(201);
+      const stream = await json(created);
+      const { jti, jwt } = await slashed.sign(CREDENTIAL_CHANGE, { change_type: "revoke" }, { aud: AUD, subId: { format: "jwt_id", iss: slashed.issuer, jti: "tok-slash" } });
+      const res = await pushSet(jwt, stream.push_token, stream.id);
+      expect(res.status, await res.clone().text()).toBe(202);
+      expect(await keptSet(stream.id, jti)).toMatchObject({ outcome: "revocation" });
+    } finally {
+      await slashed.stop();
+    }
   });
 });
 
