@@ -1,7 +1,7 @@
 "use client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
-import { LIVE_INTERVAL_MS, retryUnlessClientError } from "@/components/data/query";
+import { liveInterval, retryUnlessClientError } from "@/components/data/query";
 import { TimeZoneProvider } from "@/components/ui/time";
 
 export function Providers({ children }: { children: ReactNode }) {
@@ -10,7 +10,7 @@ export function Providers({ children }: { children: ReactNode }) {
       new QueryClient({
         defaultOptions: {
           queries: {
-            refetchInterval: LIVE_INTERVAL_MS,
+            refetchInterval: liveInterval,
             // Keep polling on a wall screen that never gets focus.
             refetchIntervalInBackground: true,
             staleTime: 1000,

@@ -1,11 +1,12 @@
 "use client";
 /**
  * "live · last data at …": the newest successful answer among the queries this page is
- * watching, and amber "stale" when the latest poll failed. Reads the react-query cache,
+ * watching, and amber "stale" when the latest poll failed (not when it was refused). Reads the react-query cache,
  * so every page gets it without wiring.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { isSettledRefusal } from "@/components/data/query";
 import { useFormatTime } from "./time";
 
 export function LiveIndicator() {
@@ -19,7 +20,8 @@ export function LiveIndicator() {
       for (const q of qc.getQueryCache().getAll()) {
         if (q.getObserversCount() === 0) continue;
         at = Math.max(at, q.state.dataUpdatedAt);
-        if (q.state.errorUpdatedAt > q.state.dataUpdatedAt && q.state.status === "error") failing = true;
+        // A refusal (a viewer's 403 for provenance, say) is an answer, not a failed poll.
+        if (q.state.errorUpdatedAt > q.state.dataUpdatedAt && q.state.status === "error" && !isSettledRefusal(q.state.error)) failing = true;
       }
       setState((s) => (s.at === at && s.failing === failing ? s : { at, failing }));
     };

@@ -1,6 +1,7 @@
 "use client";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { useMe, useRoleAtLeast } from "@/components/data/session";
 import { LiveIndicator } from "./live";
 import { SignOut } from "./sign-out";
 import { ZoneToggle } from "./time";
@@ -12,8 +13,8 @@ const LINKS = [
   { href: "/revocations", label: "Revocations" },
   { href: "/alerts", label: "Alerts" },
   { href: "/investigate", label: "Investigate" },
-  { href: "/settings/webhooks", label: "Settings", prefix: "/settings" },
-];
+  { href: "/settings/webhooks", label: "Settings", prefix: "/settings", role: "admin" },
+] as const;
 
 export function NavBar() {
   const pathname = usePathname() ?? "/";
@@ -29,6 +30,14 @@ export function NavBar() {
       </header>
     );
   }
+  return <SignedInBar pathname={pathname} />;
+}
+
+function SignedInBar({ pathname }: { pathname: string }) {
+  const me = useMe();
+  const admin = useRoleAtLeast("admin");
+  // Settings only for admins (proxy.ts refuses the pages to anyone else).
+  const links = LINKS.filter((l) => !("role" in l) || admin);
   return (
     <header className="topbar">
       <a className="skip-link" href="#main">
@@ -42,8 +51,8 @@ export function NavBar() {
       </Link>
       <nav aria-label="Main">
         <ul className="nav-links">
-          {LINKS.map((l) => {
-            const base = l.prefix ?? l.href;
+          {links.map((l) => {
+            const base = "prefix" in l ? l.prefix : l.href;
             const active = base === "/" ? pathname === "/" : pathname === base || pathname.startsWith(`${base}/`);
             return (
               <li key={l.href}>
@@ -58,6 +67,11 @@ export function NavBar() {
       <div className="topbar-right">
         <LiveIndicator />
         <ZoneToggle />
+        {me.data && (
+          <span className="faint" data-testid="signed-in-as" title={`signed in as ${me.data.name}`}>
+            {me.data.name} · {me.data.role}
+          </span>
+        )}
         <SignOut />
       </div>
     </header>

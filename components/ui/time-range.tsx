@@ -32,8 +32,9 @@ function useMinuteTick(): number {
  * The page's time range from the URL: absolute `from`/`to` (ISO) win, else the `range`
  * preset relative to now (open-ended, so live data keeps arriving), else `fallback`.
  * The relative start moves once a minute, not every render, so the query key is stable.
+ * `all: false` for a page that has no "All" (the overview: its API reads a bounded range).
  */
-export function useTimeRange(fallback = "24h"): ResolvedRange {
+export function useTimeRange(fallback = "24h", { all = true }: { all?: boolean } = {}): ResolvedRange {
   const { get } = useUrlState();
   const now = useMinuteTick();
   const from = get("from");
@@ -41,11 +42,13 @@ export function useTimeRange(fallback = "24h"): ResolvedRange {
   const range = get("range") || fallback;
   return useMemo(() => {
     if (from || to) return { from: from || undefined, to: to || undefined, key: "custom" };
-    const preset = RANGE_PRESETS.find((p) => p.key === range) ?? RANGE_PRESETS.find((p) => p.key === fallback)!;
+    const preset = presetsOf(all).find((p) => p.key === range) ?? RANGE_PRESETS.find((p) => p.key === fallback)!;
     if (!preset.ms) return { key: preset.key };
     return { from: new Date(now - preset.ms).toISOString(), key: preset.key };
-  }, [from, to, range, fallback, now]);
+  }, [from, to, range, fallback, now, all]);
 }
+
+const presetsOf = (all: boolean) => (all ? RANGE_PRESETS : RANGE_PRESETS.filter((p) => p.key !== "all"));
 
 /** ISO → value of <input type="datetime-local"> in UTC (the inputs are labelled UTC). */
 function toInput(iso: string): string {
@@ -59,12 +62,14 @@ function fromInput(v: string): string {
   return Number.isNaN(d.getTime()) ? "" : d.toISOString();
 }
 
-export function TimeRangePicker({ fallback = "24h", custom = true }: { fallback?: string; custom?: boolean }) {
+export function TimeRangePicker({ fallback = "24h", custom = true, all = true }: { fallback?: string; custom?: boolean; all?: boolean }) {
   const { get, set } = useUrlState();
-  const active = get("from") || get("to") ? "custom" : get("range") || fallback;
+  const presets = presetsOf(all);
+  const named = get("range");
+  const active = get("from") || get("to") ? "custom" : presets.some((p) => p.key === named) ? named : fallback;
   return (
     <div className="range-picker" role="group" aria-label="Time range">
-      {RANGE_PRESETS.map((p) => (
+      {presets.map((p) => (
         <button
           key={p.key}
           type="button"

@@ -46,6 +46,10 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
   }, [agent.data?.layers, events]);
 
   const visible = useMemo(() => (zoom ? events.filter((e) => { const t = Date.parse(e.time); return t >= zoom[0] && t <= zoom[1]; }) : events), [events, zoom]);
+  // Zoomed, the table holds the loaded events inside the window: older pages can add to it only
+  // while the oldest loaded event is after the window's start (else scrolling a short window
+  // would load the agent's whole history, page after page, none of it in view).
+  const olderMayBeInView = !zoom || events.length === 0 || Date.parse(events[events.length - 1].time) > zoom[0];
   const counts = useMemo(() => {
     let v = 0, b = 0;
     for (const e of visible) {
@@ -156,7 +160,7 @@ export function AgentDetailView({ agentId }: { agentId: string }) {
           selectedId={selectedId}
           rowClassName={eventRowClass}
           onRowClick={onSelect}
-          onEndReached={timeline.hasNextPage && !timeline.isFetchingNextPage ? () => void timeline.fetchNextPage() : undefined}
+          onEndReached={timeline.hasNextPage && !timeline.isFetchingNextPage && olderMayBeInView ? () => void timeline.fetchNextPage() : undefined}
           empty={<Empty title="No events" height={120} />}
           footer={
             <>

@@ -5,6 +5,7 @@ import { useAlert, useUpdateAlert } from "@/components/data/alerts";
 import { usePostRevocationActions } from "@/components/data/investigate";
 import { flattenPages } from "@/components/data/query";
 import { useRevocation } from "@/components/data/revocations";
+import { useRoleAtLeast } from "@/components/data/session";
 import type { AlertHistoryEntry, AlertStatus } from "@/components/data/types";
 import { ApiClientError } from "@/components/data/api";
 import { ContainmentBadge, LayerStatusBadge, RULE_LABEL, SeverityBadge, StatusBadge } from "@/components/ui/badges";
@@ -31,14 +32,26 @@ function groupHistory(history: AlertHistoryEntry[]): { entry: AlertHistoryEntry;
   return out;
 }
 
+/**
+ * The pairs an alert counts (docs/SEMANTICS.md, point 8): post_revocation_activity the agent's
+ * direct ones, delegated_authority_leak its cascade ones; partial_containment the revocation's.
+ */
+function viaOfRule(rule: string): { via?: "direct" | "cascade" } {
+  if (rule === "post_revocation_activity") return { via: "direct" };
+  if (rule === "delegated_authority_leak") return { via: "cascade" };
+  return {};
+}
+
 export function AlertDetailView({ alertId }: { alertId: string }) {
   const alert = useAlert(alertId);
   const a = alert.data;
   const revocation = useRevocation(a?.revocation_id);
-  const evidenceFilters = useMemo(() => (a ? { revocation_id: a.revocation_id, ...(a.agent_id ? { agent_id: a.agent_id } : {}) } : {}), [a]);
+  const evidenceFilters = useMemo(() => (a ? { revocation_id: a.revocation_id, ...(a.agent_id ? { agent_id: a.agent_id } : {}), ...viaOfRule(a.rule) } : {}), [a]);
   const evidence = usePostRevocationActions(evidenceFilters, { enabled: !!a, limit: 500 });
   const pairs = useMemo(() => flattenPages(evidence.data), [evidence.data]);
   const update = useUpdateAlert(alertId);
+  // Offered only to roles the server lets change alerts (docs/ROLES.md); unknown yet: offered.
+  const mayTriage = useRoleAtLeast("analyst");
   const [comment, setComment] = useState("");
 
   if (!a) {
@@ -129,7 +142,10 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
           <div className="card">
             <div className="card-head">
               <h2>Evidence</h2>
-              <span className="muted" style={{ fontSize: 12.5 }}>post-revocation actions of this revocation{a.agent_id ? " and agent" : ""}</span>
+              <span className="muted" style={{ fontSize: 12.5 }}>
+                post-revocation actions of this revocation{a.agent_id ? " and agent" : ""}
+                {"via" in evidenceFilters ? ` covered ${evidenceFilters.via === "direct" ? "directly" : "through cascade"} (what this rule counts)` : ""}
+              </span>
               <div className="right">
                 <Link className="btn btn-sm" href={investigateHref({ ...evidenceFilters })}>
                   Open in Investigate →
@@ -150,7 +166,13 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
                 rowClassName={pairRowClass}
                 height={Math.min(380, Math.max(120, pairs.length * 34 + 8))}
                 empty={<Empty title="No post-revocation actions (withdrawn?)" height={100} />}
-                footer={<span>{pairs.length} rows · ▲ {pairs.filter((p) => p.violation).length} violations · ■ {pairs.filter((p) => !p.violation).length} blocked</span>}
+                onEndReached={evidence.hasNextPage && !evidence.isFetchingNextPage ? () => void evidence.fetchNextPage() : undefined}
+                footer={
+                  <span>
+                    {pairs.length} rows{evidence.hasNextPage ? " loaded (scroll for more)" : ""} · ▲ {pairs.filter((p) => p.violation).length} violations · ■{" "}
+                    {pairs.filter((p) => !p.violation).length} blocked
+                  </span>
+                }
               />
             )}
           </div>
@@ -165,16 +187,21 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
               <textarea value={comment} onChange={(e) => setComment(e.target.value)} placeholder="What you checked, who you told…" data-testid="alert-comment" />
             </label>
             <div className="row">
-              <button type="button" className="btn btn-warn" disabled={update.isPending || a.status === "acknowledged"} onClick={() => change("acknowledged")}>
+              <button type="button" className="btn btn-warn" disabled={mayTriage === false || update.isPending || a.status === "acknowledged"} onClick={() => change("acknowledged")}>
                 ✓ Acknowledge
               </button>
-              <button type="button" className="btn btn-ok" disabled={update.isPending || a.status === "resolved"} onClick={() => change("resolved")}>
+              <button type="button" className="btn btn-ok" disabled={mayTriage === false || update.isPending || a.status === "resolved"} onClick={() => change("resolved")}>
                 ✔✔ Resolve
               </button>
-              <button type="button" className="btn" disabled={update.isPending || a.status === "open"} onClick={() => change("open")}>
+              <button type="button" className="btn" disabled={mayTriage === false || update.isPending || a.status === "open"} onClick={() => change("open")}>
                 Re-open
               </button>
               {update.isPending && <span className="faint">saving…</span>}
+              {mayTriage === false && (
+                <span className="faint" data-testid="triage-needs-role">
+                  Changing an alert needs the analyst role.
+                </span>
+              )}
             </div>
             {update.error ? (
               <div className="state state-error" style={{ marginTop: 8 }} role="alert">

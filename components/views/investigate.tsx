@@ -2,6 +2,7 @@
 import { useMemo } from "react";
 import { exportUrl, usePostRevocationActions, type PostRevocationFilters } from "@/components/data/investigate";
 import { flattenPages } from "@/components/data/query";
+import { useRoleAtLeast } from "@/components/data/session";
 import { DataTable } from "@/components/ui/data-table";
 import { ClearFilters, SelectFilter, TextFilter } from "@/components/ui/filters";
 import { Empty, QueryState } from "@/components/ui/states";
@@ -17,6 +18,8 @@ export function InvestigateView() {
   const filters: PostRevocationFilters = useMemo(() => ({ ...pick(all, KEYS), from: range.from, to: range.to }), [all, range.from, range.to]);
   const query = usePostRevocationActions(filters, { limit: 1000 });
   const rows = useMemo(() => flattenPages(query.data), [query.data]);
+  // Exports are the investigator's (docs/ROLES.md): a lesser role is told so instead of a link the server refuses.
+  const mayExport = useRoleAtLeast("investigator");
   return (
     <>
       <div className="page-head">
@@ -25,12 +28,20 @@ export function InvestigateView() {
           <div className="sub">Every covered action after a revocation: one row per (action, revocation) pair. Export streams the whole result.</div>
         </div>
         <div className="page-head-actions">
-          <a className="btn btn-primary" href={exportUrl(filters, "csv")} download data-testid="export-csv">
-            ⤓ Export CSV
-          </a>
-          <a className="btn" href={exportUrl(filters, "ndjson")} download data-testid="export-ndjson">
-            ⤓ Export NDJSON
-          </a>
+          {mayExport === false ? (
+            <span className="faint" data-testid="export-needs-role">
+              Exports need the investigator role.
+            </span>
+          ) : (
+            <>
+              <a className="btn btn-primary" href={exportUrl(filters, "csv")} download data-testid="export-csv">
+                ⤓ Export CSV
+              </a>
+              <a className="btn" href={exportUrl(filters, "ndjson")} download data-testid="export-ndjson">
+                ⤓ Export NDJSON
+              </a>
+            </>
+          )}
         </div>
       </div>
       <div className="filters" role="search">

@@ -92,7 +92,8 @@ function Breakdown({ items }: { items: { label: React.ReactNode; value: number; 
 }
 
 export function OverviewView() {
-  const range = useTimeRange("24h");
+  // No "All": the overview's counts and chart are of a bounded range (24 h unless asked).
+  const range = useTimeRange("24h", { all: false });
   const q = useOverview({ from: range.from, to: range.to });
   const dead = useDeadLetters(5);
   const router = useRouter();
@@ -114,7 +115,7 @@ export function OverviewView() {
           </div>
         </div>
         <div className="page-head-actions">
-          <TimeRangePicker fallback="24h" custom={false} />
+          <TimeRangePicker fallback="24h" custom={false} all={false} />
         </div>
       </div>
       {q.error && !d ? <ErrorState error={q.error} height={120} retry={() => void q.refetch()} /> : null}

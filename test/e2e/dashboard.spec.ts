@@ -205,6 +205,39 @@ test("the agents list finds the sub-agent, and the agent page shows its lineage"
   await expect(page.getByTestId("agent-timeline").locator("[data-mark=violation]")).toHaveCount(1);
 });
 
+test("a viewer is offered only what the viewer role may do, and a refused read does not make the page stale", async ({ browser, request }) => {
+  const email = `viewer-${Date.now()}@example.com`;
+  const password = "viewer-password-1234";
+  const created = await request.post("/api/v1/users", { data: { email, password, role: "viewer" } });
+  expect(created.status(), await created.text()).toBe(201);
+  const ctx = await browser.newContext({ extraHTTPHeaders: {}, baseURL: test.info().project.use.baseURL, viewport: { width: 1440, height: 900 } });
+  try {
+    expect((await ctx.request.post("/api/v1/auth/login", { data: { email, password } })).status()).toBe(200);
+    const page = await ctx.newPage();
+
+    // The revocation's provenance needs the analyst role: the page says so, and stays live.
+    await page.goto(`/revocations/${ids.revocation}`);
+    await expect(page.getByTestId("event-provenance")).toContainText("need the analyst role");
+    await expect(page.getByTestId("signed-in-as")).toContainText(`${email} · viewer`);
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await expect(nav.getByRole("link", { name: "Alerts" })).toBeVisible();
+    await expect(nav.getByRole("link", { name: "Settings" })).toHaveCount(0);
+    await page.waitForTimeout(4_000); // two polls at least
+    await expect(page.getByTestId("live-indicator")).toHaveClass(/live-ok/);
+
+    // Triage needs the analyst role, exports the investigator role: not offered, and said why.
+    const list = await (await request.get(`/api/v1/alerts?agent_id=${enc(ids.a)}&rule=post_revocation_activity`)).json();
+    await page.goto(`/alerts/${list.items[0].id}`);
+    await expect(page.getByTestId("triage-needs-role")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Resolve" })).toBeDisabled();
+    await page.goto("/investigate");
+    await expect(page.getByTestId("export-needs-role")).toBeVisible();
+    await expect(page.getByTestId("export-csv")).toHaveCount(0);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test("a revocation opened from the list shows its subject, containment, origin, actions and alerts", async ({ page }) => {
   await page.goto("/");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Revocations" }).click();
