@@ -66,7 +66,11 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       soleWriter: s.mode === "embedded",
       updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS,
       backlogPauseMs: cfg.DETECTION_BACKLOG_PAUSE_MS,
-      onCoverageChanged: (ids, credentials) => feed.publish(ids, credentials),
+      onCoverageChanged: async (ids, credentials, sessions) => {
+        await feed.publish(ids, credentials);
+        // A session revocation is told as such even when its session never presented a credential.
+        if ((await coverageSets.enqueueSessions(sessions)) > 0) wakePush();
+      },
     },
   );
   // Resumes pending derivations from revocation_state; no sweep over history.

@@ -82,11 +82,21 @@ export interface EngineOptions {
   /** Coalescing of count-only alert updates (lib/alerts/store.ts); 0 announces every change. */
   updateIntervalMs?: number;
   /**
-   * Called with a revocation's id and the credential keys of its rewritten coverage rows, after
-   * the rewrite and before it is recorded in revocation_state, inside the batch: a failure fails
-   * the batch, which is retried (the covered-credentials feed, lib/feed/).
+   * Called with the ids of revocations whose coverage was rewritten, the credential keys of
+   * their rows and those of them that are session revocations in force, after the rewrite and
+   * before it is recorded in revocation_state, inside the batch: a failure fails the batch,
+   * which is retried (the covered-credentials feed, lib/feed/, and the SETs of the SSF
+   * transmitter, lib/transmitter/).
    */
-  onCoverageChanged?: (revocationIds: string[], credentials: string[]) => Promise<void>;
+  onCoverageChanged?: (revocationIds: string[], credentials: string[], sessions: SessionRevocation[]) => Promise<void>;
+}
+
+/** A session revocation in force whose coverage was rewritten (told to onCoverageChanged). */
+export interface SessionRevocation {
+  revocation_id: string;
+  /** The session id. */
+  subject: string;
+  revoked_at: string;
 }
 
 /** A revocation whose coverage a batch rewrites, why, and what changes in its state. */
@@ -149,7 +159,7 @@ export class DetectionEngine {
   private catchingUp = false;
   /** Bounds before this instant are forgotten: a batch stored earlier checks every pair. */
   private commitsKnownSince = Date.now();
-  private readonly onCoverageChanged: (revocationIds: string[], credentials: string[]) => Promise<void>;
+  private readonly onCoverageChanged: NonNullable<EngineOptions["onCoverageChanged"]>;
   private readonly prepared = noPreparations();
   /**
    * Revocations whose coverage may be rewritten without their state recording it: a prepare
@@ -465,7 +475,11 @@ export class DetectionEngine {
     this.coverage?.add(rows, version);
     // The covered-credentials feed (lib/feed/publisher.ts) follows inside the batch: a failed
     // publish fails the batch, which is then retried.
-    await this.onCoverageChanged(next.map((s) => s.revocation_id), [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))]);
+    await this.onCoverageChanged(
+      next.map((s) => s.revocation_id),
+      [...new Set(rows.filter((r) => r.key_kind === "credential").map((r) => r.key))],
+      next.filter((s) => s.scope === "session" && s.reinstated_at === null).map((s) => ({ revocation_id: s.revocation_id, subject: s.subject, revoked_at: s.revoked_at })),
+    );
     await this.states.put(next);
     for (const s of next) this.unsettled.delete(s.revocation_id);
     for (const r of rows) this.kinds.add(r.key_kind);

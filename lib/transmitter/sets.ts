@@ -3,7 +3,8 @@
  * recorded, one row per (stream, jti), then moved on by push attempts or poll acks.
  *
  * Causes: every credential a revocation newly covers gives a CAEP credential-change (change_type
- * revoke); a revocation of scope session gives a CAEP session-revoked; `txn` is the
+ * revoke); a revocation of scope session gives a CAEP session-revoked (whether or not its
+ * session ever presented a credential: enqueueSessions); `txn` is the
  * revocation's event id, linking every SET one revocation caused. The jti is derived from
  * (stream, txn, event type, subject), and a SET whose jti the stream already has is not made
  * again, so repeated coverage publishes (a retried batch, the feed's resync at start) never
@@ -50,6 +51,18 @@ export const jtiFor = (streamId: string, c: Pick<Cause, "txn" | "type" | "subjec
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
+/** A session revocation in force, as the detection engine prepares it (lib/detection/engine.ts, onCoverageChanged). */
+export interface SessionRevocation {
+  revocation_id: string;
+  /** The session id. */
+  subject: string;
+  revoked_at: string;
+}
+
+const sessionCause = (txn: string, session: string, since: string): Cause => ({
+  txn, type: CAEP_SESSION_REVOKED, subject: session, at: since, event: { event_timestamp: seconds(since), initiating_entity: "policy" },
+});
+
 /** The causes a set of credential statuses gives: per covering revocation, the credential, and the session of a session revocation. */
 export function causesOf(statuses: CredentialStatus[]): Cause[] {
   const out = new Map<string, Cause>();
@@ -64,7 +77,7 @@ export function causesOf(statuses: CredentialStatus[]): Cause[] {
       };
       out.set(`${credential.txn}\0${credential.type}\0${credential.subject}`, credential);
       if (r.scope === "session") {
-        const session: Cause = { txn: r.event_id, type: CAEP_SESSION_REVOKED, subject: r.subject, at: r.since, event: { event_timestamp: seconds(r.since), initiating_entity: "policy" } };
+        const session = sessionCause(r.event_id, r.subject, r.since);
         out.set(`${session.txn}\0${session.type}\0${session.subject}`, session);
       }
     }
@@ -88,7 +101,19 @@ export class SetOutbox {
    * stream gets none (SSF 1.0 stream status).
    */
   async enqueueCoverage(statuses: CredentialStatus[]): Promise<number> {
-    const causes = causesOf(statuses);
+    return this.enqueue(causesOf(statuses));
+  }
+
+  /**
+   * Records a session-revoked SET per session revocation in force, also for a session that
+   * never presented a credential (enqueueCoverage finds sessions through their credentials
+   * only). The jti is the one enqueueCoverage would give: a session told both ways gets one SET.
+   */
+  async enqueueSessions(sessions: SessionRevocation[]): Promise<number> {
+    return this.enqueue(sessions.map((r) => sessionCause(r.revocation_id, r.subject, r.revoked_at)));
+  }
+
+  private async enqueue(causes: Cause[]): Promise<number> {
     if (causes.length === 0) return 0;
     const streams = (await this.streams.list()).filter((s) => s.status !== "disabled");
     const wanted = streams.flatMap((stream) => causes.filter((c) => wants(stream, c)).map((c) => ({ stream, cause: c, jti: jtiFor(stream.stream_id, c) })));

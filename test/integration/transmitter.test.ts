@@ -211,4 +211,18 @@ describe("SSF transmitter", () => {
     const heldSubjects = await Promise.all((Object.values(held.sets) as string[]).map(async (s) => (await verify(s, "poll-receiver")).sub_id.id));
     expect(heldSubjects.sort()).toEqual(["tok-o2", "tok-o2-child"]);
   });
+
+  it("pushes a session-revoked for a session that never presented a credential", async () => {
+    const before = push.state.received.length;
+    await send([revoke("rev-lonely", "session", "sess-lonely", 80)]);
+    await waitUntilConsumed(sent);
+    const told = async () =>
+      Promise.all(push.state.received.slice(before).filter((r) => r.status === 202).map(async (r) => {
+        const p = await verify(r.body, "https://gateway.example");
+        return `${Object.keys(p.events)[0]} ${p.sub_id.id} ${p.txn}`;
+      }));
+    await eventually(async () => (await told()).length >= 1, 30_000, "the session-revoked SET");
+    await new Promise((r) => setTimeout(r, 500)); // a second SET would arrive meanwhile
+    expect(await told()).toEqual([`${CAEP_SESSION_REVOKED} sess-lonely rev-lonely`]);
+  });
 });
