@@ -10,6 +10,7 @@
  */
 import type { Config } from "../config";
 import { logger } from "../log";
+import { open } from "../auth/secret-box";
 import { backoffMs } from "../webhooks/dispatcher/attempt";
 import { sendOnce } from "../webhooks/send";
 import { parseAllowlist, type Allowlist } from "../webhooks/ssrf";
@@ -86,8 +87,14 @@ export class PushDelivery {
 
   private async attempt(stream: Stream, set: SetRow): Promise<SetRow> {
     const headers: Record<string, string> = { "content-type": "application/secevent+jwt", accept: "application/json", "user-agent": "Revenant-SSF/1" };
-    if (stream.authorization_header) headers.authorization = stream.authorization_header;
-    const result = await sendOnce({ url: stream.endpoint_url, headers, body: set.set_jwt, timeoutMs: this.cfg.REVENANT_WEBHOOK_TIMEOUT_MS, allow: this.allow });
+    const authorization = openedHeader(stream);
+    if (authorization) headers.authorization = authorization;
+    // A header sealed under a key this process does not hold is not sent without it: the
+    // attempt fails unsent and backs off like any other (the receiver would refuse it anyway).
+    const result =
+      authorization === null
+        ? { ok: false, statusCode: null, error: UNOPENABLE }
+        : await sendOnce({ url: stream.endpoint_url, headers, body: set.set_jwt, timeoutMs: this.cfg.REVENANT_WEBHOOK_TIMEOUT_MS, allow: this.allow });
     const now = new Date();
     const next: SetRow = { ...set, attempts: set.attempts + 1, last_status_code: result.statusCode, last_error: result.error.slice(0, 500) };
     if (result.ok) return { ...next, state: "delivered", delivered_at: now.toISOString() };
@@ -95,5 +102,16 @@ export class PushDelivery {
     if (result.statusCode === 400 || expired) return { ...next, state: "failed" };
     const wait = backoffMs(next.attempts, this.cfg.REVENANT_WEBHOOK_BACKOFF_BASE_MS, this.cfg.REVENANT_WEBHOOK_BACKOFF_MAX_MS);
     return { ...next, next_attempt_at: new Date(now.getTime() + wait).toISOString() };
+  }
+}
+
+const UNOPENABLE = "not sent: the stream's authorization header cannot be decrypted (is REVENANT_SECRET_KEY the key it was stored with?)";
+
+/** The stream's authorization header in clear ('' for none), or null when it cannot be decrypted. */
+function openedHeader(stream: Stream): string | null {
+  try {
+    return open(stream.authorization_header);
+  } catch {
+    return null;
   }
 }

@@ -7,6 +7,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
+import { currentKeyId, open, seal, sealedWith } from "../auth/secret-box";
 import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
 
@@ -94,7 +95,8 @@ export class StreamStore {
       events_requested: input.events_requested,
       delivery_method: input.delivery.method,
       endpoint_url: input.delivery.method === PUSH ? input.delivery.endpoint_url! : "",
-      authorization_header: input.delivery.authorization_header ?? "",
+      // Sealed at rest like the other outbound tokens (lib/auth/secret-box.ts); opened only to push.
+      authorization_header: input.delivery.authorization_header ? seal(input.delivery.authorization_header) : "",
       poll_token_hash: pollToken ? hash(pollToken) : "",
       status: "enabled",
       status_reason: "",
@@ -112,6 +114,19 @@ export class StreamStore {
 
   async delete(stream: Stream): Promise<void> {
     await this.put({ ...stream, deleted: 1 });
+  }
+
+  /**
+   * Seals every push authorization header not sealed with the current key (plain text stored
+   * before a key was set, or the previous key after a rotation: scripts/rotate-secrets.ts).
+   * Returns how many streams were rewritten.
+   */
+  async reseal(): Promise<number> {
+    const current = currentKeyId();
+    if (!current) return 0;
+    const stale = (await this.list()).filter((s) => s.authorization_header !== "" && sealedWith(s.authorization_header) !== current);
+    for (const s of stale) await this.put({ ...s, authorization_header: seal(open(s.authorization_header)) });
+    return stale.length;
   }
 
   /** Whether `token` is the poll token of the stream (constant-time comparison of hashes). */

@@ -25,6 +25,7 @@ import type { RouteHandler } from "@/lib/http/route";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { StreamStore } from "@/lib/ssf/streams";
+import { CAEP_SESSION_REVOKED, PUSH, StreamStore as TransmitterStreamStore } from "@/lib/transmitter/streams";
 import { EndpointStore } from "@/lib/webhooks/endpoints";
 import { configureTestStack, type TestStack } from "../helpers/stack";
 
@@ -346,6 +347,30 @@ describe("SSF stream tokens at rest", () => {
     expect(await streams().transmitterToken(stream.id)).toBe("mgmt-secret-9999");
     expect(await streams().pollToken(plain.id)).toBe("poll-secret-1234");
     expect((await stored(plain.id)).poll_token).toMatch(/^enc:v1:/);
+    setEnv({ REVENANT_SECRET_KEY: undefined });
+  });
+});
+
+describe("transmitter push authorization headers at rest", () => {
+  const stored = async (id: string) =>
+    (await queryRows<{ authorization_header: string }>(store().reader, "test",
+      "SELECT authorization_header FROM transmitter_streams FINAL WHERE stream_id = {id:String}", { id }))[0].authorization_header;
+  const streams = () => new TransmitterStreamStore(store().writer);
+  const input = { aud: "gw", description: "", layer: "", events_requested: [CAEP_SESSION_REVOKED], delivery: { method: PUSH, endpoint_url: "https://gw.example/ssf", authorization_header: "Bearer gw-secret-1234" } };
+
+  it("are sealed when a key is set, and sealed or re-sealed under a new key by reseal()", async () => {
+    setEnv({ REVENANT_SECRET_KEY: undefined, REVENANT_SECRET_KEY_PREVIOUS: undefined });
+    const { stream: plain } = await streams().create(input);
+    expect(await stored(plain.stream_id)).toBe("Bearer gw-secret-1234");
+    setEnv({ REVENANT_SECRET_KEY: KEY_A, REVENANT_SECRET_KEY_PREVIOUS: undefined });
+    const { stream } = await streams().create(input);
+    expect(await stored(stream.stream_id)).toMatch(/^enc:v1:/);
+    expect(await stored(stream.stream_id)).not.toContain("gw-secret");
+    setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: KEY_A });
+    expect(await streams().reseal()).toBeGreaterThanOrEqual(2);
+    expect(await streams().reseal()).toBe(0);
+    setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: undefined });
+    for (const id of [plain.stream_id, stream.stream_id]) expect(open(await stored(id))).toBe("Bearer gw-secret-1234");
     setEnv({ REVENANT_SECRET_KEY: undefined });
   });
 });

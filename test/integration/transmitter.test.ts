@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Producer } from "kafkajs";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
@@ -40,13 +41,13 @@ const revoke = (eventId: string, scope: string, subject: string, s: number) => (
 
 /** A push receiver that answers 503 while `down`, 202 otherwise, and keeps every body it was sent. */
 function receiver() {
-  const state = { down: true, received: [] as { body: string; type: string | undefined; status: number }[] };
+  const state = { down: true, received: [] as { body: string; type: string | undefined; authorization: string | undefined; status: number }[] };
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
       const status = state.down ? 503 : 202;
-      state.received.push({ body, type: req.headers["content-type"], status });
+      state.received.push({ body, type: req.headers["content-type"], authorization: req.headers.authorization, status });
       res.writeHead(status).end();
     });
   });
@@ -168,8 +169,11 @@ describe("SSF transmitter", () => {
     // Not acknowledged: handed out again, same jtis. Acknowledged: gone.
     const again = await (await poll({ maxEvents: 10 })).json();
     expect(Object.keys(again.sets).sort()).toEqual(Object.keys(first.sets).sort());
+    // Nothing left: a long poll (RFC 8936's default) waits for a SET, then answers with none.
+    const waitedFrom = Date.now();
     const acked = await (await poll({ ack: Object.keys(first.sets), maxEvents: 10 })).json();
     expect(acked.sets).toEqual({});
+    expect(Date.now() - waitedFrom).toBeGreaterThanOrEqual(9_000);
 
     // Per revocation: which receivers were told and when they acknowledged (the dashboard's card).
     const notified = await (await call(notifiedRoute.GET, "/api/v1/revocations/rev-orch/notifications", { params: { event_id: "rev-orch" } })).json();
@@ -205,11 +209,19 @@ describe("SSF transmitter", () => {
     await eventually(async () => (await txns()).sort().join() === "tok-o2,tok-o2-child", 30_000, "SETs for the root and its descendant");
     console.log(`ssf: revocation produced → SETs for the root and its delegated credential accepted by the push receiver in ${Date.now() - t0} ms`);
     await waitUntilConsumed(sent);
-    expect((await (await poll({ maxEvents: 10 })).json()).sets).toEqual({});
+    expect((await (await poll({ maxEvents: 10, returnImmediately: true })).json()).sets).toEqual({});
     await call(statusRoute.POST, "/api/v1/transmitter/streams/status", { method: "POST", body: { stream_id: pollStream.stream_id, status: "enabled" } });
     const held = await (await poll({ maxEvents: 10 })).json();
     const heldSubjects = await Promise.all((Object.values(held.sets) as string[]).map(async (s) => (await verify(s, "poll-receiver")).sub_id.id));
     expect(heldSubjects.sort()).toEqual(["tok-o2", "tok-o2-child"]);
+  });
+
+  it("refuses a push endpoint on a private address unless allow-listed, as for webhooks", async () => {
+    const refused = await call(streamsRoute.POST, "/api/v1/transmitter/streams", { method: "POST", body: { aud: "inside", delivery: { method: PUSH, endpoint_url: "http://10.1.2.3/events" } } });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: { code: "invalid_parameter", param: "delivery.endpoint_url" } });
+    const listed = (await (await call(streamsRoute.GET, "/api/v1/transmitter/streams")).json()) as { aud: string }[];
+    expect(listed.map((x) => x.aud)).not.toContain("inside");
   });
 
   it("pushes a session-revoked for a session that never presented a credential", async () => {
@@ -224,5 +236,31 @@ describe("SSF transmitter", () => {
     await eventually(async () => (await told()).length >= 1, 30_000, "the session-revoked SET");
     await new Promise((r) => setTimeout(r, 500)); // a second SET would arrive meanwhile
     expect(await told()).toEqual([`${CAEP_SESSION_REVOKED} sess-lonely rev-lonely`]);
+  });
+
+  it("sends a push stream's authorization header, kept encrypted at rest", async () => {
+    process.env.REVENANT_SECRET_KEY = randomBytes(32).toString("base64");
+    resetConfig();
+    const keyed = receiver();
+    keyed.state.down = false;
+    await new Promise<void>((r) => keyed.server.listen(0, "127.0.0.1", r));
+    try {
+      const endpoint = `http://127.0.0.1:${(keyed.server.address() as AddressInfo).port}/events`;
+      const created = await call(streamsRoute.POST, "/api/v1/transmitter/streams", { method: "POST", body: {
+        aud: "keyed-receiver", delivery: { method: PUSH, endpoint_url: endpoint, authorization_header: "Bearer receiver-secret-42" },
+      } });
+      expect(created.status).toBe(201);
+      const { stream_id } = await created.json();
+      const [row] = await queryRows<{ authorization_header: string }>(store().reader, "test", "SELECT authorization_header FROM transmitter_streams FINAL WHERE stream_id = {id:String}", { id: stream_id });
+      expect(row.authorization_header).toMatch(/^enc:v1:/);
+      expect(row.authorization_header).not.toContain("receiver-secret-42");
+      await send([revoke("rev-keyed", "session", "sess-keyed", 90)]);
+      await eventually(async () => keyed.state.received.length > 0, 30_000, "a SET for the keyed receiver");
+      expect(keyed.state.received[0].authorization).toBe("Bearer receiver-secret-42");
+    } finally {
+      keyed.server.close();
+      delete process.env.REVENANT_SECRET_KEY;
+      resetConfig();
+    }
   });
 });

@@ -11,10 +11,11 @@ const body = z.object({
   ack: z.array(z.string().max(64)).max(1000).default([]),
   setErrs: z.record(z.string().max(64), z.object({ err: z.string().max(64), description: z.string().max(1024).optional() })).default({}),
   maxEvents: z.number().int().min(0).max(1000).default(100),
-  returnImmediately: z.boolean().default(true),
+  // RFC 8936 §2.4: false unless asked, a long poll.
+  returnImmediately: z.boolean().default(false),
 });
 
-/** How long a poll without returnImmediately waits for a SET before answering with none. */
+/** How long a long poll (returnImmediately false, the default) waits for a SET before answering with none. */
 const LONG_POLL_MS = 10_000;
 
 /**

@@ -1,9 +1,12 @@
 import { z } from "zod";
 import { audit } from "@/lib/auth/audit";
+import { config } from "@/lib/config";
+import { badParam } from "@/lib/http/errors";
 import { apiRoute, parseQuery, readJson } from "@/lib/http/route";
 import { transmitter } from "@/lib/transmitter";
 import { streamIdSchema, streamOr404 } from "@/lib/transmitter/requests";
 import { streamConfiguration, streamInput } from "@/lib/transmitter/streams";
+import { parseAllowlist, SsrfError, vetUrl } from "@/lib/webhooks/ssrf";
 
 export const dynamic = "force-dynamic";
 
@@ -17,9 +20,22 @@ export const GET = apiRoute("admin", async (req) => {
   return Response.json((await ssf.streams.list()).map((s) => streamConfiguration(s, ssf.issuer)));
 });
 
-/** POST /api/v1/transmitter/streams (admin): registers a receiver's stream; 201 with its configuration and, for poll, its token (shown once). */
+/**
+ * POST /api/v1/transmitter/streams (admin): registers a receiver's stream; 201 with its
+ * configuration and, for poll, its token (shown once). A push endpoint that does not resolve to
+ * a public address is refused (400, param "delivery.endpoint_url") unless allow-listed
+ * (REVENANT_WEBHOOK_ALLOWLIST, as for webhooks): every push to it would fail.
+ */
 export const POST = apiRoute("admin", async (req, { principal }) => {
   const input = streamInput.parse(await readJson(req));
+  if (input.delivery.endpoint_url) {
+    try {
+      input.delivery.endpoint_url = (await vetUrl(input.delivery.endpoint_url, parseAllowlist(config().REVENANT_WEBHOOK_ALLOWLIST))).toString();
+    } catch (err) {
+      if (err instanceof SsrfError) throw badParam("delivery.endpoint_url", err.message);
+      throw err;
+    }
+  }
   const ssf = transmitter();
   const { stream, pollToken } = await ssf.streams.create(input);
   await audit(principal, "ssf.stream.create", stream.stream_id, { aud: stream.aud, method: stream.delivery_method }, req);
