@@ -19,27 +19,39 @@ export interface ResolvedRange {
   key: string;
 }
 
-function useMinuteTick(): number {
-  const [now, setNow] = useState(() => Math.floor(Date.now() / 60_000) * 60_000);
+const minuteNow = () => Math.floor(Date.now() / 60_000) * 60_000;
+
+/**
+ * "Now" for a relative range, to the minute: taken again whenever `key` (the preset) changes,
+ * and, when `moving`, every minute besides.
+ */
+function useRangeNow(key: string, moving: boolean): number {
+  const [anchor, setAnchor] = useState(() => ({ key, at: minuteNow() }));
+  // Derived from the previous render (React's pattern for it): a new preset starts from now.
+  if (anchor.key !== key) setAnchor({ key, at: minuteNow() });
   useEffect(() => {
-    const t = setInterval(() => setNow(Math.floor(Date.now() / 60_000) * 60_000), 60_000);
+    if (!moving) return;
+    const t = setInterval(() => setAnchor((a) => ({ key: a.key, at: minuteNow() })), 60_000);
     return () => clearInterval(t);
-  }, []);
-  return now;
+  }, [moving]);
+  return anchor.at;
 }
 
 /**
  * The page's time range from the URL: absolute `from`/`to` (ISO) win, else the `range`
  * preset relative to now (open-ended, so live data keeps arriving), else `fallback`.
- * The relative start moves once a minute, not every render, so the query key is stable.
- * `all: false` for a page that has no "All" (the overview: its API reads a bounded range).
+ * `moving`: the relative start moves once a minute (the overview's counts and chart); else it
+ * stays where the preset was chosen, so a list's query key, and with it the pages loaded and
+ * the scroll position, do not change under the analyst every minute (new rows still arrive:
+ * the end is open). `all: false` for a page that has no "All" (the overview: its API reads a
+ * bounded range).
  */
-export function useTimeRange(fallback = "24h", { all = true }: { all?: boolean } = {}): ResolvedRange {
+export function useTimeRange(fallback = "24h", { all = true, moving = false }: { all?: boolean; moving?: boolean } = {}): ResolvedRange {
   const { get } = useUrlState();
-  const now = useMinuteTick();
   const from = get("from");
   const to = get("to");
   const range = get("range") || fallback;
+  const now = useRangeNow(range, moving);
   return useMemo(() => {
     if (from || to) return { from: from || undefined, to: to || undefined, key: "custom" };
     const preset = presetsOf(all).find((p) => p.key === range) ?? RANGE_PRESETS.find((p) => p.key === fallback)!;

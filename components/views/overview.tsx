@@ -93,7 +93,7 @@ function Breakdown({ items }: { items: { label: React.ReactNode; value: number; 
 
 export function OverviewView() {
   // No "All": the overview's counts and chart are of a bounded range (24 h unless asked).
-  const range = useTimeRange("24h", { all: false });
+  const range = useTimeRange("24h", { all: false, moving: true });
   const q = useOverview({ from: range.from, to: range.to });
   const dead = useDeadLetters(5);
   const router = useRouter();

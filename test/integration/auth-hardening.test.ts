@@ -25,7 +25,7 @@ import type { RouteHandler } from "@/lib/http/route";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { StreamStore } from "@/lib/ssf/streams";
-import { CAEP_SESSION_REVOKED, PUSH, StreamStore as TransmitterStreamStore } from "@/lib/transmitter/streams";
+import { CAEP_SESSION_REVOKED, PUSH, StreamStore as TransmitterStreamStore, type StreamInput } from "@/lib/transmitter/streams";
 import { EndpointStore } from "@/lib/webhooks/endpoints";
 import { configureTestStack, type TestStack } from "../helpers/stack";
 
@@ -356,7 +356,10 @@ describe("transmitter push authorization headers at rest", () => {
     (await queryRows<{ authorization_header: string }>(store().reader, "test",
       "SELECT authorization_header FROM transmitter_streams FINAL WHERE stream_id = {id:String}", { id }))[0].authorization_header;
   const streams = () => new TransmitterStreamStore(store().writer);
-  const input = { aud: "gw", description: "", layer: "", events_requested: [CAEP_SESSION_REVOKED], delivery: { method: PUSH, endpoint_url: "https://gw.example/ssf", authorization_header: "Bearer gw-secret-1234" } };
+  const input: StreamInput = {
+    aud: "gw", description: "", layer: "", events_requested: [CAEP_SESSION_REVOKED],
+    delivery: { method: PUSH, endpoint_url: "https://gw.example/ssf", authorization_header: "Bearer gw-secret-1234" },
+  };
 
   it("are sealed when a key is set, and sealed or re-sealed under a new key by reseal()", async () => {
     setEnv({ REVENANT_SECRET_KEY: undefined, REVENANT_SECRET_KEY_PREVIOUS: undefined });
