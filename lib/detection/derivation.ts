@@ -203,6 +203,10 @@ export class Derivations {
     const { scanner, writer, settings } = this.deps;
     const states = await this.deps.states(scanner).get([...bounds.keys()]);
     const due = [...states.values()].filter((s) => s.pending === 1);
+    // Asked for but committed already: by a newer request, or by this one's last attempt, whose
+    // commit was stored but answered with an error (then nothing published it). Published again.
+    const settled = [...states.values()].filter((s) => s.pending === 0).map((s) => s.revocation_id);
+    if (settled.length) this.deps.publisher.mark(settled);
     if (due.length === 0) return;
     const generation = new Map(due.map((s) => [s.revocation_id, s.write_generation]));
     const ids = [...generation.keys()];

@@ -23,6 +23,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertHistoryEntry } from "../alerts/store";
 import { AlertStore } from "../alerts/store";
 import type { StoredEvent } from "../events/schema";
+import { logger } from "../log";
 import { coverageKinds, coveredCredentials, coverageRows, lookupCoverage, writeCoverage } from "./coverage";
 import { CoverageMemory } from "./coverage-memory";
 import { Derivations } from "./derivation";
@@ -171,6 +172,10 @@ export class DetectionEngine {
    */
   private readonly unsettled = new Set<string>();
   private lastRepairCheck = Date.now();
+  /** What the last look for cut-short prepares found (shared server: see lookForCutShort). */
+  private aheadBefore = new Set<string>();
+  private repairError: string | null = null;
+  private readonly log = logger().child({ component: "detection" });
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -216,7 +221,7 @@ export class DetectionEngine {
     // Everything stored so far was stored before this start: a resumed derivation takes it all.
     const bound = this.derivationBound(Date.now());
     for (const id of await this.states.pendingIds()) this.derivations.request(id, bound);
-    for (const id of await this.states.coverageAhead()) this.unsettled.add(id);
+    await this.lookForCutShort();
     await this.publisher.resume();
     runningEngines().add(this);
   }
@@ -254,7 +259,15 @@ export class DetectionEngine {
    */
   async tick(): Promise<void> {
     this.derivations.retryFailed();
-    await this.repairUnsettled();
+    // A repair failing (the feed's broker still down, say) is retried next tick; it must not
+    // hold back the owed alert updates below.
+    try {
+      await this.repairUnsettled();
+      this.repairError = null;
+    } catch (err) {
+      this.repairError = (err as Error).message;
+      this.log.warn({ err: this.repairError, unsettled: this.unsettled.size }, "repair of unsettled revocations failed; will retry");
+    }
     const now = Date.now();
     if (now - this.lastOwedCheck < Math.min(5_000, Math.max(1_000, this.updateIntervalMs / 6))) return;
     this.lastOwedCheck = now;
@@ -268,7 +281,7 @@ export class DetectionEngine {
   private async repairUnsettled(): Promise<void> {
     if (!this.soleWriter && Date.now() - this.lastRepairCheck >= REPAIR_CHECK_MS) {
       this.lastRepairCheck = Date.now();
-      for (const id of await this.states.coverageAhead()) this.unsettled.add(id);
+      await this.lookForCutShort();
     }
     if (this.unsettled.size === 0) return;
     await this.withLock(async () => {
@@ -276,6 +289,18 @@ export class DetectionEngine {
       // Derived from everything stored so far: batches evaluated before this had the coverage it replaces.
       await this.prepare(items, Infinity);
     });
+  }
+
+  /**
+   * Revocations whose coverage is ahead of their state (RevocationStates.coverageAhead). The
+   * sole writer has no prepare of another process in flight: each is unsettled at once. On a
+   * shared server, one may be another worker's prepare between its two writes: only those found
+   * again by the next look (REPAIR_CHECK_MS later) are unsettled.
+   */
+  private async lookForCutShort(): Promise<void> {
+    const ahead = await this.states.coverageAhead();
+    for (const id of ahead) if (this.soleWriter || this.aheadBefore.has(id)) this.unsettled.add(id);
+    this.aheadBefore = new Set(ahead);
   }
 
   /** For tests and benchmarks: resolves when every requested derivation has run and its results are published. */
@@ -307,7 +332,7 @@ export class DetectionEngine {
   }
 
   get lastError(): string | null {
-    return this.derivations.lastError ?? this.publisher.lastError;
+    return this.derivations.lastError ?? this.publisher.lastError ?? this.repairError;
   }
 
   private withLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -376,18 +401,16 @@ export class DetectionEngine {
     // read when they are prepared, include its credentials already.
     const growing = growingRevocations(events, index);
     const items = await this.changedRevocations(revocations, reinstatements, growing);
-    let committed: string[] = [];
     if (items.length) {
-      committed = await this.prepare(items, bound);
+      await this.prepare(items, bound);
       index = await lookup();
     }
 
     const pairs = matchActions(events, index, this.settings);
     if (pairs.length) await appendPairs(this.client, pairs, "detection:pairs:append", this.mayBeStored(events, context));
     // Every touched revocation is published, also when its pairs were already stored: a batch
-    // redelivered after a crash then finishes what the crash interrupted. So is every one
-    // committed without a derivation (which would have marked it).
-    this.publisher.mark([...committed, ...pairs.map((p) => p.revocation_id)]);
+    // redelivered after a crash then finishes what the crash interrupted.
+    this.publisher.mark(pairs.map((p) => p.revocation_id));
   }
 
   /**
@@ -411,7 +434,11 @@ export class DetectionEngine {
     const fresh = new Map<string, RevocationState>();
     for (const r of revocations) if (!known.has(r.event_id)) fresh.set(r.event_id, initialState(r));
     const moved = reinstated.filter((id) => known.has(id)).map((id) => known.get(id)!);
-    const ends = await this.states.windowEnds([...fresh.values(), ...moved]);
+    for (const id of this.unsettled) if (!known.has(id)) this.unsettled.delete(id);
+    // A repair takes its window end from the data too: its state may predate a reinstatement
+    // that another worker's prepare (or the one cut short) was recording.
+    const repaired = [...this.unsettled].filter((id) => !fresh.has(id)).map((id) => known.get(id)!);
+    const ends = await this.states.windowEnds([...fresh.values(), ...moved, ...repaired]);
     const items = new Map<string, RevocationChange>();
     for (const s of fresh.values()) items.set(s.revocation_id, { state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null }, reason: "new" });
     for (const s of moved) {
@@ -422,11 +449,7 @@ export class DetectionEngine {
       const s = known.get(id);
       if (s && !items.has(id)) items.set(id, { state: s, changes: {}, reason: "grown" });
     }
-    for (const id of this.unsettled) {
-      const s = known.get(id);
-      if (!s) this.unsettled.delete(id);
-      else if (!fresh.has(id)) items.set(id, { state: s, changes: items.get(id)?.changes ?? {}, reason: "repaired" });
-    }
+    for (const s of repaired) items.set(s.revocation_id, { state: s, changes: { reinstated_at: ends.get(s.revocation_id) ?? null }, reason: "repaired" });
     return [...items.values()];
   }
 
@@ -444,11 +467,11 @@ export class DetectionEngine {
    * whose first generation is then committed here; and a committed revocation whose covered
    * set grew by keys that did not act after R, or whose open window now ends at an L no key
    * it covers acted after (nothingOwed). Its stored pairs are then exactly its pairs, and the
-   * batch path finds the rest, so it keeps its generation (no pair rewritten). Their ids are
-   * returned for publishing.
+   * batch path finds the rest, so it keeps its generation (no pair rewritten). They are
+   * marked for publishing once their state is recorded.
    */
-  private async prepare(items: RevocationChange[], bound: number): Promise<string[]> {
-    if (items.length === 0) return [];
+  private async prepare(items: RevocationChange[], bound: number): Promise<void> {
+    if (items.length === 0) return;
     const mayKeep = items.map(({ state, reason }) => this.mayKeepGeneration(state, reason));
     const prepared = items.map(({ state, changes }, i) => ({
       ...state,
@@ -482,13 +505,16 @@ export class DetectionEngine {
     );
     await this.states.put(next);
     for (const s of next) this.unsettled.delete(s.revocation_id);
+    // Committed without a derivation (which would have marked them): published from here, as
+    // soon as that is recorded. Marked later in the batch, a failure of the rest of the batch
+    // would leave them unpublished, since its retry finds them known and prepares nothing.
+    this.publisher.mark(next.filter((s) => !s.pending).map((s) => s.revocation_id));
     for (const r of rows) this.kinds.add(r.key_kind);
     for (const s of next) if (s.pending) this.derivations.request(s.revocation_id, bound);
     next.forEach((s, i) => {
       if (s.pending) this.prepared.derived[items[i].reason]++;
       else this.prepared.committedAtOnce[items[i].reason]++;
     });
-    return next.filter((s) => !s.pending).map((s) => s.revocation_id);
   }
 
   /**

@@ -54,9 +54,11 @@ export function initialState(e: StoredEvent): RevocationState {
 /** The generation summaries and alerts of this revocation are read from right now. */
 export function readGeneration(s: RevocationState): number | null {
   if (!s.pending) return s.generation;
-  // Never derived: the pairs found so far are a subset of the final ones, so counts only grow.
-  // Derived before: the new generation is incomplete until its derivation commits.
-  return s.generation === 0 ? s.write_generation : null;
+  // Never derived, in its first generation: the pairs found so far are a subset of the final
+  // ones, so counts only grow. Derived before, or rewritten into a later generation before its
+  // first derivation (grown, reinstated, repaired): that generation holds only what batches
+  // found since, so what was published stands until the derivation commits.
+  return s.generation === 0 && s.write_generation <= 1 ? s.write_generation : null;
 }
 
 export class RevocationStates {

@@ -87,12 +87,14 @@ const stateSql = (only: boolean) => `
 /**
  * Violations per agent from detection's counters (lib/store/migrations/020_coverage.sql), in
  * each revocation's readable generation (lib/detection/state.ts, readGeneration): a few rows
- * per (revocation, agent), where counting pairs would merge every pair under FINAL.
+ * per (revocation, agent), where counting pairs would merge every pair under FINAL. A
+ * revocation never derived yet reads its write generation, or the one before once a rewrite
+ * moved it on (readGeneration then keeps what was published until the derivation commits).
  */
 const violationsSql = (only: boolean) => `
   SELECT c.agent_id AS agent_id, sum(c.violations) AS n
   FROM revocation_counters AS c
-  LEFT JOIN (SELECT revocation_id, if(pending = 1 AND generation = 0, write_generation, generation) AS generation
+  LEFT JOIN (SELECT revocation_id, if(pending = 1 AND generation = 0, if(write_generation > 1, write_generation - 1, write_generation), generation) AS generation
              FROM revocation_state FINAL) AS g
     ON g.revocation_id = c.revocation_id
   -- (a revocation without state, as in data written before detection kept it, reads generation 0)

@@ -43,23 +43,25 @@ function events(wire: Record<string, unknown>[]): StoredEvent[] {
 }
 
 /**
- * The real client, except that the first `times` queries tagged `comment` fail like a dropped
- * connection; an insert so tagged is stored first and then fails, like an answer lost on the way back.
+ * The real client, except that the first `times` queries tagged `comment` (or those whose
+ * 1-based call number `times` picks) fail like a dropped connection; an insert so tagged is
+ * stored first and then fails, like an answer lost on the way back.
  */
-function flakyClient(client: ClickHouseClient, comment: string, times: number): ClickHouseClient {
-  let failures = times;
+function flakyClient(client: ClickHouseClient, comment: string, times: number | ((call: number) => boolean)): ClickHouseClient {
+  let calls = 0;
+  const fails = typeof times === "number" ? (call: number) => call <= times : times;
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop === "query") {
         return async (params: Parameters<ClickHouseClient["query"]>[0]) => {
-          if (params.clickhouse_settings?.log_comment === comment && failures-- > 0) throw new Error("socket hang up");
+          if (params.clickhouse_settings?.log_comment === comment && fails(++calls)) throw new Error("socket hang up");
           return target.query(params);
         };
       }
       if (prop === "insert") {
         return async (params: Parameters<ClickHouseClient["insert"]>[0]) => {
           const result = await target.insert(params);
-          if (params.clickhouse_settings?.log_comment === comment && failures-- > 0) throw new Error("socket hang up");
+          if (params.clickhouse_settings?.log_comment === comment && fails(++calls)) throw new Error("socket hang up");
           return result;
         };
       }
@@ -585,5 +587,110 @@ describe("detection retries what failed and counts repeated passes once", () => 
     expect(await alerts()).toEqual(copiedSecretAlerts);
     expect(restarted.preparedCounts().derived.repaired).toBe(1);
     await restarted.stop();
+  });
+
+  const act = (id: string, agent: string, second: number, extra: Record<string, unknown> = {}) =>
+    ({ event_id: id, type: "action", time: `2026-01-01T00:00:${String(second).padStart(2, "0")}Z`, agent_id: agent, layer: "tool", action: "execute_tool", decision: "allow", ...extra });
+  const revokeAgent = (id: string, agent: string, second: number) =>
+    ({ event_id: id, type: "revocation", time: `2026-01-01T00:00:${String(second).padStart(2, "0")}Z`, revocation: { scope: "agent", subject: agent } });
+  const summaries = async () =>
+    (await queryRows<{ event_id: string }>(s.reader, "test", "SELECT event_id FROM revocation_status FINAL ORDER BY event_id")).map((r) => r.event_id);
+
+  it("publishes a revocation committed at once although the rest of its batch failed and was retried", async () => {
+    const engine = new DetectionEngine(flakyClient(s.writer, "detection:pairs:append", 1), SETTINGS, undefined, { soleWriter: true });
+    await engine.start();
+    await storeAndEvaluate(engine, [revokeAgent("w-rev", "w-agent", 0)]);
+    // V has nothing stored after it (committed at once); the batch's pair of W is stored, then its answer is lost.
+    const batch = events([revokeAgent("v-rev", "v-agent", 10), act("w-act", "w-agent", 20)]);
+    const storedAt = Date.now();
+    await store(batch);
+    await expect(engine.onEvents(batch, { storedAt })).rejects.toThrow(/socket hang up/);
+    await engine.onEvents(batch, { storedAt });
+    await engine.idle();
+    expect(await summaries()).toEqual(["v-rev", "w-rev"]);
+    await engine.stop();
+  });
+
+  it("publishes a derivation whose commit was stored but answered with an error (shared server)", async () => {
+    // The second state write is the derivation's commit: stored, then its answer is lost.
+    const engine = new DetectionEngine(flakyClient(s.writer, "detection:state:put", (call) => call === 2), SETTINGS);
+    await engine.start();
+    await storeAndEvaluate(engine, [act("d-act", "d-agent", 20)]);
+    await storeAndEvaluate(engine, [revokeAgent("d-rev", "d-agent", 10)]); // late: derived
+    expect(engine.failedCount()).toBe(1);
+    await engine.retryFailed();
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "d-agent", violation_count: 1 }]);
+    await engine.stop();
+  });
+
+  it("takes a repaired revocation's window end from the reinstatements stored, not from its state", async () => {
+    let crashOnPublish = false;
+    const crashed = new DetectionEngine(s.writer, SETTINGS, undefined, {
+      soleWriter: true,
+      onCoverageChanged: async () => {
+        if (crashOnPublish) throw new Error("killed");
+      },
+    });
+    await crashed.start();
+    await storeAndEvaluate(crashed, [revokeAgent("e-rev", "e-agent", 0)]);
+    await storeAndEvaluate(crashed, [act("e-act", "e-agent", 5)]);
+    expect(await pairs()).toEqual([{ event_id: "e-act", via: "direct" }]);
+    // A reinstatement before the action: the pair lies past the new end, so a derivation is owed.
+    crashOnPublish = true;
+    const reinstatement = events([{ event_id: "e-back", type: "reinstatement", time: "2026-01-01T00:00:03Z", revocation: { scope: "agent", subject: "e-agent" } }]);
+    await store(reinstatement);
+    await expect(crashed.onEvents(reinstatement, { storedAt: Date.now() })).rejects.toThrow(/killed/);
+    await crashed.stop();
+    const restarted = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
+    await restarted.start();
+    await restarted.tick(); // the repair, before the reinstatement is delivered again
+    await restarted.idle();
+    const [covered] = await queryRows<{ reinstated_at: string | null }>(s.reader, "test", "SELECT reinstated_at FROM coverage FINAL WHERE revocation_id = 'e-rev' AND key_kind = 'agent'");
+    expect(covered.reinstated_at).toBe("2026-01-01T00:00:03.000Z");
+    expect(await pairs()).toEqual([]);
+    await restarted.stop();
+  });
+
+  it("keeps announcing owed updates while a repair fails, and says why in lastError", async () => {
+    const engine = new DetectionEngine(s.writer, SETTINGS, undefined, {
+      soleWriter: true,
+      onCoverageChanged: async (_ids, credentials) => {
+        if (credentials.includes("u-tok")) throw new Error("feed: broker not answering");
+      },
+    });
+    await engine.start();
+    for (const e of [copiedSecret.revocation, copiedSecret.helperUse]) await storeAndEvaluate(engine, [e]);
+    const batch = events([copiedSecret.revokedUse]);
+    await store(batch);
+    await expect(engine.onEvents(batch, { storedAt: Date.now() })).rejects.toThrow(/broker not answering/);
+    // The repair fails on every tick while the feed is down; the tick itself goes on.
+    await expect(engine.tick()).resolves.toBeUndefined();
+    expect(engine.lastError).toMatch(/broker not answering/);
+    await engine.stop();
+  });
+
+  it("keeps a never-derived revocation's published counts when a rewrite moves its generation before its derivation commits", async () => {
+    let scansFail = true;
+    const engine = new DetectionEngine(s.writer, SETTINGS, undefined, {
+      soleWriter: true,
+      scanner: flakyClient(s.writer, "detection:derive:scan", () => scansFail),
+    });
+    await engine.start();
+    await storeAndEvaluate(engine, [act("g-act-0", "g-agent", 20)]);
+    await storeAndEvaluate(engine, [revokeAgent("g-rev", "g-agent", 10)]); // late: derived, its scan fails
+    await storeAndEvaluate(engine, [act("g-act-1", "g-agent", 30), act("g-act-2", "g-agent", 31)]);
+    expect(await alerts()).toEqual([{ rule: "post_revocation_activity", agent_id: "g-agent", violation_count: 2 }]);
+    // The agent presents a credential not covered yet (its covered set grows: a new generation),
+    // and the gateway denies it: a blocked attempt in the new generation, nothing else there.
+    await storeAndEvaluate(engine, [act("g-act-3", "g-agent", 40, { credential_id: "g-tok", decision: "deny" })]);
+    expect(await alerts(), "the alert is not withdrawn while the derivation is owed").toEqual([{ rule: "post_revocation_activity", agent_id: "g-agent", violation_count: 2 }]);
+    scansFail = false;
+    await engine.retryFailed();
+    // Derived: every action since R, the blocked attempt too (the tool layer both let through and denied).
+    expect(await alerts()).toEqual([
+      { rule: "partial_containment", agent_id: null, violation_count: 3 },
+      { rule: "post_revocation_activity", agent_id: "g-agent", violation_count: 3 },
+    ]);
+    await engine.stop();
   });
 });
