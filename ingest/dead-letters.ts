@@ -17,6 +17,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import type { IHeaders, Message, Producer } from "kafkajs";
 import { MAX_EVENT_BYTES } from "@/lib/events/schema";
+import { refusedForSize } from "@/lib/kafka";
 import { insertRows } from "@/lib/store/clickhouse";
 import type { EventRow } from "./event-writer";
 
@@ -71,15 +72,6 @@ interface Prepared {
   letter: DeadLetter;
   bytes: number;
   sha256: string;
-}
-
-/** Broker errors that refuse a record for its size or shape: retrying the same record cannot help. */
-export function refusedForSize(err: unknown): boolean {
-  for (let e = err as { type?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.type === "MESSAGE_TOO_LARGE" || e.type === "RECORD_LIST_TOO_LARGE" || e.type === "INVALID_RECORD") return true;
-    if (/too large|larger than the max/i.test(e.message ?? "")) return true;
-  }
-  return false;
 }
 
 export class DeadLetterSink {

@@ -181,3 +181,12 @@ export function kafkaUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/** Broker errors that refuse a record for its size or shape: retrying the same record cannot help. */
+export function refusedForSize(err: unknown): boolean {
+  for (let e = err as { type?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.type === "MESSAGE_TOO_LARGE" || e.type === "RECORD_LIST_TOO_LARGE" || e.type === "INVALID_RECORD") return true;
+    if (/too large|larger than the max/i.test(e.message ?? "")) return true;
+  }
+  return false;
+}

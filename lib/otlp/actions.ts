@@ -25,6 +25,18 @@ export interface ValidatedActions {
   invalid: { action: ReadyAction; reason: string }[];
 }
 
+/**
+ * An action's text without the export it came in (lib/otlp/map.ts, `otel.export_id`): that
+ * names where the span was stored, not what it says. An export sent again (an exporter's retry
+ * after a lost answer) lands at another offset; its actions must hash alike to be recognised
+ * as repeats, not kept aside as conflicting copies (docs/INTAKES.md).
+ */
+function withoutExportId(json: string, exportId: string | undefined): string {
+  if (!exportId) return json;
+  const field = `"otel.export_id":${JSON.stringify(exportId)}`;
+  return json.includes(`${field},`) ? json.replace(`${field},`, "") : json.replace(`,${field}`, "");
+}
+
 export function validateActions(actions: ReadyAction[], now: number = Date.now()): ValidatedActions {
   const out: ValidatedActions = { rows: [], invalid: [] };
   for (const action of actions) {
@@ -34,7 +46,7 @@ export function validateActions(actions: ReadyAction[], now: number = Date.now()
       const decoded = validateParsedEvent(JSON.parse(action.json), now);
       if (decoded.ok) {
         const row = decoded.event as ActionRow;
-        row.content_hash = contentHash(action.json);
+        row.content_hash = contentHash(withoutExportId(action.json, row.attributes?.["otel.export_id"]));
         if (action.offset !== undefined) row.kafka_offset = action.offset;
         out.rows.push(row);
         continue;

@@ -18,7 +18,7 @@
  * test/unit/otlp-json-spans.test.ts holds the two paths equal over exports from the
  * OpenTelemetry SDK and mutations of them.
  */
-import { SPAN_KINDS, STATUS_CODES, type Attrs, type AttrValue, type SpanRecord } from "./spans";
+import { SPAN_KINDS, STATUS_CODES, type Attrs, type SpanRecord } from "./spans";
 
 /** Not a shape the shortcut knows: the generated reader decides. */
 class Unrecognised extends Error {}
@@ -67,10 +67,10 @@ function nanosToMs(v: unknown): number {
   return n > UINT64_MAX ? unrecognised() : Number(n / 1_000_000n);
 }
 
-/** An AnyValue as spans.ts's anyValue gives it: undefined for an empty one. */
-function anyValue(v: unknown): AttrValue | undefined {
+/** An AnyValue as spans.ts's valueOf gives it (undefined for an empty one): arrays and kvlists as JSON text at the top only. */
+function valueOf(v: unknown, nested: boolean): unknown {
   const o = object(v);
-  let out: AttrValue | undefined;
+  let out: unknown;
   let seen = 0;
   for (const k in o) {
     seen++;
@@ -93,13 +93,15 @@ function anyValue(v: unknown): AttrValue | undefined {
       case "arrayValue": {
         const a = object(x);
         onlyKnown(a, { values: Array.isArray });
-        out = JSON.stringify(list(a.values).map(anyValue));
+        const items = list(a.values).map((item) => valueOf(item, true));
+        out = nested ? items : JSON.stringify(items);
         break;
       }
       case "kvlistValue": {
         const kv = object(x);
         onlyKnown(kv, { values: Array.isArray });
-        out = JSON.stringify(attributes(kv.values));
+        const entries = attributes(kv.values, true);
+        out = nested ? entries : JSON.stringify(entries);
         break;
       }
       default:
@@ -110,15 +112,15 @@ function anyValue(v: unknown): AttrValue | undefined {
   return seen > 1 ? unrecognised() : out;
 }
 
-function attributes(v: unknown): Attrs {
-  const out: Attrs = {};
+function attributes(v: unknown, nested = false): Attrs {
+  const out: Record<string, unknown> = {};
   for (const item of list(v)) {
     const kv = object(item);
     onlyKnown(kv, { key: isString, value: true });
-    const value = kv.value === undefined ? undefined : anyValue(kv.value);
+    const value = kv.value === undefined ? undefined : valueOf(kv.value, nested);
     if (value !== undefined) out[string(kv.key)] = value;
   }
-  return out;
+  return out as Attrs;
 }
 
 const TRACE_ID = /^[0-9a-fA-F]{32}$/;

@@ -33,6 +33,16 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
 /** Attribute values as strings, numbers or booleans; arrays and maps as JSON text. */
 export function anyValue(v: AnyValue | undefined): AttrValue | undefined {
+  return valueOf(v, false) as AttrValue | undefined;
+}
+
+/**
+ * An AnyValue: a scalar as itself, an array or kvlist as JSON text at the top (`nested`
+ * false) and as a JSON array or object inside one. Stringified once, at the top: text
+ * stringified again at every level doubled its escapes per level, so a 1 KB export of nested
+ * lists became a 134 MB attribute.
+ */
+function valueOf(v: AnyValue | undefined, nested: boolean): unknown {
   const x = v?.value;
   switch (x?.case) {
     case "stringValue":
@@ -45,10 +55,18 @@ export function anyValue(v: AnyValue | undefined): AttrValue | undefined {
     }
     case "bytesValue":
       return Buffer.from(x.value).toString("base64");
-    case "arrayValue":
-      return JSON.stringify(x.value.values.map(anyValue));
-    case "kvlistValue":
-      return JSON.stringify(attrs(x.value.values));
+    case "arrayValue": {
+      const items = x.value.values.map((item) => valueOf(item, true));
+      return nested ? items : JSON.stringify(items);
+    }
+    case "kvlistValue": {
+      const entries: Record<string, unknown> = {};
+      for (const kv of x.value.values) {
+        const item = valueOf(kv.value, true);
+        if (item !== undefined) entries[kv.key] = item;
+      }
+      return nested ? entries : JSON.stringify(entries);
+    }
     default:
       return undefined;
   }

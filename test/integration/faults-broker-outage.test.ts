@@ -1,7 +1,7 @@
 /**
  * The Kafka broker stopped for 30 s in the middle of a stream, then restarted: the worker
  * recovers by itself and nothing is lost or duplicated; meanwhile health says degraded,
- * POST /api/v1/events answers 503 with Retry-After, and after recovery health is ok again
+ * POST /api/v1/events and POST /v1/traces answer 503 with Retry-After, and after recovery health is ok again
  * with no stale error.
  *
  * This file stops a broker, so it runs its own on FAULT_KAFKA_PORT (TEST_KAFKA_PORT + 5 by
@@ -16,6 +16,7 @@ import { runtimeStatus } from "@/lib/runtime-status";
 import { startWorker, type Worker } from "@/ingest/worker";
 import * as eventsRoute from "@/app/api/v1/events/route";
 import * as healthRoute from "@/app/api/v1/health/route";
+import * as tracesRoute from "@/app/v1/traces/route";
 import { actionEvent, configureTestStack, count, eventually, testProducer, waitUntilConsumed } from "../helpers/stack";
 import { call, TEST_API_KEY } from "../helpers/api";
 
@@ -76,6 +77,15 @@ describe("a Kafka outage mid-stream", () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("5");
     expect(await refused.json()).toEqual({ error: { code: "kafka_unavailable", message: expect.stringMatching(/Kafka is not reachable/) } });
+    // OTLP/HTTP the same, in OTLP's shape: 503 (retryable for exporters; a 500 is not) with Retry-After.
+    const exported = await tracesRoute.POST(new Request("http://localhost/v1/traces", {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", name: "execute_tool x", startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n) }] }] }] }),
+    }));
+    expect(exported.status).toBe(503);
+    expect(exported.headers.get("retry-after")).toBe("5");
+    expect(await exported.json()).toEqual({ code: 14, message: expect.stringMatching(/^kafka_unavailable: /) });
     const health = await call(healthRoute.GET, "/api/v1/health", { auth: null });
     expect(health.status).toBe(503);
     expect((await health.json()).status).toBe("degraded");

@@ -20,8 +20,8 @@ import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { otlpJob } from "@/ingest/jobs";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { TEST_API_KEY } from "../helpers/api";
-import { configureTestStack, count, eventually } from "../helpers/stack";
-import { OtelSource } from "../helpers/otel";
+import { configureTestStack, count, eventually, otlpDrained } from "../helpers/stack";
+import { OtelSource, serialise } from "../helpers/otel";
 import { T } from "../helpers/otlp-scenario";
 
 let worker: Worker;
@@ -147,5 +147,41 @@ describe("POST /v1/traces", () => {
     const text = await fetch(url, { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: "hi" });
     expect(text.status).toBe(415);
     expect(await text.json()).toMatchObject({ message: expect.stringMatching(/^unsupported_media_type: /) });
+  });
+
+  it("stores an export sent twice (an exporter's retry) once, without a conflicting copy", async () => {
+    const body = new Uint8Array(serialise(await toolSpans("retry-agent", "http-retried"), "otlp_proto"));
+    const post = () => fetch(url, { method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/x-protobuf" }, body });
+    expect((await post()).status).toBe(200);
+    expect((await post()).status).toBe(200);
+    await eventually(otlpDrained, 30_000, "both exports consumed and stored");
+    expect(await count("SELECT count() FROM events WHERE event_id = 'http-retried'")).toBe(1);
+    expect(await count("SELECT count() FROM event_conflicts WHERE event_id = 'http-retried'")).toBe(0);
+  });
+
+  it("rejects a span too large for a Kafka message on its own, and keeps the rest of the export", async () => {
+    const src = new OtelSource({ "service.name": "big-result", "gen_ai.agent.id": "huge-agent" });
+    // Over the project broker's message.max.bytes (2 MiB; Kafka's default is 1 MiB).
+    src.tool({ tool: "db.dump", callId: "http-huge", time: T + 300, attributes: { "gen_ai.tool.call.result": "r".repeat(2_500_000) } });
+    // Over a message of the route's own (900 KiB), under the broker's: taken.
+    src.tool({ tool: "db.page", callId: "http-large", time: T + 302, attributes: { "gen_ai.tool.call.result": "p".repeat(1_200_000) } });
+    src.tool({ tool: "db.count", callId: "http-beside-huge", time: T + 301 });
+    const res = await fetch(url, {
+      method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" }, body: new Uint8Array(serialise(await src.take(), "otlp_json")),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ partialSuccess: { rejectedSpans: "1", errorMessage: expect.stringContaining("larger than the broker takes") } });
+    expect(await eventually(() => stored("http-beside-huge"), 30_000, "the other span's action")).toMatchObject({ agent_id: "huge-agent" });
+    expect(await eventually(() => stored("http-large"), 30_000, "the large span's action")).toMatchObject({ agent_id: "huge-agent" });
+    expect(await stored("http-huge")).toBeUndefined();
+  });
+
+  it("answers 413 for a gzip body that inflates past the size limit", async () => {
+    const res = await fetch(url, {
+      method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ message: expect.stringMatching(/^payload_too_large: /) });
   });
 });

@@ -77,6 +77,7 @@ const oddValue = fc.constantFrom<unknown>(
   "SPAN_KIND_SERVER", "STATUS_CODE_ERROR", "SPAN_KIND_NOPE", 7, true, [], [{}], [null], {}, { stringValue: "x" }, { intValue: "12" },
   { intValue: 12.5 }, { doubleValue: "NaN" }, { bytesValue: "aGk=" }, { boolValue: "true" }, { stringValue: "x", boolValue: true },
   { arrayValue: { values: [{ intValue: 1 }, {}] } }, { kvlistValue: { values: [{ key: "k", value: { stringValue: "v" } }] } },
+  { arrayValue: { values: [{ arrayValue: { values: [{ intValue: 1 }, { kvlistValue: { values: [{ key: "k", value: { arrayValue: { values: [{ stringValue: "v" }, {}] } } }] } }] } }] } },
   [{ key: "k" }], [{ key: "k", value: { stringValue: "a" } }, { key: "k", value: { stringValue: "b" } }],
   [{ traceId: "abcdef0123456789abcdef0123456789", spanId: "abcdef0123456789" }],
 );
@@ -135,5 +136,19 @@ describe("OTLP/JSON shortcut", async () => {
     const decoded = decodeOtlpMessage(Buffer.from(zeroTrace), "otlp_json");
     expect(decoded.ok && decoded.problems.map((p) => p.reason)).toEqual(["span: trace id must be 16 bytes and span id 8 bytes, not all zero"]);
     expect(decoded.ok && decoded.spans).toHaveLength(3);
+  });
+
+  it("writes nested lists and maps as JSON once, whatever their depth (both readers)", () => {
+    const depth = 24;
+    let value: unknown = { stringValue: "x" };
+    for (let i = 0; i < depth; i++) value = i % 2 ? { arrayValue: { values: [value] } } : { kvlistValue: { values: [{ key: "k", value }] } };
+    const tree = JSON.parse(text);
+    tree.resourceSpans[0].scopeSpans[0].spans[0].attributes.push({ key: "nested", value });
+    const nested = JSON.stringify(tree);
+    let expected: unknown = "x";
+    for (let i = 0; i < depth; i++) expected = i % 2 ? [expected] : { k: expected };
+    const reference = generated(nested)!.spans[0].attrs.nested;
+    expect(reference).toBe(JSON.stringify(expected));
+    expect(plainJsonSpans(JSON.parse(nested))![0].attrs.nested).toBe(reference);
   });
 });
