@@ -85,7 +85,8 @@ export function causesOf(statuses: CredentialStatus[]): Cause[] {
   return [...out.values()];
 }
 
-const wants = (stream: Stream, c: Cause) => stream.events_requested.includes(c.type) && (stream.subjects.length === 0 || stream.subjects.includes(c.subject));
+/** Whether the stream wants the cause: its event type was requested and its subject was not removed (default_subjects "ALL"). */
+const wants = (stream: Stream, c: Cause) => stream.events_requested.includes(c.type) && !stream.excluded_subjects.includes(c.subject);
 
 export class SetOutbox {
   constructor(

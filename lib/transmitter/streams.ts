@@ -2,7 +2,7 @@
  * Receivers' streams (SSF 1.0 stream management; table transmitter_streams). An admin registers each
  * receiver: its audience, the event types it wants, push (RFC 8935: Revenant POSTs each SET to
  * the receiver's URL) or poll (RFC 8936: the receiver POSTs to Revenant's poll URL with the
- * stream's token, shown once), and optionally the subjects it wants (none listed: all).
+ * stream's token, shown once), and the subjects removed from it (every other one is included).
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
@@ -33,7 +33,10 @@ export interface Stream {
   poll_token_hash: string;
   status: StreamStatus;
   status_reason: string;
+  /** Subjects added (SSF Add Subject), for the record: every subject not excluded is included. */
   subjects: string[];
+  /** Subjects removed (SSF Remove Subject): no SETs about them until they are added again. */
+  excluded_subjects: string[];
   created_at: string;
   deleted: number;
 }
@@ -69,6 +72,7 @@ export function streamConfiguration(s: Stream, issuer: string) {
     delivery: { method: s.delivery_method, endpoint_url: s.delivery_method === POLL ? `${issuer}/ssf/poll/${s.stream_id}` : s.endpoint_url },
     status: s.status,
     subjects: s.subjects,
+    excluded_subjects: s.excluded_subjects,
   };
 }
 
@@ -101,6 +105,7 @@ export class StreamStore {
       status: "enabled",
       status_reason: "",
       subjects: [],
+      excluded_subjects: [],
       created_at: new Date().toISOString(),
       deleted: 0,
     };

@@ -26,6 +26,8 @@ import * as verifyRoute from "@/app/api/v1/transmitter/verify/route";
 import * as pollRoute from "@/app/ssf/poll/[stream_id]/route";
 import * as notifiedRoute from "@/app/api/v1/revocations/[event_id]/notifications/route";
 import * as statusRoute from "@/app/api/v1/transmitter/streams/status/route";
+import * as subjectsAdd from "@/app/api/v1/transmitter/subjects/add/route";
+import * as subjectsRemove from "@/app/api/v1/transmitter/subjects/remove/route";
 
 const ISSUER = "https://revenant.test";
 const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 12, 0, s)).toISOString();
@@ -214,6 +216,25 @@ describe("SSF transmitter", () => {
     const held = await (await poll({ maxEvents: 10 })).json();
     const heldSubjects = await Promise.all((Object.values(held.sets) as string[]).map(async (s) => (await verify(s, "poll-receiver")).sub_id.id));
     expect(heldSubjects.sort()).toEqual(["tok-o2", "tok-o2-child"]);
+  });
+
+  it("stops the SETs about a removed subject until it is added again (default_subjects ALL)", async () => {
+    const created = await (await call(streamsRoute.POST, "/api/v1/transmitter/streams", { method: "POST", body: { aud: "subjects-receiver", events_requested: [CAEP_SESSION_REVOKED], delivery: { method: POLL } } })).json();
+    const poll = async () => {
+      const res = await call(pollRoute.POST, `/ssf/poll/${created.stream_id}`, { method: "POST", body: { maxEvents: 10, returnImmediately: true }, token: created.poll_token, params: { stream_id: created.stream_id } });
+      const sets = Object.values((await res.json()).sets) as string[];
+      return Promise.all(sets.map(async (set) => { const p = await verify(set, "subjects-receiver"); return `${p.sub_id.id} ${p.txn}`; }));
+    };
+    const subject = (id: string) => ({ stream_id: created.stream_id, subject: { format: "opaque", id } });
+    expect((await call(subjectsRemove.POST, "/api/v1/transmitter/subjects/remove", { method: "POST", body: subject("sess-out") })).status).toBe(204);
+    await send([revoke("rev-out-1", "session", "sess-out", 100), revoke("rev-in", "session", "sess-in", 100)]);
+    await waitUntilConsumed(sent);
+    expect(await poll()).toEqual(["sess-in rev-in"]);
+    expect((await call(subjectsAdd.POST, "/api/v1/transmitter/subjects/add", { method: "POST", body: subject("sess-out") })).status).toBe(200);
+    await send([revoke("rev-out-2", "session", "sess-out", 101)]);
+    await waitUntilConsumed(sent);
+    // Adding it back resumes its SETs (and never narrowed the stream to it).
+    expect((await poll()).sort()).toEqual(["sess-in rev-in", "sess-out rev-out-2"]);
   });
 
   it("refuses a push endpoint on a private address unless allow-listed, as for webhooks", async () => {
