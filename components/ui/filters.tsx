@@ -7,9 +7,16 @@ export function TextFilter({ name, label, placeholder, width = 200 }: { name: st
   const { get, set } = useUrlState();
   const urlValue = get(name);
   const [value, setValue] = useState(urlValue);
-  useEffect(() => setValue(urlValue), [urlValue]);
+  const [followed, setFollowed] = useState(urlValue);
+  // Follows the URL (back, "clear filters"), but keeps what is being typed when the URL only
+  // holds it trimmed ("a " stays "a ", so the next key makes "a b", not "ab"). Derived during
+  // render from the URL seen last (React's pattern for it), not in an effect.
+  if (urlValue !== followed) {
+    setFollowed(urlValue);
+    if (value.trim() !== urlValue) setValue(urlValue);
+  }
   useEffect(() => {
-    if (value === urlValue) return;
+    if (value.trim() === urlValue) return;
     const t = setTimeout(() => set({ [name]: value.trim() || null }), 300);
     return () => clearTimeout(t);
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -15,7 +15,9 @@ export function useUrlState() {
   const get = useCallback((k: string) => sp.get(k) ?? "", [sp]);
   const set = useCallback(
     (patch: UrlPatch, opts: { push?: boolean } = {}) => {
-      const next = new URLSearchParams(sp.toString());
+      // The URL as it is now, not as it was when this render ran: a debounced filter calls set
+      // after other controls may have changed the URL, and must not undo them.
+      const next = new URLSearchParams(window.location.search);
       for (const [k, v] of Object.entries(patch)) {
         if (v === null || v === undefined || v === "") next.delete(k);
         else next.set(k, String(v));
@@ -25,7 +27,7 @@ export function useUrlState() {
       if (opts.push) router.push(url, { scroll: false });
       else router.replace(url, { scroll: false });
     },
-    [sp, router, pathname],
+    [router, pathname],
   );
   const all = useMemo(() => Object.fromEntries(sp.entries()) as Record<string, string>, [sp]);
   return { get, set, all, search: sp.toString() };

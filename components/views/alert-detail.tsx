@@ -81,7 +81,7 @@ export function AlertDetailView({ alertId }: { alertId: string }) {
             <span data-testid="alert-status">
               <StatusBadge value={a.status} />
             </span>
-            {a.reopened && <span className="badge badge-status-open">re-opened by new violations</span>}
+            {a.reopened && a.status === "open" && <span className="badge badge-status-open">re-opened by new violations</span>}
             <span className="mono faint">{a.id}</span>
           </div>
         </div>

@@ -99,7 +99,7 @@ export function OverviewView() {
   const router = useRouter();
   const d = q.data;
   const c = d?.counts;
-  const rangeParams = range.key === "custom" ? `from=${range.from ?? ""}&to=${range.to ?? ""}` : `range=${range.key}`;
+  const rangeParams = new URLSearchParams(range.key === "custom" ? { from: range.from ?? "", to: range.to ?? "" } : { range: range.key }).toString();
   return (
     <>
       <div className="page-head">

@@ -7,10 +7,23 @@ import { Time } from "@/components/ui/time";
 
 const mono = (v: unknown) => <span className="mono" title={String(v ?? "")}>{String(v || "—")}</span>;
 
+/** Either side of an action, on the agent's page: enough to see it in context. */
+const CONTEXT_MS = 3_600_000;
+
+/**
+ * The agent page's link for a pair: the hour either side of its action, with the action
+ * selected. Without a window the page loads the newest events only, and an older action's
+ * drawer would never open.
+ */
+function aroundAction(p: { event_id: string; time: string }) {
+  const t = Date.parse(p.time);
+  return { event: p.event_id, at: p.time, from: new Date(t - CONTEXT_MS).toISOString(), to: new Date(t + CONTEXT_MS).toISOString() };
+}
+
 export const pairColumns: Column<PostRevocationAction>[] = [
   { id: "time", header: "Time", accessorKey: "time", size: 200, cell: (c) => <Time value={c.row.original.time} /> },
   { id: "verdict", header: "Verdict", accessorFn: (p) => (p.violation ? 1 : 0), size: 120, cell: (c) => <DecisionBadge decision={c.row.original.decision} violation={c.row.original.violation} /> },
-  { id: "agent_id", header: "Agent", accessorKey: "agent_id", size: 240, cell: (c) => <AgentLink id={c.row.original.agent_id} params={{ event: c.row.original.event_id, at: c.row.original.time }} /> },
+  { id: "agent_id", header: "Agent", accessorKey: "agent_id", size: 240, cell: (c) => <AgentLink id={c.row.original.agent_id} params={aroundAction(c.row.original)} /> },
   { id: "layer", header: "Layer", accessorKey: "layer", size: 100 },
   { id: "action", header: "Action", accessorKey: "action", size: 130, cell: (c) => mono(c.getValue()) },
   { id: "resource", header: "Resource", accessorKey: "resource", size: 200, cell: (c) => mono(c.getValue()) },
