@@ -63,15 +63,22 @@ async function lookup(c: Credential): Promise<Principal | null> {
   return null;
 }
 
-/** Throws AuthRateLimitedError when this address or key prefix has failed too often. */
+/**
+ * Throws AuthRateLimitedError when a credential that is not valid comes from an address or
+ * with a key prefix that has failed too often. A valid key or session is never held back: they
+ * are 256 random bits, so letting them through tells a guesser nothing it could use, whereas
+ * limiting first let anyone behind the same address (a NAT, a gateway calling the status
+ * lookup) lock the valid keys out with junk.
+ */
 export async function authenticate(req: Request): Promise<Principal | null> {
   const c = credentialOf(req);
   if (!c) return null;
+  const principal = await lookup(c);
+  if (principal) return principal;
   const perMin = config().REVENANT_AUTH_FAILURES_PER_MIN;
   const buckets = failureBuckets(req, c);
   const wait = Math.max(...buckets.map((b) => peekToken(b, perMin)));
   if (wait > 0) throw new AuthRateLimitedError(wait);
-  const principal = await lookup(c);
-  if (!principal) for (const b of buckets) takeToken(b, perMin);
-  return principal;
+  for (const b of buckets) takeToken(b, perMin);
+  return null;
 }

@@ -93,7 +93,7 @@ export function mapRole(claims: Record<string, unknown>, cfg: Config = config())
 }
 
 /** Exchanges the code (checking state, nonce and PKCE) and returns who signed in, with their role. */
-export async function finishSignIn(callback: URL, flow: OidcFlow): Promise<{ email: string; subject: string; role: Role }> {
+export async function finishSignIn(callback: URL, flow: OidcFlow): Promise<{ email: string; subject: string; role: Role; emailVerified: boolean }> {
   const cfg = config();
   const conf = await provider(cfg);
   // The redirect URI as registered, with the query the provider sent: behind a proxy the
@@ -114,10 +114,13 @@ export async function finishSignIn(callback: URL, flow: OidcFlow): Promise<{ ema
   }
   const email = typeof claims.email === "string" ? claims.email.trim().toLowerCase() : "";
   if (!email) throw new OidcRefusedError("no_email", "the identity provider sent no email address (request the email scope)");
-  if (claims.email_verified === false) throw new OidcRefusedError("email_not_verified", "the identity provider says this email address is not verified");
+  // Some providers send the claim as a string.
+  if (claims.email_verified === false || claims.email_verified === "false") {
+    throw new OidcRefusedError("email_not_verified", "the identity provider says this email address is not verified");
+  }
   const role = mapRole(claims, cfg);
   if (!role) throw new OidcRefusedError("no_role", `no role maps from the ${cfg.REVENANT_OIDC_ROLE_CLAIM} claim`);
-  return { email, subject: String(claims.sub), role };
+  return { email, subject: String(claims.sub), role, emailVerified: claims.email_verified === true || claims.email_verified === "true" };
 }
 
 export function encodeFlow(flow: OidcFlow): string {

@@ -57,7 +57,10 @@ export class UserStore {
     return page(rows, q.limit, (u) => ({ t: u.email, id: u.id }));
   }
 
-  /** The enabled admins: a change must leave one (the users routes refuse the last one's removal). */
+  /**
+   * The enabled admins: a change must leave one (the users routes and single sign-on refuse the
+   * last one's removal, inside oneAdminChangeAtATime).
+   */
   async enabledAdmins(): Promise<User[]> {
     return queryRows<User>(
       this.reader,
@@ -109,17 +112,17 @@ export class UserStore {
    * without a password (an empty hash never verifies), its role set to what the identity
    * provider maps to. A disabled user stays disabled: the caller refuses the sign-in.
    */
-  async provision(emailInput: string, role: Role): Promise<{ user: User; created: boolean }> {
+  async provision(emailInput: string, role: Role): Promise<{ user: User; created: boolean; previousRole: Role | null }> {
     const email = emailSchema.parse(emailInput);
     const existing = await this.byEmailWithHash(email);
     if (existing) {
-      if (existing.disabled || existing.role === role) return { user: strip({ ...existing, version: 0, is_deleted: 0 }), created: false };
-      return { user: (await this.update(existing.id, { role }))!, created: false };
+      if (existing.disabled || existing.role === role) return { user: strip({ ...existing, version: 0, is_deleted: 0 }), created: false, previousRole: null };
+      return { user: (await this.update(existing.id, { role }))!, created: false, previousRole: existing.role };
     }
     const now = new Date().toISOString();
     const row: UserRow = { id: randomUUID(), email, role: roleSchema.parse(role), password_hash: "", disabled: false, created_at: now, updated_at: now, version: nextVersion(), is_deleted: 0 };
     await insertRows(this.writer, "users", [row], { comment: "users:provision" });
-    return { user: strip(row), created: true };
+    return { user: strip(row), created: true, previousRole: null };
   }
 
   /** Changes role, password or disabled flag. Returns null when the user does not exist. */
@@ -151,4 +154,19 @@ export class UserStore {
 
 function strip(row: UserRow): User {
   return { id: row.id, email: row.email, role: row.role, disabled: row.disabled, created_at: row.created_at, updated_at: row.updated_at };
+}
+
+const adminChangesKey = Symbol.for("revenant.adminChanges");
+
+/**
+ * Runs changes that may remove an admin (a demotion, a disable, a delete, a role a sign-on
+ * maps) one at a time in this process, each checking what is left and writing before the next
+ * looks: two demotions at once each saw the other admin still there, and left none. (Several
+ * web processes on one server would need a lock in the store; README.md, "Known limits".)
+ */
+export function oneAdminChangeAtATime<T>(change: () => Promise<T>): Promise<T> {
+  const g = globalThis as typeof globalThis & { [adminChangesKey]?: Promise<unknown> };
+  const run = (g[adminChangesKey] ?? Promise.resolve()).then(change);
+  g[adminChangesKey] = run.catch(() => {});
+  return run;
 }

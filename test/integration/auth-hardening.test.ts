@@ -156,7 +156,7 @@ describe("password hashing", () => {
 });
 
 describe("failed authentication", () => {
-  it("answers 429 with Retry-After once an address has failed too often, before any lookup", async () => {
+  it("answers 429 with Retry-After once an address has failed too often", async () => {
     resetRateLimits();
     const me = (await route("auth/me")).GET;
     const statuses: number[] = [];
@@ -175,6 +175,11 @@ describe("failed authentication", () => {
     // Another address is not affected.
     const other = await me(req("/api/v1/auth/me", { headers: { authorization: "Bearer rvk_nope", "x-forwarded-for": "203.0.113.51" } }));
     expect(other.status).toBe(401);
+    // A valid key from the limited address still passes: junk from a shared address (a NAT, a
+    // gateway's egress) cannot lock an enforcement point out.
+    const key = (await new ApiKeyStore(store().reader, store().writer).create({ name: "behind the same NAT", role: "viewer", createdBy: "test" })).key;
+    const valid = await me(req("/api/v1/auth/me", { headers: { authorization: `Bearer ${key}`, "x-forwarded-for": "203.0.113.50" } }));
+    expect(valid.status).toBe(200);
   });
 
   it("limits failures per key prefix across addresses", async () => {
@@ -375,5 +380,29 @@ describe("transmitter push authorization headers at rest", () => {
     setEnv({ REVENANT_SECRET_KEY: KEY_B, REVENANT_SECRET_KEY_PREVIOUS: undefined });
     for (const id of [plain.stream_id, stream.stream_id]) expect(open(await stored(id))).toBe("Bearer gw-secret-1234");
     setEnv({ REVENANT_SECRET_KEY: undefined });
+  });
+});
+
+describe("admin changes", () => {
+  const users = () => new UserStore(store().reader, store().writer);
+  const patchUser = async (id: string, body: unknown) =>
+    (await route("users/[id]")).PATCH(req(`/api/v1/users/${id}`, { method: "PATCH", headers: { authorization: `Bearer ${BOOTSTRAP}` }, body }), { params: Promise.resolve({ id }) });
+
+  it("never lose the last enabled admin to two demotions at once", async () => {
+    resetRateLimits();
+    for (const u of await users().enabledAdmins()) await users().update(u.id, { disabled: true });
+    const a1 = await users().create({ email: `a1-${Date.now()}@corp.example`, role: "admin", password: "admin password one" });
+    const a2 = await users().create({ email: `a2-${Date.now()}@corp.example`, role: "admin", password: "admin password two" });
+    const answers = await Promise.all([patchUser(a1.id, { role: "viewer" }), patchUser(a2.id, { disabled: true })]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(await users().enabledAdmins()).toHaveLength(1);
+  });
+
+  it("audit a password reset as one", async () => {
+    resetRateLimits();
+    const u = await users().create({ email: `reset-${Date.now()}@corp.example`, role: "viewer", password: "first password here" });
+    expect((await patchUser(u.id, { password: "second password here" })).status).toBe(200);
+    const [row] = await queryRows<{ details: string }>(store().reader, "test", "SELECT details FROM audit_log WHERE action = 'user.update' AND target = {id:String}", { id: u.id });
+    expect(JSON.parse(row.details)).toMatchObject({ email: u.email, credential_reset: true });
   });
 });

@@ -20,10 +20,14 @@ import { UserStore } from "@/lib/auth/users";
 import { configureTestStack } from "../helpers/stack";
 
 const API = path.resolve(__dirname, "../../app/api/v1");
-const PEOPLE: Record<string, { email: string; groups: string[]; email_verified?: boolean }> = {
+/** `email_verified: null`: the provider sends no such claim (as some do). */
+const PEOPLE: Record<string, { email: string; groups: string[]; email_verified?: boolean | null }> = {
   ada: { email: "ada@corp.example", groups: ["staff", "soc-analysts"] },
   grace: { email: "grace@corp.example", groups: ["soc-admins", "soc-analysts"] },
   eve: { email: "eve@corp.example", groups: ["marketing"] },
+  // Someone who could set any email at the provider, claiming a password admin's.
+  mallory: { email: "root@corp.example", groups: ["soc-analysts"], email_verified: null },
+  lin: { email: "lin@corp.example", groups: ["soc-admins"] },
 };
 
 const listen = (server: http.Server) =>
@@ -146,7 +150,8 @@ beforeAll(async () => {
     async findAccount(_ctx: unknown, id: string) {
       const person = PEOPLE[id];
       if (!person) return undefined;
-      return { accountId: id, claims: async () => ({ sub: id, email: person.email, email_verified: person.email_verified ?? true, groups: person.groups }) };
+      const verified = person.email_verified === null ? {} : { email_verified: person.email_verified ?? true };
+      return { accountId: id, claims: async () => ({ sub: id, email: person.email, ...verified, groups: person.groups }) };
     },
   });
   op.on("request", provider.callback());
@@ -208,11 +213,40 @@ describe("single sign-on with OpenID Connect", () => {
     expect(user).toMatchObject({ role: "analyst", password_hash: "" });
   });
 
-  it("takes the highest mapped role, and re-reads it at every sign-in", async () => {
-    expect((await signIn("grace")).me.role).toBe("admin");
+  it("takes the highest mapped role, and re-reads it at every sign-in, audited as a role change", async () => {
+    // Another admin, with a password: the provider may demote grace without leaving none.
+    await new UserStore(store().reader, store().writer).create({ email: "root@corp.example", role: "admin", password: "root password here" });
+    const asAdmin = await signIn("grace");
+    expect(asAdmin.me.role).toBe("admin");
     PEOPLE.grace.groups = ["soc-analysts"];
     expect((await signIn("grace")).me.role).toBe("analyst");
+    // The session opened as admin ended with the role change, as an admin's change would end it.
+    expect((await asAdmin.browser.request(`${appOrigin}/api/v1/auth/me`)).status).toBe(401);
     expect((await new UserStore(store().reader, store().writer).list({ limit: 1000 })).items.filter((u) => u.email === "grace@corp.example")).toHaveLength(1);
+    const changes = await queryRows<{ details: string }>(store().reader, "test", "SELECT details FROM audit_log WHERE action = 'user.update' ORDER BY at");
+    expect(changes.map((c) => JSON.parse(c.details))).toContainEqual(expect.objectContaining({ email: "grace@corp.example", role: "analyst", previous_role: "admin", via: "oidc" }));
+  });
+
+  it("does not let an identity the provider does not vouch for into a password account of the same email", async () => {
+    const refused = await signIn("mallory");
+    expect(refused.status).toBe(401);
+    expect(refused.landed.searchParams.get("sso_error")).toBe("email_not_verified");
+    expect(await new UserStore(store().reader, store().writer).byEmailWithHash("root@corp.example")).toMatchObject({ role: "admin" });
+  });
+
+  it("refuses a sign-in whose mapped role would leave no enabled admin", async () => {
+    const users = new UserStore(store().reader, store().writer);
+    expect((await signIn("lin")).me.role).toBe("admin");
+    const root = (await users.byEmailWithHash("root@corp.example"))!;
+    await users.update(root.id, { disabled: true }); // lin is the last enabled admin now
+    try {
+      PEOPLE.lin.groups = ["soc-analysts"];
+      const refused = await signIn("lin");
+      expect(refused.landed.searchParams.get("sso_error")).toBe("last_admin");
+      expect(await users.byEmailWithHash("lin@corp.example")).toMatchObject({ role: "admin" });
+    } finally {
+      await users.update(root.id, { disabled: false });
+    }
   });
 
   it("refuses someone whose groups map to no role, unless a default role is set", async () => {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { audit } from "@/lib/auth/audit";
 import { SessionStore } from "@/lib/auth/sessions";
-import { passwordSchema, roleSchema, UserStore } from "@/lib/auth/users";
+import { oneAdminChangeAtATime, passwordSchema, roleSchema, UserStore } from "@/lib/auth/users";
 import { ApiError, notFound } from "@/lib/http/errors";
 import { apiRoute, readJson } from "@/lib/http/route";
 import { store } from "@/lib/store/clickhouse";
@@ -20,11 +20,14 @@ async function keepAnAdmin(users: UserStore, id: string): Promise<void> {
 export const PATCH = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
   const change = patch.parse(await readJson(req));
   const users = new UserStore(store().reader, store().writer);
-  const current = await users.byId(params.id);
-  if (!current) throw notFound("user");
-  if (current.role === "admin" && ((change.role && change.role !== "admin") || change.disabled)) await keepAnAdmin(users, params.id);
-  await audit(principal, "user.update", params.id, { email: current.email, role: change.role, disabled: change.disabled, password_changed: change.password !== undefined }, req, { required: true });
-  const updated = await users.update(params.id, change);
+  const updated = await oneAdminChangeAtATime(async () => {
+    const current = await users.byId(params.id);
+    if (!current) throw notFound("user");
+    if (current.role === "admin" && ((change.role && change.role !== "admin") || change.disabled)) await keepAnAdmin(users, params.id);
+    // Not "password_…": the audit log drops keys that look like secrets (lib/auth/audit.ts).
+    await audit(principal, "user.update", params.id, { email: current.email, role: change.role, disabled: change.disabled, credential_reset: change.password !== undefined }, req, { required: true });
+    return users.update(params.id, change);
+  });
   if (!updated) throw notFound("user");
   await new SessionStore(store().reader, store().writer).revokeAllFor(params.id);
   return Response.json(updated);
@@ -33,11 +36,13 @@ export const PATCH = apiRoute<{ id: string }>("admin", async (req, { principal, 
 /** DELETE /api/v1/users/{id} (admin). */
 export const DELETE = apiRoute<{ id: string }>("admin", async (req, { principal, params }) => {
   const users = new UserStore(store().reader, store().writer);
-  const current = await users.byId(params.id);
-  if (!current) throw notFound("user");
-  if (current.role === "admin") await keepAnAdmin(users, params.id);
-  await audit(principal, "user.delete", params.id, { email: current.email }, req, { required: true });
-  await users.delete(params.id);
+  await oneAdminChangeAtATime(async () => {
+    const current = await users.byId(params.id);
+    if (!current) throw notFound("user");
+    if (current.role === "admin") await keepAnAdmin(users, params.id);
+    await audit(principal, "user.delete", params.id, { email: current.email }, req, { required: true });
+    await users.delete(params.id);
+  });
   await new SessionStore(store().reader, store().writer).revokeAllFor(params.id);
   return new Response(null, { status: 204 });
 });
