@@ -184,4 +184,12 @@ describe("POST /v1/traces", () => {
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ message: expect.stringMatching(/^payload_too_large: /) });
   });
+
+  it("dead-letters the spans of an export in which none is usable, as it does beside usable ones", async () => {
+    const body = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "0af7", spanId: "c7ad6b7169203331", name: "bad ids only" }] }] }] };
+    const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ partialSuccess: { rejectedSpans: "1", errorMessage: expect.stringContaining("16 bytes") } });
+    await eventually(async () => (await count("SELECT count() FROM dead_letters FINAL WHERE position(topic, 'c7ad6b7169203331') > 0")) === 1, 30_000, "the span's dead letter");
+  });
 });

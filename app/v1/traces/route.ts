@@ -65,7 +65,9 @@ const accept = apiRoute("analyst", async (req) => {
   }
   const { spans, problems } = flattenSpans(request);
   const tooLarge: string[] = [];
-  if (spans.length) {
+  // Produced also when every span is unusable: the consumer dead-letters them with their
+  // reasons, so what the client is told was rejected is kept, not only counted.
+  if (spans.length || problems.length) {
     const producer = await sharedProducer().catch(() => null);
     if (!producer) return kafkaUnavailableAnswer();
     const parts = splitRequest(request, MAX_MESSAGE_BYTES).map((part) => ({ part, value: Buffer.from(encodeOtlp(part, "otlp_proto")) }));
