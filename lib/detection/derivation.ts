@@ -130,6 +130,8 @@ export class Derivations {
   /** Revocation → bound of its requested derivation. */
   private readonly pending = new Map<string, number>();
   private readonly failed = new Map<string, number>();
+  /** Revocations whose last derivation attempt failed: its commit may have been stored regardless (see derive). */
+  private readonly failedBefore = new Set<string>();
   private running: Promise<void> | null = null;
   private stopped = false;
   lastError: string | null = null;
@@ -188,9 +190,13 @@ export class Derivations {
       for (const id of ids) this.pending.delete(id);
       try {
         await this.derive(bounds);
+        for (const id of ids) this.failedBefore.delete(id);
         if (this.failed.size === 0) this.lastError = null;
       } catch (err) {
-        for (const [id, bound] of bounds) this.failed.set(id, bound);
+        for (const [id, bound] of bounds) {
+          this.failed.set(id, bound);
+          this.failedBefore.add(id);
+        }
         this.lastError = (err as Error).message;
         this.log.error({ revocations: ids.length, first: ids[0], err: this.lastError }, "derivation failed; will retry");
       }
@@ -203,9 +209,9 @@ export class Derivations {
     const { scanner, writer, settings } = this.deps;
     const states = await this.deps.states(scanner).get([...bounds.keys()]);
     const due = [...states.values()].filter((s) => s.pending === 1);
-    // Asked for but committed already: by a newer request, or by this one's last attempt, whose
-    // commit was stored but answered with an error (then nothing published it). Published again.
-    const settled = [...states.values()].filter((s) => s.pending === 0).map((s) => s.revocation_id);
+    // A failed attempt's commit may have been stored with its answer lost: then the retry finds
+    // it committed, and nothing published it. Published again.
+    const settled = [...states.values()].filter((s) => s.pending === 0 && this.failedBefore.has(s.revocation_id)).map((s) => s.revocation_id);
     if (settled.length) this.deps.publisher.mark(settled);
     if (due.length === 0) return;
     const generation = new Map(due.map((s) => [s.revocation_id, s.write_generation]));

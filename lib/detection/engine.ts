@@ -287,7 +287,7 @@ export class DetectionEngine {
     await this.withLock(async () => {
       const items = await this.changedRevocations([], [], new Set());
       // Derived from everything stored so far: batches evaluated before this had the coverage it replaces.
-      await this.prepare(items, Infinity);
+      this.publisher.mark(await this.prepare(items, Infinity));
     });
   }
 
@@ -401,16 +401,25 @@ export class DetectionEngine {
     // read when they are prepared, include its credentials already.
     const growing = growingRevocations(events, index);
     const items = await this.changedRevocations(revocations, reinstatements, growing);
-    if (items.length) {
-      await this.prepare(items, bound);
-      index = await lookup();
+    let committed: string[] = [];
+    let pairs: MatchedPair[] = [];
+    try {
+      if (items.length) {
+        committed = await this.prepare(items, bound);
+        index = await lookup();
+      }
+      pairs = matchActions(events, index, this.settings);
+      if (pairs.length) await appendPairs(this.client, pairs, "detection:pairs:append", this.mayBeStored(events, context));
+    } catch (err) {
+      // Committed without a derivation (which would have marked them), and recorded: the retry
+      // finds them known and prepares nothing, so they are published from here.
+      this.publisher.mark(committed);
+      throw err;
     }
-
-    const pairs = matchActions(events, index, this.settings);
-    if (pairs.length) await appendPairs(this.client, pairs, "detection:pairs:append", this.mayBeStored(events, context));
     // Every touched revocation is published, also when its pairs were already stored: a batch
-    // redelivered after a crash then finishes what the crash interrupted.
-    this.publisher.mark(pairs.map((p) => p.revocation_id));
+    // redelivered after a crash then finishes what the crash interrupted. So is every one
+    // committed without a derivation, once, with the batch's pairs.
+    this.publisher.mark([...committed, ...pairs.map((p) => p.revocation_id)]);
   }
 
   /**
@@ -467,11 +476,12 @@ export class DetectionEngine {
    * whose first generation is then committed here; and a committed revocation whose covered
    * set grew by keys that did not act after R, or whose open window now ends at an L no key
    * it covers acted after (nothingOwed). Its stored pairs are then exactly its pairs, and the
-   * batch path finds the rest, so it keeps its generation (no pair rewritten). They are
-   * marked for publishing once their state is recorded.
+   * batch path finds the rest, so it keeps its generation (no pair rewritten). Their ids are
+   * returned for publishing (evaluateBatch marks them with the batch's pairs, or at once when
+   * the rest of the batch fails).
    */
-  private async prepare(items: RevocationChange[], bound: number): Promise<void> {
-    if (items.length === 0) return;
+  private async prepare(items: RevocationChange[], bound: number): Promise<string[]> {
+    if (items.length === 0) return [];
     const mayKeep = items.map(({ state, reason }) => this.mayKeepGeneration(state, reason));
     const prepared = items.map(({ state, changes }, i) => ({
       ...state,
@@ -505,16 +515,13 @@ export class DetectionEngine {
     );
     await this.states.put(next);
     for (const s of next) this.unsettled.delete(s.revocation_id);
-    // Committed without a derivation (which would have marked them): published from here, as
-    // soon as that is recorded. Marked later in the batch, a failure of the rest of the batch
-    // would leave them unpublished, since its retry finds them known and prepares nothing.
-    this.publisher.mark(next.filter((s) => !s.pending).map((s) => s.revocation_id));
     for (const r of rows) this.kinds.add(r.key_kind);
     for (const s of next) if (s.pending) this.derivations.request(s.revocation_id, bound);
     next.forEach((s, i) => {
       if (s.pending) this.prepared.derived[items[i].reason]++;
       else this.prepared.committedAtOnce[items[i].reason]++;
     });
+    return next.filter((s) => !s.pending).map((s) => s.revocation_id);
   }
 
   /**
