@@ -23,13 +23,16 @@ export function usePipeline(pipelineId: string) {
   });
 }
 
+/** Events per agent on the pipeline's shared timeline: the first page of each agent's timeline. */
+export const TIMELINE_PAGE = 1000;
+
 /** First timeline page of each agent (one lane per agent on the pipeline's shared timeline). */
 export function useAgentsTimelines(agentIds: string[], range: { from?: string; to?: string }) {
   return useQueries({
     queries: agentIds.map((id) => ({
       queryKey: [...agentKeys.timeline(id), "first", range],
       queryFn: ({ signal }: { signal: AbortSignal }) =>
-        api<TimelinePage>(`/agents/${encodeURIComponent(id)}/timeline`, { params: { ...range, limit: 1000 }, signal }),
+        api<TimelinePage>(`/agents/${encodeURIComponent(id)}/timeline`, { params: { ...range, limit: TIMELINE_PAGE }, signal }),
       refetchInterval: LIVE_INTERVAL_MS,
       placeholderData: keepPreviousData,
     })),

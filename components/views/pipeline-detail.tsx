@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useCallback, useMemo } from "react";
-import { useAgentsTimelines, usePipeline } from "@/components/data/pipelines";
+import { TIMELINE_PAGE, useAgentsTimelines, usePipeline } from "@/components/data/pipelines";
 import type { TimelineEvent, TimelineRevocation } from "@/components/data/types";
 import { ContainmentBadge } from "@/components/ui/badges";
 import { EventDrawer } from "@/components/ui/event-drawer";
@@ -35,6 +35,10 @@ export function PipelineDetailView({ pipelineId }: { pipelineId: string }) {
   const onZoom = useCallback((z: [number, number] | null) => set({ zoom: formatZoom(z) }), [set]);
   const onSelect = useCallback((e: TimelineEvent) => set({ event: e.event_id }), [set]);
   const timelinesPending = agentIds.length > 0 && timelines.some((t) => t.isPending);
+  // Said, not hidden: an agent whose timeline did not load would simply be missing from the
+  // lanes, and each lane holds the agent's newest events only (the first page of its timeline).
+  const failedTimelines = timelines.filter((t) => t.error && !t.data);
+  const truncatedLanes = timelines.filter((t) => t.data?.next_cursor).length;
 
   return (
     <>
@@ -74,8 +78,16 @@ export function PipelineDetailView({ pipelineId }: { pipelineId: string }) {
                 <TimeRangePicker fallback="all" custom={false} />
               </div>
             </div>
+            {(failedTimelines.length > 0 || truncatedLanes > 0) && (
+              <p className="faint" data-testid="pipeline-timeline-note" role="status">
+                {failedTimelines.length > 0 && `${failedTimelines.length} of ${agentIds.length} agents' events could not be loaded (retrying). `}
+                {truncatedLanes > 0 && `${truncatedLanes} agents show their newest ${TIMELINE_PAGE.toLocaleString("en-US")} events only: open an agent for all of them, or narrow the range.`}
+              </p>
+            )}
             {!p || timelinesPending ? (
               <Loading height={240} />
+            ) : agentIds.length > 0 && failedTimelines.length === agentIds.length ? (
+              <ErrorState error={failedTimelines[0].error} height={240} retry={() => failedTimelines.forEach((t) => void t.refetch())} />
             ) : events.length === 0 && revocations.length === 0 ? (
               <Empty title="No events in this range" height={240} />
             ) : (

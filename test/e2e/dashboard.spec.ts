@@ -160,7 +160,14 @@ test("the pipeline's containment matrix shows the leaking layer", async ({ page 
   const tree = page.getByTestId("delegation-tree");
   await expect(tree.locator(`li:has(> .tree-node[data-credential="${ids.cA}"]) .tree-node[data-credential="${ids.cB}"]`)).toBeVisible();
   await expect(page.getByTestId("pipeline-timeline").locator("[data-mark=violation]")).toHaveCount(2);
+  await expect(page.getByTestId("pipeline-timeline-note")).toHaveCount(0);
   await shot(page, "pipeline");
+
+  // One agent's timeline failing: its lane is not silently missing, the page says so.
+  await page.route(`**/api/v1/agents/${enc(ids.b)}/timeline*`, (route) => route.fulfill({ status: 503, contentType: "application/json", body: '{"error":{"code":"unavailable","message":"test"}}' }));
+  await page.reload();
+  await expect(page.getByTestId("pipeline-timeline-note")).toContainText("1 of 2 agents' events could not be loaded", { timeout: 20_000 });
+  await page.unroute(`**/api/v1/agents/${enc(ids.b)}/timeline*`);
 });
 
 test("an export downloads the right rows", async ({ browser }) => {
