@@ -2,7 +2,7 @@ import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
 import type { UrlFilters } from "@/lib/http/params";
 import type { pipelineListQuery } from "@/lib/queries/pipelines";
 import { api } from "./api";
-import { LIVE_INTERVAL_MS, useInfiniteList } from "./query";
+import { liveInterval, useInfiniteList } from "./query";
 import { agentKeys } from "./agents";
 import type { PipelineDetail, PipelineSummary, TimelinePage } from "./types";
 
@@ -33,7 +33,7 @@ export function useAgentsTimelines(agentIds: string[], range: { from?: string; t
       queryKey: [...agentKeys.timeline(id), "first", range],
       queryFn: ({ signal }: { signal: AbortSignal }) =>
         api<TimelinePage>(`/agents/${encodeURIComponent(id)}/timeline`, { params: { ...range, limit: TIMELINE_PAGE }, signal }),
-      refetchInterval: LIVE_INTERVAL_MS,
+      refetchInterval: liveInterval,
       placeholderData: keepPreviousData,
     })),
   });

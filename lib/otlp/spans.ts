@@ -60,11 +60,7 @@ function valueOf(v: AnyValue | undefined, nested: boolean): unknown {
       return nested ? items : JSON.stringify(items);
     }
     case "kvlistValue": {
-      const entries: Record<string, unknown> = {};
-      for (const kv of x.value.values) {
-        const item = valueOf(kv.value, true);
-        if (item !== undefined) entries[kv.key] = item;
-      }
+      const entries = attrs(x.value.values, true);
       return nested ? entries : JSON.stringify(entries);
     }
     default:
@@ -72,13 +68,14 @@ function valueOf(v: AnyValue | undefined, nested: boolean): unknown {
   }
 }
 
-export function attrs(kvs: KeyValue[]): Attrs {
-  const out: Attrs = {};
+/** Key-values as attributes; `nested`: inside an array or kvlist (see valueOf). */
+export function attrs(kvs: KeyValue[], nested = false): Attrs {
+  const out: Record<string, unknown> = {};
   for (const kv of kvs) {
-    const v = anyValue(kv.value);
+    const v = valueOf(kv.value, nested);
     if (v !== undefined) out[kv.key] = v;
   }
-  return out;
+  return out as Attrs;
 }
 
 /** Span kinds by their OTLP enum number (opentelemetry-proto Span.SpanKind: 0 unspecified … 5 consumer). */

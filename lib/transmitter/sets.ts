@@ -13,6 +13,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { SignJWT, type JWTPayload } from "jose";
 import { createHash } from "node:crypto";
+import type { SessionRevocation } from "../detection/engine";
 import type { CredentialStatus } from "../feed/status";
 import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
@@ -50,14 +51,6 @@ export const jtiFor = (streamId: string, c: Pick<Cause, "txn" | "type" | "subjec
   createHash("sha256").update(`${streamId}\0${c.txn}\0${c.type}\0${c.subject}`).digest("hex").slice(0, 32);
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
-
-/** A session revocation in force, as the detection engine prepares it (lib/detection/engine.ts, onCoverageChanged). */
-export interface SessionRevocation {
-  revocation_id: string;
-  /** The session id. */
-  subject: string;
-  revoked_at: string;
-}
 
 const sessionCause = (txn: string, session: string, since: string): Cause => ({
   txn, type: CAEP_SESSION_REVOKED, subject: session, at: since, event: { event_timestamp: seconds(since), initiating_entity: "policy" },

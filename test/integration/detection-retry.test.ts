@@ -32,6 +32,7 @@ import { rawInsertOf, registerRawInsert, type RawInsert } from "@/lib/store/verb
 import { migrate } from "@/lib/store/migrate";
 import { validateEvent, type StoredEvent } from "@/lib/events/schema";
 import { DetectionEngine } from "@/lib/detection/engine";
+import type { AlertHistoryEntry } from "@/lib/alerts/store";
 import { EventWriter } from "@/ingest/event-writer";
 
 function events(wire: Record<string, unknown>[]): StoredEvent[] {
@@ -530,6 +531,21 @@ describe("detection retries what failed and counts repeated passes once", () => 
     { event_id: "u-act", via: "direct" },
     { event_id: "u-help", via: "cascade" },
   ];
+  /** A feed (onCoverageChanged) that fails with `message` whenever it is told of the copied secret. */
+  const feedFailingOnCopiedSecret = (message: string) => async (_ids: string[], credentials: string[]) => {
+    if (credentials.includes("u-tok")) throw new Error(message);
+  };
+  /**
+   * Runs the copied-secret story on a started engine up to its last batch, whose prepare the
+   * feed fails (`failure`: the error expected); returns that batch, stored.
+   */
+  async function cutShortOnCopiedSecret(engine: DetectionEngine, failure: RegExp): Promise<StoredEvent[]> {
+    for (const e of [copiedSecret.revocation, copiedSecret.helperUse]) await storeAndEvaluate(engine, [e]);
+    const batch = events([copiedSecret.revokedUse]);
+    await store(batch);
+    await expect(engine.onEvents(batch, { storedAt: Date.now() })).rejects.toThrow(failure);
+    return batch;
+  }
 
   it.each([true, false])("derives a grown covered set again when its prepare failed after writing the coverage (sole writer: %s)", async (soleWriter) => {
     const published: string[] = [];
@@ -560,17 +576,9 @@ describe("detection retries what failed and counts repeated passes once", () => 
   });
 
   it("repairs after a restart a revocation whose prepare a crash cut short after writing the coverage, then counts the batch delivered again once", async () => {
-    const crashed = new DetectionEngine(s.writer, SETTINGS, undefined, {
-      soleWriter: true,
-      onCoverageChanged: async (_ids, credentials) => {
-        if (credentials.includes("u-tok")) throw new Error("killed");
-      },
-    });
+    const crashed = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true, onCoverageChanged: feedFailingOnCopiedSecret("killed") });
     await crashed.start();
-    for (const e of [copiedSecret.revocation, copiedSecret.helperUse]) await storeAndEvaluate(crashed, [e]);
-    const batch = events([copiedSecret.revokedUse]);
-    await store(batch);
-    await expect(crashed.onEvents(batch, { storedAt: Date.now() })).rejects.toThrow(/killed/);
+    const batch = await cutShortOnCopiedSecret(crashed, /killed/);
     await crashed.stop(); // the process dies: its offsets were not committed
 
     const restarted = new DetectionEngine(s.writer, SETTINGS, undefined, { soleWriter: true });
@@ -652,20 +660,23 @@ describe("detection retries what failed and counts repeated passes once", () => 
   });
 
   it("keeps announcing owed updates while a repair fails, and says why in lastError", async () => {
-    const engine = new DetectionEngine(s.writer, SETTINGS, undefined, {
+    const announced: AlertHistoryEntry[] = [];
+    const engine = new DetectionEngine(s.writer, SETTINGS, (changes) => announced.push(...changes), {
       soleWriter: true,
-      onCoverageChanged: async (_ids, credentials) => {
-        if (credentials.includes("u-tok")) throw new Error("feed: broker not answering");
-      },
+      updateIntervalMs: 1_000,
+      onCoverageChanged: feedFailingOnCopiedSecret("feed: broker not answering"),
     });
     await engine.start();
-    for (const e of [copiedSecret.revocation, copiedSecret.helperUse]) await storeAndEvaluate(engine, [e]);
-    const batch = events([copiedSecret.revokedUse]);
-    await store(batch);
-    await expect(engine.onEvents(batch, { storedAt: Date.now() })).rejects.toThrow(/broker not answering/);
-    // The repair fails on every tick while the feed is down; the tick itself goes on.
-    await expect(engine.tick()).resolves.toBeUndefined();
+    await storeAndEvaluate(engine, [copiedSecret.revocation]);
+    await storeAndEvaluate(engine, [act("u-a1", "u-agent", 1)]); // raised, announced at once
+    await storeAndEvaluate(engine, [act("u-a2", "u-agent", 2)]); // grown within the interval: owed
+    expect(announced.map((c) => c.kind)).toEqual(["raised"]);
+    await cutShortOnCopiedSecret(engine, /broker not answering/);
+    await new Promise((r) => setTimeout(r, 1_100));
+    // The repair fails on every tick while the feed is down; the owed update is announced all the same.
+    await engine.tick();
     expect(engine.lastError).toMatch(/broker not answering/);
+    expect(announced.map((c) => [c.kind, c.violation_count])).toEqual([["raised", 1], ["updated", 2]]);
     await engine.stop();
   });
 
