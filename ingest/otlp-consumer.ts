@@ -29,7 +29,7 @@ import type { Config } from "@/lib/config";
 import { createTopicsWhenReady } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { encodingOf } from "@/lib/otlp";
-import type { ExportMessage, MappedBatch } from "@/lib/otlp/batch";
+import { exportCoordinatesOf, type ExportMessage, type MappedBatch } from "@/lib/otlp/batch";
 import { SpanStore } from "@/lib/otlp/store";
 import type { EventIntake } from "./consumer";
 import { kafkaLetter, type DeadLetter } from "./dead-letters";
@@ -61,6 +61,9 @@ export class OtlpConsumer {
    */
   private readonly inFlight = new Map<number, { handed: Promise<unknown>; committed: Promise<boolean> }>();
   private readonly spans: SpanStore;
+  /** The next look for tool spans that waited too long for their agent (expireWaiting); null once stopping. */
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiring: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly cfg: Config,
@@ -97,11 +100,15 @@ export class OtlpConsumer {
       partitionsConsumedConcurrently: Math.max(1, cfg.KAFKA_TOPIC_PARTITIONS),
       eachBatch: (payload) => this.handleBatch(payload),
     });
+    this.scheduleExpiry();
     this.log.info({ topic: cfg.OTLP_KAFKA_TOPIC, group: groupId, encoding: cfg.OTLP_KAFKA_ENCODING }, "OTLP consumer started");
   }
 
   /** Stops fetching, lets the batches handed to ingest commit, then leaves the group. Before ingest stops. */
   async stop(): Promise<void> {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    await this.expiring;
     try {
       this.consumer?.pause([{ topic: this.cfg.OTLP_KAFKA_TOPIC }]);
     } catch {
@@ -242,6 +249,42 @@ export class OtlpConsumer {
   }
 
   /**
+   * Looks for expired waits a few times per OTLP_ANCESTOR_WAIT_MS (at least every minute, at
+   * most every second), one look at a time. Every worker looks: two that give up the same span
+   * at once write the same dead letter twice, which the dead letters' table keeps once.
+   */
+  private scheduleExpiry(): void {
+    const every = Math.min(60_000, Math.max(1_000, Math.floor(this.cfg.OTLP_ANCESTOR_WAIT_MS / 4)));
+    this.expiryTimer = setTimeout(() => {
+      this.expiring = this.expireWaiting()
+        .catch((err: unknown) => this.log.error({ err: (err as Error).message }, "OTLP tool spans that waited too long could not be given up; trying again"))
+        .finally(() => {
+          if (this.expiryTimer) this.scheduleExpiry();
+        });
+    }, every);
+  }
+
+  /**
+   * Tool spans whose invoke_agent ancestor has not arrived within OTLP_ANCESTOR_WAIT_MS go to
+   * the dead-letter topic with the span that is missing, named after the export they came in
+   * (lib/otlp/store.ts, expireWaiting); their wait ends once the letters are stored. A crash in
+   * between gives them up again on the next look.
+   */
+  private async expireWaiting(): Promise<void> {
+    const wait = this.cfg.OTLP_ANCESTOR_WAIT_MS;
+    const expired = await this.spans.expireWaiting(new Date(Date.now() - wait), waitText(wait));
+    if (!expired.orphans.length) return;
+    const letters = expired.orphans.map((o) => {
+      const at = (o.exportId && exportCoordinatesOf(o.exportId)) || { topic: this.cfg.OTLP_KAFKA_TOPIC, partition: 0, offset: "0" };
+      return kafkaLetter(at, null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`);
+    });
+    const { stored } = await this.intake.submit([], letters);
+    await stored;
+    await expired.settle();
+    this.log.warn({ spans: letters.length, waited: waitText(wait) }, "OTLP tool spans dead-lettered: their invoke_agent ancestor never arrived");
+  }
+
+  /**
    * Retries a batch's step with backoff, heartbeating: without end while the failure is a lost
    * connection (nothing is skipped for it), BOUNDED_ATTEMPTS times otherwise, then GivenUp.
    */
@@ -258,6 +301,13 @@ export class OtlpConsumer {
       }
     }
   }
+}
+
+/** A wait as the dead letters say it: "24 h", "90 min", "30 s". */
+function waitText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
 }
 
 /** Awaits `work`, heartbeating every 3 s meanwhile (kafkajs heartbeats only between calls). */

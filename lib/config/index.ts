@@ -147,6 +147,12 @@ const schema = z.object({
    * (ids and parent), which resolving a tool call's agent through them needs.
    */
   OTLP_CONTEXT_SPANS: z.enum(["timeline", "skip"]).default("timeline"),
+  /**
+   * How long a tool call that names no agent waits for its invoke_agent ancestor
+   * (lib/otlp/store.ts). An agent's span is exported when its run ends, so this outlasts the
+   * longest run; past it, the tool call is dead-lettered naming the span that never arrived.
+   */
+  OTLP_ANCESTOR_WAIT_MS: z.coerce.number().int().min(1_000).default(24 * 60 * 60 * 1000),
 
   /** SSF receiver (docs/INTAKES.md, "Shared Signals"): how long a transmitter's discovery document and keys are cached. */
   SSF_METADATA_TTL_MS: z.coerce.number().int().min(0).default(10 * 60 * 1000),

@@ -43,6 +43,21 @@ export const WAITING = 0;
 export const EMITTED = 1;
 export const NO_AGENT = 2;
 
+/** Where an export message was read: its id in otlp_exports and otlp_spans, and an action's `otel.export_id`. */
+export interface ExportCoordinates {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export const exportIdOf = (at: ExportCoordinates): string => `${at.topic}/${at.partition}/${at.offset}`;
+
+/** The coordinates an export id names (a Kafka topic name has no "/"), or null for another string. */
+export function exportCoordinatesOf(exportId: string): ExportCoordinates | null {
+  const m = /^([^/]+)\/(\d+)\/(\d+)$/.exec(exportId);
+  return m ? { topic: m[1], partition: Number(m[2]), offset: m[3] } : null;
+}
+
 /** otlp_spans' columns in the order of the rows below (lib/store/migrations/030_otlp_spans.sql). */
 export const SPAN_COLUMNS: [string, ...string[]] = ["trace_id", "span_id", "parent_span_id", "role", "name", "service", "start_time", "agent_id", "export_id"];
 /** otlp_exports' columns in the order of the rows below. */
@@ -127,7 +142,7 @@ export class SpanBatch {
     for (const problem of decoded.problems) this.problems.push({ index, problem });
     const roles = decoded.spans.map(spanRole);
     if (this.source.keepContextSpans || roles.some((r) => r !== "other")) {
-      const exportId = `${this.source.topic}/${this.source.partition}/${m.offset}`;
+      const exportId = exportIdOf({ topic: this.source.topic, partition: this.source.partition, offset: m.offset });
       const head = `${tsvField(exportId)}\t${m.encoding}\t`;
       // JSON is kept as received; protobuf in base64, whose alphabet TSV never escapes.
       if (m.encoding === "otlp_json") this.exportRows.addWithBytes(head, m.value!);

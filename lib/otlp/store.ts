@@ -10,6 +10,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { insertBytes, insertRows, queryRows } from "../store/clickhouse";
+import { timeBound } from "../store/verbs";
 import { EMITTED, EXPORT_COLUMNS, NO_AGENT, SPAN_COLUMNS, TRACE_ID_LENGTH, WAITING, withAgent, type ReadyAction, type SpanRows, type WaitingRow } from "./batch";
 
 export interface Completed {
@@ -18,6 +19,14 @@ export interface Completed {
   /** Tool spans whose whole ancestry arrived without naming an agent. */
   orphans: { traceId: string; spanId: string; action: string; reason: string }[];
   /** Records the outcome (state 1/2) once the caller has stored the actions and dead letters. */
+  settle(): Promise<void>;
+}
+
+/** Tool spans that waited too long for their agent (SpanStore.expireWaiting). */
+export interface Expired {
+  /** Each with the export it came in (its id in otlp_exports), when its span row is stored. */
+  orphans: (Completed["orphans"][number] & { exportId: string | undefined })[];
+  /** Records them as given up (state 2) once the caller has dead-lettered them. */
   settle(): Promise<void>;
 }
 
@@ -55,7 +64,7 @@ export class SpanStore {
     const { waiting, tree } = await this.waitingWithAncestry(batch.traceIds);
     for (const w of waiting) {
       const found = walk(tree, w);
-      if (found === null) continue;
+      if ("missing" in found) continue;
       if ("agent" in found) {
         actions.push(withAgent(w.action, found.agent));
         settled.push({ ...w, state: EMITTED });
@@ -65,6 +74,45 @@ export class SpanStore {
       }
     }
     return { actions, orphans, settle: () => this.insertWaiting(settled) };
+  }
+
+  /**
+   * Tool spans that began waiting before `before` and whose ancestry is still incomplete (an
+   * ancestor never arrived: sampled out, or lost on the way), at most `limit` of them: given up
+   * as orphans naming the span that is missing. Once they are settled (given up), an ancestor
+   * arriving later completes nothing. A span whose ancestry is complete now is left to the batch that
+   * completed it (it may still be on its way): only one still missing an ancestor is given up.
+   */
+  async expireWaiting(before: Date, waited: string, limit = 10_000): Promise<Expired> {
+    // Candidates by their own rows (state 0, old), then the latest state of each: a span
+    // settled since has a higher state in another row, merged away or not.
+    const expiring = await queryRows<Omit<WaitingRow, "state">>(
+      this.client,
+      "otlp:waiting-expired",
+      `SELECT trace_id, span_id, argMax(parent_span_id, state) AS parent_span_id, argMax(action, state) AS action
+       FROM otlp_waiting
+       WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM otlp_waiting WHERE state = ${WAITING} AND waiting_since < ${timeBound("before")})
+       GROUP BY trace_id, span_id HAVING max(state) = ${WAITING}
+       ORDER BY trace_id, span_id LIMIT {limit:UInt32}`,
+      { before: before.toISOString(), limit },
+    );
+    if (!expiring.length) return { orphans: [], settle: async () => {} };
+    const { tree, exports } = await this.ancestry([...new Set(expiring.map((w) => w.trace_id))]);
+    const orphans: Expired["orphans"] = [];
+    const settled: WaitingRow[] = [];
+    for (const w of expiring) {
+      const found = walk(tree, w);
+      if (!("missing" in found)) continue;
+      orphans.push({
+        traceId: w.trace_id,
+        spanId: w.span_id,
+        action: w.action,
+        reason: `no invoke_agent ancestor arrived within ${waited} (span ${found.missing}, an ancestor, never did)`,
+        exportId: exports.get(`${w.trace_id}/${w.span_id}`),
+      });
+      settled.push({ ...w, state: NO_AGENT });
+    }
+    return { orphans, settle: () => this.insertWaiting(settled) };
   }
 
   private async insertWaiting(rows: WaitingRow[]): Promise<void> {
@@ -78,9 +126,8 @@ export class SpanStore {
    * (One UNION query for both was slower: it matched the batch's trace ids twice.)
    */
   private async waitingWithAncestry(traceIds: string): Promise<{ waiting: WaitingRow[]; tree: Map<string, TreeNode> }> {
-    const tree = new Map<string, TreeNode>();
     const traces = await this.tracesWithWaitingSpans(traceIds);
-    if (!traces.length) return { waiting: [], tree };
+    if (!traces.length) return { waiting: [], tree: new Map() };
     // The trace ids as one string parameter cut by the engine: as an Array(String) parameter,
     // tens of thousands of them took longer to pass and parse.
     const waiting = await queryRows<Omit<WaitingRow, "state">>(
@@ -91,16 +138,27 @@ export class SpanStore {
          AND state = ${WAITING}`,
       { traces, count: traces.length / TRACE_ID_LENGTH },
     );
-    if (!waiting.length) return { waiting: [], tree };
-    const nodes = await queryRows<TreeNode & { trace_id: string; span_id: string }>(
+    if (!waiting.length) return { waiting: [], tree: new Map() };
+    const { tree } = await this.ancestry([...new Set(waiting.map((w) => w.trace_id))]);
+    return { waiting: waiting.map((w) => ({ ...w, state: WAITING })), tree };
+  }
+
+  /** Every stored span of these traces, by "trace/span": the ancestry the walk follows, and the export each span came in. */
+  private async ancestry(traces: string[]): Promise<{ tree: Map<string, TreeNode>; exports: Map<string, string> }> {
+    const nodes = await queryRows<TreeNode & { trace_id: string; span_id: string; export_id: string }>(
       this.client,
       "otlp:ancestry",
-      `SELECT trace_id, span_id, parent_span_id, role, agent_id
+      `SELECT trace_id, span_id, parent_span_id, role, agent_id, export_id
        FROM otlp_spans FINAL WHERE trace_id IN {traces:Array(String)}`,
-      { traces: [...new Set(waiting.map((w) => w.trace_id))] },
+      { traces },
     );
-    for (const n of nodes) tree.set(`${n.trace_id}/${n.span_id}`, n);
-    return { waiting: waiting.map((w) => ({ ...w, state: WAITING })), tree };
+    const tree = new Map<string, TreeNode>();
+    const exports = new Map<string, string>();
+    for (const n of nodes) {
+      tree.set(`${n.trace_id}/${n.span_id}`, n);
+      exports.set(`${n.trace_id}/${n.span_id}`, n.export_id);
+    }
+    return { tree, exports };
   }
 
   /**
@@ -140,14 +198,18 @@ export interface TreeNode {
 
 /**
  * The nearest invoke_agent ancestor's agent; a reason when the ancestry is complete and
- * names none; null while an ancestor is still missing (the span keeps waiting).
+ * names none; while an ancestor is still missing (the span keeps waiting), the nearest one
+ * that has not arrived.
  */
-export function walk(tree: Map<string, TreeNode>, span: { trace_id: string; parent_span_id: string }): { agent: string } | { reason: string } | null {
+export function walk(
+  tree: Map<string, TreeNode>,
+  span: { trace_id: string; parent_span_id: string },
+): { agent: string } | { reason: string } | { missing: string } {
   let parent = span.parent_span_id;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     if (!parent) return { reason: "tool span has no gen_ai.agent.id on itself or its resource, and no invoke_agent ancestor" };
     const node = tree.get(`${span.trace_id}/${parent}`);
-    if (!node) return null;
+    if (!node) return { missing: parent };
     if (node.role === "agent") {
       return node.agent_id ? { agent: node.agent_id } : { reason: "the nearest invoke_agent ancestor has neither gen_ai.agent.id nor gen_ai.agent.name" };
     }

@@ -104,5 +104,5 @@ function agentOf(tree: Map<string, TreeNode>, span: SpanRow): string | null {
   if (span.agent_id) return span.agent_id;
   if (span.role === "agent") return null;
   const found = walk(tree, span);
-  return found && "agent" in found ? found.agent : null;
+  return "agent" in found ? found.agent : null;
 }

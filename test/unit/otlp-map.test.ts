@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeOtlpMessage } from "@/lib/otlp";
-import { withAgent } from "@/lib/otlp/batch";
+import { exportCoordinatesOf, exportIdOf, withAgent } from "@/lib/otlp/batch";
 import { ownAgent, spanRole, toolAction, type OtlpMapping } from "@/lib/otlp/map";
 import { walk } from "@/lib/otlp/store";
 import type { SpanRecord } from "@/lib/otlp/spans";
@@ -103,7 +103,22 @@ describe("the ancestor walk", () => {
   it("finds the nearest invoke_agent, waits for a missing ancestor, and gives up at a root without one", () => {
     expect(walk(tree, { trace_id: "t", parent_span_id: "c" })).toEqual({ agent: "inner" });
     expect(walk(tree, { trace_id: "t", parent_span_id: "a" })).toEqual({ agent: "outer" });
-    expect(walk(tree, { trace_id: "t", parent_span_id: "missing" })).toBeNull();
+    expect(walk(tree, { trace_id: "t", parent_span_id: "missing" })).toEqual({ missing: "missing" });
     expect(walk(tree, { trace_id: "t", parent_span_id: "r" })).toMatchObject({ reason: expect.stringContaining("no invoke_agent ancestor") });
+  });
+
+  it("names the nearest ancestor that has not arrived", () => {
+    const gap = new Map([...tree, ["t/d", { parent_span_id: "gone", role: "other", agent_id: "" }], ["t/e", { parent_span_id: "d", role: "other", agent_id: "" }]]);
+    expect(walk(gap, { trace_id: "t", parent_span_id: "e" })).toEqual({ missing: "gone" });
+  });
+});
+
+describe("export ids", () => {
+  it("name the topic, partition and offset an export was read at, and read back", () => {
+    const at = { topic: "otlp_spans", partition: 2, offset: "123456789012" };
+    expect(exportIdOf(at)).toBe("otlp_spans/2/123456789012");
+    expect(exportCoordinatesOf(exportIdOf(at))).toEqual(at);
+    expect(exportCoordinatesOf("")).toBeNull();
+    expect(exportCoordinatesOf("otlp_spans/2")).toBeNull();
   });
 });

@@ -1,0 +1,114 @@
+/**
+ * A tool call that names no agent waits for its invoke_agent ancestor (lib/otlp/store.ts), but
+ * not for ever: past OTLP_ANCESTOR_WAIT_MS it goes to the dead-letter topic, naming the span
+ * that never arrived, and an ancestor arriving after that completes nothing. On the real
+ * broker and engine, with spans made and serialised by the OpenTelemetry SDK, and the
+ * dead-letter topic read by a kafkajs consumer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Producer } from "kafkajs";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace";
+import { config } from "@/lib/config";
+import { createKafka } from "@/lib/kafka";
+import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
+import { otlpJob } from "@/ingest/jobs";
+import { startWorker, type Worker } from "@/ingest/worker";
+import { configureTestStack, count, eventually, otlpDrained, testProducer, type TestStack } from "../helpers/stack";
+import { OtelSource, serialise } from "../helpers/otel";
+import { T } from "../helpers/otlp-scenario";
+
+const WAIT_MS = 2_000;
+
+let stack: TestStack;
+let worker: Worker;
+let producer: Producer;
+
+async function sendSpans(spans: ReadableSpan[]): Promise<void> {
+  await producer.send({ topic: config().OTLP_KAFKA_TOPIC, messages: [{ value: serialise(spans, "otlp_json") }] });
+}
+
+const agentOf = async (eventId: string) =>
+  (await queryRows<{ agent_id: string }>(store().reader, "test", "SELECT agent_id FROM events FINAL WHERE event_id = {id:String}", { id: eventId }))[0]?.agent_id;
+
+/** The dead-letter topic's messages as a kafkajs consumer reads them: where each came from, its reason, its value. */
+async function readDlq(expected: number): Promise<{ source: string; reason: string; value: string }[]> {
+  const consumer = createKafka(config(), "-test-dlq").consumer({ groupId: `${stack.env.KAFKA_GROUP_ID}-dlq-reader` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: stack.dlqTopic, fromBeginning: true });
+  const seen: { source: string; reason: string; value: string }[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) =>
+      void seen.push({
+        source: String(message.headers?.["revenant-source-topic"] ?? ""),
+        reason: String(message.headers?.["revenant-reason"] ?? ""),
+        value: message.value?.toString() ?? "",
+      }),
+  });
+  await eventually(async () => seen.length >= expected, 30_000, `${expected} dead letters`);
+  await consumer.disconnect();
+  return seen;
+}
+
+beforeAll(async () => {
+  stack = configureTestStack({ OTLP_KAFKA_ENCODING: "otlp_json", OTLP_ANCESTOR_WAIT_MS: String(WAIT_MS) });
+  producer = await testProducer();
+  worker = await startWorker({ jobs: [otlpJob()] });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await producer?.disconnect();
+  await closeStore();
+});
+
+describe("a tool call waiting for its agent", () => {
+  it("is stored with its agent when the ancestor comes within the wait, and dead-lettered naming the missing span when it does not", async () => {
+    const src = new OtelSource({ "service.name": "planner" });
+
+    // In time: the agent's span half the wait after its tool call.
+    const punctual = src.agent("punctual-agent", T);
+    src.tool({ tool: "search", callId: "in-time", time: T + 1 }, punctual);
+    await sendSpans(await src.take());
+    punctual.end(T + 2);
+    const punctualSpans = await src.take();
+
+    // Never in time: a step span arrives, the agent above it only after the wait.
+    const late = src.agent("late-agent", T + 10);
+    const step = src.step("plan", T + 11, late);
+    src.tool({ tool: "delete_repo", callId: "given-up", time: T + 12 }, step);
+    step.end(T + 13);
+    const [given, stepSpan] = await src.take();
+    await sendSpans([given, stepSpan]);
+
+    await new Promise((r) => setTimeout(r, WAIT_MS / 2));
+    await sendSpans(punctualSpans);
+    expect(await eventually(() => agentOf("in-time"), 30_000, "the punctual call stored")).toBe("punctual-agent");
+
+    // The late one is dead-lettered once its wait is over, naming the agent span that is missing
+    // and the export it came in; its action is in the letter, for an operator to replay.
+    const [letter] = await readDlq(1);
+    const { traceId, spanId } = given.spanContext();
+    expect(letter.source).toBe(`${config().OTLP_KAFKA_TOPIC}/${traceId}/${spanId}`);
+    expect(letter.reason).toBe(
+      `otlp: trace ${traceId} span ${spanId}: no invoke_agent ancestor arrived within 2 s (span ${late.spanContext().spanId}, an ancestor, never did)`,
+    );
+    expect(JSON.parse(letter.value)).toMatchObject({ event_id: "given-up", action: "execute_tool", resource: "delete_repo" });
+    const [kept] = await queryRows<{ partition: number; offset: string }>(
+      store().reader,
+      "test",
+      "SELECT partition, offset FROM dead_letters FINAL WHERE topic = {t:String}",
+      { t: `${config().OTLP_KAFKA_TOPIC}/${traceId}/${spanId}` },
+    );
+    const [exportId] = await queryRows<{ export_id: string }>(store().reader, "test", "SELECT export_id FROM otlp_spans FINAL WHERE span_id = {s:String}", { s: spanId });
+    expect(`${config().OTLP_KAFKA_TOPIC}/${kept.partition}/${kept.offset}`).toBe(exportId.export_id);
+
+    // The agent's span after all: it completes nothing, and the call is not given up twice.
+    late.end(T + 20);
+    await sendSpans(await src.take());
+    await eventually(async () => (await count("SELECT count() FROM otlp_spans FINAL WHERE agent_id = 'late-agent'")) === 1, 30_000, "the late agent span stored");
+    await eventually(otlpDrained, 30_000, "the late agent span's export committed");
+    await new Promise((r) => setTimeout(r, WAIT_MS));
+    expect(await agentOf("given-up")).toBeUndefined();
+    expect(await count("SELECT count() FROM dead_letters FINAL WHERE topic LIKE {t:String}", { t: `${config().OTLP_KAFKA_TOPIC}%` })).toBe(1);
+    expect(await count("SELECT count() FROM otlp_waiting FINAL WHERE state = 0")).toBe(0);
+  });
+});
