@@ -14,10 +14,31 @@ export const MARK_COLOR: Record<MarkKind, string> = {
   other: "var(--accent)",
 };
 
-export function MarkShape({ kind, cx, cy, selected = false, legend = false, onClick }: { kind: MarkKind; cx: number; cy: number; selected?: boolean; legend?: boolean; onClick?: () => void }) {
+export function MarkShape({
+  kind,
+  cx,
+  cy,
+  selected = false,
+  cursor = false,
+  legend = false,
+  onClick,
+}: {
+  kind: MarkKind;
+  cx: number;
+  cy: number;
+  selected?: boolean;
+  /** Under the keyboard's cursor (components/timeline/keyboard.tsx): a dashed ring. */
+  cursor?: boolean;
+  legend?: boolean;
+  onClick?: () => void;
+}) {
   // Legend swatches carry no data-mark: tests and tools count marks by it.
   const mark = legend ? undefined : kind;
-  const ring = selected ? <circle cx={cx} cy={cy} r={11} fill="none" stroke="var(--focus)" strokeWidth={2} /> : null;
+  const ring = selected ? (
+    <circle cx={cx} cy={cy} r={11} fill="none" stroke="var(--focus)" strokeWidth={2} />
+  ) : cursor ? (
+    <circle data-mark-cursor cx={cx} cy={cy} r={11} fill="none" stroke="var(--focus)" strokeWidth={2} strokeDasharray="3 2" />
+  ) : null;
   switch (kind) {
     case "violation":
       return (

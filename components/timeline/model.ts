@@ -16,6 +16,28 @@ export interface TimelinePoint {
   event: TimelineEvent;
 }
 
+/** The drawn marks in time order (then lane order): the order the arrow keys follow. */
+export function marksInTimeOrder(points: Record<MarkKind, TimelinePoint[]>): TimelinePoint[] {
+  return [...points.violation, ...points.blocked, ...points.normal, ...points.other].sort((a, b) => a.x - b.x || a.y - b.y);
+}
+
+/** Where the arrow keys move the cursor from `index` (-1: none yet) among `count` marks; null for another key. */
+export function nextMarkIndex(key: string, index: number, count: number): number | null {
+  if (count === 0) return null;
+  switch (key) {
+    case "ArrowRight":
+      return index < 0 ? 0 : Math.min(count - 1, index + 1);
+    case "ArrowLeft":
+      return index < 0 ? count - 1 : Math.max(0, index - 1);
+    case "Home":
+      return 0;
+    case "End":
+      return count - 1;
+    default:
+      return null;
+  }
+}
+
 /** Parses "fromMs-toMs" (the `zoom` URL parameter). */
 export function parseZoom(v: string): [number, number] | null {
   const m = /^(\d+)-(\d+)$/.exec(v);

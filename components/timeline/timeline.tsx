@@ -4,7 +4,8 @@
  * every event a mark (shape says violation / blocked / action), revocations and
  * reinstatements as vertical lines with the revocation window shaded. Zoom by dragging
  * across the chart or by brushing the density strip below it; hover for details; click
- * a mark for the full event. Zoom buttons make all of it reachable from the keyboard.
+ * a mark for the full event. From the keyboard, zoom buttons zoom, and the arrow keys move
+ * from mark to mark (components/timeline/keyboard.tsx).
  * An agent's OpenTelemetry context (spans that are not tool calls) gets a lane of its own
  * below the layers, drawn apart from the events and never counted as one.
  */
@@ -13,6 +14,7 @@ import { CartesianGrid, ReferenceArea, ReferenceLine, Scatter, ScatterChart, Too
 import type { TimelineContextSpan, TimelineEvent, TimelineRevocation } from "@/components/data/types";
 import { useFormatTime } from "@/components/ui/time";
 import { DensityBrush } from "./density";
+import { MarkCursorLine, useMarkCursor } from "./keyboard";
 import { ContextMarkShape, MarkShape, TimelineLegend, type MarkKind } from "./marks";
 import { timeTicks, type TimelinePoint } from "./model";
 import { timelineExtent, visibleContext, visibleMarks, type ContextPoint } from "./thinning";
@@ -73,6 +75,8 @@ export function Timeline({ events, lanes: eventLanes, laneOf, laneLabel, revocat
   const points = useMemo(() => visibleMarks(events, domain, laneIndex, laneOf), [events, domain, laneIndex, laneOf]);
   const contextPoints = useMemo(() => (context?.length ? visibleContext(context, domain, eventLanes.length) : []), [context, domain, eventLanes.length]);
 
+  const cursor = useMarkCursor(points, onSelect);
+
   const plotLeft = MARGIN.left + Y_AXIS_WIDTH;
   const plotWidth = Math.max(1, width - plotLeft - MARGIN.right);
   const { drag, moved: dragMoved, handlers } = useDragZoom({ wrapRef, domain, plotLeft, plotWidth, onZoom });
@@ -96,6 +100,7 @@ export function Timeline({ events, lanes: eventLanes, laneOf, laneLabel, revocat
           cx={p.cx}
           cy={p.cy}
           selected={!!selectedId && ev?.event_id === selectedId}
+          cursor={!!cursor.current && ev?.event_id === cursor.current.event.event_id}
           onClick={ev ? () => !dragMoved.current && onSelect(ev) : undefined}
         />
       );
@@ -110,11 +115,14 @@ export function Timeline({ events, lanes: eventLanes, laneOf, laneLabel, revocat
       </div>
       <div
         ref={wrapRef}
+        className="timeline-chart"
         style={{ position: "relative", height: chartHeight, cursor: "crosshair" }}
         {...handlers}
+        {...cursor.props}
       >
         {width > 0 && (
-          <ScatterChart width={width} height={chartHeight} margin={MARGIN}>
+          // Recharts' own keyboard layer is off: the chart's keys are the mark cursor's (one tab stop, marks in time order).
+          <ScatterChart width={width} height={chartHeight} margin={MARGIN} accessibilityLayer={false}>
             <CartesianGrid stroke="#1f2a36" horizontal vertical={false} />
             <XAxis
               type="number"
@@ -193,6 +201,7 @@ export function Timeline({ events, lanes: eventLanes, laneOf, laneLabel, revocat
         )}
         <DragBand drag={drag} top={MARGIN.top} height={chartHeight - MARGIN.top - MARGIN.bottom - 30} />
       </div>
+      <MarkCursorLine point={cursor.current} />
       {width > 0 && <DensityBrush events={events} extent={extent} zoom={zoom} onZoom={onZoom} width={width} left={plotLeft} right={MARGIN.right} />}
     </div>
   );

@@ -12,17 +12,25 @@ import { markKind } from "@/components/timeline/model";
 
 export function EventDrawer({ event, onClose }: { event: TimelineEvent | null; onClose: () => void }) {
   const closeRef = useRef<HTMLButtonElement>(null);
+  const latestOnClose = useRef(onClose);
   useEffect(() => {
-    if (!event) return;
+    latestOnClose.current = onClose;
+  }, [onClose]);
+  // Keyed by the event's id, not the object: a live page polls, and every poll hands over a
+  // new object for the same event. Keyed by the object, each poll took the focus back to
+  // "Close" from wherever the analyst had moved it inside the drawer.
+  const openId = event?.event_id ?? null;
+  useEffect(() => {
+    if (!openId) return;
     const prev = document.activeElement as HTMLElement | null;
     closeRef.current?.focus();
-    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && latestOnClose.current();
     window.addEventListener("keydown", onKey);
     return () => {
       window.removeEventListener("keydown", onKey);
       prev?.focus?.();
     };
-  }, [event, onClose]);
+  }, [openId]);
   if (!event) return null;
   const kind = markKind(event);
   const flags = event.post_revocation ?? [];

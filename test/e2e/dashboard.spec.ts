@@ -163,6 +163,45 @@ test("the pipeline's containment matrix shows the leaking layer", async ({ page 
   await expect(page.getByTestId("pipeline-timeline-note")).toHaveCount(0);
   await shot(page, "pipeline");
 
+  // From the keyboard (the pipeline page has no event table): the chart is one tab stop, the
+  // arrows move from mark to mark in time order, Enter opens the event, Esc gives the focus back.
+  const timeline = page.getByTestId("pipeline-timeline");
+  const chart = timeline.locator(".timeline-chart");
+  const cursorLine = timeline.getByTestId("timeline-cursor");
+  await chart.focus();
+  await page.keyboard.press("End");
+  await expect(cursorLine).toContainText(`▲ violation`);
+  await expect(cursorLine).toContainText(`${ids.b} · tool · execute_tool · web_search`);
+  await page.keyboard.press("ArrowLeft");
+  await expect(cursorLine).toContainText(`${ids.a} · tool · execute_tool · sql_query`);
+  await expect(timeline.locator("[data-mark-cursor]")).toHaveCount(1);
+  // Every poll from now on brings the agent's events back changed (as a live page's do).
+  let polls = 0;
+  await page.route(`**/api/v1/agents/${enc(ids.a)}/timeline*`, async (route) => {
+    const response = await route.fetch();
+    const body = (await response.json()) as { items?: { source?: string }[] };
+    polls++;
+    for (const e of body.items ?? []) e.source = `e2e-poll-${polls}`;
+    await route.fulfill({ response, json: body });
+  });
+  await page.keyboard.press("Enter");
+  const drawer = page.getByTestId("event-drawer");
+  const close = drawer.getByRole("button", { name: "Close (Esc)" });
+  await expect(drawer).toContainText("sql_query");
+  await expect(close).toBeFocused();
+  // The analyst moves on inside the drawer; the polls that follow leave the focus there.
+  await page.keyboard.press("Tab");
+  await expect(close).not.toBeFocused();
+  const movedTo = await page.evaluate(() => document.activeElement?.outerHTML);
+  const seen = polls;
+  await expect.poll(() => polls, { timeout: 15_000 }).toBeGreaterThan(seen + 1);
+  await expect.poll(async () => Number((await drawer.textContent())?.match(/e2e-poll-(\d+)/)?.[1] ?? 0), { timeout: 15_000 }).toBeGreaterThan(seen);
+  expect(await page.evaluate(() => document.activeElement?.outerHTML)).toBe(movedTo);
+  await page.unroute(`**/api/v1/agents/${enc(ids.a)}/timeline*`);
+  await page.keyboard.press("Escape");
+  await expect(drawer).toHaveCount(0);
+  await expect(chart).toBeFocused();
+
   // One agent's timeline failing: its lane is not silently missing, the page says so.
   await page.route(`**/api/v1/agents/${enc(ids.b)}/timeline*`, (route) => route.fulfill({ status: 503, contentType: "application/json", body: '{"error":{"code":"unavailable","message":"test"}}' }));
   await page.reload();
