@@ -1,10 +1,15 @@
 "use client";
-/** The audit log, newest first, filterable by action and actor, paged with the API's cursor as the table scrolls. */
-import { useState } from "react";
+/**
+ * The audit log, newest first, filterable by action and actor, paged with the API's cursor as
+ * the table scrolls. The filters live in the URL like every list's (a filtered view is a link
+ * to send a colleague), typed with the lists' debounce.
+ */
 import { useAudit } from "@/components/data/audit";
 import { flattenPages } from "@/components/data/query";
 import type { AuditEntry } from "@/components/data/types";
 import { DataTable, type Column } from "@/components/ui/data-table";
+import { ClearFilters, TextFilter } from "@/components/ui/filters";
+import { useUrlState } from "@/components/ui/url-state";
 import { Time } from "@/components/ui/time";
 import { ErrorLine, errorText, tableHeight } from "./shared";
 
@@ -34,22 +39,16 @@ const columns: Column<AuditEntry>[] = [
 ];
 
 export function AuditLog() {
-  const [action, setAction] = useState("");
-  const [actor, setActor] = useState("");
-  const pages = useAudit({ action, actor });
+  const { get } = useUrlState();
+  const pages = useAudit({ action: get("action"), actor: get("actor") });
   const items = flattenPages(pages.data);
 
   return (
     <div className="stack">
       <div className="card row" role="search">
-        <label className="field">
-          Action
-          <input value={action} onChange={(e) => setAction(e.target.value)} placeholder="auth.login" />
-        </label>
-        <label className="field">
-          Actor
-          <input value={actor} onChange={(e) => setActor(e.target.value)} placeholder="email or key id" />
-        </label>
+        <TextFilter name="action" label="Action" placeholder="auth.login" />
+        <TextFilter name="actor" label="Actor" placeholder="email or key id" />
+        <ClearFilters keys={["action", "actor"]} />
       </div>
       <ErrorLine error={pages.error ? errorText(pages.error) : null} />
       <DataTable

@@ -169,3 +169,31 @@ test("a webhook endpoint is created, its secret shown once, and a signed test de
     await hook.close();
   }
 });
+
+test("the audit log's filters live in the URL: a filtered view is a link, and what is typed reaches it", async ({ browser, request }) => {
+  // A failed sign-in of its own, so that the filter finds something whatever ran before.
+  const stranger = `audit-filter-${Date.now()}@e2e.test`;
+  expect((await request.post("/api/v1/auth/login", { data: { email: stranger, password: "not-the-password" } })).status()).toBe(401);
+  const ctx = await anonymousContext(browser);
+  try {
+    expect((await ctx.request.post("/api/v1/auth/login", { data: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } })).status()).toBe(200);
+    const page = await ctx.newPage();
+    await page.goto("/settings/audit?action=auth.login_failed");
+    const action = page.getByRole("searchbox", { name: "Action" });
+    await expect(action).toHaveValue("auth.login_failed");
+    const log = page.getByRole("table", { name: "Audit log" });
+    await expect(log).toContainText(stranger);
+    const actions = await log.locator(".dtable-body [role=row] [role=cell]:nth-child(3)").allTextContents();
+    expect(new Set(actions)).toEqual(new Set(["auth.login_failed"]));
+
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await expect(action).toHaveValue("");
+    await expect(page).toHaveURL(/\/settings\/audit$/);
+    await page.getByRole("searchbox", { name: "Actor" }).fill(ADMIN_EMAIL);
+    await expect(page).toHaveURL(new RegExp(`[?&]actor=${encodeURIComponent(ADMIN_EMAIL).replace(/\./g, "\\.")}`));
+    await expect(log).toContainText("auth.login");
+    await expect(log).not.toContainText(stranger);
+  } finally {
+    await ctx.close();
+  }
+});

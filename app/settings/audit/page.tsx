@@ -1,5 +1,7 @@
+import { Suspense } from "react";
 import { SettingsTabs } from "@/components/settings/shared";
 import { AuditLog } from "@/components/settings/audit";
+import { Loading } from "@/components/ui/states";
 
 // Admin only (proxy.ts checks the role before this renders; the API checks it again).
 // Rendered per request so that the CSP nonce reaches the scripts.
@@ -14,7 +16,9 @@ export default function Page() {
         <h1>Audit log</h1>
       </div>
       <SettingsTabs />
-      <AuditLog />
+      <Suspense fallback={<Loading height={640} />}>
+        <AuditLog />
+      </Suspense>
     </>
   );
 }
