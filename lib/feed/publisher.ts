@@ -13,12 +13,17 @@
  * the background, ahead of any publish), which repairs a publish lost to a crash after a
  * coverage write that the batch's retry does not repeat (a covered set that already grew).
  * Publishes are serialised, so a key's messages follow the order of the coverage changes.
+ *
+ * A reinstatement dated ahead ends coverage when its time comes, not when it arrives: every
+ * DUE_CHECK_MS the feed republishes the credentials whose coverage ended since the last look
+ * (lib/feed/status.ts, credentialsEndedBetween), and start-up's resync catches up on any a
+ * stopped worker missed.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Kafka, Message, Producer } from "kafkajs";
 import { createTopicsWhenReady } from "../kafka";
 import { logger } from "../log";
-import { credentialKeysPage, credentialStatuses, credentialsOf, type CredentialStatus } from "./status";
+import { credentialKeysPage, credentialsEndedBetween, credentialStatuses, credentialsOf, type CredentialStatus } from "./status";
 
 /**
  * kafkajs's ConfigResourceTypes.TOPIC. Not imported by name: kafkajs is CommonJS, and Node's
@@ -27,6 +32,8 @@ import { credentialKeysPage, credentialStatuses, credentialsOf, type CredentialS
 const TOPIC_RESOURCE = 2;
 /** Keys per status read and per produce request: bounded memory for a revocation covering many credentials. */
 const CHUNK = 1000;
+/** How often the feed looks for reinstatements dated ahead that have come due. */
+const DUE_CHECK_MS = 1000;
 
 export interface FeedOptions {
   kafka: Kafka;
@@ -72,6 +79,9 @@ export class CoverageFeed {
   private readonly producer: Producer;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly log = logger().child({ component: "feed" });
+  private dueTimer: NodeJS.Timeout | null = null;
+  /** Coverage that ended up to this time has been republished (resync at start covers what came before). */
+  private dueCheckedUpTo = new Date();
 
   constructor(private readonly opts: FeedOptions) {
     // Idempotent with one request in flight: a retried send neither duplicates nor reorders a key's messages.
@@ -83,9 +93,15 @@ export class CoverageFeed {
     await this.producer.connect();
     // Not awaited: start-up does not wait for it, while publishes queue behind it.
     this.serialised(() => this.resync()).catch((err: Error) => this.log.warn({ err: err.message }, "feed resync failed"));
+    this.dueTimer = setInterval(() => {
+      this.serialised(() => this.publishDue()).catch((err: Error) => this.log.warn({ err: err.message }, "feed: republishing coverage that came due failed; trying again"));
+    }, DUE_CHECK_MS);
+    this.dueTimer.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.dueTimer) clearInterval(this.dueTimer);
+    this.dueTimer = null;
     await this.chain.catch(() => {});
     await this.producer.disconnect();
   }
@@ -100,6 +116,17 @@ export class CoverageFeed {
       await this.publishKeys(keys);
       this.log.debug({ revocations: revocationIds, credentials: keys.length }, "feed published");
     });
+  }
+
+  /** Republishes the credentials whose coverage ended since the last look: reinstatements dated ahead, now due. */
+  private async publishDue(): Promise<void> {
+    const upTo = new Date();
+    const keys = await credentialsEndedBetween(this.opts.client, this.dueCheckedUpTo, upTo);
+    if (keys.length) {
+      await this.publishKeys(keys);
+      this.log.info({ credentials: keys.length }, "feed: coverage ended by reinstatements that came due");
+    }
+    this.dueCheckedUpTo = upTo;
   }
 
   /** Republishes every credential coverage has named (start-up, and repair by hand). */

@@ -1,13 +1,16 @@
 /**
  * Whether a credential is covered right now, read from the coverage table
  * (lib/store/migrations/020_coverage.sql): its rows of key kind `credential` whose revocation
- * window is still open. One primary-key read serves the status lookup
+ * window is still open, that is not reinstated, or reinstated at a time still ahead (an event
+ * may be dated up to 24 h ahead; detection counts actions up to that time as post-revocation,
+ * so the lookup must not let them through meanwhile). One primary-key read serves the status lookup
  * (app/api/v1/credentials/) and the covered-credentials feed (lib/feed/publisher.ts), so an
  * enforcement point sees the same answer on both.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
 import { queryRows } from "../store/clickhouse";
+import { timeBound } from "../store/verbs";
 
 /** Most ids one batch lookup may ask about. */
 export const MAX_LOOKUP_IDS = 1000;
@@ -52,7 +55,7 @@ export async function credentialStatuses(client: ClickHouseClient, ids: string[]
         comment,
         `SELECT key, revocation_id, via, scope, subject, revoked_at
          FROM coverage FINAL
-         WHERE key_kind = 'credential' AND key IN {ids:Array(String)} AND reinstated_at IS NULL
+         WHERE key_kind = 'credential' AND key IN {ids:Array(String)} AND (reinstated_at IS NULL OR reinstated_at > now64(3))
          ORDER BY key, revoked_at, revocation_id`,
         { ids: unique },
       )
@@ -88,6 +91,24 @@ export async function credentialKeysPage(client: ClickHouseClient, after: string
     "feed:resync",
     `SELECT DISTINCT key FROM coverage WHERE key_kind = 'credential' AND key > {after:String} ORDER BY key LIMIT {limit:UInt32}`,
     { after, limit },
+  );
+  return rows.map((r) => r.key);
+}
+
+/**
+ * Credential keys whose coverage by some revocation ended in (from, to]: reinstatements dated
+ * ahead that have come due (lib/feed/publisher.ts republishes them). Without FINAL: a key
+ * named by an older version of a row is republished too, which is harmless (a publish re-reads
+ * the whole current status).
+ */
+export async function credentialsEndedBetween(client: ClickHouseClient, from: Date, to: Date): Promise<string[]> {
+  const rows = await queryRows<{ key: string }>(
+    client,
+    "feed:due",
+    `SELECT DISTINCT key FROM coverage
+     PREWHERE reinstated_at > ${timeBound("from")} AND reinstated_at <= ${timeBound("to")}
+     WHERE key_kind = 'credential'`,
+    { from: from.toISOString(), to: to.toISOString() },
   );
   return rows.map((r) => r.key);
 }

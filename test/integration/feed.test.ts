@@ -35,7 +35,7 @@ const reinstate = (scope: string, subject: string, s: number) => ({
 /** The coverage table's answer: credential keys with at least one open window. */
 async function coveredInStore(): Promise<string[]> {
   const rows = await queryRows<{ key: string }>(store().reader, "test",
-    `SELECT DISTINCT key FROM coverage FINAL WHERE key_kind = 'credential' AND reinstated_at IS NULL ORDER BY key`);
+    `SELECT DISTINCT key FROM coverage FINAL WHERE key_kind = 'credential' AND (reinstated_at IS NULL OR reinstated_at > now64(3)) ORDER BY key`);
   return rows.map((r) => r.key);
 }
 const sorted = (m: Map<string, unknown>) => [...m.keys()].sort();
@@ -183,5 +183,27 @@ describe("covered-credentials feed", () => {
     }, 30_000, "tok-alice covered in the lookup");
     expect(seen!.source).toBe("feed");
     expect(seen!.body.revocations).toMatchObject([{ event_id: "rev-alice", via: "direct" }]);
+  });
+
+  it("keeps a credential covered until a reinstatement dated ahead comes due, on the feed and in the lookup", async () => {
+    const { lookupStatuses } = await import("@/lib/feed/lookup");
+    await send([issued("zed", "tok-zed", undefined, 1), revoke("rev-zed", "agent", "zed", 60)]);
+    await eventually(async () => feed.denySet.has("tok-zed"), 30_000, "tok-zed on the feed");
+    // Reinstated as of a few seconds from now (an event may be dated up to 24 h ahead): detection
+    // counts zed's actions until then as post-revocation, so the gateway must still deny them.
+    const due = Date.now() + 8_000;
+    await send([{ event_id: id("rein"), type: "reinstatement", time: new Date(due).toISOString(), revocation: { scope: "agent", subject: "zed" } }]);
+    await waitUntilConsumed(sent);
+    expect(Date.now(), "the reinstatement was stored before its time").toBeLessThan(due);
+    expect((await credentialStatuses(store().reader, ["tok-zed"]))[0]).toMatchObject({ covered: true, revocations: [{ event_id: "rev-zed" }] });
+    expect(feed.denySet.has("tok-zed")).toBe(true);
+    expect((await lookupStatuses(["tok-zed"])).statuses[0].covered).toBe(true);
+
+    // Its time come, the credential leaves the feed (a tombstone) and the lookup, without another event.
+    await eventually(async () => !feed.denySet.has("tok-zed"), 30_000, "tok-zed off the feed once the reinstatement came due");
+    expect(feed.seenAt.get("tok-zed")!).toBeGreaterThanOrEqual(due);
+    expect((await credentialStatuses(store().reader, ["tok-zed"]))[0]).toEqual({ credential_id: "tok-zed", covered: false, revocations: [] });
+    expect(await lookupStatuses(["tok-zed"])).toEqual({ source: "feed", statuses: [{ credential_id: "tok-zed", covered: false, revocations: [] }] });
+    expect(sorted(await readFeedToEnd())).toEqual(await coveredInStore());
   });
 });
