@@ -29,8 +29,8 @@ import type { Config } from "@/lib/config";
 import { createTopicsWhenReady } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { encodingOf } from "@/lib/otlp";
-import { exportCoordinatesOf, type ExportMessage, type MappedBatch } from "@/lib/otlp/batch";
-import { SpanStore } from "@/lib/otlp/store";
+import { exportCoordinatesOf, type ExportCoordinates, type ExportMessage, type MappedBatch } from "@/lib/otlp/batch";
+import { SpanStore, type Completed } from "@/lib/otlp/store";
 import type { EventIntake } from "./consumer";
 import { kafkaLetter, type DeadLetter } from "./dead-letters";
 import { decodeActions } from "./decode-batch";
@@ -211,9 +211,7 @@ export class OtlpConsumer {
       // Stored again on a retry: the same rows, which the tables deduplicate.
       completed = await this.withRetry("the export's spans could not be stored", heartbeat, isRunning, async () => {
         const done = await this.spans.ingest(mapped);
-        const orphans = done.orphans.map((o) =>
-          letter("0", null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`),
-        );
+        const orphans = done.orphans.map((o) => this.orphanLetter(o, { topic: batch.topic, partition: batch.partition, offset: "0" }));
         const actions = await decodeActions(done.actions, source);
         return { rows: actions.rows, letters: orphans.concat(actions.letters), settle: done.settle };
       });
@@ -266,22 +264,35 @@ export class OtlpConsumer {
 
   /**
    * Tool spans whose invoke_agent ancestor has not arrived within OTLP_ANCESTOR_WAIT_MS go to
-   * the dead-letter topic with the span that is missing, named after the export they came in
-   * (lib/otlp/store.ts, expireWaiting); their wait ends once the letters are stored. A crash in
-   * between gives them up again on the next look.
+   * the dead-letter topic naming the ancestor that is missing (lib/otlp/store.ts,
+   * expireWaiting, which also gives the action of one whose agent arrived just now); their
+   * wait ends once the letters and actions are stored. A crash in between takes them up again
+   * on the next look.
    */
   private async expireWaiting(): Promise<void> {
     const wait = this.cfg.OTLP_ANCESTOR_WAIT_MS;
     const expired = await this.spans.expireWaiting(new Date(Date.now() - wait), waitText(wait));
-    if (!expired.orphans.length) return;
-    const letters = expired.orphans.map((o) => {
-      const at = (o.exportId && exportCoordinatesOf(o.exportId)) || { topic: this.cfg.OTLP_KAFKA_TOPIC, partition: 0, offset: "0" };
-      return kafkaLetter(at, null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`);
-    });
-    const { stored } = await this.intake.submit([], letters);
+    if (!expired.actions.length && !expired.orphans.length) return;
+    const unplaced = { topic: this.cfg.OTLP_KAFKA_TOPIC, partition: 0, offset: "0" };
+    const letters = expired.orphans.map((o) => this.orphanLetter(o, unplaced));
+    const rows: EventRow[] = [];
+    // Each action is placed at its own export (decodeActions places a call's actions in one partition).
+    for (const a of expired.actions) {
+      const at = (a.exportId && exportCoordinatesOf(a.exportId)) || unplaced;
+      const decoded = await decodeActions([{ ...a, offset: at.offset }], at);
+      rows.push(...decoded.rows);
+      letters.push(...decoded.letters);
+    }
+    const { stored } = await this.intake.submit(rows, letters);
     await stored;
     await expired.settle();
-    this.log.warn({ spans: letters.length, waited: waitText(wait) }, "OTLP tool spans dead-lettered: their invoke_agent ancestor never arrived");
+    this.log.warn({ deadLettered: expired.orphans.length, completed: expired.actions.length, waited: waitText(wait) }, "OTLP tool spans that waited too long for their agent given up");
+  }
+
+  /** A tool span given up (no agent in its ancestry, or none arrived in time), named after its trace and span and the export it came in. */
+  private orphanLetter(o: Completed["orphans"][number], fallback: ExportCoordinates): DeadLetter {
+    const at = (o.exportId && exportCoordinatesOf(o.exportId)) || fallback;
+    return kafkaLetter(at, null, Buffer.from(o.action), `otlp: trace ${o.traceId} span ${o.spanId}: ${o.reason}`, `${o.traceId}/${o.spanId}`);
   }
 
   /**

@@ -39,9 +39,16 @@ export interface ReadyAction {
 /** A trace id in hex (16 bytes, lib/otlp/spans.ts). */
 export const TRACE_ID_LENGTH = 32;
 
+/**
+ * A waiting tool span's states, also the versions of otlp_waiting (the highest wins): waiting;
+ * completed by a batch (its action handed out, or dead-lettered: its ancestry names no agent);
+ * claimed by the expiry (lib/otlp/store.ts, expireWaiting), then settled by it.
+ */
 export const WAITING = 0;
 export const EMITTED = 1;
 export const NO_AGENT = 2;
+export const CLAIMED = 3;
+export const EXPIRED = 4;
 
 /** Where an export message was read: its id in otlp_exports and otlp_spans, and an action's `otel.export_id`. */
 export interface ExportCoordinates {

@@ -11,23 +11,24 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { insertBytes, insertRows, queryRows } from "../store/clickhouse";
 import { timeBound } from "../store/verbs";
-import { EMITTED, EXPORT_COLUMNS, NO_AGENT, SPAN_COLUMNS, TRACE_ID_LENGTH, WAITING, withAgent, type ReadyAction, type SpanRows, type WaitingRow } from "./batch";
+import { CLAIMED, EMITTED, EXPIRED, EXPORT_COLUMNS, NO_AGENT, SPAN_COLUMNS, TRACE_ID_LENGTH, WAITING, withAgent, type ReadyAction, type SpanRows, type WaitingRow } from "./batch";
 
 export interface Completed {
   /** Waiting tool spans whose agent is now known: actions ready to store. */
   actions: ReadyAction[];
-  /** Tool spans whose whole ancestry arrived without naming an agent. */
-  orphans: { traceId: string; spanId: string; action: string; reason: string }[];
-  /** Records the outcome (state 1/2) once the caller has stored the actions and dead letters. */
+  /**
+   * Tool spans given up: their whole ancestry arrived without naming an agent, or (expireWaiting)
+   * an ancestor never arrived. Each with the export it came in (its id in otlp_exports), so
+   * that its dead letter has the same name whoever gives it up.
+   */
+  orphans: { traceId: string; spanId: string; action: string; reason: string; exportId: string | undefined }[];
+  /** Records the outcome once the caller has stored the actions and dead letters. */
   settle(): Promise<void>;
 }
 
-/** Tool spans that waited too long for their agent (SpanStore.expireWaiting). */
-export interface Expired {
-  /** Each with the export it came in (its id in otlp_exports), when its span row is stored. */
-  orphans: (Completed["orphans"][number] & { exportId: string | undefined })[];
-  /** Records them as given up (state 2) once the caller has dead-lettered them. */
-  settle(): Promise<void>;
+/** The expiry's own actions: each with the export its span came in (the batch that completed it is long gone). */
+export interface Expired extends Completed {
+  actions: (ReadyAction & { exportId: string | undefined })[];
 }
 
 /** Longest parent chain followed; deeper (or cyclic) ancestry counts as having no agent. */
@@ -61,7 +62,7 @@ export class SpanStore {
     const actions: ReadyAction[] = [];
     const settled: WaitingRow[] = [];
     const orphans: Completed["orphans"] = [];
-    const { waiting, tree } = await this.waitingWithAncestry(batch.traceIds);
+    const { waiting, tree, exports } = await this.waitingWithAncestry(batch.traceIds);
     for (const w of waiting) {
       const found = walk(tree, w);
       if ("missing" in found) continue;
@@ -69,7 +70,7 @@ export class SpanStore {
         actions.push(withAgent(w.action, found.agent));
         settled.push({ ...w, state: EMITTED });
       } else {
-        orphans.push({ traceId: w.trace_id, spanId: w.span_id, action: w.action, reason: found.reason });
+        orphans.push({ traceId: w.trace_id, spanId: w.span_id, action: w.action, reason: found.reason, exportId: exports.get(`${w.trace_id}/${w.span_id}`) });
         settled.push({ ...w, state: NO_AGENT });
       }
     }
@@ -77,42 +78,51 @@ export class SpanStore {
   }
 
   /**
-   * Tool spans that began waiting before `before` and whose ancestry is still incomplete (an
-   * ancestor never arrived: sampled out, or lost on the way), at most `limit` of them: given up
-   * as orphans naming the span that is missing. Once they are settled (given up), an ancestor
-   * arriving later completes nothing. A span whose ancestry is complete now is left to the batch that
-   * completed it (it may still be on its way): only one still missing an ancestor is given up.
+   * Gives up waiting for the ancestors of tool spans that have waited since before `before`
+   * (counted from their latest delivery: a redelivered span waits again, whatever the merges
+   * have kept), at most `limit` of them per call.
+   *
+   * The spans are claimed first (state CLAIMED): from then on no batch completes them. Their
+   * ancestry is read after the claim, so a batch that stored an ancestor before it is seen
+   * here, and a batch that stores one after it finds the span claimed. Each claimed span then
+   * gets its outcome here: its action, when its agent has just arrived after all (a batch that
+   * read the span before the claim may hand out the same action: the same event_id and
+   * content, stored once); a dead letter with the reason, when its finished ancestry names no
+   * agent; otherwise a dead letter naming the ancestor that never arrived. settle() records
+   * them as EXPIRED once the caller has stored all that; a span left CLAIMED by a crash is
+   * taken up again by the next call.
    */
   async expireWaiting(before: Date, waited: string, limit = 10_000): Promise<Expired> {
-    // Candidates by their own rows (state 0, old), then the latest state of each: a span
-    // settled since has a higher state in another row, merged away or not.
-    const expiring = await queryRows<Omit<WaitingRow, "state">>(
+    // Candidates by any row (waiting and old by its own time, or claimed), then the latest
+    // state of each and the time of its latest delivery, merged away or not.
+    const candidates = await queryRows<Omit<WaitingRow, "state"> & { claimed: boolean }>(
       this.client,
       "otlp:waiting-expired",
-      `SELECT trace_id, span_id, argMax(parent_span_id, state) AS parent_span_id, argMax(action, state) AS action
+      `SELECT trace_id, span_id, argMax(parent_span_id, state) AS parent_span_id, argMax(action, state) AS action, max(state) = ${CLAIMED} AS claimed
        FROM otlp_waiting
-       WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM otlp_waiting WHERE state = ${WAITING} AND waiting_since < ${timeBound("before")})
-       GROUP BY trace_id, span_id HAVING max(state) = ${WAITING}
+       WHERE (trace_id, span_id) IN (
+         SELECT trace_id, span_id FROM otlp_waiting WHERE state = ${CLAIMED} OR (state = ${WAITING} AND waiting_since < ${timeBound("before")}))
+       GROUP BY trace_id, span_id
+       HAVING max(state) = ${CLAIMED} OR (max(state) = ${WAITING} AND maxIf(waiting_since, state = ${WAITING}) < ${timeBound("before")})
        ORDER BY trace_id, span_id LIMIT {limit:UInt32}`,
       { before: before.toISOString(), limit },
     );
-    if (!expiring.length) return { orphans: [], settle: async () => {} };
-    const { tree, exports } = await this.ancestry([...new Set(expiring.map((w) => w.trace_id))]);
-    const orphans: Expired["orphans"] = [];
-    const settled: WaitingRow[] = [];
-    for (const w of expiring) {
+    if (!candidates.length) return { actions: [], orphans: [], settle: async () => {} };
+    const rows: WaitingRow[] = candidates.map(({ claimed: _, ...w }) => ({ ...w, state: CLAIMED }));
+    await this.insertWaiting(rows.filter((_, i) => !candidates[i].claimed));
+    const { tree, exports } = await this.ancestry([...new Set(rows.map((w) => w.trace_id))]);
+    const actions: Expired["actions"] = [];
+    const orphans: Completed["orphans"] = [];
+    for (const w of rows) {
+      const exportId = exports.get(`${w.trace_id}/${w.span_id}`);
       const found = walk(tree, w);
-      if (!("missing" in found)) continue;
-      orphans.push({
-        traceId: w.trace_id,
-        spanId: w.span_id,
-        action: w.action,
-        reason: `no invoke_agent ancestor arrived within ${waited} (span ${found.missing}, an ancestor, never did)`,
-        exportId: exports.get(`${w.trace_id}/${w.span_id}`),
-      });
-      settled.push({ ...w, state: NO_AGENT });
+      if ("agent" in found) actions.push({ ...withAgent(w.action, found.agent), exportId });
+      else {
+        const reason = "reason" in found ? found.reason : `no invoke_agent ancestor arrived within ${waited} (span ${found.missing}, an ancestor, never did)`;
+        orphans.push({ traceId: w.trace_id, spanId: w.span_id, action: w.action, reason, exportId });
+      }
     }
-    return { orphans, settle: () => this.insertWaiting(settled) };
+    return { actions, orphans, settle: () => this.insertWaiting(rows.map((w) => ({ ...w, state: EXPIRED }))) };
   }
 
   private async insertWaiting(rows: WaitingRow[]): Promise<void> {
@@ -125,9 +135,10 @@ export class SpanStore {
    * named no agent, so it is small or empty while sources name their agents.
    * (One UNION query for both was slower: it matched the batch's trace ids twice.)
    */
-  private async waitingWithAncestry(traceIds: string): Promise<{ waiting: WaitingRow[]; tree: Map<string, TreeNode> }> {
+  private async waitingWithAncestry(traceIds: string): Promise<{ waiting: WaitingRow[]; tree: Map<string, TreeNode>; exports: Map<string, string> }> {
+    const none = { waiting: [], tree: new Map(), exports: new Map() };
     const traces = await this.tracesWithWaitingSpans(traceIds);
-    if (!traces.length) return { waiting: [], tree: new Map() };
+    if (!traces.length) return none;
     // The trace ids as one string parameter cut by the engine: as an Array(String) parameter,
     // tens of thousands of them took longer to pass and parse.
     const waiting = await queryRows<Omit<WaitingRow, "state">>(
@@ -138,9 +149,9 @@ export class SpanStore {
          AND state = ${WAITING}`,
       { traces, count: traces.length / TRACE_ID_LENGTH },
     );
-    if (!waiting.length) return { waiting: [], tree: new Map() };
-    const { tree } = await this.ancestry([...new Set(waiting.map((w) => w.trace_id))]);
-    return { waiting: waiting.map((w) => ({ ...w, state: WAITING })), tree };
+    if (!waiting.length) return none;
+    const { tree, exports } = await this.ancestry([...new Set(waiting.map((w) => w.trace_id))]);
+    return { waiting: waiting.map((w) => ({ ...w, state: WAITING })), tree, exports };
   }
 
   /** Every stored span of these traces, by "trace/span": the ancestry the walk follows, and the export each span came in. */

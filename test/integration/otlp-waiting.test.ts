@@ -84,3 +84,58 @@ describe("OTLP tool spans waiting for their agent", () => {
     expect(context.map((c) => c.name).sort()).toEqual(shown);
   });
 });
+
+describe("OTLP tool spans that wait too long for their agent", () => {
+  let s: Store;
+  beforeAll(async () => {
+    s = await migratedStore("otlp-expiry");
+  });
+  afterAll(async () => s.close());
+  const soon = () => new Date(Date.now() + 60_000);
+  const eventIdOf = (json: string) => (JSON.parse(json) as { event_id: string }).event_id;
+
+  it("gives up a span it has claimed even when its ancestor arrives before the letter is stored, and a batch completes nothing of it", async () => {
+    const spans = new SpanStore(s.writer);
+    await ingest(spans, [toolCall(7_000_001, 11, 10, "claimed-call")]);
+    const expired = await spans.expireWaiting(soon(), "1 min");
+    expect(expired.actions).toEqual([]);
+    expect(expired.orphans).toMatchObject([{ spanId: hex(11, 16), reason: `no invoke_agent ancestor arrived within 1 min (span ${hex(10, 16)}, an ancestor, never did)` }]);
+    // The ancestor arrives while the letter is on its way: the batch finds the span claimed.
+    const late = await ingest(spans, [invokeAgent(7_000_001, 10, "late-agent")]);
+    expect(late.completed).toEqual({});
+    await expired.settle();
+    expect(await spans.expireWaiting(soon(), "1 min")).toMatchObject({ actions: [], orphans: [] });
+  });
+
+  it("hands out the action of a span whose agent a batch in flight has just brought, the same action the batch hands out", async () => {
+    const spans = new SpanStore(s.writer);
+    const batch = new SpanBatch(source);
+    batch.addSpans([toolCall(7_000_002, 21, 20, "raced-call")]);
+    await (await spans.ingest(batch.result())).settle();
+    // A batch stores the ancestor and finds the span, but has not settled it when the expiry looks.
+    const ancestor = new SpanBatch(source);
+    ancestor.addSpans([invokeAgent(7_000_002, 20, "raced-agent")]);
+    const inFlight = await spans.ingest(ancestor.result());
+    const expired = await spans.expireWaiting(soon(), "1 min");
+    expect(expired.orphans).toEqual([]);
+    expect(expired.actions.map((a) => [eventIdOf(a.json), a.agent_id])).toEqual([["raced-call", "raced-agent"]]);
+    expect(expired.actions[0].json).toBe(inFlight.actions[0].json); // one event_id, one content: stored once
+    await inFlight.settle();
+    await expired.settle();
+    expect(await spans.expireWaiting(soon(), "1 min")).toMatchObject({ actions: [], orphans: [] });
+  });
+
+  it("counts the wait from a span's latest delivery, whatever the merges have kept", async () => {
+    const spans = new SpanStore(s.writer);
+    const redelivered = () => ingest(spans, [toolCall(7_000_003, 31, 30, "redelivered-call")]);
+    await redelivered();
+    await new Promise((r) => setTimeout(r, 1_500));
+    await redelivered();
+    const oneSecondAgo = () => new Date(Date.now() - 1_000);
+    expect((await spans.expireWaiting(oneSecondAgo(), "1 s")).orphans).toEqual([]);
+    await s.writer.command({ query: "OPTIMIZE TABLE otlp_waiting FINAL" });
+    expect((await spans.expireWaiting(oneSecondAgo(), "1 s")).orphans).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect((await spans.expireWaiting(oneSecondAgo(), "1 s")).orphans.map((o) => o.spanId)).toEqual([hex(31, 16)]);
+  });
+});
