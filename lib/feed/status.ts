@@ -40,6 +40,7 @@ interface Row {
   scope: string;
   subject: string;
   revoked_at: string;
+  reinstated_at: string | null;
 }
 
 /**
@@ -48,12 +49,24 @@ interface Row {
  * the table's sort-key prefix, so the read touches only the granules of those keys.
  */
 export async function credentialStatuses(client: ClickHouseClient, ids: string[], comment = "feed:status"): Promise<CredentialStatus[]> {
+  return (await credentialStatusesUntil(client, ids, comment)).statuses;
+}
+
+/**
+ * credentialStatuses, and when the earliest of the coverage it found ends (a reinstatement
+ * dated ahead; null when none does): the feed republishes those keys then (lib/feed/publisher.ts).
+ */
+export async function credentialStatusesUntil(
+  client: ClickHouseClient,
+  ids: string[],
+  comment: string,
+): Promise<{ statuses: CredentialStatus[]; endsAt: number | null }> {
   const unique = [...new Set(ids)];
   const rows = unique.length
     ? await queryRows<Row>(
         client,
         comment,
-        `SELECT key, revocation_id, via, scope, subject, revoked_at
+        `SELECT key, revocation_id, via, scope, subject, revoked_at, reinstated_at
          FROM coverage FINAL
          WHERE key_kind = 'credential' AND key IN {ids:Array(String)} AND (reinstated_at IS NULL OR reinstated_at > now64(3))
          ORDER BY key, revoked_at, revocation_id`,
@@ -61,15 +74,21 @@ export async function credentialStatuses(client: ClickHouseClient, ids: string[]
       )
     : [];
   const byKey = new Map<string, CoveringRevocation[]>();
+  let endsAt: number | null = null;
   for (const r of rows) {
     const list = byKey.get(r.key) ?? [];
     list.push({ event_id: r.revocation_id, scope: r.scope, subject: r.subject, since: r.revoked_at, via: r.via });
     byKey.set(r.key, list);
+    if (r.reinstated_at) {
+      const end = Date.parse(r.reinstated_at);
+      if (endsAt === null || end < endsAt) endsAt = end;
+    }
   }
-  return ids.map((id) => {
+  const statuses = ids.map((id) => {
     const revocations = byKey.get(id) ?? [];
     return { credential_id: id, covered: revocations.length > 0, revocations };
   });
+  return { statuses, endsAt };
 }
 
 /** The credential keys the given revocations' coverage rows name (covered now or once). */
@@ -97,9 +116,8 @@ export async function credentialKeysPage(client: ClickHouseClient, after: string
 
 /**
  * Credential keys whose coverage by some revocation ended in (from, to]: reinstatements dated
- * ahead that have come due (lib/feed/publisher.ts republishes them). Without FINAL: a key
- * named by an older version of a row is republished too, which is harmless (a publish re-reads
- * the whole current status).
+ * ahead that have come due. Without FINAL: a key named by an older version of a row is
+ * republished too, which is harmless (a publish re-reads the whole current status).
  */
 export async function credentialsEndedBetween(client: ClickHouseClient, from: Date, to: Date): Promise<string[]> {
   const rows = await queryRows<{ key: string }>(
@@ -111,4 +129,16 @@ export async function credentialsEndedBetween(client: ClickHouseClient, from: Da
     { from: from.toISOString(), to: to.toISOString() },
   );
   return rows.map((r) => r.key);
+}
+
+/** When the next coverage of a credential ends after `after` (a reinstatement dated ahead), or null. */
+export async function nextCoverageEnd(client: ClickHouseClient, after: Date): Promise<number | null> {
+  const [row] = await queryRows<{ at: string | number | null }>(
+    client,
+    "feed:next-due",
+    `SELECT toUnixTimestamp64Milli(min(reinstated_at)) AS at FROM coverage
+     PREWHERE reinstated_at > ${timeBound("after")} WHERE key_kind = 'credential'`,
+    { after: after.toISOString() },
+  );
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }

@@ -198,6 +198,9 @@ describe("covered-credentials feed", () => {
     expect((await credentialStatuses(store().reader, ["tok-zed"]))[0]).toMatchObject({ covered: true, revocations: [{ event_id: "rev-zed" }] });
     expect(feed.denySet.has("tok-zed")).toBe(true);
     expect((await lookupStatuses(["tok-zed"])).statuses[0].covered).toBe(true);
+    // A worker started meanwhile learns of the pending end from its start-up resync.
+    await worker.stop();
+    worker = await startWorker();
 
     // Its time come, the credential leaves the feed (a tombstone) and the lookup, without another event.
     await eventually(async () => !feed.denySet.has("tok-zed"), 30_000, "tok-zed off the feed once the reinstatement came due");
