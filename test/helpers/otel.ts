@@ -7,6 +7,8 @@ import { ROOT_CONTEXT, trace, SpanStatusCode, type Attributes, type Span } from 
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace";
+import type { Producer } from "kafkajs";
+import { config } from "@/lib/config";
 
 export interface ToolCall {
   tool: string;
@@ -93,4 +95,12 @@ export function serialise(spans: ReadableSpan[], encoding: "otlp_proto" | "otlp_
   const bytes = (encoding === "otlp_proto" ? ProtobufTraceSerializer : JsonTraceSerializer).serializeRequest(spans);
   if (!bytes) throw new Error("serialiser returned nothing");
   return Buffer.from(bytes);
+}
+
+/** Produces one OTLP export of these spans to the OTLP topic, as a Collector's kafka exporter does; `header` names the encoding in a content-type header. */
+export async function sendOtlpExport(producer: Producer, spans: ReadableSpan[], encoding: "otlp_proto" | "otlp_json", header = false): Promise<void> {
+  await producer.send({
+    topic: config().OTLP_KAFKA_TOPIC,
+    messages: [{ value: serialise(spans, encoding), headers: header ? { "content-type": encoding === "otlp_json" ? "application/json" : "application/x-protobuf" } : {} }],
+  });
 }

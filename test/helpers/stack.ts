@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { Partitioners, type Admin, type Producer } from "kafkajs";
 import { config, resetConfig } from "@/lib/config";
 import { createKafka } from "@/lib/kafka";
-import { store } from "@/lib/store/clickhouse";
+import { queryRows, store } from "@/lib/store/clickhouse";
 import { detectionIdle } from "@/lib/detection/engine";
 import { otlpGroupId } from "@/ingest/otlp-consumer";
 
@@ -159,4 +159,26 @@ export async function otlpDrained(): Promise<boolean> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The stack's dead-letter topic as a kafkajs consumer reads it from the start: each message's value and headers, once `expected` have come. */
+export async function readDeadLetterTopic(stack: TestStack, expected: number): Promise<{ value: string; headers: Record<string, string> }[]> {
+  const consumer = createKafka(config(), "-test-dlq").consumer({ groupId: `${stack.env.KAFKA_GROUP_ID}-dlq-reader-${randomUUID().slice(0, 8)}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: stack.dlqTopic, fromBeginning: true });
+  const seen: { value: string; headers: Record<string, string> }[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      seen.push({ value: message.value?.toString() ?? "", headers });
+    },
+  });
+  await eventually(async () => seen.length >= expected, 30_000, `${expected} dead letters`);
+  await consumer.disconnect();
+  return seen;
+}
+
+/** The agent the stored event was given (undefined while it is not stored). */
+export async function storedAgentOf(eventId: string): Promise<string | undefined> {
+  return (await queryRows<{ agent_id: string }>(store().reader, "test", "SELECT agent_id FROM events FINAL WHERE event_id = {id:String}", { id: eventId }))[0]?.agent_id;
 }

@@ -1,22 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Producer } from "kafkajs";
-import { createKafka } from "@/lib/kafka";
-import { config } from "@/lib/config";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { startWorker, type Worker } from "@/ingest/worker";
-import { actionEvent, configureTestStack, count, eventually, produceJson, testProducer, waitUntilConsumed, type TestStack } from "../helpers/stack";
+import { actionEvent, configureTestStack, count, produceJson, readDeadLetterTopic, testProducer, waitUntilConsumed, type TestStack } from "../helpers/stack";
 
-/** The dead-letter topic's messages: value and headers. */
-async function readDlq(stack: TestStack, expected: number) {
-  const consumer = createKafka(config(), "-test-dlq").consumer({ groupId: `${stack.env.KAFKA_GROUP_ID}-dlq-reader` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: stack.dlqTopic, fromBeginning: true });
-  const seen: { value: string; reason: string }[] = [];
-  await consumer.run({ eachMessage: async ({ message }) => void seen.push({ value: message.value?.toString() ?? "", reason: String(message.headers?.["revenant-reason"] ?? "") }) });
-  await eventually(async () => seen.length >= expected, 30_000, `${expected} dead letters`);
-  await consumer.disconnect();
-  return seen;
-}
 
 /**
  * Valid data must never stall ingestion: one consumer batch whose events span ten years
@@ -56,8 +43,8 @@ describe("ingest of a batch spanning many months", () => {
     const [letter] = await queryRows<{ reason: string; payload: string }>(store().reader, "test", "SELECT reason, payload FROM dead_letters FINAL");
     expect(await count("SELECT count() FROM dead_letters FINAL")).toBe(1);
     expect(letter.reason).toBe("time: 1999-12-31T23:59:59.000Z is before 2000-01-01T00:00:00Z, the earliest event time accepted");
-    const [dlq] = await readDlq(stack, 1);
+    const [dlq] = await readDeadLetterTopic(stack, 1);
     expect(JSON.parse(dlq.value).event_id).toBe(old.event_id);
-    expect(dlq.reason).toBe(letter.reason);
+    expect(dlq.headers["revenant-reason"]).toBe(letter.reason);
   }, 180_000);
 });

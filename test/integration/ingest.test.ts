@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKafka } from "@/lib/kafka";
-import { config } from "@/lib/config";
 import { closeStore, store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
-import { actionEvent, committedOffsetsOf, configureTestStack, count, eventually, produceJson, testProducer, type TestStack } from "../helpers/stack";
+import { actionEvent, committedOffsetsOf, configureTestStack, count, eventually, produceJson, readDeadLetterTopic, testProducer, type TestStack } from "../helpers/stack";
 import type { Producer } from "kafkajs";
 import { exited, startWorkerProcess } from "../helpers/faults";
 
@@ -16,21 +14,6 @@ const startWorker = (stack: TestStack) => startWorkerProcess(stack, { INGEST_BAT
 
 const committedTotal = (stack: TestStack) => committedOffsetsOf(stack.env.KAFKA_GROUP_ID, stack.topic);
 
-async function readDlq(stack: TestStack, expected: number) {
-  const consumer = createKafka(config(), "-test-dlq").consumer({ groupId: `${stack.env.KAFKA_GROUP_ID}-dlq-reader` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: stack.dlqTopic, fromBeginning: true });
-  const seen: { value: string; headers: Record<string, string> }[] = [];
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-      seen.push({ value: message.value?.toString() ?? "", headers });
-    },
-  });
-  await eventually(async () => seen.length >= expected, 30_000, `${expected} dead letters`);
-  await consumer.disconnect();
-  return seen;
-}
 
 describe("ingest from a real Kafka broker into the embedded engine", () => {
   let stack: TestStack;
@@ -88,7 +71,7 @@ describe("ingest from a real Kafka broker into the embedded engine", () => {
     // 5. Each bad message is in the dead-letter topic with its original bytes and reason,
     //    and counted once in ClickHouse.
     expect(await count("SELECT count() FROM dead_letters FINAL")).toBe(bad.length);
-    const letters = await readDlq(stack, bad.length);
+    const letters = await readDeadLetterTopic(stack, bad.length);
     const byValue = new Map(letters.map((l) => [l.value, l.headers]));
     expect(byValue.get("{not json")?.["revenant-reason"]).toMatch(/^invalid JSON/);
     expect(byValue.get(bad[1])?.["revenant-reason"]).toMatch(/type/);

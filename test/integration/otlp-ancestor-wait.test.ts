@@ -9,12 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Producer } from "kafkajs";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { config } from "@/lib/config";
-import { createKafka } from "@/lib/kafka";
 import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { otlpJob } from "@/ingest/jobs";
 import { startWorker, type Worker } from "@/ingest/worker";
-import { configureTestStack, count, eventually, otlpDrained, testProducer, type TestStack } from "../helpers/stack";
-import { OtelSource, serialise } from "../helpers/otel";
+import { configureTestStack, count, eventually, otlpDrained, readDeadLetterTopic, storedAgentOf, testProducer, type TestStack } from "../helpers/stack";
+import { OtelSource, sendOtlpExport } from "../helpers/otel";
 import { T } from "../helpers/otlp-scenario";
 
 const WAIT_MS = 2_000;
@@ -23,31 +22,7 @@ let stack: TestStack;
 let worker: Worker;
 let producer: Producer;
 
-async function sendSpans(spans: ReadableSpan[]): Promise<void> {
-  await producer.send({ topic: config().OTLP_KAFKA_TOPIC, messages: [{ value: serialise(spans, "otlp_json") }] });
-}
-
-const agentOf = async (eventId: string) =>
-  (await queryRows<{ agent_id: string }>(store().reader, "test", "SELECT agent_id FROM events FINAL WHERE event_id = {id:String}", { id: eventId }))[0]?.agent_id;
-
-/** The dead-letter topic's messages as a kafkajs consumer reads them: where each came from, its reason, its value. */
-async function readDlq(expected: number): Promise<{ source: string; reason: string; value: string }[]> {
-  const consumer = createKafka(config(), "-test-dlq").consumer({ groupId: `${stack.env.KAFKA_GROUP_ID}-dlq-reader` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: stack.dlqTopic, fromBeginning: true });
-  const seen: { source: string; reason: string; value: string }[] = [];
-  await consumer.run({
-    eachMessage: async ({ message }) =>
-      void seen.push({
-        source: String(message.headers?.["revenant-source-topic"] ?? ""),
-        reason: String(message.headers?.["revenant-reason"] ?? ""),
-        value: message.value?.toString() ?? "",
-      }),
-  });
-  await eventually(async () => seen.length >= expected, 30_000, `${expected} dead letters`);
-  await consumer.disconnect();
-  return seen;
-}
+const sendSpans = (spans: ReadableSpan[]) => sendOtlpExport(producer, spans, "otlp_json");
 
 beforeAll(async () => {
   stack = configureTestStack({ OTLP_KAFKA_ENCODING: "otlp_json", OTLP_ANCESTOR_WAIT_MS: String(WAIT_MS) });
@@ -81,14 +56,14 @@ describe("a tool call waiting for its agent", () => {
 
     await new Promise((r) => setTimeout(r, WAIT_MS / 2));
     await sendSpans(punctualSpans);
-    expect(await eventually(() => agentOf("in-time"), 30_000, "the punctual call stored")).toBe("punctual-agent");
+    expect(await eventually(() => storedAgentOf("in-time"), 30_000, "the punctual call stored")).toBe("punctual-agent");
 
     // The late one is dead-lettered once its wait is over, naming the agent span that is missing
     // and the export it came in; its action is in the letter, for an operator to replay.
-    const [letter] = await readDlq(1);
+    const [letter] = await readDeadLetterTopic(stack, 1);
     const { traceId, spanId } = given.spanContext();
-    expect(letter.source).toBe(`${config().OTLP_KAFKA_TOPIC}/${traceId}/${spanId}`);
-    expect(letter.reason).toBe(
+    expect(letter.headers["revenant-source-topic"]).toBe(`${config().OTLP_KAFKA_TOPIC}/${traceId}/${spanId}`);
+    expect(letter.headers["revenant-reason"]).toBe(
       `otlp: trace ${traceId} span ${spanId}: no invoke_agent ancestor arrived within 2 s (span ${late.spanContext().spanId}, an ancestor, never did)`,
     );
     expect(JSON.parse(letter.value)).toMatchObject({ event_id: "given-up", action: "execute_tool", resource: "delete_repo" });
@@ -107,7 +82,7 @@ describe("a tool call waiting for its agent", () => {
     await eventually(async () => (await count("SELECT count() FROM otlp_spans FINAL WHERE agent_id = 'late-agent'")) === 1, 30_000, "the late agent span stored");
     await eventually(otlpDrained, 30_000, "the late agent span's export committed");
     await new Promise((r) => setTimeout(r, WAIT_MS));
-    expect(await agentOf("given-up")).toBeUndefined();
+    expect(await storedAgentOf("given-up")).toBeUndefined();
     expect(await count("SELECT count() FROM dead_letters FINAL WHERE topic LIKE {t:String}", { t: `${config().OTLP_KAFKA_TOPIC}%` })).toBe(1);
     expect(await count("SELECT count() FROM otlp_waiting FINAL WHERE state = 0")).toBe(0);
   });

@@ -11,22 +11,15 @@ import { closeStore, queryRows, store } from "@/lib/store/clickhouse";
 import { otlpJob } from "@/ingest/jobs";
 import { startWorker, type Worker } from "@/ingest/worker";
 import { agentTimeline } from "@/lib/queries/agents";
-import { configureTestStack, count, eventually, produceJson, testProducer, waitUntilConsumed } from "../helpers/stack";
-import { OtelSource, serialise } from "../helpers/otel";
+import { configureTestStack, count, eventually, produceJson, storedAgentOf, testProducer, waitUntilConsumed } from "../helpers/stack";
+import { OtelSource, sendOtlpExport } from "../helpers/otel";
 import { controlEvents, nativeActions, otelSpans, T } from "../helpers/otlp-scenario";
 
 let worker: Worker;
 let producer: Producer;
 
-async function sendSpans(spans: ReadableSpan[], encoding: "otlp_proto" | "otlp_json", header = false): Promise<void> {
-  await producer.send({
-    topic: config().OTLP_KAFKA_TOPIC,
-    messages: [{ value: serialise(spans, encoding), headers: header ? { "content-type": encoding === "otlp_json" ? "application/json" : "application/x-protobuf" } : {} }],
-  });
-}
-
-const agentOf = async (eventId: string) =>
-  (await queryRows<{ agent_id: string }>(store().reader, "test", "SELECT agent_id FROM events FINAL WHERE event_id = {id:String}", { id: eventId }))[0]?.agent_id;
+const sendSpans = (spans: ReadableSpan[], encoding: "otlp_proto" | "otlp_json", header = false) => sendOtlpExport(producer, spans, encoding, header);
+const agentOf = storedAgentOf;
 
 beforeAll(async () => {
   configureTestStack({ OTLP_SERVICE_LAYERS: "mcp-gw=gateway", OTLP_KAFKA_ENCODING: "otlp_json" });
