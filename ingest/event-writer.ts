@@ -50,8 +50,13 @@ export interface EventsInsert {
 
 /** A batch sorted into first copies, repeats and conflicts, its inserts ready to send. */
 export interface SortedBatch extends Sorted {
+  /** Its first copies (id → hash), known to the batches sorted after it until they are stored. */
   firstHashes: Map<string, string>;
   inserts: EventsInsert[];
+  /** Every row of the batch, stamped: sorted again if what it was sorted against changed (storeSorted). */
+  rows: EventRow[];
+  /** EventWriter.corrections when its sort began. */
+  correctionsAtSort: number;
 }
 
 export interface RejectedRow {
@@ -232,6 +237,12 @@ export class EventWriter {
   private readonly log = logger().child({ component: "event-writer" });
   /** First copies (id → hash) of batches sorted but not yet written (see sort()). */
   private readonly unstored = new Set<Map<string, string>>();
+  /**
+   * How many times first copies counted as stored by a sort turned out otherwise: rows
+   * ClickHouse refused, or a batch sorted again that changed its first copies. A batch sorted
+   * before the latest of these is sorted again before it is stored (see storeSorted()).
+   */
+  private corrections = 0;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -262,6 +273,7 @@ export class EventWriter {
    * waits for, took longer: docs/BENCHMARKS.md.)
    */
   async sort(rows: EventRow[]): Promise<SortedBatch> {
+    const correctionsAtSort = this.corrections;
     // The content hash is a column: stamped before the rows are sorted or serialised.
     await stamp(this.lookupClient, rows);
     // Nearly every row is a first copy: the inserts are serialised while the engine looks the
@@ -271,18 +283,46 @@ export class EventWriter {
     const firstHashes = new Map(sorted.first.map((r) => [r.event_id, r.content_hash!]));
     this.unstored.add(firstHashes);
     forgetMessages(rows);
-    return { ...sorted, firstHashes, inserts };
+    return { ...sorted, firstHashes, inserts, rows, correctionsAtSort };
   }
 
-  /** The second step of store(): writes a sorted batch (batches in the order they were sorted). */
-  async storeSorted({ inserts, forDetection, conflicts, firstHashes }: SortedBatch): Promise<{ rejected: RejectedRow[]; forDetection: EventRow[] }> {
+  /**
+   * The second step of store(): writes a sorted batch (batches in the order they were sorted).
+   * A batch sorted before a correction (see `corrections`) is sorted again first, against the
+   * stored first copies alone: every batch sorted before it is stored by now. Without this, a
+   * copy of an event whose first copy ClickHouse refused (dead-lettered) was taken for a repeat
+   * of a stored event, handed to detection and never stored, or kept aside as a conflict.
+   */
+  async storeSorted(batch: SortedBatch): Promise<{ rejected: RejectedRow[]; forDetection: EventRow[] }> {
+    if (batch.correctionsAtSort !== this.corrections) await this.sortAgain(batch);
+    const { inserts, forDetection, conflicts, firstHashes } = batch;
     const rejected = await this.writeInserts(inserts);
     this.unstored.delete(firstHashes);
+    if (rejected.length) this.corrections++;
     // After the rows: a conflict names a first copy that is stored.
     await keepConflicts(this.client, conflicts);
     if (rejected.length === 0) return { rejected, forDetection };
     const refused = new Set(rejected.map((r) => r.row));
     return { rejected, forDetection: forDetection.filter((r) => !refused.has(r)) };
+  }
+
+  /**
+   * Sorts a batch again in place (storeSorted). Its rows' messages are gone: a row that becomes
+   * a conflict keeps the text its first sort kept (`provisional`) or its decoded content. Its
+   * first copies are updated where the batches sorted after it look them up; if they changed,
+   * that is a correction too, and those batches are sorted again in their turn.
+   */
+  private async sortAgain(batch: SortedBatch): Promise<void> {
+    const payloads = new Map(batch.provisional);
+    const sorted = await sortCopies(this.lookupClient, batch.rows, [], payloads);
+    const changed = sorted.first.length !== batch.first.length || sorted.first.some((r, i) => r !== batch.first[i]);
+    Object.assign(batch, sorted, { provisional: payloads, correctionsAtSort: this.corrections });
+    if (!changed) return;
+    batch.inserts = await eventsInserts(sorted.first);
+    batch.firstHashes.clear();
+    for (const r of sorted.first) batch.firstHashes.set(r.event_id, r.content_hash!);
+    this.corrections++;
+    this.log.warn({ rows: batch.rows.length, first: sorted.first.length }, "batch sorted again: an earlier batch's first copies were not all stored");
   }
 
   /** Stores every row it can; returns the rows ClickHouse refused, each with its reason. */

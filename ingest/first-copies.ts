@@ -61,6 +61,12 @@ export interface Sorted {
   /** Rows detection may see: the first copies and repeats of copies stored earlier. */
   forDetection: EventRow[];
   conflicts: ConflictRow[];
+  /**
+   * The messages of the rows that were sorted against a first copy not stored yet, as text:
+   * should ClickHouse refuse that copy, they are sorted again after their messages are gone
+   * (ingest/event-writer.ts, storeSorted), and one of them may then be a conflict to keep.
+   */
+  provisional: Map<EventRow, string>;
 }
 
 const header = (m: KafkaMessage | undefined, name: string): string => {
@@ -117,23 +123,35 @@ async function storedHashes(client: ClickHouseClient, ids: string[]): Promise<Ma
 /**
  * Sorts a batch's rows, stamped (stamp above). `unstored` holds the first copies (id → hash) of earlier batches that
  * were sorted but whose insert has not finished yet (ingest/batcher.ts overlaps the two): they
- * count as stored, since the lookup cannot see them yet.
+ * count as stored, since the lookup cannot see them yet. `payloads` gives the messages of rows
+ * whose own are gone (a batch sorted again).
  */
-export async function sortCopies(client: ClickHouseClient, rows: EventRow[], unstored: readonly ReadonlyMap<string, string>[] = []): Promise<Sorted> {
+export async function sortCopies(
+  client: ClickHouseClient,
+  rows: EventRow[],
+  unstored: readonly ReadonlyMap<string, string>[] = [],
+  payloads: ReadonlyMap<EventRow, string> = new Map(),
+): Promise<Sorted> {
   const firstInBatch = new Map<string, EventRow>();
   for (const r of rows) if (!firstInBatch.has(r.event_id)) firstInBatch.set(r.event_id, r);
   const stored = await storedHashes(client, [...firstInBatch.keys()]);
+  const notStoredYet = new Set<string>();
   for (const earlier of unstored) {
     for (const id of firstInBatch.keys()) {
       const hash = earlier.get(id);
-      if (hash !== undefined && !stored.has(id)) stored.set(id, hash);
+      if (hash !== undefined && !stored.has(id)) {
+        stored.set(id, hash);
+        notStoredYet.add(id);
+      }
     }
   }
-  const out: Sorted = { first: [], forDetection: [], conflicts: [] };
+  const payloadOf = (r: Received) => payloads.get(r) ?? (r[MESSAGE]?.value ? r[MESSAGE].value.toString("utf8") : JSON.stringify(r));
+  const out: Sorted = { first: [], forDetection: [], conflicts: [], provisional: new Map() };
   for (const r of rows as Received[]) {
     const storedHash = stored.get(r.event_id);
     const winner = firstInBatch.get(r.event_id)!;
     const firstHash = storedHash ?? winner.content_hash!;
+    if (notStoredYet.has(r.event_id)) out.provisional.set(r, payloadOf(r));
     if (storedHash === undefined && winner === r) {
       // Stored first by this batch: no earlier detection pass can have seen it.
       r.stored_before = false;
@@ -146,7 +164,6 @@ export async function sortCopies(client: ClickHouseClient, rows: EventRow[], uns
         out.forDetection.push(r);
       }
     } else {
-      const m = r[MESSAGE];
       out.conflicts.push({
         event_id: r.event_id,
         content_hash: r.content_hash!,
@@ -155,7 +172,7 @@ export async function sortCopies(client: ClickHouseClient, rows: EventRow[], uns
         kafka_partition: r.kafka_partition,
         kafka_offset: r.kafka_offset,
         submitted_by: r.submitted_by ?? "",
-        payload: m?.value ? m.value.toString("utf8") : JSON.stringify(r),
+        payload: payloadOf(r),
       });
     }
   }

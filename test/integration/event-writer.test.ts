@@ -86,6 +86,61 @@ describe("EventWriter", () => {
     const [{ n }] = await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM events FINAL WHERE event_id LIKE 'split-%'");
     expect(Number(n)).toBe(8);
   });
+  describe("a copy of an event whose first copy ClickHouse refused", () => {
+    /** An action at Kafka offset `offset`; "not-a-number" stands in for a row the engine cannot parse. */
+    const copy = (id: string, offset: string, hash: string, action = "x"): EventRow => {
+      const r = validateEvent({ event_id: id, type: "action", time: 1_700_000_000_000, agent_id: "a", layer: "tool", action });
+      if (!r.ok) throw new Error(r.reason);
+      return { ...r.event, kafka_partition: 0, kafka_offset: offset, content_hash: hash };
+    };
+    const storedCopies = async (id: string) =>
+      queryRows<{ kafka_offset: string; action: string }>(s.reader, "test", "SELECT toString(kafka_offset) AS kafka_offset, action FROM events WHERE event_id = {id:String}", { id });
+    const conflictsOf = async (id: string) =>
+      Number((await queryRows<{ n: number }>(s.reader, "test", "SELECT count() AS n FROM event_conflicts WHERE event_id = {id:String}", { id }))[0].n);
+
+    // The consumer sorts the next batch while the one before is stored (ingest/batcher.ts): the
+    // refused copy was still counted as stored when its repeat was sorted.
+    it("stores the next identical copy, sorted while the refused one was being written, and hands it to detection as new", async () => {
+      const writer = new EventWriter(s.writer);
+      const first = await writer.sort([copy("refused-same", "not-a-number", "h1")]);
+      const next = await writer.sort([copy("refused-same", "7", "h1")]);
+      expect((await writer.storeSorted(first)).rejected.map((r) => r.row.event_id)).toEqual(["refused-same"]);
+      const { rejected, forDetection } = await writer.storeSorted(next);
+      expect(rejected).toEqual([]);
+      expect(forDetection.map((r) => [r.event_id, r.stored_before])).toEqual([["refused-same", false]]);
+      expect(await storedCopies("refused-same")).toEqual([{ kafka_offset: "7", action: "x" }]);
+    });
+
+    it("stores a different next copy as the first copy instead of keeping it aside as a conflict", async () => {
+      const writer = new EventWriter(s.writer);
+      const first = await writer.sort([copy("refused-other", "not-a-number", "h1")]);
+      const next = await writer.sort([copy("refused-other", "8", "h2", "y"), copy("refused-other", "9", "h3", "z")]);
+      await writer.storeSorted(first);
+      const { forDetection } = await writer.storeSorted(next);
+      expect(forDetection.map((r) => r.kafka_offset)).toEqual(["8"]);
+      expect(await storedCopies("refused-other")).toEqual([{ kafka_offset: "8", action: "y" }]);
+      // The third copy conflicts with the one now stored, not with the refused one.
+      const [conflict] = await queryRows<{ kafka_offset: string; first_hash: string }>(
+        s.reader, "test", "SELECT toString(kafka_offset) AS kafka_offset, first_hash FROM event_conflicts WHERE event_id = 'refused-other'");
+      expect(conflict).toEqual({ kafka_offset: "9", first_hash: "h2" });
+      expect(await conflictsOf("refused-other")).toBe(1);
+    });
+
+    it("stores the event once when the batch after the next one was sorted before the next one took its place", async () => {
+      const writer = new EventWriter(s.writer);
+      const first = await writer.sort([copy("refused-chain", "not-a-number", "h1")]);
+      const second = await writer.sort([copy("refused-chain", "10", "h1")]);
+      await writer.storeSorted(first);
+      // Sorted while the second was still counted as holding no first copy of it.
+      const third = await writer.sort([copy("refused-chain", "11", "h1")]);
+      expect((await writer.storeSorted(second)).forDetection.map((r) => r.stored_before)).toEqual([false]);
+      // Sorted again against the store: a repeat of the copy the second batch stored.
+      expect((await writer.storeSorted(third)).forDetection.map((r) => r.stored_before)).toEqual([true]);
+      expect(await storedCopies("refused-chain")).toEqual([{ kafka_offset: "10", action: "x" }]);
+      expect(await conflictsOf("refused-chain")).toBe(0);
+    });
+  });
+
   /** Valid actions, `perMonth` in each of `months` consecutive months from January 2012. */
   const monthlyRows = (prefix: string, months: number, perMonth: number): EventRow[] =>
     Array.from({ length: months * perMonth }, (_, i) => {
