@@ -57,6 +57,10 @@ export interface SortedBatch extends Sorted {
   rows: EventRow[];
   /** EventWriter.corrections when its sort began. */
   correctionsAtSort: number;
+  /** The rows ClickHouse refused so far, with the reason: the caller dead-letters them. */
+  refused: RejectedRow[];
+  /** Rows just refused whose next copies are not sorted yet (storeSorted, yieldToNextCopies). */
+  justRefused: RejectedRow[];
 }
 
 export interface RejectedRow {
@@ -283,45 +287,90 @@ export class EventWriter {
     const firstHashes = new Map(sorted.first.map((r) => [r.event_id, r.content_hash!]));
     this.unstored.add(firstHashes);
     forgetMessages(rows);
-    return { ...sorted, firstHashes, inserts, rows, correctionsAtSort };
+    return { ...sorted, firstHashes, inserts, rows, correctionsAtSort, refused: [], justRefused: [] };
   }
 
   /**
    * The second step of store(): writes a sorted batch (batches in the order they were sorted).
-   * A batch sorted before a correction (see `corrections`) is sorted again first, against the
-   * stored first copies alone: every batch sorted before it is stored by now. Without this, a
-   * copy of an event whose first copy ClickHouse refused (dead-lettered) was taken for a repeat
-   * of a stored event, handed to detection and never stored, or kept aside as a conflict.
+   * A row ClickHouse refuses is no first copy: the next copy of its id in the batch takes its
+   * place, and a batch sorted before such a correction (see `corrections`) is sorted again
+   * first, against the stored first copies alone (every batch sorted before it is stored by
+   * now). Without this, a copy of an event whose first copy was refused (dead-lettered) was
+   * taken for a repeat, handed to detection and never stored, or kept aside as a conflict.
+   * Retried after a failure (the consumer's untilDone), it resumes: `inserts` holds only what
+   * is not known to be written, and the refused rows are returned again for their letters.
    */
   async storeSorted(batch: SortedBatch): Promise<{ rejected: RejectedRow[]; forDetection: EventRow[] }> {
     if (batch.correctionsAtSort !== this.corrections) await this.sortAgain(batch);
-    const { inserts, forDetection, conflicts, firstHashes } = batch;
-    const rejected = await this.writeInserts(inserts);
-    this.unstored.delete(firstHashes);
-    if (rejected.length) this.corrections++;
+    while (batch.inserts.length || batch.justRefused.length) {
+      if (batch.inserts.length) {
+        const refused = await this.writeInserts(batch.inserts);
+        batch.inserts = [];
+        batch.justRefused = refused;
+      }
+      if (batch.justRefused.length) await this.yieldToNextCopies(batch);
+    }
+    this.unstored.delete(batch.firstHashes);
     // After the rows: a conflict names a first copy that is stored.
-    await keepConflicts(this.client, conflicts);
-    if (rejected.length === 0) return { rejected, forDetection };
-    const refused = new Set(rejected.map((r) => r.row));
-    return { rejected, forDetection: forDetection.filter((r) => !refused.has(r)) };
+    await keepConflicts(this.client, batch.conflicts);
+    if (batch.refused.length === 0) return { rejected: [], forDetection: batch.forDetection };
+    const refused = new Set(batch.refused.map((r) => r.row));
+    return { rejected: batch.refused, forDetection: batch.forDetection.filter((r) => !refused.has(r)) };
+  }
+
+  /**
+   * Corrections: the first copies a batch's sort counted as stored (the `unstored` maps) change
+   * only in sortAgain and yieldToNextCopies, each change followed at once by this, so a batch
+   * whose sort may have read a map before it changed is sorted again (storeSorted).
+   */
+  private corrected(batch: SortedBatch): void {
+    this.corrections++;
+    batch.correctionsAtSort = this.corrections;
+  }
+
+  /**
+   * Rows ClickHouse just refused (`justRefused`): each is dead-lettered, and the next copy of its
+   * id in the batch, if any, is sorted against what is stored and queued in `inserts` in its
+   * place. Reads first, then changes the batch in one step: a failed read leaves it as it was
+   * for the retry.
+   */
+  private async yieldToNextCopies(batch: SortedBatch): Promise<void> {
+    const refused = batch.justRefused;
+    const gone = new Set([...batch.refused, ...refused].map((r) => r.row));
+    const ids = new Set(refused.map((r) => r.row.event_id));
+    const copies = batch.rows.filter((r) => ids.has(r.event_id) && !gone.has(r));
+    const sorted = copies.length ? await sortCopies(this.lookupClient, copies, [], batch.texts) : null;
+    const inserts = sorted?.first.length ? await eventsInserts(sorted.first) : [];
+    batch.refused.push(...refused);
+    batch.justRefused = [];
+    for (const r of refused) batch.firstHashes.delete(r.row.event_id);
+    if (sorted) {
+      batch.first = [...batch.first.filter((r) => !gone.has(r)), ...sorted.first];
+      batch.forDetection = [...batch.forDetection.filter((r) => !ids.has(r.event_id)), ...sorted.forDetection];
+      batch.conflicts = [...batch.conflicts.filter((c) => !ids.has(c.event_id)), ...sorted.conflicts];
+      for (const [row, text] of sorted.texts) batch.texts.set(row, text);
+      for (const r of sorted.first) batch.firstHashes.set(r.event_id, r.content_hash!);
+    }
+    batch.inserts = inserts;
+    this.corrected(batch);
   }
 
   /**
    * Sorts a batch again in place (storeSorted). Its rows' messages are gone: a row that becomes
-   * a conflict keeps the text its first sort kept (`provisional`) or its decoded content. Its
-   * first copies are updated where the batches sorted after it look them up; if they changed,
-   * that is a correction too, and those batches are sorted again in their turn.
+   * a conflict keeps the text its first sort kept (`texts`) or its decoded content. Its first
+   * copies are updated where the batches sorted after it look them up; if they changed, that
+   * is a correction too, and those batches are sorted again in their turn.
    */
   private async sortAgain(batch: SortedBatch): Promise<void> {
-    const payloads = new Map(batch.provisional);
-    const sorted = await sortCopies(this.lookupClient, batch.rows, [], payloads);
+    const gone = new Set(batch.refused.map((r) => r.row));
+    const sorted = await sortCopies(this.lookupClient, batch.rows.filter((r) => !gone.has(r)), [], batch.texts);
     const changed = sorted.first.length !== batch.first.length || sorted.first.some((r, i) => r !== batch.first[i]);
-    Object.assign(batch, sorted, { provisional: payloads, correctionsAtSort: this.corrections });
+    const inserts = changed ? await eventsInserts(sorted.first) : batch.inserts;
+    Object.assign(batch, sorted, { texts: new Map([...batch.texts, ...sorted.texts]), inserts, correctionsAtSort: this.corrections });
     if (!changed) return;
-    batch.inserts = await eventsInserts(sorted.first);
     batch.firstHashes.clear();
     for (const r of sorted.first) batch.firstHashes.set(r.event_id, r.content_hash!);
-    this.corrections++;
+    this.corrected(batch);
     this.log.warn({ rows: batch.rows.length, first: sorted.first.length }, "batch sorted again: an earlier batch's first copies were not all stored");
   }
 

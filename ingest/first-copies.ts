@@ -62,11 +62,11 @@ export interface Sorted {
   forDetection: EventRow[];
   conflicts: ConflictRow[];
   /**
-   * The messages of the rows that were sorted against a first copy not stored yet, as text:
-   * should ClickHouse refuse that copy, they are sorted again after their messages are gone
-   * (ingest/event-writer.ts, storeSorted), and one of them may then be a conflict to keep.
+   * The messages, as text, of the rows a later sort of this batch may need after the messages
+   * are gone (ingest/event-writer.ts, storeSorted): the conflicts, and the rows sorted against
+   * a first copy not stored yet, which ClickHouse may still refuse.
    */
-  provisional: Map<EventRow, string>;
+  texts: Map<EventRow, string>;
 }
 
 const header = (m: KafkaMessage | undefined, name: string): string => {
@@ -123,14 +123,14 @@ async function storedHashes(client: ClickHouseClient, ids: string[]): Promise<Ma
 /**
  * Sorts a batch's rows, stamped (stamp above). `unstored` holds the first copies (id → hash) of earlier batches that
  * were sorted but whose insert has not finished yet (ingest/batcher.ts overlaps the two): they
- * count as stored, since the lookup cannot see them yet. `payloads` gives the messages of rows
+ * count as stored, since the lookup cannot see them yet. `texts` gives the messages of rows
  * whose own are gone (a batch sorted again).
  */
 export async function sortCopies(
   client: ClickHouseClient,
   rows: EventRow[],
   unstored: readonly ReadonlyMap<string, string>[] = [],
-  payloads: ReadonlyMap<EventRow, string> = new Map(),
+  texts: ReadonlyMap<EventRow, string> = new Map(),
 ): Promise<Sorted> {
   const firstInBatch = new Map<string, EventRow>();
   for (const r of rows) if (!firstInBatch.has(r.event_id)) firstInBatch.set(r.event_id, r);
@@ -145,13 +145,13 @@ export async function sortCopies(
       }
     }
   }
-  const payloadOf = (r: Received) => payloads.get(r) ?? (r[MESSAGE]?.value ? r[MESSAGE].value.toString("utf8") : JSON.stringify(r));
-  const out: Sorted = { first: [], forDetection: [], conflicts: [], provisional: new Map() };
+  const textOf = (r: Received) => texts.get(r) ?? (r[MESSAGE]?.value ? r[MESSAGE].value.toString("utf8") : JSON.stringify(r));
+  const out: Sorted = { first: [], forDetection: [], conflicts: [], texts: new Map() };
   for (const r of rows as Received[]) {
     const storedHash = stored.get(r.event_id);
     const winner = firstInBatch.get(r.event_id)!;
     const firstHash = storedHash ?? winner.content_hash!;
-    if (notStoredYet.has(r.event_id)) out.provisional.set(r, payloadOf(r));
+    if (notStoredYet.has(r.event_id)) out.texts.set(r, textOf(r));
     if (storedHash === undefined && winner === r) {
       // Stored first by this batch: no earlier detection pass can have seen it.
       r.stored_before = false;
@@ -164,6 +164,8 @@ export async function sortCopies(
         out.forDetection.push(r);
       }
     } else {
+      const payload = out.texts.get(r) ?? textOf(r);
+      out.texts.set(r, payload);
       out.conflicts.push({
         event_id: r.event_id,
         content_hash: r.content_hash!,
@@ -172,7 +174,7 @@ export async function sortCopies(
         kafka_partition: r.kafka_partition,
         kafka_offset: r.kafka_offset,
         submitted_by: r.submitted_by ?? "",
-        payload: payloadOf(r),
+        payload,
       });
     }
   }

@@ -9,6 +9,7 @@ import { createStore, queryRows, type Store } from "@/lib/store/clickhouse";
 import { migrate } from "@/lib/store/migrate";
 import { validateEvent } from "@/lib/events/schema";
 import { EventWriter, type EventRow } from "@/ingest/event-writer";
+import { receivedFrom } from "@/ingest/first-copies";
 
 /** The TSV hot path must store every field exactly as decoded, whatever characters it holds. */
 describe("EventWriter", () => {
@@ -138,6 +139,35 @@ describe("EventWriter", () => {
       expect((await writer.storeSorted(third)).forDetection.map((r) => r.stored_before)).toEqual([true]);
       expect(await storedCopies("refused-chain")).toEqual([{ kafka_offset: "10", action: "x" }]);
       expect(await conflictsOf("refused-chain")).toBe(0);
+    });
+
+    it("stores the next copy in the same batch in the refused one's place, and names it as the first copy of the ones after", async () => {
+      const writer = new EventWriter(s.writer);
+      const batch = await writer.sort([copy("refused-here", "not-a-number", "h1"), copy("refused-here", "12", "h2", "y"), copy("refused-here", "13", "h3", "z")]);
+      const { rejected, forDetection } = await writer.storeSorted(batch);
+      expect(rejected.map((r) => r.row.kafka_offset)).toEqual(["not-a-number"]);
+      expect(forDetection.map((r) => [r.kafka_offset, r.stored_before])).toEqual([["12", false]]);
+      expect(await storedCopies("refused-here")).toEqual([{ kafka_offset: "12", action: "y" }]);
+      const conflicts = await queryRows<{ kafka_offset: string; first_hash: string }>(
+        s.reader, "test", "SELECT toString(kafka_offset) AS kafka_offset, first_hash FROM event_conflicts WHERE event_id = 'refused-here'");
+      expect(conflicts).toEqual([{ kafka_offset: "13", first_hash: "h2" }]);
+    });
+
+    it("keeps a conflict's bytes as received when its batch is sorted again", async () => {
+      const writer = new EventWriter(s.writer);
+      expect(await writer.write([copy("conflict-bytes", "20", "h-old")])).toEqual([]);
+      const first = await writer.sort([copy("refused-elsewhere", "not-a-number", "h1")]);
+      // A copy of the event stored above, with other bytes, as it came from Kafka.
+      const received = '{"event_id":"conflict-bytes","type":"action","time":1700000000000,"agent_id":"a","layer":"tool","action":"changed"}';
+      const row = copy("conflict-bytes", "21", "", "changed");
+      delete row.content_hash;
+      const message = { key: null, value: Buffer.from(received), timestamp: "0", attributes: 0, offset: "21", size: 0, headers: {} };
+      receivedFrom(row, "t.events", message as unknown as Parameters<typeof receivedFrom>[2]);
+      const next = await writer.sort([row]);
+      await writer.storeSorted(first);
+      await writer.storeSorted(next);
+      const [conflict] = await queryRows<{ payload: string }>(s.reader, "test", "SELECT payload FROM event_conflicts FINAL WHERE event_id = 'conflict-bytes'");
+      expect(conflict.payload).toBe(received);
     });
   });
 
