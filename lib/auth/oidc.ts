@@ -109,7 +109,13 @@ export async function finishSignIn(callback: URL, flow: OidcFlow): Promise<{ ema
   const idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
   let claims: Record<string, unknown> = idClaims;
   if (conf.serverMetadata().userinfo_endpoint) {
-    const info = await client.fetchUserInfo(conf, tokens.access_token, String(idClaims.sub));
+    let info: Record<string, unknown>;
+    try {
+      info = await client.fetchUserInfo(conf, tokens.access_token, String(idClaims.sub));
+    } catch (err) {
+      // A refusal like the code exchange's: the browser goes back to the sign-in page with the reason.
+      throw new OidcRefusedError("userinfo_failed", `the identity provider's user info was refused: ${(err as Error).message}`);
+    }
     claims = { ...idClaims, ...info };
   }
   const email = typeof claims.email === "string" ? claims.email.trim().toLowerCase() : "";

@@ -22,6 +22,7 @@ import { sameSecret } from "../auth/crypto";
 import { config } from "../config";
 import { logger } from "../log";
 import { AuditWriteError, auditRefusal } from "../auth/audit";
+import { SecretKeyMissingError } from "../auth/secret-box";
 import { ApiError, errorResponse, rateLimited, readLimitError } from "./errors";
 import { MAX_JSON_DEPTH, nestedDeeperThan } from "./json-depth";
 import { takeToken } from "./rate-limit";
@@ -89,15 +90,14 @@ export function apiRoute<P = Record<string, never>>(role: Role | null, handler: 
       let err = thrown;
       if (err instanceof AuthRateLimitedError) err = rateLimited("too many failed authentications", err.retryAfter);
       if (err instanceof AuditWriteError) err = new ApiError(503, "audit_unavailable", "the audit log cannot be written, so the change was not made; retry later", undefined, 5);
+      if (err instanceof SecretKeyMissingError) {
+        err = new ApiError(409, "secret_unavailable", `${err.message}: configure that key as REVENANT_SECRET_KEY_PREVIOUS, or delete the webhook endpoint (SSF stream: give it new tokens)`);
+      }
       if (err instanceof ApiError) {
         if (REFUSALS.has(err.code)) await auditRefusal(principal, req, err.status, err.code);
         return errorResponse(err);
       }
-      if (err instanceof z.ZodError) {
-        const issue = err.issues[0];
-        const param = issue.path.join(".");
-        return errorResponse(new ApiError(400, "invalid_parameter", `${param}: ${issue.message}`, param));
-      }
+      if (err instanceof z.ZodError) return errorResponse(invalidParameter(err));
       const limited = readLimitError(err);
       if (limited) {
         logger().warn({ code: limited.code, path: new URL(req.url).pathname }, "API read stopped by a read limit");
@@ -108,6 +108,17 @@ export function apiRoute<P = Record<string, never>>(role: Role | null, handler: 
     }
   };
   return Object.assign(wrapped, { requiredRole: role });
+}
+
+/**
+ * A validation failure as a 400 naming the parameter: the first issue's path, or for a field
+ * that is not accepted, the field itself. A body-level issue (nothing to change) names none.
+ */
+function invalidParameter(err: z.ZodError): ApiError {
+  const issue = err.issues[0];
+  const path = issue.code === "unrecognized_keys" ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
+  const param = path.map(String).join(".");
+  return new ApiError(400, "invalid_parameter", param ? `${param}: ${issue.message}` : issue.message, param || undefined);
 }
 
 /** Parses URLSearchParams against a zod object schema; a bad value is a 400 naming the parameter. */

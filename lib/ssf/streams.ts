@@ -114,6 +114,12 @@ export interface StreamStatus {
 
 /** A token as stored: sealed, or '' when not set. */
 const sealToken = (token: string | undefined) => (token ? seal(token) : "");
+/**
+ * Stands in, while a change is validated (update), for a stored token the change leaves alone:
+ * that token is then kept sealed as it is, never opened, so a stream whose tokens were sealed
+ * with a key no longer configured can still be changed (given new tokens), paused or deleted.
+ */
+const KEPT_TOKEN = "\u0000kept";
 
 const toStream = ({ subject_rules, poll_token: _p, transmitter_token: _t, push_token_hash: _h, deleted: _d, version: _v, ...rest }: StreamRow): Stream => ({
   ...rest,
@@ -199,9 +205,9 @@ export class StreamStore {
       audience: current.audience,
       delivery: current.delivery,
       poll_url: current.poll_url || undefined,
-      poll_token: open(row.poll_token) || undefined,
+      poll_token: row.poll_token ? KEPT_TOKEN : undefined,
       transmitter_stream_id: row.transmitter_stream_id || undefined,
-      transmitter_token: open(row.transmitter_token) || undefined,
+      transmitter_token: row.transmitter_token ? KEPT_TOKEN : undefined,
       subject_rules: current.subject_rules,
       enabled: current.enabled,
       ...change,
@@ -214,9 +220,9 @@ export class StreamStore {
       audience: merged.audience,
       delivery: merged.delivery,
       poll_url: merged.poll_url ?? "",
-      poll_token: sealToken(merged.poll_token),
+      poll_token: merged.poll_token === KEPT_TOKEN ? row.poll_token : sealToken(merged.poll_token),
       transmitter_stream_id: merged.transmitter_stream_id ?? "",
-      transmitter_token: sealToken(merged.transmitter_token),
+      transmitter_token: merged.transmitter_token === KEPT_TOKEN ? row.transmitter_token : sealToken(merged.transmitter_token),
       push_token_hash: merged.delivery === "push" ? (pushToken ? sha256Hex(pushToken) : row.push_token_hash) : "",
       subject_rules: JSON.stringify(merged.subject_rules),
       enabled: merged.enabled,

@@ -102,9 +102,19 @@ export class EndpointStore {
     });
   }
 
+  /** With its secret decrypted: throws SecretKeyMissingError when its key is no longer configured. */
   async getWithSecret(id: string): Promise<EndpointWithSecret | null> {
+    const row = await this.stored(id);
+    return row ? { ...row, secret: open(row.secret) } : null;
+  }
+
+  /**
+   * The endpoint as stored, its secret still sealed: reading, changing and deleting it need no
+   * key, so an endpoint whose secret cannot be opened can still be seen, disabled or removed.
+   */
+  private async stored(id: string): Promise<EndpointWithSecret | null> {
     const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:get", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL WHERE id = {id:String}`, { id });
-    return rows[0] ? { ...rows[0], secret: open(rows[0].secret) } : null;
+    return rows[0] ?? null;
   }
 
   /**
@@ -116,12 +126,12 @@ export class EndpointStore {
     if (!current) return 0;
     const rows = await queryRows<EndpointWithSecret>(this.reader, "webhooks:listStored", `SELECT ${PUBLIC}, secret FROM webhook_endpoints FINAL`);
     const stale = rows.filter((e) => sealedWith(e.secret) !== current);
-    for (const e of stale) await this.write({ ...e, secret: open(e.secret) }, 0);
+    for (const e of stale) await this.writeSealed({ ...e, secret: seal(open(e.secret)) }, 0);
     return stale.length;
   }
 
   async get(id: string): Promise<Endpoint | null> {
-    const e = await this.getWithSecret(id);
+    const e = await this.stored(id);
     return e ? withoutSecret(e) : null;
   }
 
@@ -129,27 +139,28 @@ export class EndpointStore {
   async create(input: EndpointInput, createdBy: string, id = newEndpointId()): Promise<EndpointWithSecret> {
     const now = new Date().toISOString();
     const e: EndpointWithSecret = { id, secret: newSecret(), ...input, created_at: now, created_by: createdBy, updated_at: now };
-    await this.write(e, 0);
+    await this.writeSealed({ ...e, secret: seal(e.secret) }, 0);
     return e;
   }
 
   async update(id: string, patch: z.infer<typeof endpointPatch>): Promise<Endpoint | null> {
-    const current = await this.getWithSecret(id);
+    const current = await this.stored(id);
     if (!current) return null;
     const next = { ...current, ...patch, updated_at: new Date().toISOString() };
-    await this.write(next, 0);
+    await this.writeSealed(next, 0);
     return withoutSecret(next);
   }
 
   async delete(id: string): Promise<boolean> {
-    const current = await this.getWithSecret(id);
+    const current = await this.stored(id);
     if (!current) return false;
-    await this.write({ ...current, updated_at: new Date().toISOString() }, 1);
+    await this.writeSealed({ ...current, updated_at: new Date().toISOString() }, 1);
     return true;
   }
 
-  private async write(e: EndpointWithSecret, isDeleted: number): Promise<void> {
-    await insertRows(this.writer, "webhook_endpoints", [{ ...e, secret: seal(e.secret), version: nextVersion(), is_deleted: isDeleted }], { comment: "webhooks:write" });
+  /** Writes a version of the endpoint; its secret is already sealed (lib/auth/secret-box.ts). */
+  private async writeSealed(e: EndpointWithSecret, isDeleted: number): Promise<void> {
+    await insertRows(this.writer, "webhook_endpoints", [{ ...e, version: nextVersion(), is_deleted: isDeleted }], { comment: "webhooks:write" });
   }
 }
 

@@ -190,6 +190,11 @@ describe("API v1", () => {
     expect(listed.items.map((a: any) => a.id)).toContain(id);
     const bad = await call(alertRoute.PATCH, `/api/v1/alerts/${id}`, { method: "PATCH", params: { id }, body: { status: "done" } });
     expect(bad.status).toBe(400);
+    // A field the route does not take is refused by name, not dropped.
+    const unknown = await call(alertRoute.PATCH, `/api/v1/alerts/${id}`, { method: "PATCH", params: { id }, body: { status: "resolved", assignee: "me" } });
+    expect(unknown.status).toBe(400);
+    expect((await json(unknown)).error).toMatchObject({ code: "invalid_parameter", param: "assignee" });
+    expect((await json(await call(alertRoute.GET, `/api/v1/alerts/${id}`, { params: { id } }))).status).toBe("acknowledged");
 
     await produceJson(producer, config().KAFKA_TOPIC, [
       { event_id: "inc-a4", type: "action", time: at(400), agent_id: "api-sub", pipeline_id: "api-pipe", credential_id: "api-tok-sub", layer: "tool", action: "execute_tool", decision: "allow" },

@@ -267,6 +267,30 @@ describe("health", () => {
     const full = await (await health(req("/api/v1/health", { headers: { authorization: `Bearer ${BOOTSTRAP}` } }))).json();
     expect(full.kafka.brokers).toEqual(stack.env.KAFKA_BROKERS.split(","));
     expect(full).toHaveProperty("clickhouse");
+    // An enforcer key may ask the credential lookup only: the public answer.
+    const enforcer = (await new ApiKeyStore(store().reader, store().writer).create({ name: "gateway", role: "enforcer", createdBy: "test" })).key;
+    const asEnforcer = await (await health(req("/api/v1/health", { headers: { authorization: `Bearer ${enforcer}` } }))).json();
+    expect(Object.keys(asEnforcer).sort()).toEqual(["lag", "status"]);
+  });
+
+  it("answers a signed-in caller 503 degraded, not 500, while ClickHouse (which holds the keys) does not answer", async () => {
+    resetRateLimits();
+    const health = (await route("health")).GET;
+    // Never used before: not in the authentication cache, so checking it reads ClickHouse.
+    const key = (await new ApiKeyStore(store().reader, store().writer).create({ name: "on call", role: "viewer", createdBy: "test" })).key;
+    await closeStore();
+    setEnv({ CLICKHOUSE_URL: "http://127.0.0.1:1" });
+    try {
+      const res = await health(req("/api/v1/health", { headers: { authorization: `Bearer ${key}` } }));
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.status).toBe("degraded");
+      // The caller could not be checked: the public answer, without the details.
+      expect(Object.keys(body).sort()).toEqual(["lag", "status"]);
+    } finally {
+      await closeStore();
+      setEnv({ CLICKHOUSE_URL: undefined });
+    }
   });
 });
 
@@ -305,6 +329,20 @@ describe("webhook secrets at rest", () => {
     const listed = (await new EndpointStore(store().reader, store().writer).listWithSecrets()).find((e) => e.id === id)!;
     expect(listed.secret).toBe("");
     await expect(new EndpointStore(store().reader, store().writer).getWithSecret(id)).rejects.toThrow(/REVENANT_SECRET_KEY/);
+    // It can still be read, paused and deleted; a test send says why it cannot sign.
+    const admin = { authorization: `Bearer ${BOOTSTRAP}` };
+    const byId = await route("webhooks/[id]");
+    const at = { params: Promise.resolve({ id }) };
+    expect((await byId.GET(req(`/api/v1/webhooks/${id}`, { headers: admin }), at)).status).toBe(200);
+    const paused = await byId.PATCH(req(`/api/v1/webhooks/${id}`, { method: "PATCH", headers: admin, body: { enabled: false } }), at);
+    expect(paused.status).toBe(200);
+    expect((await paused.json()).enabled).toBe(false);
+    expect(await stored(id)).toBe(resealed);
+    const sent = await (await route("webhooks/[id]/test")).POST(req(`/api/v1/webhooks/${id}/test`, { method: "POST", headers: admin }), at);
+    expect(sent.status).toBe(409);
+    expect((await sent.json()).error).toMatchObject({ code: "secret_unavailable", message: expect.stringMatching(/REVENANT_SECRET_KEY_PREVIOUS/) });
+    expect((await byId.DELETE(req(`/api/v1/webhooks/${id}`, { method: "DELETE", headers: admin }), at)).status).toBe(204);
+    expect((await byId.GET(req(`/api/v1/webhooks/${id}`, { headers: admin }), at)).status).toBe(404);
     setEnv({ REVENANT_SECRET_KEY: undefined });
   });
 });
@@ -352,6 +390,17 @@ describe("SSF stream tokens at rest", () => {
     expect(await streams().transmitterToken(stream.id)).toBe("mgmt-secret-9999");
     expect(await streams().pollToken(plain.id)).toBe("poll-secret-1234");
     expect((await stored(plain.id)).poll_token).toMatch(/^enc:v1:/);
+
+    // A key that opens neither token: the stream can still be paused (its tokens kept as
+    // they are) and given a new token, which the new key seals.
+    setEnv({ REVENANT_SECRET_KEY: randomBytes(32).toString("base64") });
+    const before = await stored(stream.id);
+    await expect(streams().pollToken(stream.id)).rejects.toThrow(/REVENANT_SECRET_KEY/);
+    expect((await streams().update(stream.id, { enabled: false }))!.stream.enabled).toBe(false);
+    expect(await stored(stream.id)).toEqual(before);
+    await streams().update(stream.id, { poll_token: "poll-secret-new" });
+    expect(await streams().pollToken(stream.id)).toBe("poll-secret-new");
+    expect((await stored(stream.id)).transmitter_token).toBe(before.transmitter_token);
     setEnv({ REVENANT_SECRET_KEY: undefined });
   });
 });
@@ -396,6 +445,18 @@ describe("admin changes", () => {
     const answers = await Promise.all([patchUser(a1.id, { role: "viewer" }), patchUser(a2.id, { disabled: true })]);
     expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
     expect(await users().enabledAdmins()).toHaveLength(1);
+  });
+
+  it("refuse an empty change, which would end the user's sessions for nothing", async () => {
+    resetRateLimits();
+    const u = await users().create({ email: `empty-${Date.now()}@corp.example`, role: "viewer", password: "a password here" });
+    const res = await patchUser(u.id, {});
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toMatch(/nothing to change/);
+    const unknown = await patchUser(u.id, { role: "analyst", email: "other@corp.example" });
+    expect(unknown.status).toBe(400);
+    expect((await unknown.json()).error).toMatchObject({ code: "invalid_parameter", param: "email" });
+    expect(await queryRows(store().reader, "test", "SELECT 1 FROM audit_log WHERE action = 'user.update' AND target = {id:String}", { id: u.id })).toEqual([]);
   });
 
   it("audit a password reset as one", async () => {

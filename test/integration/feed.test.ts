@@ -163,6 +163,10 @@ describe("covered-credentials feed", () => {
     expect(sources).toContain("feed");
     const tooMany = await many(new Request("http://localhost/api/v1/credentials/status", { method: "POST", headers, body: JSON.stringify({ ids: Array.from({ length: 1001 }, (_, i) => `c${i}`) }) }));
     expect(tooMany.status).toBe(400);
+    const longId = "x".repeat(257);
+    const tooLong = await one(new Request(`http://localhost/api/v1/credentials/${longId}/status`, { headers }), { params: Promise.resolve({ id: longId }) });
+    expect(tooLong.status).toBe(400);
+    expect((await tooLong.json()).error).toMatchObject({ code: "invalid_parameter", param: "id" });
   });
 
   it("republishes the current deny-set when the worker restarts, with no stale key", async () => {

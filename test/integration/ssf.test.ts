@@ -121,6 +121,12 @@ describe("SSF push delivery (RFC 8935)", () => {
     }
     // Without the stream's push token.
     expect((await pushSet(first.jwt, "ssfp_wrong")).status).toBe(401);
+    // Declared larger than a SET, even larger than the API's own limit: RFC 8935's shape too.
+    const huge = await push(new Request(`http://localhost/api/v1/ssf/streams/${pushStream.id}/push`, {
+      method: "POST", headers: { "content-type": "application/secevent+jwt", "content-length": "2000000" }, body: "not read",
+    }), { params: Promise.resolve({ id: pushStream.id }) });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toEqual({ err: "invalid_request", description: expect.stringMatching(/at most/) });
     // One revocation for the credential, despite the repeat and the replay.
     expect(await count("SELECT count() FROM ssf_sets FINAL WHERE stream_id = {s:String} AND outcome = 'revocation'", { s: pushStream.id })).toBe(2);
   });

@@ -15,7 +15,7 @@ export const GET = apiRoute<{ id: string }>("viewer", async (_req, { params }) =
   return Response.json({ ...alert, history: await alerts.history(params.id) });
 });
 
-const patch = z.object({ status: z.enum(ALERT_STATUSES), comment: z.string().max(4000).optional() });
+const patch = z.object({ status: z.enum(ALERT_STATUSES), comment: z.string().max(4000).optional() }).strict();
 
 /** Acknowledge, resolve or re-open an alert (analyst and above); the change is kept in its history. */
 export const PATCH = apiRoute<{ id: string }>("analyst", async (req, { params, principal }) => {

@@ -42,7 +42,8 @@ export const POST = apiRoute("admin", async (req, { principal }) => {
   return Response.json({ ...streamConfiguration(stream, ssf.issuer), ...(pollToken ? { poll_token: pollToken } : {}) }, { status: 201, headers: { "cache-control": "no-store" } });
 });
 
-const patch = z.object({ stream_id: streamIdSchema, events_requested: z.array(z.string()).min(1).optional(), description: z.string().max(512).optional() });
+// Strict: a status here would be ignored without a word; it has its own route (streams/status).
+const patch = z.object({ stream_id: streamIdSchema, events_requested: z.array(z.string()).min(1).optional(), description: z.string().max(512).optional() }).strict();
 
 /** PATCH /api/v1/transmitter/streams (admin): changes the event types or description. */
 export const PATCH = apiRoute("admin", async (req, { principal }) => {

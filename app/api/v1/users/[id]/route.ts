@@ -8,7 +8,11 @@ import { store } from "@/lib/store/clickhouse";
 
 export const dynamic = "force-dynamic";
 
-const patch = z.object({ role: roleSchema.optional(), password: passwordSchema.optional(), disabled: z.boolean().optional() }).strict();
+const patch = z
+  .object({ role: roleSchema.optional(), password: passwordSchema.optional(), disabled: z.boolean().optional() })
+  .strict()
+  // An empty change would still end the user's sessions and write an audit row.
+  .refine((c) => Object.keys(c).length > 0, { message: "nothing to change: give role, password or disabled" });
 
 /** Refuses a change that would leave no enabled admin. */
 async function keepAnAdmin(users: UserStore, id: string): Promise<void> {

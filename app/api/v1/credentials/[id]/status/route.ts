@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { lookupStatuses } from "@/lib/feed/lookup";
 import { credentialIdSchema } from "@/lib/feed/status";
 import { apiRoute } from "@/lib/http/route";
@@ -11,7 +12,7 @@ export const dynamic = "force-dynamic";
  * `covered: false`. docs/API.md, "Enforcement points".
  */
 export const GET = apiRoute<{ id: string }>("enforcer", async (_req, { params }) => {
-  const id = credentialIdSchema.parse(params.id);
+  const { id } = z.object({ id: credentialIdSchema }).parse({ id: params.id });
   const { statuses, source } = await lookupStatuses([id]);
   return Response.json(statuses[0], { headers: { "cache-control": "no-store", "x-revenant-source": source } });
 });

@@ -21,7 +21,7 @@ const setError = (status: number, err: string, description: string) =>
  * 401 (no or wrong push token), 404 (no such push stream), 413 (larger than a SET), 503 (try
  * again later: also when the stream cannot be looked up now), every error as {err, description}.
  */
-export const POST = apiRoute<{ id: string }>(null, async (req, { params }) => {
+const receive = apiRoute<{ id: string }>(null, async (req, { params }) => {
   const streams = new StreamStore(store().reader, store().writer);
   const auth = req.headers.get("authorization") ?? "";
   const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
@@ -60,3 +60,16 @@ export const POST = apiRoute<{ id: string }>(null, async (req, { params }) => {
   if (!r.ok) return setError(400, r.err, r.description);
   return new Response(null, { status: 202 });
 });
+
+/**
+ * A body declared larger than a SET is refused here, before the API's own size check would
+ * answer in the API's error shape rather than RFC 8935's.
+ */
+export const POST = Object.assign(
+  (req: Request, next?: { params?: Promise<unknown> }) => {
+    const declared = Number(req.headers.get("content-length") ?? "0");
+    if (Number.isFinite(declared) && declared > MAX_SET_BYTES) return Promise.resolve(setError(413, "invalid_request", `a SET is at most ${MAX_SET_BYTES} bytes`));
+    return receive(req, next);
+  },
+  { requiredRole: receive.requiredRole },
+);
