@@ -35,6 +35,7 @@ export function webhookJob(): BackgroundJob {
   return {
     name: "webhooks",
     async start(store, cfg) {
+      if (!cfg.REVENANT_DELIVERY) return;
       const own = openSession(store, cfg);
       close = own.close;
       dispatcher = new WebhookDispatcher({ cfg, reader: own.client, writer: own.client });
@@ -82,6 +83,7 @@ export function ssfPushJob(): BackgroundJob {
   return {
     name: "ssf-push",
     async start(store, cfg) {
+      if (!cfg.REVENANT_DELIVERY) return;
       const own = openSession(store, cfg);
       close = own.close;
       const ssf = transmitter();

@@ -65,6 +65,7 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
       publisher: s.publisher,
       soleWriter: s.mode === "embedded",
       updateIntervalMs: cfg.REVENANT_ALERT_UPDATE_INTERVAL_MS,
+      announcesOwedUpdates: cfg.REVENANT_DELIVERY,
       backlogPauseMs: cfg.DETECTION_BACKLOG_PAUSE_MS,
       onCoverageChanged: async (ids, credentials, sessions) => {
         await feed.publish(ids, credentials);

@@ -233,6 +233,14 @@ const schema = z.object({
   /** Largest body accepted by POST /api/v1/events (an array of events). */
   REVENANT_EVENTS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
 
+  /**
+   * Whether this worker delivers what detection records: webhooks (lib/webhooks/dispatcher),
+   * SSF push (lib/transmitter/push.ts) and the coalesced alert.updated changes owed
+   * (lib/alerts/store.ts). Each keeps what it has in flight in its process only: with several
+   * workers on one ClickHouse server, switch it off on all but one, or a pending delivery is
+   * sent by each of them (README.md, "Several workers").
+   */
+  REVENANT_DELIVERY: bool.default(true),
   /** A webhook attempt that has no complete answer after this long counts as failed (docs/WEBHOOKS.md: 10 s). */
   REVENANT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** First retry delay; each further retry doubles it (with jitter) up to the maximum. Tests lower it. */

@@ -83,6 +83,11 @@ export interface EngineOptions {
   /** Coalescing of count-only alert updates (lib/alerts/store.ts); 0 announces every change. */
   updateIntervalMs?: number;
   /**
+   * Whether tick() announces the coalesced updates owed by every worker (default true). With
+   * several workers, one does (REVENANT_DELIVERY): each would announce the same ones again.
+   */
+  announcesOwedUpdates?: boolean;
+  /**
    * Called with the ids of revocations whose coverage was rewritten, the credential keys of
    * their rows and those of them that are session revocations in force, after the rewrite and
    * before it is recorded in revocation_state, inside the batch: a failure fails the batch,
@@ -134,6 +139,7 @@ export class DetectionEngine {
    */
   private kinds = new Set<KeyKind>();
   private readonly updateIntervalMs: number;
+  private readonly announcesOwedUpdates: boolean;
   private lastOwedCheck = 0;
   private readonly soleWriter: boolean;
   /** The coverage table in memory, so a batch needs no lookup (sole writer only: another worker may write coverage). */
@@ -184,6 +190,7 @@ export class DetectionEngine {
     options: EngineOptions = {},
   ) {
     this.updateIntervalMs = options.updateIntervalMs ?? 0;
+    this.announcesOwedUpdates = options.announcesOwedUpdates ?? true;
     this.soleWriter = options.soleWriter ?? false;
     this.coverage = this.soleWriter ? new CoverageMemory() : null;
     this.stateMemory = this.soleWriter ? new StateMemory() : null;
@@ -269,6 +276,7 @@ export class DetectionEngine {
       this.log.warn({ err: this.repairError, unsettled: this.unsettled.size }, "repair of unsettled revocations failed; will retry");
     }
     const now = Date.now();
+    if (!this.announcesOwedUpdates) return;
     if (now - this.lastOwedCheck < Math.min(5_000, Math.max(1_000, this.updateIntervalMs / 6))) return;
     this.lastOwedCheck = now;
     await this.publisher.flushOwedUpdates();

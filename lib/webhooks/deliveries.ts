@@ -80,7 +80,11 @@ export class DeliveryStore {
 
   /**
    * The due deliveries, oldest due first: at most `limit`, at most `perEndpoint` of any one
-   * endpoint, none of the `exclude`d deliveries nor of the `busy` endpoints.
+   * endpoint, none of the `exclude`d deliveries nor of the `busy` endpoints, none recorded 29
+   * days ago or more. The table's TTL removes a delivery's versions at 30 days merge by merge
+   * (lib/store/migrations/105_webhook_delivery_ttl.sql): its first, pending version could
+   * outlive the last one for a while, and be sent again. No delivery is retried that long
+   * (REVENANT_WEBHOOK_RETRY_HOURS is at most 28 days).
    */
   async due(limit: number, exclude: string[], perEndpoint = limit, busy: string[] = []): Promise<Delivery[]> {
     return queryRows<Delivery>(
@@ -88,6 +92,7 @@ export class DeliveryStore {
       "webhooks:due",
       `SELECT ${COLUMNS} FROM webhook_deliveries FINAL
        WHERE status = 'pending' AND next_attempt_at <= now64(3) AND id NOT IN {exclude:Array(String)} AND endpoint_id NOT IN {busy:Array(String)}
+         AND created_at > now64(3) - INTERVAL 29 DAY
        ORDER BY next_attempt_at LIMIT {perEndpoint:UInt32} BY endpoint_id LIMIT {limit:UInt32}`,
       { limit, exclude, perEndpoint, busy },
     );

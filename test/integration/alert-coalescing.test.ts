@@ -9,16 +9,17 @@ import { migratedStore } from "../helpers/store";
 import { type Store } from "@/lib/store/clickhouse";
 import { AlertStore } from "@/lib/alerts/store";
 import { alertId } from "@/lib/detection/alert-id";
+import { DetectionEngine } from "@/lib/detection/engine";
 import type { DerivedAlert } from "@/lib/detection/types";
 
 const INTERVAL_MS = 30_000;
 
-function derived(count: number, severity: "high" | "critical" = "high"): DerivedAlert {
+function derived(count: number, severity: "high" | "critical" = "high", revocation = "storm-rev"): DerivedAlert {
   return {
-    id: alertId("post_revocation_activity", "storm-rev", "storm-agent"),
+    id: alertId("post_revocation_activity", revocation, "storm-agent"),
     rule: "post_revocation_activity",
     severity,
-    revocation_id: "storm-rev",
+    revocation_id: revocation,
     agent_id: "storm-agent",
     pipeline_id: null,
     layers_enforcing: [],
@@ -69,5 +70,24 @@ describe("alert updates are coalesced under a storm", () => {
 
     const history = await alerts.history(id);
     expect(history.map((h) => `${h.kind}:${h.violation_count}`)).toEqual(["raised:1", "updated:22", "updated:30", "acknowledged:30", "reopened:31"]);
+  });
+
+  it("leaves the updates owed to the worker that delivers (REVENANT_DELIVERY): another would announce them again", async () => {
+    const interval = 200;
+    const alerts = new AlertStore(s.writer, { updateIntervalMs: interval });
+    const id = derived(1, "high", "quiet-rev").id;
+    await alerts.reconcile("quiet-rev", [derived(1, "high", "quiet-rev")]);
+    expect(await alerts.reconcile("quiet-rev", [derived(2, "high", "quiet-rev")])).toEqual([]); // owed
+    await new Promise((r) => setTimeout(r, interval + 50));
+    const settings = { graceMs: 0, layerGraceMs: {} };
+    const announced: string[] = [];
+    const detecting = new DetectionEngine(s.writer, settings, (c) => announced.push(...c.map((x) => x.kind)), { updateIntervalMs: interval, announcesOwedUpdates: false });
+    await detecting.tick();
+    expect(announced).toEqual([]);
+    expect((await alerts.history(id)).map((h) => h.kind)).toEqual(["raised"]);
+    const delivering = new DetectionEngine(s.writer, settings, (c) => announced.push(...c.map((x) => x.kind)), { updateIntervalMs: interval });
+    await delivering.tick();
+    expect(announced).toEqual(["updated"]);
+    expect((await alerts.history(id)).map((h) => `${h.kind}:${h.violation_count}`)).toEqual(["raised:1", "updated:2"]);
   });
 });

@@ -14,7 +14,9 @@ import { AlertStore } from "@/lib/alerts/store";
 import { alertBus } from "@/lib/alerts/bus";
 import type { DerivedAlert } from "@/lib/detection/types";
 import { alertId } from "@/lib/detection/alert-id";
+import { config } from "@/lib/config";
 import { closeStore, store, queryRows } from "@/lib/store/clickhouse";
+import { DeliveryStore } from "@/lib/webhooks/deliveries";
 import { migrate } from "@/lib/store/migrate";
 import { WebhookDispatcher, eventTypeFor, webhookEvents } from "@/lib/webhooks/dispatcher";
 import { call, json, TEST_API_KEY } from "../helpers/api";
@@ -430,6 +432,52 @@ describe("webhook delivery", () => {
       "SELECT extract(create_table_query, 'TTL (.*?)(?: SETTINGS |$)') AS ttl FROM system.tables WHERE database = currentDatabase() AND name = 'webhook_deliveries'",
     );
     expect(ttl).toMatch(/^toDateTime\(created_at\) \+ toIntervalDay\(30\)$/);
+    // Nor is a pending version that old ever due: the TTL may have dropped its later versions.
+    const deliveries = new DeliveryStore(store().reader, store().writer);
+    const aged = (id: string, days: number) => ({
+      endpoint_id: "ep-aged", id, alert_id: "alert-aged", seq: 1, type: "alert.created", payload: "{}", status: "pending", attempts: 3,
+      created_at: new Date(Date.now() - days * 86_400_000).toISOString(), change_at: new Date().toISOString(), next_attempt_at: new Date(Date.now() - 1_000).toISOString(),
+      first_sent_at: null, delivered_at: null, last_status_code: null, last_error: "", last_duration_ms: null,
+    });
+    await deliveries.record([aged("msg_aged_29_5_days", 29.5), aged("msg_aged_28_days", 28)] as never);
+    const due = (await deliveries.due(100, [])).map((d) => d.id).filter((id) => id.startsWith("msg_aged"));
+    expect(due).toEqual(["msg_aged_28_days"]);
+    await deliveries.save({ ...aged("msg_aged_28_days", 28), status: "cancelled" } as never);
+  });
+
+  it("holds back a delivery whose attempt could not be saved, instead of sending it again and again at once", async () => {
+    const path = "/unsaved";
+    await endpointAt(receiver.port, path);
+    // The store takes reads but refuses the attempts' writes (a full disk, say).
+    let refusing = true;
+    const writer = store().writer;
+    const refusingWrites = new Proxy(writer, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== "insert") return typeof value === "function" ? value.bind(target) : value;
+        return async (params: { table: string }) => {
+          if (refusing && params.table === "webhook_attempts") throw new Error("not enough space on the disk");
+          return value.call(target, params);
+        };
+      },
+    });
+    const dispatcher = new WebhookDispatcher({ cfg: { ...config(), REVENANT_WEBHOOK_BACKOFF_BASE_MS: 3_000 }, reader: store().reader, writer: refusingWrites });
+    running.push(dispatcher);
+    await dispatcher.start();
+    const raised = derived("rev-unsaved", "u1");
+    alertBus().emit("changes", await alerts().reconcile("rev-unsaved", [raised]));
+    // This alert's delivery only: a new dispatcher's first pass may also find older changes for the new endpoint.
+    const sends = () => receiver.received.filter((r) => r.path === path && (r.verified as { alert: { id: string } }).alert.id === raised.id).length;
+    await eventually(async () => sends() >= 1, 10_000, "the first attempt");
+    // Polled every 100 ms here: without the hold it went out again on every pass.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(sends()).toBe(1);
+    refusing = false;
+    await eventually(async () => sends() === 2, 10_000, "the attempt after the hold");
+    const delivery = async () =>
+      (await queryRows<{ status: string }>(store().reader, "test", "SELECT status FROM webhook_deliveries FINAL WHERE endpoint_id IN (SELECT id FROM webhook_endpoints FINAL WHERE url LIKE {u:String}) AND alert_id = {a:String}", { u: `%${path}`, a: raised.id }))[0]?.status;
+    await eventually(async () => (await delivery()) === "succeeded", 10_000, "the delivery saved as succeeded");
+    await dispatcher.stop();
   });
 
   it("refuses private and metadata addresses when an endpoint is created", async () => {

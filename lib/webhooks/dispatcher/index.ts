@@ -62,6 +62,12 @@ export class WebhookDispatcher {
   private readonly log = logger().child({ component: "webhooks" });
   /** Deliveries in flight, by id: their endpoint (see dispatchDue) and their attempt. */
   private readonly inflight = new Map<string, { endpointId: string; attempt: Promise<void> }>();
+  /**
+   * Deliveries whose attempt was made but could not be saved (the store refusing writes): not
+   * tried again before this time (ms). Still pending in the table, each would otherwise be due
+   * again at once, and be sent again and again while writes fail, with no backoff.
+   */
+  private readonly heldBack = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private pollTimer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
@@ -156,14 +162,21 @@ export class WebhookDispatcher {
     const busy = new Map<string, number>();
     for (const { endpointId } of this.inflight.values()) busy.set(endpointId, (busy.get(endpointId) ?? 0) + 1);
     const full = [...busy].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
-    const due = await this.deliveries.due(capacity, [...this.inflight.keys()], perEndpoint, full);
+    const now = Date.now();
+    for (const [id, until] of this.heldBack) if (until <= now) this.heldBack.delete(id);
+    const due = await this.deliveries.due(capacity, [...this.inflight.keys(), ...this.heldBack.keys()], perEndpoint, full);
     const byId = new Map(endpoints.map((e) => [e.id, e]));
     for (const d of due) {
       if (this.inflight.has(d.id)) continue;
       if ((busy.get(d.endpoint_id) ?? 0) >= perEndpoint) continue;
       busy.set(d.endpoint_id, (busy.get(d.endpoint_id) ?? 0) + 1);
       const p = this.attempt(d, byId.get(d.endpoint_id) ?? null)
-        .catch((err: Error) => this.log.error({ delivery_id: d.id, err: err.message }, "webhook attempt could not be saved"))
+        .catch((err: Error) => {
+          const retryAt = Date.now() + this.cfg.REVENANT_WEBHOOK_BACKOFF_BASE_MS;
+          this.heldBack.set(d.id, retryAt);
+          this.wakeAt(new Date(retryAt).toISOString());
+          this.log.error({ delivery_id: d.id, err: err.message, retry_in_ms: this.cfg.REVENANT_WEBHOOK_BACKOFF_BASE_MS }, "webhook attempt could not be saved; held back");
+        })
         .finally(() => {
           this.inflight.delete(d.id);
           this.kick();
