@@ -21,6 +21,14 @@ export class FeedMirror {
   private consumer: Consumer | null = null;
   private caughtUp = false;
   private crashed = false;
+  /** The topic's end offsets the mirror must reach before it is ready again, by partition. */
+  private ends = new Map<number, bigint>();
+  /** Partitions not read up to `ends` yet. */
+  private pending = new Set<number>();
+  /** How far each partition has been read (next offset). */
+  private readonly read = new Map<number, bigint>();
+  /** Bumped by every crash: a catch-up target taken before a later crash is stale. */
+  private crashes = 0;
   private readonly log = logger().child({ component: "feed-mirror" });
 
   constructor(
@@ -42,28 +50,32 @@ export class FeedMirror {
   }
 
   async start(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let ends: Map<number, bigint>;
-    try {
-      // Asking for a missing topic's offsets could make a broker auto-create it, uncompacted:
-      // the worker creates the feed topic (lib/feed/publisher.ts); until then, no mirror.
-      if (!(await admin.listTopics()).includes(this.topic)) throw new Error(`feed topic ${this.topic} does not exist yet`);
-      ends = new Map((await admin.fetchTopicOffsets(this.topic)).map((p) => [p.partition, BigInt(p.high)]));
-    } finally {
-      await admin.disconnect();
-    }
-    const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
-    if (pending.size === 0) this.caughtUp = true;
+    // Asking for a missing topic's offsets could make a broker auto-create it, uncompacted:
+    // the worker creates the feed topic (lib/feed/publisher.ts); until then, no mirror.
+    await this.catchUpTo(await this.endOffsets(true));
     // A group of its own each start: the mirror always reads the topic from the start and
     // never shares partitions with another process's mirror.
     const consumer = this.kafka.consumer({ groupId: `revenant-feed-mirror-${randomUUID()}`, maxWaitTimeInMs: 100 });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, (e) => {
-      this.crashed = !e.payload.restart;
+      // Not ready until it has read up to the topic's end again, restarted by kafkajs or not:
+      // a restarted consumer (nothing committed) replays the topic from the start, and while
+      // the replay passes an old tombstone of a key covered again since, the map would say
+      // "not covered". Callers read the coverage table meanwhile (lib/feed/lookup.ts).
+      this.crashed = true;
+      this.caughtUp = false;
+      this.read.clear();
+      this.crashes++;
       this.log.warn({ err: e.payload.error.message, restart: e.payload.restart }, "feed mirror consumer crashed");
     });
-    consumer.on(consumer.events.GROUP_JOIN, () => (this.crashed = false));
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (!this.crashed) return;
+      this.crashed = false;
+      const crashes = this.crashes;
+      this.endOffsets(false)
+        .then((ends) => (crashes === this.crashes ? this.catchUpTo(ends) : undefined))
+        .catch((err: Error) => this.log.warn({ err: err.message }, "feed mirror: the topic's end not read; it stays on the coverage table until the next join"));
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await consumer.run({
@@ -74,15 +86,37 @@ export class FeedMirror {
           if (message.value === null) this.statuses.delete(key);
           else this.statuses.set(key, JSON.parse(message.value.toString()) as CredentialStatus);
         }
-        if (!this.caughtUp && BigInt(message.offset) + 1n >= (ends.get(partition) ?? 0n)) {
-          pending.delete(partition);
-          if (pending.size === 0) {
-            this.caughtUp = true;
-            this.log.info({ credentials: this.statuses.size }, "feed mirror caught up");
-          }
+        this.read.set(partition, BigInt(message.offset) + 1n);
+        if (!this.caughtUp && this.pending.has(partition) && BigInt(message.offset) + 1n >= (this.ends.get(partition) ?? 0n)) {
+          this.pending.delete(partition);
+          this.settleIfCaughtUp();
         }
       },
     });
+  }
+
+  private async endOffsets(mustExist: boolean): Promise<Map<number, bigint>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      if (mustExist && !(await admin.listTopics()).includes(this.topic)) throw new Error(`feed topic ${this.topic} does not exist yet`);
+      return new Map((await admin.fetchTopicOffsets(this.topic)).map((p) => [p.partition, BigInt(p.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Ready once every partition is read up to `ends` (some may be already). */
+  private catchUpTo(ends: Map<number, bigint>): void {
+    this.ends = ends;
+    this.pending = new Set([...ends].filter(([p, high]) => high > (this.read.get(p) ?? 0n)).map(([p]) => p));
+    this.settleIfCaughtUp();
+  }
+
+  private settleIfCaughtUp(): void {
+    if (this.pending.size > 0 || this.crashed || this.caughtUp) return;
+    this.caughtUp = true;
+    this.log.info({ credentials: this.statuses.size }, "feed mirror caught up");
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * The transmitter's signing keys (table transmitter_keys, lib/store/migrations/060_ssf.sql). The
- * newest key signs; when it is REVENANT_SSF_KEY_ROTATION_HOURS old a new one is made. The
+ * The transmitter's signing keys (table transmitter_keys, lib/store/migrations/060_ssf.sql). A
+ * key signs for REVENANT_SSF_KEY_ROTATION_HOURS; its successor is published ten minutes before
+ * it takes over (current()). The
  * JWKS keeps a key for one rotation period plus the push retry window after a newer one
  * replaced it, so a SET signed just before a rotation still verifies when its last retry
  * arrives. RS256: the algorithm every SSF receiver supports.
@@ -12,6 +13,9 @@ import { insertRows, queryRows } from "../store/clickhouse";
 import { transmitterSignals } from "./signals";
 
 export const SET_ALG = "RS256";
+
+/** How long a new key is in the JWKS before it signs: twice the 5 minutes receivers may cache the JWKS. */
+const PUBLISH_AHEAD_MS = 10 * 60_000;
 
 interface KeyRow {
   kid: string;
@@ -48,11 +52,23 @@ export class SigningKeys {
     private readonly retryHours: number,
   ) {}
 
-  /** The key to sign with now: the newest, or a new one when the newest is due for rotation. */
+  /**
+   * The key to sign with now. The next key is made PUBLISH_AHEAD_MS before the newest is due for
+   * rotation and is in the JWKS from then on, but signs only once it is that old: a receiver
+   * that fetched the JWKS just before the rotation (it may cache it, app/ssf/jwks/route.ts)
+   * would otherwise get a SET whose kid it cannot know, and a push refused with 400 is not
+   * sent again. The very first key signs at once.
+   */
   async current(now = Date.now()): Promise<SigningKey> {
-    let newest = (await this.rows())[0];
-    if (!newest || now - Date.parse(newest.created_at) >= this.rotationHours * 3_600_000) newest = await this.rotate(now);
-    return { kid: newest.kid, key: (await importJWK(JSON.parse(newest.private_jwk) as JWK, SET_ALG)) as CryptoKey };
+    const rotationMs = this.rotationHours * 3_600_000;
+    const ahead = Math.min(PUBLISH_AHEAD_MS, rotationMs / 2);
+    let rows = await this.rows();
+    if (!rows[0] || now - Date.parse(rows[0].created_at) >= rotationMs - ahead) {
+      await this.rotate(now);
+      rows = await this.rows();
+    }
+    const signer = rows.find((r) => now - Date.parse(r.created_at) >= ahead) ?? rows[0];
+    return { kid: signer.kid, key: (await importJWK(JSON.parse(signer.private_jwk) as JWK, SET_ALG)) as CryptoKey };
   }
 
   /** The public keys receivers may need: the newest, and older ones while their SETs may still arrive. */

@@ -10,7 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Producer } from "kafkajs";
 import { config } from "@/lib/config";
-import { closeSharedProducer } from "@/lib/kafka";
+import { closeSharedProducer, createKafka } from "@/lib/kafka";
+import { FeedMirror } from "@/lib/feed/mirror";
 import { closeStore } from "@/lib/store/clickhouse";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { startWorker, type Worker } from "@/ingest/worker";
@@ -27,6 +28,8 @@ describe("a Kafka outage mid-stream", () => {
   let broker: Broker;
   let worker: Worker;
   let producer: Producer;
+  let mirror: FeedMirror;
+  const feedTopic = `test.outage.feed.${Date.now()}`;
 
   beforeAll(async () => {
     process.env.KAFKA_PORT = port;
@@ -36,9 +39,23 @@ describe("a Kafka outage mid-stream", () => {
     configureTestStack({ KAFKA_BROKERS: `127.0.0.1:${port}`, REVENANT_BOOTSTRAP_API_KEY: TEST_API_KEY, INGEST_FLUSH_MS: "50" });
     producer = await testProducer();
     worker = await startWorker();
+    // A feed whose key was covered, tombstoned and covered again: a mirror that replays it
+    // passes a moment where the key looks uncovered.
+    const covered = (rev: string) => JSON.stringify({ credential_id: "tok-outage", covered: true, revocations: [{ revocation_id: rev }] });
+    const admin = createKafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: feedTopic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    await producer.send({ topic: feedTopic, messages: [
+      { key: "tok-outage", value: covered("rev-a") }, { key: "tok-outage", value: null }, { key: "tok-outage", value: covered("rev-b") },
+    ] });
+    mirror = new FeedMirror(createKafka(), feedTopic);
+    await mirror.start();
+    await eventually(async () => mirror.ready, 30_000, "the mirror caught up");
   }, 180_000);
 
   afterAll(async () => {
+    await mirror?.stop();
     await worker?.stop();
     await producer?.disconnect();
     await closeSharedProducer();
@@ -93,6 +110,8 @@ describe("a Kafka outage mid-stream", () => {
     await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - stoppedAt))));
 
     expect(sent).toBeLessThan(total);
+    // The mirror stopped following: lookups must go to the coverage table, not its map.
+    await eventually(async () => !mirror.ready, 30_000, "the mirror no longer ready");
     await broker.startBroker();
     await stream;
     // The client that got 503 repeats its request once Kafka is back.
@@ -115,5 +134,8 @@ describe("a Kafka outage mid-stream", () => {
       return res.status === 200 && (await res.json()).status === "ok";
     }, 60_000, "health ok again");
     expect(runtimeStatus().ingest).toMatchObject({ state: "consuming", lastError: null, paused: false });
+    // Ready again only once it has read the feed to its end again: the key covered.
+    await eventually(async () => mirror.ready, 60_000, "the mirror ready again");
+    expect(mirror.status("tok-outage")).toMatchObject({ covered: true, revocations: [{ revocation_id: "rev-b" }] });
   }, 300_000);
 });

@@ -28,8 +28,15 @@ describe("SSF signing keys", () => {
     expect((await keys.current(t0 + 23 * HOUR)).kid).toBe(a.kid);
     const set = await new SignJWT({ jti: "x" }).setProtectedHeader({ alg: "RS256", kid: a.kid, typ: "secevent+jwt" }).setIssuer("iss").sign(a.key);
 
+    // Ten minutes before the rotation the next key is published, and the old one still signs:
+    // a receiver that cached the JWKS just before has the new key by the time a SET names it.
+    const MINUTE = 60_000;
+    expect((await keys.current(t0 + 24 * HOUR - 10 * MINUTE)).kid).toBe(a.kid);
+    const published = await keys.jwks(t0 + 24 * HOUR - 10 * MINUTE);
+    expect(published.keys).toHaveLength(2);
     const b = await keys.current(t0 + 24 * HOUR);
     expect(b.kid).not.toBe(a.kid);
+    expect(published.keys[0].kid).toBe(b.kid);
     const later = await keys.jwks(t0 + 24 * HOUR + 48 * HOUR);
     expect(later.keys.map((k) => k.kid)).toEqual([b.kid, a.kid]);
     expect(JSON.stringify(later)).not.toContain('"d"');
