@@ -7,6 +7,7 @@
  * change exactly once after deduplicating on webhook-id.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ClickHouseClient } from "@clickhouse/client";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
@@ -80,6 +81,20 @@ class Receiver {
     for (const r of this.received) if (r.path === path && !m.has(r.id)) m.set(r.id, r);
     return m;
   }
+}
+
+/** The real client, with `before` run ahead of each insert (it may wait, or throw to fail the insert): the faults below. */
+function withInsertHook(client: ClickHouseClient, before: (table: string) => void | Promise<void>): ClickHouseClient {
+  return new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop !== "insert") return typeof value === "function" ? value.bind(target) : value;
+      return async (params: { table: string }) => {
+        await before(params.table);
+        return value.call(target, params);
+      };
+    },
+  });
 }
 
 function derived(rev: string, agent: string, overrides: Partial<DerivedAlert> = {}): DerivedAlert {
@@ -268,16 +283,8 @@ describe("webhook delivery", () => {
     // row is held back here, so that a dispatcher pass runs in between, as under load.
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const writer = store().writer;
-    const slowAlertRows = new Proxy(writer, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== "insert") return typeof value === "function" ? value.bind(target) : value;
-        return async (params: { table: string }) => {
-          if (params.table === "alerts") await held;
-          return value.call(target, params);
-        };
-      },
+    const slowAlertRows = withInsertHook(store().writer, async (table) => {
+      if (table === "alerts") await held;
     });
     const update = new AlertStore(slowAlertRows).reconcile("rev-race", [
       derived("rev-race", "r1", { violation_count: 7, last_violation_at: "2026-11-01T12:05:00.000Z" }),
@@ -309,20 +316,12 @@ describe("webhook delivery", () => {
     // written, its alert row is not.
     const failingOnce = () => {
       let failed = false;
-      const writer = store().writer;
       return new AlertStore(
-        new Proxy(writer, {
-          get(target, prop) {
-            const value = Reflect.get(target, prop, target);
-            if (prop !== "insert") return typeof value === "function" ? value.bind(target) : value;
-            return async (params: { table: string }) => {
-              if (params.table === "alerts" && !failed) {
-                failed = true;
-                throw new Error("connection reset while inserting");
-              }
-              return value.call(target, params);
-            };
-          },
+        withInsertHook(store().writer, (table) => {
+          if (table === "alerts" && !failed) {
+            failed = true;
+            throw new Error("connection reset while inserting");
+          }
         }),
       );
     };
@@ -450,16 +449,8 @@ describe("webhook delivery", () => {
     await endpointAt(receiver.port, path);
     // The store takes reads but refuses the attempts' writes (a full disk, say).
     let refusing = true;
-    const writer = store().writer;
-    const refusingWrites = new Proxy(writer, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== "insert") return typeof value === "function" ? value.bind(target) : value;
-        return async (params: { table: string }) => {
-          if (refusing && params.table === "webhook_attempts") throw new Error("not enough space on the disk");
-          return value.call(target, params);
-        };
-      },
+    const refusingWrites = withInsertHook(store().writer, (table) => {
+      if (refusing && table === "webhook_attempts") throw new Error("not enough space on the disk");
     });
     const dispatcher = new WebhookDispatcher({ cfg: { ...config(), REVENANT_WEBHOOK_BACKOFF_BASE_MS: 3_000 }, reader: store().reader, writer: refusingWrites });
     running.push(dispatcher);
