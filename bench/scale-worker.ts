@@ -75,6 +75,12 @@ async function main() {
   // Where the CPU went (main: the JavaScript thread; the engine's threads by name): the two
   // phases side by side say what detection adds.
   progress(`phase ${phase}: CPU by thread during ingest: ${threadCpuDelta(cpuBefore, threadCpuSeconds())}`);
+  // Whether a stage held the others back: on 2 cores a store held back by detection leaves a core idle.
+  const stages = worker.consumer.stageTimes();
+  progress(
+    `phase ${phase}: flush stages over ${ingest.seconds.toFixed(1)} s of ingest: storing ${(stages.storing / 1000).toFixed(1)} s, ` +
+      `held back by detection ${(stages.storeHeldByDetection / 1000).toFixed(1)} s, detecting ${(stages.detecting / 1000).toFixed(1)} s`,
+  );
   await stopSampling();
   /** Stops the worker, hands the parent its result line and exits. */
   const finish = async (result: object): Promise<never> => {

@@ -53,6 +53,20 @@ export interface FlushStages<P, T> {
 type Settle = { resolve: () => void; reject: (e: unknown) => void };
 
 /**
+ * Where the stages spent their time since the batcher was made, in ms: what tells a stage that
+ * holds the others back (npm run bench:scale prints it). On 2 cores a stage that waits leaves a
+ * core idle unless another stage fills it.
+ */
+export interface StageTimes {
+  /** Writing flushes (the store stage busy). */
+  storing: number;
+  /** A prepared flush held back because detection had not taken the flushes stored before it. */
+  storeHeldByDetection: number;
+  /** Evaluating stored flushes (the detect stage busy). */
+  detecting: number;
+}
+
+/**
  * Dead letters wait for a flush like rows do, each holding its message's bytes: more than this
  * many bytes of them waiting count as a full flush (back-pressure, and the next flush is taken).
  */
@@ -79,6 +93,7 @@ export class Batcher<P = unknown, T = unknown> {
   private roomWaiters: (() => void)[] = [];
   /** Set once a flush failed for good: nothing queued after it may count as stored. */
   private failed: unknown = null;
+  private readonly times: StageTimes = { storing: 0, storeHeldByDetection: 0, detecting: 0 };
 
   constructor(
     private readonly maxRows: number,
@@ -104,6 +119,11 @@ export class Batcher<P = unknown, T = unknown> {
     const stored = this.stored.promise;
     if (!this.running) this.running = this.loop();
     return { stored };
+  }
+
+  /** Where the stages spent their time so far (a copy). */
+  stageTimes(): StageTimes {
+    return { ...this.times };
   }
 
   /** Resolves when everything queued so far is stored and detected. */
@@ -144,7 +164,9 @@ export class Batcher<P = unknown, T = unknown> {
       // their detection (while ingest catches up and detection gathers: once fewer than the
       // most it takes at once are waiting).
       await this.storing;
+      const heldSince = performance.now();
       while (this.undetected.length >= this.flushesPerDetection()) await this.nextStageChange();
+      this.times.storeHeldByDetection += performance.now() - heldSince;
       this.flushOnItsWay = false;
       this.storing = this.store(prepared, done);
     }
@@ -186,12 +208,14 @@ export class Batcher<P = unknown, T = unknown> {
 
   private store(prepared: P, done: Settle): Promise<unknown> {
     this.storeInProgress = true;
+    const startedAt = performance.now();
     const stored = (async () => {
       if (this.failed) throw this.failed;
       return this.stages.store(prepared);
     })();
     return stored.then(
       (result) => {
+        this.times.storing += performance.now() - startedAt;
         this.storeInProgress = false;
         this.undetected.push({ result, done });
         this.kickDetection();
@@ -236,12 +260,14 @@ export class Batcher<P = unknown, T = unknown> {
       const detection = this.stages.detect(items.length === 1 ? items[0].result : this.stages.gather!.merge(items.map((i) => i.result)));
       // The flushes taken have moved on: the next store may start.
       this.stageChanged();
+      const startedAt = performance.now();
       try {
         await detection;
         for (const { done } of items) done.resolve();
       } catch (err) {
         for (const { done } of items) this.fail(err, done);
       }
+      this.times.detecting += performance.now() - startedAt;
     }
   }
 

@@ -17,7 +17,7 @@ import { ensureTopics } from "@/lib/kafka";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { embeddedEngineClosed } from "@/lib/store/clickhouse";
-import { Batcher, type Flush } from "./batcher";
+import { Batcher, type Flush, type StageTimes } from "./batcher";
 import { DeadLetterSink, refusedRowLetter, type DeadLetter } from "./dead-letters";
 import { EventWriter, type EventRow, type SortedBatch } from "./event-writer";
 import { reportConsumerStatus } from "./consumer-status";
@@ -122,6 +122,11 @@ export class IngestConsumer implements EventIntake {
       detect: ({ rows, context, flushes }) => this.untilDone("detection", rows.length, () => this.detect(rows, context, flushes)),
       gather: { wanted: ({ context }) => context.catchingUp === true, merge: mergeFlushes, upTo: BACKLOG_FLUSHES_PER_DETECTION },
     });
+  }
+
+  /** Where the flush stages spent their time since start (ingest/batcher.ts, StageTimes). */
+  stageTimes(): StageTimes {
+    return this.batcher.stageTimes();
   }
 
   async start(): Promise<void> {

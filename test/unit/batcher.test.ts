@@ -110,6 +110,37 @@ describe("Batcher", () => {
     await batcher.drain();
   });
 
+  it("tells how long a prepared flush was held back because detection had not taken the flushes before it", async () => {
+    const log: string[] = [];
+    const { stages, open } = gatedStages(log);
+    const batcher = new Batcher<string, string>(1, stages);
+    await batcher.add([row("a")], []);
+    await settle();
+    await batcher.add([row("b")], []);
+    open("store a");
+    await settle();
+    await batcher.add([row("c")], []);
+    open("store b");
+    await settle();
+    // c is prepared and the store is free, but b waits for a's detection: c is held back.
+    expect(log.slice(-1)).toEqual(["prepare c"]);
+    await new Promise((r) => setTimeout(r, 60));
+    const before = batcher.stageTimes();
+    expect(before.storeHeldByDetection).toBeLessThan(5); // counted once the hold ends
+    open("detect a");
+    await settle();
+    expect(log.slice(-2)).toEqual(["detect b", "store c"]);
+    const held = batcher.stageTimes();
+    expect(held.storeHeldByDetection).toBeGreaterThanOrEqual(50);
+    expect(held.detecting).toBeGreaterThanOrEqual(50); // a's detection ran through the wait
+    open("store c");
+    open("detect b");
+    await settle();
+    open("detect c");
+    await batcher.drain();
+    expect(batcher.stageTimes().storing).toBeGreaterThan(held.storing);
+  });
+
   it("while catching up, detects the flushes stored meanwhile together, in order, and commits each after that detection", async () => {
     // Flushes named "x…" are stored while catching up; up to three are detected at once.
     const { batcher, log, open, add, settled } = gatheringBatcher();
