@@ -1,0 +1,13 @@
+-- Tool spans that waited for their agent (lib/otlp/store.ts) stayed in otlp_waiting for ever
+-- once settled (their action emitted, or dead-lettered): a table that grows with every tool
+-- call that ever named no agent. Every version of a span is now dropped 30 days after it was
+-- written (waiting_since: the delivery's time for a waiting version, the settling time for
+-- the others).
+--
+-- Without a WHERE on the state, as for webhook deliveries (105): a settled version is always
+-- written after its waiting one, so it is never dropped first, and FINAL can never show a
+-- settled span waiting again. A span waits at most OTLP_ANCESTOR_WAIT_MS, at most 7 days
+-- (lib/config/index.ts), so a waiting version is settled long before it is dropped. A span
+-- delivered again more than 30 days after it settled would wait again (Kafka's retention
+-- keeps no export that long by default); its action has the same event_id, stored once.
+ALTER TABLE otlp_waiting MODIFY TTL toDateTime(waiting_since) + INTERVAL 30 DAY;
