@@ -4,7 +4,9 @@
  * it takes over (current()). The
  * JWKS keeps a key for one rotation period plus the push retry window after a newer one
  * replaced it, so a SET signed just before a rotation still verifies when its last retry
- * arrives. RS256: the algorithm every SSF receiver supports.
+ * arrives, and for as long as a SET it may have signed is still pending: a poll receiver that
+ * takes its SETs late, or a paused stream's held SETs, must still be able to verify them.
+ * RS256: the algorithm every SSF receiver supports.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
@@ -71,13 +73,20 @@ export class SigningKeys {
     return { kid: signer.kid, key: (await importJWK(JSON.parse(signer.private_jwk) as JWK, SET_ALG)) as CryptoKey };
   }
 
-  /** The public keys receivers may need: the newest, and older ones while their SETs may still arrive. */
+  /**
+   * The public keys receivers may need: the newest, and older ones while their SETs may still
+   * arrive: for the retry window after their successor took over, and while a SET recorded
+   * before their successor signed is still pending (a key signs until its successor is
+   * PUBLISH_AHEAD_MS old, at most).
+   */
   async jwks(now = Date.now()): Promise<{ keys: JWK[] }> {
     const rows = await this.rows();
     const keep = (this.rotationHours + this.retryHours) * 3_600_000;
+    const oldestPending = await this.oldestPendingSet();
+    const mayHaveSignedPending = (i: number) => oldestPending !== null && Date.parse(rows[i - 1].created_at) + PUBLISH_AHEAD_MS > oldestPending;
     return {
       keys: rows
-        .filter((r, i) => i === 0 || now - Date.parse(rows[i - 1].created_at) < keep)
+        .filter((r, i) => i === 0 || now - Date.parse(rows[i - 1].created_at) < keep || mayHaveSignedPending(i))
         .map((r) => ({ ...(JSON.parse(r.public_jwk) as JWK), kid: r.kid, alg: SET_ALG, use: "sig" })),
     };
   }
@@ -94,6 +103,16 @@ export class SigningKeys {
     this.cache = null;
     transmitterSignals().announce("keys-rotated");
     return row;
+  }
+
+  /** When the oldest SET no receiver has taken yet was recorded (ms), or null when none waits. */
+  private async oldestPendingSet(): Promise<number | null> {
+    const [row] = await queryRows<{ at: string | number | null }>(
+      this.client,
+      "ssf:keys:oldest-pending",
+      `SELECT toUnixTimestamp64Milli(minOrNull(created_at)) AS at FROM transmitter_sets FINAL WHERE state = 'pending'`,
+    );
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 
   /** Every key, newest first (a few rows), remembered for a few seconds or until a rotation anywhere in the process. */
