@@ -33,6 +33,8 @@ export interface SetRow {
   state: SetState;
   attempts: number;
   next_attempt_at: string;
+  /** When it was first pushed (null until then, and for poll streams): its retry window starts there. */
+  first_attempt_at: string | null;
   delivered_at: string | null;
   last_status_code: number | null;
   last_error: string;
@@ -149,7 +151,7 @@ export class SetOutbox {
       rows.push({
         stream_id: w.stream.stream_id, jti: w.jti, txn: w.cause.txn, event_type: w.cause.type, subject: w.cause.subject,
         set_jwt: await this.sign(w.stream, w.cause, w.jti), created_at: now, state: "pending", attempts: 0, next_attempt_at: now,
-        delivered_at: null, last_status_code: null, last_error: "",
+        first_attempt_at: null, delivered_at: null, last_status_code: null, last_error: "",
       });
     }
     await this.put(rows);
