@@ -76,6 +76,16 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
   );
   // Resumes pending derivations from revocation_state; no sweep over history.
   await engine.start();
+  // Before ingest: SETs a crash lost between a coverage write and their recording. A failure
+  // leaves them to the next start; it does not hold ingest back.
+  await coverageSets
+    .catchUp()
+    .then((n) => {
+      if (n === 0) return;
+      log.info({ sets: n }, "SETs recorded that a stop had lost");
+      wakePush();
+    })
+    .catch((err: Error) => log.warn({ err: err.message }, "SET catch-up failed; tried again at the next start"));
   status.running = true;
   // First-copy lookups of the next batch run beside the insert of the current one.
   const copies = openSession(s, cfg);

@@ -7,8 +7,9 @@
  * session ever presented a credential: enqueueSessions); `txn` is the
  * revocation's event id, linking every SET one revocation caused. The jti is derived from
  * (stream, txn, event type, subject), and a SET whose jti the stream already has is not made
- * again, so repeated coverage publishes (a retried batch, the feed's resync at start) never
- * repeat a SET.
+ * again, so repeated coverage publishes (a retried batch, a reinstatement dated ahead coming
+ * due) never repeat a SET. At start, catchUp() records what a crash lost between a coverage
+ * write and its SETs.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { SignJWT, type JWTPayload } from "jose";
@@ -58,18 +59,24 @@ const sessionCause = (txn: string, session: string, since: string): Cause => ({
   txn, type: CAEP_SESSION_REVOKED, subject: session, at: since, event: { event_timestamp: seconds(since), initiating_entity: "policy" },
 });
 
+/** A credential-change (revoke) for a credential a revocation covers since `since`. */
+const credentialCause = (txn: string, credentialId: string, since: string): Cause => ({
+  txn, type: CAEP_CREDENTIAL_CHANGE, subject: credentialId, at: since,
+  // credential_type: CAEP lets transmitter and receiver agree on values beyond its list;
+  // Revenant's credentials are bearer tokens, keys and SVIDs of agents.
+  event: { credential_type: "token", change_type: "revoke", event_timestamp: seconds(since), initiating_entity: "policy" },
+});
+
+/** SETs recorded per round of the start-up catch-up (each is signed: bounded work per round). */
+const CATCH_UP_CHUNK = 1000;
+
 /** The causes a set of credential statuses gives: per covering revocation, the credential, and the session of a session revocation. */
 export function causesOf(statuses: CredentialStatus[]): Cause[] {
   const out = new Map<string, Cause>();
   for (const s of statuses) {
     if (!s.covered) continue;
     for (const r of s.revocations) {
-      const credential: Cause = {
-        txn: r.event_id, type: CAEP_CREDENTIAL_CHANGE, subject: s.credential_id, at: r.since,
-        // credential_type: CAEP lets transmitter and receiver agree on values beyond its list;
-        // Revenant's credentials are bearer tokens, keys and SVIDs of agents.
-        event: { credential_type: "token", change_type: "revoke", event_timestamp: seconds(r.since), initiating_entity: "policy" },
-      };
+      const credential = credentialCause(r.event_id, s.credential_id, r.since);
       out.set(`${credential.txn}\0${credential.type}\0${credential.subject}`, credential);
       if (r.scope === "session") {
         const session = sessionCause(r.event_id, r.subject, r.since);
@@ -114,6 +121,41 @@ export class SetOutbox {
     const streams = (await this.streams.list()).filter((s) => s.status !== "disabled");
     const wanted = streams.flatMap((stream) => causes.filter((c) => wants(stream, c)).map((c) => ({ stream, cause: c, jti: jtiFor(stream.stream_id, c) })));
     return this.record(wanted);
+  }
+
+  /**
+   * Start-up catch-up: records, for every stream that wants credential-changes, the SETs it
+   * lacks for credentials covered now whose coverage row was written after the stream was
+   * created. The live path records them in the batch that wrote the coverage (enqueueCoverage);
+   * a crash between a coverage write that grows a revocation's covered set (a delegated
+   * credential issued after the revocation) and that recording would lose them for good, as the
+   * batch's retry finds the set grown already and publishes nothing. Run before ingest starts,
+   * so that no batch records the same SET beside it. Returns how many it recorded.
+   */
+  async catchUp(): Promise<number> {
+    const streams = (await this.streams.list()).filter((s) => s.status !== "disabled" && s.events_requested.includes(CAEP_CREDENTIAL_CHANGE));
+    let recorded = 0;
+    for (const stream of streams) {
+      const missing = await queryRows<{ key: string; revocation_id: string; revoked_at: string }>(
+        this.client,
+        "ssf:sets:catch-up",
+        // Versions are microseconds since the epoch (lib/store/version.ts); a row rewritten since
+        // (a window moved) counts from its rewrite, which only ever tells a stream more.
+        `SELECT key, revocation_id, revoked_at FROM coverage FINAL
+         WHERE key_kind = 'credential' AND (reinstated_at IS NULL OR reinstated_at > now64(3))
+           AND version >= {since:UInt64}
+           AND (revocation_id, key) NOT IN (
+             SELECT txn, subject FROM transmitter_sets WHERE stream_id = {stream:String} AND event_type = {type:String})
+         ORDER BY revocation_id, key`,
+        { since: Date.parse(stream.created_at) * 1000, stream: stream.stream_id, type: CAEP_CREDENTIAL_CHANGE },
+      );
+      const wanted = missing
+        .map((r) => credentialCause(r.revocation_id, r.key, r.revoked_at))
+        .filter((c) => wants(stream, c))
+        .map((cause) => ({ stream, cause, jti: jtiFor(stream.stream_id, cause) }));
+      for (let i = 0; i < wanted.length; i += CATCH_UP_CHUNK) recorded += await this.record(wanted.slice(i, i + CATCH_UP_CHUNK));
+    }
+    return recorded;
   }
 
   /** SSF verification: one SET carrying the receiver's `state`, to the stream however it is delivered. */
