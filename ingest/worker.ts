@@ -48,6 +48,8 @@ export async function startWorker(opts: { cfg?: Config; jobs?: BackgroundJob[] }
     client: s.detector,
     topic: cfg.KAFKA_FEED_TOPIC,
     partitions: cfg.KAFKA_FEED_PARTITIONS,
+    // An embedded store has one worker; on a server, other workers publish the same keys.
+    concurrentPublishers: s.mode !== "embedded",
     // On detection's session, like the feed itself: the writer session is busy with inserts.
     onPublished: async (statuses) => {
       if ((await coverageSets.enqueueCoverage(statuses)) > 0) wakePush();

@@ -13,6 +13,13 @@
  * the background, ahead of any publish), which repairs a publish lost to a crash after a
  * coverage write that the batch's retry does not repeat (a covered set that already grew).
  * Publishes are serialised, so a key's messages follow the order of the coverage changes.
+ * Several workers on one ClickHouse server publish beside each other, unordered: a worker that
+ * read a status just before another worker's coverage write could send it after that worker's
+ * newer status, and an out-of-date tombstone would let a revoked credential through. With
+ * `concurrentPublishers`, each send is followed by a read of the same keys, and a key whose
+ * status changed meanwhile is sent again (verified again): the last message of every key is
+ * then one its sender found current after sending it, and any write after that read is
+ * published by its writer, which reads after writing.
  *
  * A reinstatement dated ahead ends coverage when its time comes, not when it arrives. Each
  * status read says when the earliest coverage it found ends; the feed keeps the earliest such
@@ -47,7 +54,12 @@ export interface FeedOptions {
    * transmitter). Not told of the start-up resync: that repeats answers, it reports no change.
    */
   onPublished?: (statuses: CredentialStatus[]) => Promise<void> | void;
+  /** Other processes publish to the same topic from the same coverage (server mode): verify each send (see above). */
+  concurrentPublishers?: boolean;
 }
+
+/** Sends of one chunk, verified, before the feed gives up on it with a warning (coverage changing faster than it is read). */
+const MAX_VERIFIED_SENDS = 5;
 
 /**
  * Creates the feed topic, compacted, if it is missing; a topic that exists without compaction
@@ -164,10 +176,20 @@ export class CoverageFeed {
 
   private async publishKeys(keys: string[], tell = true): Promise<void> {
     for (let i = 0; i < keys.length; i += CHUNK) {
-      const { statuses, endsAt } = await credentialStatusesUntil(this.opts.client, keys.slice(i, i + CHUNK), "feed:publish");
-      this.awaitCoverageEnd(endsAt);
-      await this.producer.send({ topic: this.opts.topic, acks: -1, messages: statuses.map(feedMessage) });
-      if (tell) await this.opts.onPublished?.(statuses);
+      let { statuses, endsAt } = await credentialStatusesUntil(this.opts.client, keys.slice(i, i + CHUNK), "feed:publish");
+      for (let sends = 1; statuses.length; sends++) {
+        this.awaitCoverageEnd(endsAt);
+        await this.producer.send({ topic: this.opts.topic, acks: -1, messages: statuses.map(feedMessage) });
+        if (tell) await this.opts.onPublished?.(statuses);
+        if (!this.opts.concurrentPublishers) break;
+        const now = await credentialStatusesUntil(this.opts.client, statuses.map((s) => s.credential_id), "feed:verify");
+        const changed = now.statuses.filter((s, j) => feedMessage(s).value !== feedMessage(statuses[j]).value);
+        if (changed.length && sends === MAX_VERIFIED_SENDS) {
+          this.log.warn({ credentials: changed.length, first: changed[0].credential_id }, "feed: coverage kept changing while it was published; the next change republishes it");
+          break;
+        }
+        ({ statuses, endsAt } = { statuses: changed, endsAt: now.endsAt });
+      }
     }
   }
 
