@@ -151,10 +151,8 @@ const schema = z.object({
    * How long a tool call that names no agent waits for its invoke_agent ancestor
    * (lib/otlp/store.ts). An agent's span is exported when its run ends, so this outlasts the
    * longest run; past it, the tool call is dead-lettered naming the span that never arrived.
-   * At most 7 days: otlp_waiting drops a span's rows 30 days after they were written
-   * (lib/store/migrations/120_otlp_waiting_ttl.sql), so a wait must end well before that.
    */
-  OTLP_ANCESTOR_WAIT_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 60 * 60 * 1000).default(24 * 60 * 60 * 1000),
+  OTLP_ANCESTOR_WAIT_MS: z.coerce.number().int().min(1_000).default(24 * 60 * 60 * 1000),
 
   /** SSF receiver (docs/INTAKES.md, "Shared Signals"): how long a transmitter's discovery document and keys are cached. */
   SSF_METADATA_TTL_MS: z.coerce.number().int().min(0).default(10 * 60 * 1000),

@@ -125,6 +125,24 @@ export class SpanStore {
     return { actions, orphans, settle: () => this.insertWaiting(rows.map((w) => ({ ...w, state: EXPIRED }))) };
   }
 
+  /**
+   * Deletes every version of the tool spans that were settled (emitted, dead-lettered, expired)
+   * and whose latest version was written before `before`: otherwise otlp_waiting keeps every
+   * tool call that ever named no agent. Whole spans only, by their latest row: a span delivered
+   * again after it was settled has a newer waiting version, which a TTL dropping rows by their
+   * own age would leave alone once it had dropped the older settled one, and FINAL would then
+   * show it waiting again. A span still waiting (or claimed by the expiry) is left to expireWaiting.
+   */
+  async purgeSettled(before: Date): Promise<void> {
+    await this.client.command({
+      query: `DELETE FROM otlp_waiting WHERE (trace_id, span_id) IN (
+                SELECT trace_id, span_id FROM otlp_waiting GROUP BY trace_id, span_id
+                HAVING max(state) IN (${EMITTED}, ${NO_AGENT}, ${EXPIRED}) AND max(waiting_since) < ${timeBound("before")})`,
+      query_params: { before: before.toISOString() },
+      clickhouse_settings: { log_comment: "otlp:purge-settled" },
+    });
+  }
+
   private async insertWaiting(rows: WaitingRow[]): Promise<void> {
     await insertRows(this.client, "otlp_waiting", rows, { comment: "otlp:waiting" });
   }

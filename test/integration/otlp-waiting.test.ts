@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migratedStore } from "../helpers/store";
 import { queryRows, type Store } from "@/lib/store/clickhouse";
-import { EMITTED, SpanBatch, WAITING, type BatchSource } from "@/lib/otlp/batch";
+import { CLAIMED, EMITTED, NO_AGENT, SpanBatch, WAITING, type BatchSource } from "@/lib/otlp/batch";
 import { agentContext } from "@/lib/queries/agent-context";
 import type { SpanRecord } from "@/lib/otlp/spans";
 import { SpanStore } from "@/lib/otlp/store";
@@ -139,25 +139,23 @@ describe("OTLP tool spans that wait too long for their agent", () => {
     expect((await spans.expireWaiting(oneSecondAgo(), "1 s")).orphans.map((o) => o.spanId)).toEqual([hex(31, 16)]);
   });
 
-  it("drops a span's rows 30 days after each was written, never a settled version before its waiting one", async () => {
+  it("purges whole settled spans by their latest row, never one delivered again since or still waiting", async () => {
     const day = 86_400_000;
     const ago = (days: number) => new Date(Date.now() - days * day).toISOString().replace("T", " ").replace("Z", "");
     const trace = (n: number) => hex(n, 32);
     const version = (n: number, state: number, days: number) => ({ trace_id: trace(n), span_id: hex(1, 16), parent_span_id: hex(2, 16), action: "{}", state, waiting_since: ago(days) });
-    await s.writer.insert({
-      table: "otlp_waiting",
-      format: "JSONEachRow",
-      values: [
-        version(9_000_001, WAITING, 33), version(9_000_001, EMITTED, 31), // settled a month ago: gone
-        version(9_000_002, WAITING, 32), version(9_000_002, EMITTED, 10), // settled 10 days ago: kept settled
-        version(9_000_003, WAITING, 1), // still waiting: kept
-      ],
-    });
-    await s.writer.command({ query: "OPTIMIZE TABLE otlp_waiting FINAL" });
+    // One insert per version, as they come (versions of one insert are merged as they are written).
+    for (const row of [
+      version(9_000_001, WAITING, 33), version(9_000_001, EMITTED, 31), // settled a month ago: purged
+      version(9_000_002, WAITING, 40), version(9_000_002, NO_AGENT, 35), version(9_000_002, WAITING, 2), // delivered again since: kept
+      version(9_000_003, WAITING, 40), // still waiting, however old: the expiry's
+      version(9_000_004, WAITING, 40), version(9_000_004, CLAIMED, 35), // claimed, not settled yet: the expiry's
+    ]) await s.writer.insert({ table: "otlp_waiting", format: "JSONEachRow", values: [row] });
+    await new SpanStore(s.writer).purgeSettled(new Date(Date.now() - 30 * day));
     const left = await queryRows<{ trace_id: string; state: number }>(
-      s.reader, "test", "SELECT trace_id, state FROM otlp_waiting WHERE trace_id IN {t:Array(String)} ORDER BY trace_id, state",
-      { t: [trace(9_000_001), trace(9_000_002), trace(9_000_003)] },
+      s.reader, "test", "SELECT trace_id, max(state) AS state FROM otlp_waiting WHERE trace_id IN {t:Array(String)} GROUP BY trace_id ORDER BY trace_id",
+      { t: [1, 2, 3, 4].map((i) => trace(9_000_000 + i)) },
     );
-    expect(left.map((r) => [r.trace_id, Number(r.state)])).toEqual([[trace(9_000_002), EMITTED], [trace(9_000_003), WAITING]]);
+    expect(left.map((r) => [r.trace_id, Number(r.state)])).toEqual([[trace(9_000_002), NO_AGENT], [trace(9_000_003), WAITING], [trace(9_000_004), CLAIMED]]);
   });
 });
