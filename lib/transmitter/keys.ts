@@ -4,8 +4,9 @@
  * it takes over (current()). The
  * JWKS keeps a key for one rotation period plus the push retry window after a newer one
  * replaced it, so a SET signed just before a rotation still verifies when its last retry
- * arrives, and for as long as a SET it may have signed is still pending: a poll receiver that
- * takes its SETs late, or a paused stream's held SETs, must still be able to verify them.
+ * arrives, and for as long as a SET it may have signed is still pending for a stream that is
+ * neither deleted nor disabled: a poll receiver that takes its SETs late, or a paused stream's
+ * held SETs, must still be able to verify them.
  * RS256: the algorithm every SSF receiver supports.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -45,8 +46,12 @@ function rotationsSeen(): number {
   return g[rotationsKey]!.seen;
 }
 
+/** How long the oldest pending SET's time is remembered (see oldestPendingSet). */
+const OLDEST_PENDING_TTL_MS = 60_000;
+
 export class SigningKeys {
   private cache: { rows: KeyRow[]; until: number; rotations: number } | null = null;
+  private oldestPending: { at: number | null; until: number } | null = null;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -105,14 +110,25 @@ export class SigningKeys {
     return row;
   }
 
-  /** When the oldest SET no receiver has taken yet was recorded (ms), or null when none waits. */
+  /**
+   * When the oldest SET still waiting for its receiver was recorded (ms), or null when none
+   * waits. Only streams that may still take it count: a deleted stream's SETs wait for ever, a
+   * disabled one's until it is enabled, and neither may keep every later key listed. Read at
+   * most once a minute (the JWKS is public): a stale answer is never later than the real one,
+   * as SETs recorded since are newer, so it can only keep a key a little longer.
+   */
   private async oldestPendingSet(): Promise<number | null> {
+    if (this.oldestPending && this.oldestPending.until > Date.now()) return this.oldestPending.at;
     const [row] = await queryRows<{ at: string | number | null }>(
       this.client,
       "ssf:keys:oldest-pending",
-      `SELECT toUnixTimestamp64Milli(minOrNull(created_at)) AS at FROM transmitter_sets FINAL WHERE state = 'pending'`,
+      `SELECT toUnixTimestamp64Milli(minOrNull(created_at)) AS at FROM transmitter_sets FINAL
+       WHERE state = 'pending'
+         AND stream_id IN (SELECT stream_id FROM transmitter_streams FINAL WHERE deleted = 0 AND status != 'disabled')`,
     );
-    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+    const at = row?.at === null || row?.at === undefined ? null : Number(row.at);
+    this.oldestPending = { at, until: Date.now() + OLDEST_PENDING_TTL_MS };
+    return at;
   }
 
   /** Every key, newest first (a few rows), remembered for a few seconds or until a rotation anywhere in the process. */

@@ -3,8 +3,9 @@
  * receiver's URL as `application/secevent+jwt`. A 202 (any 2xx) delivers it; a 400 means the
  * receiver refused that SET for good (RFC 8935 section 2.3) and it fails; anything else,
  * including no answer, is retried with the webhooks' backoff (lib/webhooks/dispatcher/attempt.ts)
- * until REVENANT_WEBHOOK_RETRY_HOURS after its first attempt (a paused stream's SETs wait
- * unattempted, so their window starts when the stream is enabled again). The sender and its address checks are
+ * until REVENANT_WEBHOOK_RETRY_HOURS after its first attempt or the stream's last change,
+ * whichever is later (a paused stream's SETs wait, so their window starts again when it is
+ * enabled). The sender and its address checks are
  * the webhooks' (lib/webhooks/send.ts, lib/webhooks/ssrf.ts). The outbox is the table, so a
  * restart resumes where it stopped; a crash between a 202 and recording it sends the same
  * bytes (same jti) again.
@@ -101,7 +102,8 @@ export class PushDelivery {
     const firstAttempt = set.first_attempt_at ?? (set.attempts > 0 ? set.created_at : now.toISOString());
     const next: SetRow = { ...set, attempts: set.attempts + 1, first_attempt_at: firstAttempt, last_status_code: result.statusCode, last_error: result.error.slice(0, 500) };
     if (result.ok) return { ...next, state: "delivered", delivered_at: now.toISOString() };
-    const expired = now.getTime() - Date.parse(firstAttempt) >= this.cfg.REVENANT_WEBHOOK_RETRY_HOURS * 3_600_000;
+    const windowStart = Math.max(Date.parse(firstAttempt), Date.parse(stream.changed_at));
+    const expired = now.getTime() - windowStart >= this.cfg.REVENANT_WEBHOOK_RETRY_HOURS * 3_600_000;
     if (result.statusCode === 400 || expired) return { ...next, state: "failed" };
     const wait = backoffMs(next.attempts, this.cfg.REVENANT_WEBHOOK_BACKOFF_BASE_MS, this.cfg.REVENANT_WEBHOOK_BACKOFF_MAX_MS);
     return { ...next, next_attempt_at: new Date(now.getTime() + wait).toISOString() };

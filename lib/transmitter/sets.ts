@@ -125,36 +125,45 @@ export class SetOutbox {
 
   /**
    * Start-up catch-up: records, for every stream that wants credential-changes, the SETs it
-   * lacks for credentials covered now whose coverage row was written after the stream was
-   * created. The live path records them in the batch that wrote the coverage (enqueueCoverage);
+   * lacks for credentials covered now whose coverage row was written after the stream was last
+   * changed (created, enabled, its subjects or events changed: what it wanted since then is
+   * known). The live path records them in the batch that wrote the coverage (enqueueCoverage);
    * a crash between a coverage write that grows a revocation's covered set (a delegated
    * credential issued after the revocation) and that recording would lose them for good, as the
-   * batch's retry finds the set grown already and publishes nothing. Run before ingest starts,
-   * so that no batch records the same SET beside it. Returns how many it recorded.
+   * batch's retry finds the set grown already and publishes nothing. One read for all streams.
+   * A SET recorded here and by a batch at once (another worker, a reinstatement coming due) is
+   * one SET: the same jti, and a recording never overrides what happened to it since (record()).
+   * Returns how many it recorded.
    */
   async catchUp(): Promise<number> {
-    const streams = (await this.streams.list()).filter((s) => s.status !== "disabled" && s.events_requested.includes(CAEP_CREDENTIAL_CHANGE));
+    const streams = new Map(
+      (await this.streams.list())
+        .filter((s) => s.status !== "disabled" && s.events_requested.includes(CAEP_CREDENTIAL_CHANGE))
+        .map((s) => [s.stream_id, s]),
+    );
+    if (streams.size === 0) return 0;
+    const missing = await queryRows<{ stream_id: string; key: string; revocation_id: string; revoked_at: string }>(
+      this.client,
+      "ssf:sets:catch-up",
+      // Coverage versions are microseconds since the epoch (lib/store/version.ts). A row rewritten
+      // since (a window moved) counts from its rewrite, which only ever tells a stream more.
+      `SELECT s.stream_id AS stream_id, c.key AS key, c.revocation_id AS revocation_id, c.revoked_at AS revoked_at
+       FROM (SELECT key, revocation_id, revoked_at, version FROM coverage FINAL
+             WHERE key_kind = 'credential' AND (reinstated_at IS NULL OR reinstated_at > now64(3))) AS c
+       CROSS JOIN (SELECT stream_id, toUnixTimestamp64Milli(changed_at) * 1000 AS since FROM transmitter_streams FINAL
+                   WHERE stream_id IN {streams:Array(String)}) AS s
+       WHERE c.version >= s.since
+         AND (s.stream_id, c.revocation_id, c.key) NOT IN (
+           SELECT stream_id, txn, subject FROM transmitter_sets WHERE stream_id IN {streams:Array(String)} AND event_type = {type:String})
+       ORDER BY stream_id, revocation_id, key`,
+      { streams: [...streams.keys()], type: CAEP_CREDENTIAL_CHANGE },
+    );
+    const wanted = missing
+      .map((r) => ({ stream: streams.get(r.stream_id)!, cause: credentialCause(r.revocation_id, r.key, r.revoked_at) }))
+      .filter(({ stream, cause }) => wants(stream, cause))
+      .map(({ stream, cause }) => ({ stream, cause, jti: jtiFor(stream.stream_id, cause) }));
     let recorded = 0;
-    for (const stream of streams) {
-      const missing = await queryRows<{ key: string; revocation_id: string; revoked_at: string }>(
-        this.client,
-        "ssf:sets:catch-up",
-        // Versions are microseconds since the epoch (lib/store/version.ts); a row rewritten since
-        // (a window moved) counts from its rewrite, which only ever tells a stream more.
-        `SELECT key, revocation_id, revoked_at FROM coverage FINAL
-         WHERE key_kind = 'credential' AND (reinstated_at IS NULL OR reinstated_at > now64(3))
-           AND version >= {since:UInt64}
-           AND (revocation_id, key) NOT IN (
-             SELECT txn, subject FROM transmitter_sets WHERE stream_id = {stream:String} AND event_type = {type:String})
-         ORDER BY revocation_id, key`,
-        { since: Date.parse(stream.created_at) * 1000, stream: stream.stream_id, type: CAEP_CREDENTIAL_CHANGE },
-      );
-      const wanted = missing
-        .map((r) => credentialCause(r.revocation_id, r.key, r.revoked_at))
-        .filter((c) => wants(stream, c))
-        .map((cause) => ({ stream, cause, jti: jtiFor(stream.stream_id, cause) }));
-      for (let i = 0; i < wanted.length; i += CATCH_UP_CHUNK) recorded += await this.record(wanted.slice(i, i + CATCH_UP_CHUNK));
-    }
+    for (let i = 0; i < wanted.length; i += CATCH_UP_CHUNK) recorded += await this.record(wanted.slice(i, i + CATCH_UP_CHUNK));
     return recorded;
   }
 
@@ -196,7 +205,10 @@ export class SetOutbox {
         first_attempt_at: null, delivered_at: null, last_status_code: null, last_error: "",
       });
     }
-    await this.put(rows);
+    // Version 0: every later change of a SET (an attempt, a delivery, an ack: put) has a higher
+    // one, so a second recording of the same jti (two recorders racing past the check above)
+    // never sends a delivered SET back to pending.
+    await insertRows(this.client, "transmitter_sets", rows.map((r) => ({ ...r, version: 0 })), { comment: "ssf:sets:record" });
     return rows.length;
   }
 

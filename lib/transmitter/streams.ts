@@ -38,6 +38,8 @@ export interface Stream {
   /** Subjects removed (SSF Remove Subject): no SETs about them until they are added again. */
   excluded_subjects: string[];
   created_at: string;
+  /** When it was last changed (every put): see lib/store/migrations/125_transmitter_first_attempt.sql. */
+  changed_at: string;
   deleted: number;
 }
 
@@ -107,6 +109,7 @@ export class StreamStore {
       subjects: [],
       excluded_subjects: [],
       created_at: new Date().toISOString(),
+      changed_at: new Date().toISOString(),
       deleted: 0,
     };
     await this.put(stream);
@@ -114,7 +117,7 @@ export class StreamStore {
   }
 
   async put(stream: Stream): Promise<void> {
-    await insertRows(this.client, "transmitter_streams", [{ ...stream, version: nextVersion() }], { comment: "ssf:streams:put" });
+    await insertRows(this.client, "transmitter_streams", [{ ...stream, changed_at: new Date().toISOString(), version: nextVersion() }], { comment: "ssf:streams:put" });
   }
 
   async delete(stream: Stream): Promise<void> {

@@ -1,8 +1,9 @@
 /**
  * The push retry window of SSF SETs (lib/transmitter/push.ts) on the embedded engine, against a
  * local receiver that answers 503: a SET's retries end REVENANT_WEBHOOK_RETRY_HOURS after its
- * first attempt, so the SETs a paused stream held for longer than the window are still retried
- * once it is enabled again, not failed at the first refusal.
+ * first attempt or the stream's last change, whichever is later, so the SETs a paused stream
+ * held for longer than the window are still retried once it is enabled again, not failed at
+ * the first refusal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
@@ -40,17 +41,19 @@ describe("SSF push retry window", () => {
     await s.close();
   });
 
-  it("counts a SET's retries from its first attempt, not from when a paused stream began holding it", async () => {
+  it("counts a SET's retries from its first attempt or the stream's last change, whichever is later", async () => {
     const cfg = parseConfig({ REVENANT_WEBHOOK_ALLOWLIST: "127.0.0.1", REVENANT_WEBHOOK_RETRY_HOURS: "24", REVENANT_WEBHOOK_POLL_MS: "50" });
     const streams = new StreamStore(s.writer);
     const { stream } = await streams.create(
       streamInput.parse({ aud: "paused-then-enabled", delivery: { method: PUSH, endpoint_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events` } }),
     );
+    const hoursAgo = (h: number) => new Date(Date.now() - h * HOUR).toISOString();
+    // The stream as it was when it was last changed, 40 hours ago.
+    await s.writer.insert({ table: "transmitter_streams", format: "JSONEachRow", values: [{ ...stream, changed_at: hoursAgo(40), version: nextVersion() }] });
     const outbox = new SetOutbox(s.writer, streams, new SigningKeys(s.writer, 168, 25), "https://revenant.test");
-    const recorded = new Date(Date.now() - 30 * HOUR).toISOString();
     const set = (jti: string, fields: Partial<SetRow>): SetRow & { version: number } => ({
-      stream_id: stream.stream_id, jti, txn: "rev-held", event_type: "test", subject: jti, set_jwt: "a.b.c", created_at: recorded, state: "pending",
-      attempts: 0, next_attempt_at: recorded, first_attempt_at: null, delivered_at: null, last_status_code: null, last_error: "", version: nextVersion(), ...fields,
+      stream_id: stream.stream_id, jti, txn: "rev-held", event_type: "test", subject: jti, set_jwt: "a.b.c", created_at: hoursAgo(30), state: "pending",
+      attempts: 0, next_attempt_at: hoursAgo(30), first_attempt_at: null, delivered_at: null, last_status_code: null, last_error: "", version: nextVersion(), ...fields,
     });
     const write = (rows: (SetRow & { version: number })[]) => s.writer.insert({ table: "transmitter_sets", format: "JSONEachRow", values: rows });
     const states = async () =>
@@ -70,9 +73,14 @@ describe("SSF push retry window", () => {
       const [held] = await queryRows<{ first_attempt_at: string }>(s.reader, "test", "SELECT first_attempt_at FROM transmitter_sets FINAL WHERE jti = 'held'");
       expect(Date.now() - Date.parse(held.first_attempt_at)).toBeLessThan(60_000);
 
-      // Its first attempt 25 hours ago: past the window, the next refusal fails it for good.
-      await write([set("held", { attempts: 5, first_attempt_at: new Date(Date.now() - 25 * HOUR).toISOString(), next_attempt_at: new Date().toISOString() })]);
+      // Its first attempt 25 hours ago, the stream unchanged since: past the window, the next refusal fails it for good.
+      await write([set("held", { attempts: 5, first_attempt_at: hoursAgo(25), next_attempt_at: hoursAgo(0) })]);
       await eventually(async () => (await states()).held === "failed 6", 10_000, "the expired SET failed");
+
+      // Attempted 30 hours ago, then the stream was paused, and it is enabled again now: retried.
+      await write([set("before-pause", { attempts: 2, first_attempt_at: hoursAgo(30), next_attempt_at: hoursAgo(0) })]);
+      await streams.put({ ...stream, status: "enabled" });
+      await eventually(async () => (await states())["before-pause"] === "pending 3", 10_000, "the SET retried after the pause");
     } finally {
       await push.stop();
     }

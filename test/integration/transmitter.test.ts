@@ -259,7 +259,7 @@ describe("SSF transmitter", () => {
     expect(await told()).toEqual([`${CAEP_SESSION_REVOKED} sess-lonely rev-lonely`]);
   });
 
-  it("records at start the SETs a stop lost between a coverage write and their recording, for streams registered before that write", async () => {
+  it("records at start the SETs a stop lost between a coverage write and their recording, for streams unchanged since before that write", async () => {
     const register = async (aud: string) =>
       (await (await call(streamsRoute.POST, "/api/v1/transmitter/streams", { method: "POST", body: { aud, events_requested: [CAEP_CREDENTIAL_CHANGE], delivery: { method: POLL } } })).json()) as { stream_id: string; poll_token: string };
     const pollAll = async (stream: { stream_id: string; poll_token: string }, aud: string, ack: string[] = []) => {
@@ -269,32 +269,42 @@ describe("SSF transmitter", () => {
       return { jtis: Object.keys(sets), told: told.sort() };
     };
     const early = await register("catch-up-receiver");
+    const changed = await register("changed-receiver");
     // A revoked orchestrator, then a credential delegated from its token: the covered set grows.
     await send([issued("orch-4", "tok-o4", undefined, 110), revoke("rev-orch-4", "agent", "orch-4", 111)]);
     await waitUntilConsumed(sent);
     await send([issued("sub-4", "tok-o4-child", "tok-o4", 112)]);
     await waitUntilConsumed(sent);
-    const live = await pollAll(early, "catch-up-receiver");
-    expect(live.told).toEqual(["tok-o4 rev-orch-4", "tok-o4-child rev-orch-4"]);
-    await pollAll(early, "catch-up-receiver", live.jtis);
-    // The state a crash right after the growing coverage write leaves: coverage written, its SET
-    // never recorded (the batch's retry then finds the set grown already and publishes nothing).
-    await store().writer.command({
-      query: "ALTER TABLE transmitter_sets DELETE WHERE stream_id = {s:String} AND subject = 'tok-o4-child'",
-      query_params: { s: early.stream_id },
-      clickhouse_settings: { mutations_sync: "2" },
-    });
-    // Registered after every coverage write above: told of none of them, at start or ever.
+    for (const [stream, aud] of [[early, "catch-up-receiver"], [changed, "changed-receiver"]] as const) {
+      const live = await pollAll(stream, aud);
+      expect(live.told).toEqual(["tok-o4 rev-orch-4", "tok-o4-child rev-orch-4"]);
+      await pollAll(stream, aud, live.jtis);
+      // The state a crash right after the growing coverage write leaves: coverage written, its SET
+      // never recorded (the batch's retry then finds the set grown already and publishes nothing).
+      await store().writer.command({
+        query: "ALTER TABLE transmitter_sets DELETE WHERE stream_id = {s:String} AND subject = 'tok-o4-child'",
+        query_params: { s: stream.stream_id },
+        clickhouse_settings: { mutations_sync: "2" },
+      });
+    }
+    // Changed (paused and enabled again) after the coverage writes: what it wanted before that is
+    // not known, so the catch-up gives it nothing from before; nor a stream registered after them.
+    for (const status of ["paused", "enabled"]) {
+      await call(statusRoute.POST, "/api/v1/transmitter/streams/status", { method: "POST", body: { stream_id: changed.stream_id, status } });
+    }
     const late = await register("late-receiver");
     await worker.stop();
     worker = await startWorker({ jobs: [ssfPushJob()] });
     expect((await pollAll(early, "catch-up-receiver")).told).toEqual(["tok-o4-child rev-orch-4"]);
+    expect((await pollAll(changed, "changed-receiver")).told).toEqual([]);
     expect((await pollAll(late, "late-receiver")).told).toEqual([]);
     // Recorded once: the next start finds nothing missing (the SET was not acknowledged yet).
+    const recorded = async () =>
+      Number((await queryRows<{ n: number }>(store().reader, "test", "SELECT count() AS n FROM transmitter_sets WHERE stream_id = {s:String} AND subject = 'tok-o4-child'", { s: early.stream_id }))[0].n);
+    const before = await recorded();
     await worker.stop();
     worker = await startWorker({ jobs: [ssfPushJob()] });
-    const [row] = await queryRows<{ n: number }>(store().reader, "test", "SELECT count() AS n FROM transmitter_sets FINAL WHERE stream_id = {s:String} AND subject = 'tok-o4-child'", { s: early.stream_id });
-    expect(Number(row.n)).toBe(1);
+    expect(await recorded()).toBe(before);
   });
 
   it("sends a push stream's authorization header, kept encrypted at rest", async () => {
