@@ -40,9 +40,14 @@ import { OtlpThread } from "./otlp-thread";
 /** Attempts at a batch's step before an error other than a lost connection gives the batch up to dead letters. */
 const BOUNDED_ATTEMPTS = 5;
 
-/** Settled tool spans stay in otlp_waiting this long after their latest row (lib/otlp/store.ts, purgeSettled), looked for once an hour. */
+/**
+ * Settled tool spans stay in otlp_waiting this long after their latest row (lib/otlp/store.ts,
+ * purgeSettled). Each worker purges once a day, the first time ten minutes after it started: the
+ * purge runs on the intake's own session, and a restart should not hold the intake up at once.
+ */
 const SETTLED_SPANS_KEPT_MS = 30 * 24 * 3_600_000;
-const PURGE_EVERY_MS = 3_600_000;
+const PURGE_EVERY_MS = 24 * 3_600_000;
+const FIRST_PURGE_AFTER_MS = 10 * 60_000;
 
 /** A batch's step failed BOUNDED_ATTEMPTS times for a reason retrying does not seem to cure. */
 class GivenUp extends Error {
@@ -68,8 +73,8 @@ export class OtlpConsumer {
   /** The next look for tool spans that waited too long for their agent (expireWaiting); null once stopping. */
   private expiryTimer: NodeJS.Timeout | null = null;
   private expiring: Promise<void> = Promise.resolve();
-  /** When settled spans were last purged (epoch ms; 0: not yet since start). */
-  private purgedAt = 0;
+  /** When settled spans were last purged (epoch ms), as if FIRST_PURGE_AFTER_MS from start were due. */
+  private purgedAt = Date.now() - PURGE_EVERY_MS + FIRST_PURGE_AFTER_MS;
 
   constructor(
     private readonly cfg: Config,
@@ -278,10 +283,11 @@ export class OtlpConsumer {
   private async expireWaiting(): Promise<void> {
     if (Date.now() - this.purgedAt >= PURGE_EVERY_MS) {
       this.purgedAt = Date.now();
-      // Housekeeping: a failure is tried again in an hour and holds back no expiry.
+      // Housekeeping: a failure is tried again the next day and holds back no expiry.
       await this.spans
         .purgeSettled(new Date(Date.now() - SETTLED_SPANS_KEPT_MS))
-        .catch((err: Error) => this.log.warn({ err: err.message }, "settled OTLP tool spans could not be purged; trying again in an hour"));
+        .then((n) => n && this.log.info({ spans: n }, "settled OTLP tool spans purged"))
+        .catch((err: Error) => this.log.warn({ err: err.message }, "settled OTLP tool spans could not be purged; trying again tomorrow"));
     }
     const wait = this.cfg.OTLP_ANCESTOR_WAIT_MS;
     const expired = await this.spans.expireWaiting(new Date(Date.now() - wait), waitText(wait));

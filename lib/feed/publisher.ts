@@ -58,7 +58,7 @@ export interface FeedOptions {
   concurrentPublishers?: boolean;
 }
 
-/** Sends of one chunk, verified, before the feed gives up on it with a warning (coverage changing faster than it is read). */
+/** Verified sends of one chunk in a row; past them (coverage changing faster than it is read) the chunk's changed keys are published again a second later. */
 const MAX_VERIFIED_SENDS = 5;
 
 /**
@@ -185,7 +185,13 @@ export class CoverageFeed {
         const now = await credentialStatusesUntil(this.opts.client, statuses.map((s) => s.credential_id), "feed:verify");
         const changed = now.statuses.filter((s, j) => feedMessage(s).value !== feedMessage(statuses[j]).value);
         if (changed.length && sends === MAX_VERIFIED_SENDS) {
-          this.log.warn({ credentials: changed.length, first: changed[0].credential_id }, "feed: coverage kept changing while it was published; the next change republishes it");
+          // Not dropped: the last message of these keys may be out of date, and no later change
+          // need come. Published again (and verified again) a second from now, after the queue.
+          const again = changed.map((s) => s.credential_id);
+          this.log.warn({ credentials: again.length, first: again[0] }, "feed: coverage kept changing while it was published; publishing it again in a second");
+          setTimeout(() => {
+            if (!this.stopped) this.serialised(() => this.publishKeys(again, tell)).catch((err: Error) => this.log.warn({ err: err.message }, "feed: publishing again failed"));
+          }, 1000).unref();
           break;
         }
         ({ statuses, endsAt } = { statuses: changed, endsAt: now.endsAt });

@@ -127,20 +127,35 @@ export class SpanStore {
 
   /**
    * Deletes every version of the tool spans that were settled (emitted, dead-lettered, expired)
-   * and whose latest version was written before `before`: otherwise otlp_waiting keeps every
-   * tool call that ever named no agent. Whole spans only, by their latest row: a span delivered
-   * again after it was settled has a newer waiting version, which a TTL dropping rows by their
-   * own age would leave alone once it had dropped the older settled one, and FINAL would then
-   * show it waiting again. A span still waiting (or claimed by the expiry) is left to expireWaiting.
+   * and whose latest version was written before `before`, at most `limit` spans per call;
+   * returns how many: otherwise otlp_waiting keeps every tool call that ever named no agent.
+   * Whole spans only, by their latest row: a span delivered again after it was settled has a
+   * newer waiting version, which a TTL dropping rows by their own age would leave alone once it
+   * had dropped the older settled one, and FINAL would then show it waiting again. The spans
+   * are chosen first and deleted by name: a DELETE whose condition reads the table itself may
+   * read it again part by part (and after a restart), and could then find a span's last waiting
+   * version no longer settled once the parts before it were masked. A span still waiting (or
+   * claimed by the expiry) is left to expireWaiting.
    */
-  async purgeSettled(before: Date): Promise<void> {
+  async purgeSettled(before: Date, limit = 10_000): Promise<number> {
+    const spans = await queryRows<{ trace_id: string; span_id: string }>(
+      this.client,
+      "otlp:settled",
+      `SELECT trace_id, span_id FROM otlp_waiting GROUP BY trace_id, span_id
+       HAVING max(state) IN (${EMITTED}, ${NO_AGENT}, ${EXPIRED}) AND max(waiting_since) < ${timeBound("before")}
+       LIMIT {limit:UInt32}`,
+      { before: before.toISOString(), limit },
+    );
+    if (spans.length === 0) return 0;
+    // The names as two arrays zipped in the statement: the client cannot bind an array of tuples.
     await this.client.command({
-      query: `DELETE FROM otlp_waiting WHERE (trace_id, span_id) IN (
-                SELECT trace_id, span_id FROM otlp_waiting GROUP BY trace_id, span_id
-                HAVING max(state) IN (${EMITTED}, ${NO_AGENT}, ${EXPIRED}) AND max(waiting_since) < ${timeBound("before")})`,
-      query_params: { before: before.toISOString() },
+      query: `DELETE FROM otlp_waiting
+              WHERE trace_id IN {traces:Array(String)}
+                AND (trace_id, span_id) IN (SELECT tupleElement(p, 1), tupleElement(p, 2) FROM (SELECT arrayJoin(arrayZip({traces:Array(String)}, {spans:Array(String)})) AS p))`,
+      query_params: { traces: spans.map((x) => x.trace_id), spans: spans.map((x) => x.span_id) },
       clickhouse_settings: { log_comment: "otlp:purge-settled" },
     });
+    return spans.length;
   }
 
   private async insertWaiting(rows: WaitingRow[]): Promise<void> {

@@ -46,12 +46,26 @@ function rotationsSeen(): number {
   return g[rotationsKey]!.seen;
 }
 
-/** How long the oldest pending SET's time is remembered (see oldestPendingSet). */
-const OLDEST_PENDING_TTL_MS = 60_000;
+const streamChangesKey = Symbol.for("revenant.ssf.streamChanges");
+type WithStreamChanges = typeof globalThis & { [streamChangesKey]?: { seen: number } };
+
+/** How many stream writes this thread has heard of: the oldest pending SET remembered before the last one is stale. */
+function streamChangesSeen(): number {
+  const g = globalThis as WithStreamChanges;
+  if (!g[streamChangesKey]) {
+    const counter = { seen: 0 };
+    transmitterSignals().on("streams-changed", () => counter.seen++);
+    g[streamChangesKey] = counter;
+  }
+  return g[streamChangesKey]!.seen;
+}
+
+/** How long the oldest pending SET's time is remembered at most (see oldestPendingSet). */
+const OLDEST_PENDING_TTL_MS = 5_000;
 
 export class SigningKeys {
   private cache: { rows: KeyRow[]; until: number; rotations: number } | null = null;
-  private oldestPending: { at: number | null; until: number } | null = null;
+  private oldestPending: { at: number | null; until: number; changes: number } | null = null;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -114,11 +128,13 @@ export class SigningKeys {
    * When the oldest SET still waiting for its receiver was recorded (ms), or null when none
    * waits. Only streams that may still take it count: a deleted stream's SETs wait for ever, a
    * disabled one's until it is enabled, and neither may keep every later key listed. Read at
-   * most once a minute (the JWKS is public): a stale answer is never later than the real one,
-   * as SETs recorded since are newer, so it can only keep a key a little longer.
+   * most every few seconds (the JWKS is public), and again after any stream of this process
+   * changed: a stream enabled again makes its held SETs count at once. (Another process's
+   * change is seen within those seconds.)
    */
   private async oldestPendingSet(): Promise<number | null> {
-    if (this.oldestPending && this.oldestPending.until > Date.now()) return this.oldestPending.at;
+    const changes = streamChangesSeen();
+    if (this.oldestPending && this.oldestPending.until > Date.now() && this.oldestPending.changes === changes) return this.oldestPending.at;
     const [row] = await queryRows<{ at: string | number | null }>(
       this.client,
       "ssf:keys:oldest-pending",
@@ -127,7 +143,7 @@ export class SigningKeys {
          AND stream_id IN (SELECT stream_id FROM transmitter_streams FINAL WHERE deleted = 0 AND status != 'disabled')`,
     );
     const at = row?.at === null || row?.at === undefined ? null : Number(row.at);
-    this.oldestPending = { at, until: Date.now() + OLDEST_PENDING_TTL_MS };
+    this.oldestPending = { at, until: Date.now() + OLDEST_PENDING_TTL_MS, changes };
     return at;
   }
 

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { currentKeyId, open, seal, sealedWith } from "../auth/secret-box";
 import { insertRows, queryRows } from "../store/clickhouse";
 import { nextVersion } from "../store/version";
+import { transmitterSignals } from "./signals";
 
 export const PUSH = "urn:ietf:rfc:8935";
 export const POLL = "urn:ietf:rfc:8936";
@@ -38,7 +39,7 @@ export interface Stream {
   /** Subjects removed (SSF Remove Subject): no SETs about them until they are added again. */
   excluded_subjects: string[];
   created_at: string;
-  /** When it was last changed (every put): see lib/store/migrations/125_transmitter_first_attempt.sql. */
+  /** When it was last changed (every put but a reseal): see lib/store/migrations/126_transmitter_stream_changed_at.sql. */
   changed_at: string;
   deleted: number;
 }
@@ -116,8 +117,16 @@ export class StreamStore {
     return { stream, pollToken };
   }
 
-  async put(stream: Stream): Promise<void> {
-    await insertRows(this.client, "transmitter_streams", [{ ...stream, changed_at: new Date().toISOString(), version: nextVersion() }], { comment: "ssf:streams:put" });
+  /**
+   * Writes a stream's new version; it counts as changed (changed_at) unless `secretOnly` (a
+   * reseal: what it receives and how long its SETs are retried do not change with the key its
+   * header is sealed under). Every thread's signing keys hear of it (a re-enabled stream's held
+   * SETs need their keys in the JWKS again at once).
+   */
+  async put(stream: Stream, { secretOnly = false } = {}): Promise<void> {
+    const changedAt = secretOnly ? stream.changed_at : new Date().toISOString();
+    await insertRows(this.client, "transmitter_streams", [{ ...stream, changed_at: changedAt, version: nextVersion() }], { comment: "ssf:streams:put" });
+    transmitterSignals().announce("streams-changed");
   }
 
   async delete(stream: Stream): Promise<void> {
@@ -133,7 +142,7 @@ export class StreamStore {
     const current = currentKeyId();
     if (!current) return 0;
     const stale = (await this.list()).filter((s) => s.authorization_header !== "" && sealedWith(s.authorization_header) !== current);
-    for (const s of stale) await this.put({ ...s, authorization_header: seal(open(s.authorization_header)) });
+    for (const s of stale) await this.put({ ...s, authorization_header: seal(open(s.authorization_header)) }, { secretOnly: true });
     return stale.length;
   }
 

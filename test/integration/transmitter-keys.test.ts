@@ -55,6 +55,8 @@ describe("SSF signing keys", () => {
     await streams.put({ ...paused, status: "paused" });
     const gone = (await streams.create(streamInput.parse({ aud: "gone", delivery: { method: POLL } }))).stream;
     await streams.delete(gone);
+    const off = (await streams.create(streamInput.parse({ aud: "off", delivery: { method: POLL } }))).stream;
+    await streams.put({ ...off, status: "disabled" });
     const t0 = Date.now();
     const signing = new SigningKeys(store().writer, 1, 1);
     const a = await signing.current(t0);
@@ -71,9 +73,16 @@ describe("SSF signing keys", () => {
     // Far past one rotation plus the retry window: `a` stays while its SET waits...
     const weekLater = t0 + 2 * HOUR + 7 * 24 * HOUR;
     expect((await signing.jwks(weekLater)).keys.map((k) => k.kid)).toEqual([b.kid, a.kid]);
-    // ...and goes once the receiver has taken it (read afresh: a process remembers it for a minute).
-    // A SET left pending for a deleted stream keeps no key: nobody will ever take it.
-    await store().writer.insert({ table: "transmitter_sets", format: "JSONEachRow", values: [set(paused.stream_id, "acked", 2), set(gone.stream_id, "pending", 1)] });
-    expect((await new SigningKeys(store().writer, 1, 1).jwks(weekLater)).keys.map((k) => k.kid)).toEqual([b.kid]);
+    // ...and goes once the receiver has taken it (read afresh: a process remembers it a few seconds).
+    // A SET left pending for a deleted or a disabled stream keeps no key: nobody takes it.
+    await store().writer.insert({
+      table: "transmitter_sets", format: "JSONEachRow",
+      values: [set(paused.stream_id, "acked", 2), set(gone.stream_id, "pending", 1), set(off.stream_id, "pending", 1)],
+    });
+    const fresh = new SigningKeys(store().writer, 1, 1);
+    expect((await fresh.jwks(weekLater)).keys.map((k) => k.kid)).toEqual([b.kid]);
+    // Enabled again, the disabled stream's held SET counts at once: its key is listed again.
+    await streams.put({ ...off, status: "enabled" });
+    expect((await fresh.jwks(weekLater)).keys.map((k) => k.kid)).toEqual([b.kid, a.kid]);
   });
 });

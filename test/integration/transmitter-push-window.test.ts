@@ -78,8 +78,8 @@ describe("SSF push retry window", () => {
       await eventually(async () => (await states()).held === "failed 6", 10_000, "the expired SET failed");
 
       // Attempted 30 hours ago, then the stream was paused, and it is enabled again now: retried.
-      await write([set("before-pause", { attempts: 2, first_attempt_at: hoursAgo(30), next_attempt_at: hoursAgo(0) })]);
       await streams.put({ ...stream, status: "enabled" });
+      await write([set("before-pause", { attempts: 2, first_attempt_at: hoursAgo(30), next_attempt_at: hoursAgo(0) })]);
       await eventually(async () => (await states())["before-pause"] === "pending 3", 10_000, "the SET retried after the pause");
     } finally {
       await push.stop();

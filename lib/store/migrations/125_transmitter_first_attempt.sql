@@ -5,10 +5,3 @@
 -- answer that was not 2xx. NULL until the first attempt; rows from before this column count
 -- from their recording, as they did.
 ALTER TABLE transmitter_sets ADD COLUMN IF NOT EXISTS first_attempt_at Nullable(DateTime64(3, 'UTC')) DEFAULT NULL;
-
--- When a transmitter stream was last changed (created, enabled, paused, its subjects or events
--- changed: every put, lib/transmitter/streams.ts). A SET's push retries also end no sooner
--- than REVENANT_WEBHOOK_RETRY_HOURS after it, so SETs first attempted before a long pause are
--- retried again once the stream is enabled; and the start-up catch-up (lib/transmitter/sets.ts)
--- gives a stream only the SETs of coverage written since, never what it did not want before.
-ALTER TABLE transmitter_streams ADD COLUMN IF NOT EXISTS changed_at DateTime64(3, 'UTC') DEFAULT created_at;
