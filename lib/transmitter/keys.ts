@@ -32,32 +32,23 @@ export interface SigningKey {
   key: CryptoKey;
 }
 
-const rotationsKey = Symbol.for("revenant.ssf.keyRotations");
-type WithRotations = typeof globalThis & { [rotationsKey]?: { seen: number } };
+type Heard = "keys-rotated" | "streams-changed";
+const heardKey = Symbol.for("revenant.ssf.heard");
+type WithHeard = typeof globalThis & { [heardKey]?: Record<Heard, number> };
 
-/** How many rotations this thread has heard of (its own and other threads'): a cache older than the last one is stale. */
-function rotationsSeen(): number {
-  const g = globalThis as WithRotations;
-  if (!g[rotationsKey]) {
-    const counter = { seen: 0 };
-    transmitterSignals().on("keys-rotated", () => counter.seen++);
-    g[rotationsKey] = counter;
+/**
+ * How many times this thread has heard `event` (its own and other threads'): something
+ * remembered before the last one is stale. Rotations make the key rows stale; stream writes,
+ * the oldest pending SET (a stream enabled again).
+ */
+function timesHeard(event: Heard): number {
+  const g = globalThis as WithHeard;
+  if (!g[heardKey]) {
+    const counts: Record<Heard, number> = { "keys-rotated": 0, "streams-changed": 0 };
+    for (const e of Object.keys(counts) as Heard[]) transmitterSignals().on(e, () => counts[e]++);
+    g[heardKey] = counts;
   }
-  return g[rotationsKey]!.seen;
-}
-
-const streamChangesKey = Symbol.for("revenant.ssf.streamChanges");
-type WithStreamChanges = typeof globalThis & { [streamChangesKey]?: { seen: number } };
-
-/** How many stream writes this thread has heard of: the oldest pending SET remembered before the last one is stale. */
-function streamChangesSeen(): number {
-  const g = globalThis as WithStreamChanges;
-  if (!g[streamChangesKey]) {
-    const counter = { seen: 0 };
-    transmitterSignals().on("streams-changed", () => counter.seen++);
-    g[streamChangesKey] = counter;
-  }
-  return g[streamChangesKey]!.seen;
+  return g[heardKey]![event];
 }
 
 /** How long the oldest pending SET's time is remembered at most (see oldestPendingSet). */
@@ -133,7 +124,7 @@ export class SigningKeys {
    * change is seen within those seconds.)
    */
   private async oldestPendingSet(): Promise<number | null> {
-    const changes = streamChangesSeen();
+    const changes = timesHeard("streams-changed");
     if (this.oldestPending && this.oldestPending.until > Date.now() && this.oldestPending.changes === changes) return this.oldestPending.at;
     const [row] = await queryRows<{ at: string | number | null }>(
       this.client,
@@ -149,7 +140,7 @@ export class SigningKeys {
 
   /** Every key, newest first (a few rows), remembered for a few seconds or until a rotation anywhere in the process. */
   private async rows(): Promise<KeyRow[]> {
-    const rotations = rotationsSeen();
+    const rotations = timesHeard("keys-rotated");
     if (this.cache && this.cache.until > Date.now() && this.cache.rotations === rotations) return this.cache.rows;
     const rows = await queryRows<KeyRow>(this.client, "ssf:keys", `SELECT kid, private_jwk, public_jwk, created_at FROM transmitter_keys FINAL ORDER BY created_at DESC, kid`);
     // Tagged with the count taken before the read: a rotation heard during it makes this stale at once.
