@@ -194,7 +194,8 @@ export class CoverageFeed {
           }, 1000).unref();
           break;
         }
-        ({ statuses, endsAt } = { statuses: changed, endsAt: now.endsAt });
+        statuses = changed;
+        endsAt = now.endsAt;
       }
     }
   }

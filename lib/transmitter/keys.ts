@@ -92,11 +92,14 @@ export class SigningKeys {
   async jwks(now = Date.now()): Promise<{ keys: JWK[] }> {
     const rows = await this.rows();
     const keep = (this.rotationHours + this.retryHours) * 3_600_000;
-    const oldestPending = await this.oldestPendingSet();
-    const mayHaveSignedPending = (i: number) => oldestPending !== null && Date.parse(rows[i - 1].created_at) + PUBLISH_AHEAD_MS > oldestPending;
+    const replacedAt = (i: number) => Date.parse(rows[i - 1].created_at);
+    const retired = rows.some((_, i) => i > 0 && now - replacedAt(i) >= keep);
+    // The outbox is read only when a key is past the retry window: most requests need no read.
+    const oldestPending = retired ? await this.oldestPendingSet() : null;
+    const mayHaveSignedPending = (i: number) => oldestPending !== null && replacedAt(i) + PUBLISH_AHEAD_MS > oldestPending;
     return {
       keys: rows
-        .filter((r, i) => i === 0 || now - Date.parse(rows[i - 1].created_at) < keep || mayHaveSignedPending(i))
+        .filter((r, i) => i === 0 || now - replacedAt(i) < keep || mayHaveSignedPending(i))
         .map((r) => ({ ...(JSON.parse(r.public_jwk) as JWK), kid: r.kid, alg: SET_ALG, use: "sig" })),
     };
   }

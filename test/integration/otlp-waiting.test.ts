@@ -139,7 +139,7 @@ describe("OTLP tool spans that wait too long for their agent", () => {
     expect((await spans.expireWaiting(oneSecondAgo(), "1 s")).orphans.map((o) => o.spanId)).toEqual([hex(31, 16)]);
   });
 
-  it("purges whole settled spans by their latest row, never one delivered again since or still waiting", async () => {
+  it("purges settled spans whole by their latest row, and leaves no span waiting again nor any still waiting or claimed", async () => {
     const day = 86_400_000;
     const ago = (days: number) => new Date(Date.now() - days * day).toISOString().replace("T", " ").replace("Z", "");
     const trace = (n: number) => hex(n, 32);
