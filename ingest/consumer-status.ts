@@ -1,16 +1,15 @@
 /**
  * What health reports about the ingest consumer (lib/health.ts, lib/runtime-status.ts), from
- * kafkajs's events: a crash (broker gone, group lost) makes ingest "disconnected" until kafkajs
- * has rejoined the group, which also clears the error.
+ * kafkajs's events: a crash (broker gone, group lost) makes ingest "disconnected" until the
+ * restarted consumer (lib/kafka-restart.ts) has rejoined the group, which also clears the error.
  */
 import type { Consumer } from "kafkajs";
 import type { IngestStatus } from "@/lib/runtime-status";
 
 export interface StatusHandlers {
   stopping: () => boolean;
-  /** After a crash has been recorded (the consumer decides whether to restart). */
-  onCrash: (error: string, kafkaRestarts: boolean) => void;
-  onJoin: () => void;
+  /** After a crash has been recorded. */
+  onCrash: (error: string) => void;
 }
 
 export function reportConsumerStatus(consumer: Consumer, status: IngestStatus, handlers: StatusHandlers): void {
@@ -18,7 +17,7 @@ export function reportConsumerStatus(consumer: Consumer, status: IngestStatus, h
     status.state = handlers.stopping() ? "stopped" : "disconnected";
     status.connected = false;
     status.lastError = `kafka: ${String(e.payload.error?.message ?? e.payload.error)}`;
-    handlers.onCrash(status.lastError, e.payload.restart);
+    handlers.onCrash(status.lastError);
   });
   consumer.on(consumer.events.GROUP_JOIN, () => {
     status.connected = true;
@@ -26,7 +25,6 @@ export function reportConsumerStatus(consumer: Consumer, status: IngestStatus, h
     status.lastFetchAt = Date.now();
     // A ClickHouse outage keeps its own error until the insert goes through.
     if (!status.paused) status.lastError = null;
-    handlers.onJoin();
   });
   consumer.on(consumer.events.FETCH, () => {
     status.lastFetchAt = Date.now();

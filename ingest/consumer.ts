@@ -14,6 +14,7 @@ import { Partitioners, type Consumer, type ConsumerRunConfig, type EachBatchPayl
 import type { Config } from "@/lib/config";
 import type { BatchContext } from "@/lib/detection/engine";
 import { ensureTopics } from "@/lib/kafka";
+import { CrashRestarts, kafkajsRestartOff } from "@/lib/kafka-restart";
 import { logger } from "@/lib/log";
 import { runtimeStatus } from "@/lib/runtime-status";
 import { embeddedEngineClosed } from "@/lib/store/clickhouse";
@@ -99,8 +100,7 @@ export class IngestConsumer implements EventIntake {
   private sink: DeadLetterSink | null = null;
   private stopping = false;
   private pendingCommits = new Set<Promise<void>>();
-  private restartTimer: NodeJS.Timeout | null = null;
-  private restarts = 0;
+  private restarts: CrashRestarts | null = null;
 
   constructor(private readonly opts: IngestOptions) {
     this.writer = new EventWriter(
@@ -145,8 +145,8 @@ export class IngestConsumer implements EventIntake {
       // 4 MiB per partition ≈ 12k events of ~350 B: one fetch fills about one insert.
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
-      // Every crash is restarted by scheduleRestart() below, retriable or not: one policy.
-      retry: { restartOnFailure: async () => false },
+      // Every crash is restarted by CrashRestarts below, retriable or not (lib/kafka-restart.ts).
+      ...kafkajsRestartOff,
       sessionTimeout: cfg.KAFKA_SESSION_TIMEOUT_MS,
       // kafkajs wants heartbeats well inside the session timeout: a third of it at most.
       heartbeatInterval: Math.min(3_000, Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 3)),
@@ -154,13 +154,12 @@ export class IngestConsumer implements EventIntake {
     this.consumer = consumer;
     reportConsumerStatus(consumer, this.status, {
       stopping: () => this.stopping,
-      onCrash: (error, kafkaRestarts) => {
-        this.log.error({ err: error, restart: kafkaRestarts }, "consumer crashed");
-        // kafkajs restarts itself after retriable errors only; "Failed to find group
-        // coordinator" while a broker restarts is not one, and would stop ingest for good.
-        if (!this.stopping) this.scheduleRestart();
-      },
-      onJoin: () => (this.restarts = 0),
+      onCrash: (error) => this.log.error({ err: error }, "consumer crashed"),
+    });
+    // Batches in flight from before a crash are still stored; their commits fail (the
+    // partitions were given up) and Kafka redelivers them, which deduplication absorbs.
+    this.restarts = new CrashRestarts(consumer, () => consumer.run(this.runConfig()), this.log, (err) => {
+      this.status.lastError = `kafka: ${err.message}`;
     });
     await consumer.connect();
     await consumer.subscribe({ topic: cfg.KAFKA_TOPIC, fromBeginning: true });
@@ -178,34 +177,8 @@ export class IngestConsumer implements EventIntake {
     };
   }
 
-  /**
-   * Runs the consumer again after a crash (kafkajs's own restart is switched off above:
-   * it skips non-retriable errors), with capped backoff. Batches in flight from before the crash are still stored; their commits fail
-   * (the partitions were given up) and Kafka redelivers them, which deduplication absorbs.
-   */
-  private scheduleRestart(): void {
-    if (this.restartTimer) return;
-    // 0.5, 1, 2, 4, 8, then every 10 s: a broker back from an outage is found within 10 s.
-    const delay = Math.min(10_000, 500 * 2 ** Math.min(this.restarts++, 5));
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      const consumer = this.consumer;
-      if (this.stopping || !consumer) return;
-      this.log.warn({ attempt: this.restarts }, "restarting the consumer after a crash");
-      consumer
-        .connect()
-        .then(() => (this.stopping ? undefined : consumer.run(this.runConfig())))
-        .catch((err: Error) => {
-          this.status.lastError = `kafka: ${err.message}`;
-          this.log.error({ err: err.message }, "consumer restart failed");
-          if (!this.stopping) this.scheduleRestart();
-        });
-    }, delay);
-  }
-
   async stop(): Promise<void> {
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.restartTimer = null;
+    this.restarts?.stop();
     this.status.running = false;
     this.status.state = "stopped";
     this.stopping = true;

@@ -27,6 +27,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Config } from "@/lib/config";
 import { createTopicsWhenReady } from "@/lib/kafka";
+import { CrashRestarts, kafkajsRestartOff } from "@/lib/kafka-restart";
 import { logger } from "@/lib/log";
 import { encodingOf } from "@/lib/otlp";
 import { exportCoordinatesOf, type ExportCoordinates, type ExportMessage, type MappedBatch } from "@/lib/otlp/batch";
@@ -62,6 +63,7 @@ export const otlpGroupId = (cfg: Config): string => cfg.OTLP_KAFKA_GROUP_ID ?? `
 export class OtlpConsumer {
   private readonly log = logger().child({ component: "otlp-ingest" });
   private consumer: Consumer | null = null;
+  private restarts: CrashRestarts | null = null;
   private thread: OtlpThread | null = null;
   /**
    * Per partition, its latest batch past the worker thread: `handed` settles when ingest has
@@ -102,21 +104,33 @@ export class OtlpConsumer {
     // Up to 8 MiB per partition (~35k protobuf spans): each batch pays a few fixed round trips
     // (span insert, lookup, commit), so fewer, larger batches go faster (measured with
     // npm run bench:otlp: 1 MiB batches were slower than 8 MiB ones).
-    this.consumer = kafka.consumer({ groupId, minBytes: 64 * 1024, maxWaitTimeInMs: cfg.INGEST_FLUSH_MS, maxBytesPerPartition: 8 * 1024 * 1024 });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: cfg.OTLP_KAFKA_TOPIC, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, cfg.KAFKA_TOPIC_PARTITIONS),
-      eachBatch: (payload) => this.handleBatch(payload),
+    const consumer = kafka.consumer({
+      groupId,
+      minBytes: 64 * 1024,
+      maxWaitTimeInMs: cfg.INGEST_FLUSH_MS,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      ...kafkajsRestartOff,
     });
+    this.consumer = consumer;
+    const run = () =>
+      consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.max(1, cfg.KAFKA_TOPIC_PARTITIONS),
+        eachBatch: (payload) => this.handleBatch(payload),
+      });
+    // Restarted after every crash, also one kafkajs would leave stopped (lib/kafka-restart.ts).
+    this.restarts = new CrashRestarts(consumer, run, this.log);
+    await consumer.connect();
+    await consumer.subscribe({ topic: cfg.OTLP_KAFKA_TOPIC, fromBeginning: true });
+    await run();
     this.scheduleExpiry();
     this.log.info({ topic: cfg.OTLP_KAFKA_TOPIC, group: groupId, encoding: cfg.OTLP_KAFKA_ENCODING }, "OTLP consumer started");
   }
 
   /** Stops fetching, lets the batches handed to ingest commit, then leaves the group. Before ingest stops. */
   async stop(): Promise<void> {
+    this.restarts?.stop();
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     await this.expiring;

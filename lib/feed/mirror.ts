@@ -11,14 +11,17 @@
  * After that it lags coverage by the feed's delivery: the publish inside the batch plus one
  * fetch (maxWaitTimeInMs below).
  */
-import type { Consumer, Kafka } from "kafkajs";
+import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { CrashRestarts, kafkajsRestartOff } from "../kafka-restart";
 import { logger } from "../log";
 import type { CredentialStatus } from "./status";
 
 export class FeedMirror {
   private readonly statuses = new Map<string, CredentialStatus>();
   private consumer: Consumer | null = null;
+  private restarts: CrashRestarts | null = null;
   private caughtUp = false;
   private crashed = false;
   /** The topic's end offsets the mirror must reach before it is ready again, by partition. */
@@ -27,6 +30,8 @@ export class FeedMirror {
   private pending = new Set<number>();
   /** How far each partition has been read (next offset). */
   private readonly read = new Map<number, bigint>();
+  /** Keys whose latest value could not be read as a credential status. */
+  private readonly unreadable = new Set<string>();
   /** Bumped by every crash: a catch-up target taken before a later crash is stale. */
   private crashes = 0;
   private readonly log = logger().child({ component: "feed-mirror" });
@@ -38,7 +43,7 @@ export class FeedMirror {
 
   /** True while the mirror holds the deny-set: it has read the whole topic once and is still following it. */
   get ready(): boolean {
-    return this.caughtUp && !this.crashed;
+    return this.caughtUp && !this.crashed && this.unreadable.size === 0;
   }
 
   get size(): number {
@@ -55,44 +60,74 @@ export class FeedMirror {
     await this.catchUpTo(await this.endOffsets(true));
     // A group of its own each start: the mirror always reads the topic from the start and
     // never shares partitions with another process's mirror.
-    const consumer = this.kafka.consumer({ groupId: `revenant-feed-mirror-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    const consumer = this.kafka.consumer({ groupId: `revenant-feed-mirror-${randomUUID()}`, maxWaitTimeInMs: 100, ...kafkajsRestartOff });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, (e) => {
-      // Not ready until it has read up to the topic's end again, restarted by kafkajs or not:
-      // a restarted consumer (nothing committed) replays the topic from the start, and while
-      // the replay passes an old tombstone of a key covered again since, the map would say
-      // "not covered". Callers read the coverage table meanwhile (lib/feed/lookup.ts).
+      // Not ready until it has read up to the topic's end again: the restarted consumer (nothing
+      // committed) replays the topic from the start, and while the replay passes an old
+      // tombstone of a key covered again since, the map would say "not covered". Callers read
+      // the coverage table meanwhile (lib/feed/lookup.ts).
       this.crashed = true;
       this.caughtUp = false;
       this.read.clear();
+      this.unreadable.clear();
       this.crashes++;
-      this.log.warn({ err: e.payload.error.message, restart: e.payload.restart }, "feed mirror consumer crashed");
+      this.log.warn({ err: e.payload.error.message }, "feed mirror consumer crashed");
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       if (!this.crashed) return;
       this.crashed = false;
-      const crashes = this.crashes;
-      this.endOffsets(false)
-        .then((ends) => (crashes === this.crashes ? this.catchUpTo(ends) : undefined))
-        .catch((err: Error) => this.log.warn({ err: err.message }, "feed mirror: the topic's end not read; it stays on the coverage table until the next join"));
+      void this.catchUpAfterCrash(this.crashes);
     });
+    const run = () => consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => this.apply(partition, message) });
+    // Restarted after every crash, also one kafkajs would leave stopped (lib/kafka-restart.ts):
+    // a mirror that stops for good is never ready again.
+    this.restarts = new CrashRestarts(consumer, run, this.log);
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        const key = message.key?.toString();
-        if (key !== undefined) {
-          if (message.value === null) this.statuses.delete(key);
-          else this.statuses.set(key, JSON.parse(message.value.toString()) as CredentialStatus);
-        }
-        this.read.set(partition, BigInt(message.offset) + 1n);
-        if (!this.caughtUp && this.pending.has(partition) && BigInt(message.offset) + 1n >= (this.ends.get(partition) ?? 0n)) {
-          this.pending.delete(partition);
-          this.settleIfCaughtUp();
-        }
-      },
-    });
+    await run();
+  }
+
+  private apply(partition: number, message: KafkaMessage): void {
+    const key = message.key?.toString();
+    if (key !== undefined) {
+      const status = message.value === null ? null : parsedStatus(message.value);
+      if (status === undefined) {
+        // Not written by Revenant's publisher. Throwing here would crash the consumer on the
+        // same message at every restart; guessing would answer wrongly. The key's status is
+        // unknown until a readable value replaces it, and lookups read coverage meanwhile.
+        if (!this.unreadable.has(key)) this.log.error({ credential_id: key, partition, offset: message.offset }, "feed mirror: a value that is not a credential status");
+        this.unreadable.add(key);
+        this.statuses.delete(key);
+      } else {
+        this.unreadable.delete(key);
+        if (status === null) this.statuses.delete(key);
+        else this.statuses.set(key, status);
+      }
+    }
+    this.read.set(partition, BigInt(message.offset) + 1n);
+    if (!this.caughtUp && this.pending.has(partition) && BigInt(message.offset) + 1n >= (this.ends.get(partition) ?? 0n)) {
+      this.pending.delete(partition);
+      this.settleIfCaughtUp();
+    }
+  }
+
+  /**
+   * After a crash, the topic's end as it is now is the new target. A broker just back may not
+   * answer yet: the read is repeated every second until it does, or until another crash (whose
+   * own join takes over) or stop.
+   */
+  private async catchUpAfterCrash(crashes: number): Promise<void> {
+    while (crashes === this.crashes && this.consumer) {
+      try {
+        const ends = await this.endOffsets(false);
+        if (crashes === this.crashes) this.catchUpTo(ends);
+        return;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, "feed mirror: the topic's end not read yet; lookups stay on the coverage table");
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
   }
 
   private async endOffsets(mustExist: boolean): Promise<Map<number, bigint>> {
@@ -121,7 +156,28 @@ export class FeedMirror {
 
   async stop(): Promise<void> {
     this.caughtUp = false;
+    this.restarts?.stop();
     await this.consumer?.disconnect();
     this.consumer = null;
+  }
+}
+
+/** What the publisher writes (lib/feed/publisher.ts); fields added later are passed on. */
+const coveringRevocationSchema = z.looseObject({
+  event_id: z.string(),
+  scope: z.string(),
+  subject: z.string(),
+  since: z.string(),
+  via: z.enum(["direct", "cascade"]),
+});
+const feedValueSchema = z.looseObject({ credential_id: z.string(), covered: z.boolean(), revocations: z.array(coveringRevocationSchema) });
+
+/** A feed value as a credential status, or undefined when it is not one. */
+function parsedStatus(value: Buffer): CredentialStatus | undefined {
+  try {
+    const parsed = feedValueSchema.safeParse(JSON.parse(value.toString()));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // not JSON
   }
 }

@@ -41,7 +41,12 @@ describe("a Kafka outage mid-stream", () => {
     worker = await startWorker();
     // A feed whose key was covered, tombstoned and covered again: a mirror that replays it
     // passes a moment where the key looks uncovered.
-    const covered = (rev: string) => JSON.stringify({ credential_id: "tok-outage", covered: true, revocations: [{ revocation_id: rev }] });
+    const covered = (rev: string) =>
+      JSON.stringify({
+        credential_id: "tok-outage",
+        covered: true,
+        revocations: [{ event_id: rev, scope: "credential", subject: "tok-outage", since: "2026-01-01 00:00:00.000", via: "direct" }],
+      });
     const admin = createKafka().admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: feedTopic, numPartitions: 1 }], waitForLeaders: true });
@@ -136,6 +141,6 @@ describe("a Kafka outage mid-stream", () => {
     expect(runtimeStatus().ingest).toMatchObject({ state: "consuming", lastError: null, paused: false });
     // Ready again only once it has read the feed to its end again: the key covered.
     await eventually(async () => mirror.ready, 60_000, "the mirror ready again");
-    expect(mirror.status("tok-outage")).toMatchObject({ covered: true, revocations: [{ revocation_id: "rev-b" }] });
+    expect(mirror.status("tok-outage")).toMatchObject({ covered: true, revocations: [{ event_id: "rev-b" }] });
   }, 300_000);
 });
