@@ -74,11 +74,13 @@ describe("alert updates are coalesced under a storm", () => {
 
   it("leaves the updates owed to the worker that delivers (REVENANT_DELIVERY): another would announce them again", async () => {
     const interval = 200;
-    const alerts = new AlertStore(s.writer, { updateIntervalMs: interval });
+    // Both reconciles at one moment: the second is owed however long the first one's writes take.
+    const t0 = Date.now();
+    const alerts = new AlertStore(s.writer, { updateIntervalMs: interval, clock: () => t0 });
     const id = derived(1, "high", "quiet-rev").id;
     await alerts.reconcile("quiet-rev", [derived(1, "high", "quiet-rev")]);
     expect(await alerts.reconcile("quiet-rev", [derived(2, "high", "quiet-rev")])).toEqual([]); // owed
-    await new Promise((r) => setTimeout(r, interval + 50));
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + interval + 50 - Date.now())));
     const settings = { graceMs: 0, layerGraceMs: {} };
     const announced: string[] = [];
     const detecting = new DetectionEngine(s.writer, settings, (c) => announced.push(...c.map((x) => x.kind)), { updateIntervalMs: interval, announcesOwedUpdates: false });

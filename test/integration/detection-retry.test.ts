@@ -72,7 +72,7 @@ function flakyClient(client: ClickHouseClient, comment: string, times: number | 
 }
 
 /** How long each pass's session sleeps where the passes meet: together, not one after the other. */
-const MEETING_SLEEP_MS = 400;
+const MEETING_SLEEP_MS = 1_500;
 
 /**
  * Clients for passes that must interleave: once armed, the first query tagged `comment` of each
@@ -663,7 +663,7 @@ describe("detection retries what failed and counts repeated passes once", () => 
     const announced: AlertHistoryEntry[] = [];
     const engine = new DetectionEngine(s.writer, SETTINGS, (changes) => announced.push(...changes), {
       soleWriter: true,
-      updateIntervalMs: 1_000,
+      updateIntervalMs: 5_000,
       onCoverageChanged: feedFailingOnCopiedSecret("feed: broker not answering"),
     });
     await engine.start();
@@ -672,7 +672,8 @@ describe("detection retries what failed and counts repeated passes once", () => 
     await storeAndEvaluate(engine, [act("u-a2", "u-agent", 2)]); // grown within the interval: owed
     expect(announced.map((c) => c.kind)).toEqual(["raised"]);
     await cutShortOnCopiedSecret(engine, /broker not answering/);
-    await new Promise((r) => setTimeout(r, 1_100));
+    // An interval of 5 s: the second action is owed even when the first pass's writes are slow.
+    await new Promise((r) => setTimeout(r, 5_100));
     // The repair fails on every tick while the feed is down; the owed update is announced all the same.
     await engine.tick();
     expect(engine.lastError).toMatch(/broker not answering/);

@@ -193,5 +193,5 @@ describe("detection converges whatever the arrival order", () => {
       // consumer group and settling): few runs per CI run, different ones each time.
       { numRuns: 5 },
     );
-  }, 300_000);
+  }, 600_000);
 });

@@ -10,7 +10,9 @@ import { exited, startWorkerProcess } from "../helpers/faults";
  * SIGKILL in the middle of a stream like a crashing pod. The chdb data directory belongs
  * to one process at a time: the test only opens it after the worker has exited.
  */
-const startWorker = (stack: TestStack) => startWorkerProcess(stack, { INGEST_BATCH_SIZE: "500" });
+// The broker's smallest session timeout: the killed worker's partitions are free again after
+// 6 s instead of 30, which would take most of the wait for the restarted worker's commits.
+const startWorker = (stack: TestStack) => startWorkerProcess(stack, { INGEST_BATCH_SIZE: "500", KAFKA_SESSION_TIMEOUT_MS: "6000" });
 
 const committedTotal = (stack: TestStack) => committedOffsetsOf(stack.env.KAFKA_GROUP_ID, stack.topic);
 

@@ -16,7 +16,7 @@ import { configureTestStack, count, eventually, otlpDrained, readDeadLetterTopic
 import { OtelSource, sendOtlpExport } from "../helpers/otel";
 import { T } from "../helpers/otlp-scenario";
 
-const WAIT_MS = 2_000;
+const WAIT_MS = 5_000;
 
 let stack: TestStack;
 let worker: Worker;
@@ -54,7 +54,9 @@ describe("a tool call waiting for its agent", () => {
     const [given, stepSpan] = await src.take();
     await sendSpans([given, stepSpan]);
 
-    await new Promise((r) => setTimeout(r, WAIT_MS / 2));
+    // Once the punctual call waits (stored, its agent unknown), its agent follows: well within
+    // the wait however slow the host.
+    await eventually(async () => (await count("SELECT count() FROM otlp_waiting WHERE position(action, 'in-time') > 0")) > 0, 30_000, "the punctual call waiting");
     await sendSpans(punctualSpans);
     expect(await eventually(() => storedAgentOf("in-time"), 30_000, "the punctual call stored")).toBe("punctual-agent");
 
@@ -64,7 +66,7 @@ describe("a tool call waiting for its agent", () => {
     const { traceId, spanId } = given.spanContext();
     expect(letter.headers["revenant-source-topic"]).toBe(`${config().OTLP_KAFKA_TOPIC}/${traceId}/${spanId}`);
     expect(letter.headers["revenant-reason"]).toBe(
-      `otlp: trace ${traceId} span ${spanId}: no invoke_agent ancestor arrived within 2 s (span ${late.spanContext().spanId}, an ancestor, never did)`,
+      `otlp: trace ${traceId} span ${spanId}: no invoke_agent ancestor arrived within 5 s (span ${late.spanContext().spanId}, an ancestor, never did)`,
     );
     expect(JSON.parse(letter.value)).toMatchObject({ event_id: "given-up", action: "execute_tool", resource: "delete_repo" });
     const [kept] = await queryRows<{ partition: number; offset: string }>(

@@ -216,7 +216,7 @@ describe("SSF transmitter", () => {
     const held = await (await poll({ maxEvents: 10 })).json();
     const heldSubjects = await Promise.all((Object.values(held.sets) as string[]).map(async (s) => (await verify(s, "poll-receiver")).sub_id.id));
     expect(heldSubjects.sort()).toEqual(["tok-o2", "tok-o2-child"]);
-  });
+  }, 120_000);
 
   it("stops the SETs about a removed subject until it is added again (default_subjects ALL)", async () => {
     const created = await (await call(streamsRoute.POST, "/api/v1/transmitter/streams", { method: "POST", body: { aud: "subjects-receiver", events_requested: [CAEP_SESSION_REVOKED], delivery: { method: POLL } } })).json();

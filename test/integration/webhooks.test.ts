@@ -402,8 +402,9 @@ describe("webhook delivery", () => {
       running.push(dispatcher);
       await dispatcher.start();
       // More deliveries to the hanging receiver than the dispatcher runs at once (16): each
-      // attempt holds its slot until the timeout (800 ms here).
-      const backlog = Array.from({ length: 40 }, (_, i) => derived("rev-backlog", `b${i}`));
+      // attempt holds its slot until the timeout (800 ms here): 120 of them last ~12 s at 8 slots,
+      // time enough for a slow host to raise and deliver the other endpoint's alert.
+      const backlog = Array.from({ length: 120 }, (_, i) => derived("rev-backlog", `b${i}`));
       alertBus().emit("changes", await alerts().reconcile("rev-backlog", backlog));
       const stuckAttempts = async () =>
         (await queryRows<{ n: number }>(store().reader, "test", "SELECT count() AS n FROM webhook_attempts WHERE endpoint_id = {e:String}", { e: stuck }))[0].n;
@@ -439,7 +440,8 @@ describe("webhook delivery", () => {
       first_sent_at: null, delivered_at: null, last_status_code: null, last_error: "", last_duration_ms: null,
     });
     await deliveries.record([aged("msg_aged_29_5_days", 29.5), aged("msg_aged_28_days", 28)] as never);
-    const due = (await deliveries.due(100, [])).map((d) => d.id).filter((id) => id.startsWith("msg_aged"));
+    // Every due delivery, the earlier tests' backlogs included.
+    const due = (await deliveries.due(10_000, [])).map((d) => d.id).filter((id) => id.startsWith("msg_aged"));
     expect(due).toEqual(["msg_aged_28_days"]);
     await deliveries.save({ ...aged("msg_aged_28_days", 28), status: "cancelled" } as never);
   });
