@@ -178,7 +178,7 @@ export class IngestConsumer implements EventIntake {
   }
 
   async stop(): Promise<void> {
-    this.restarts?.stop();
+    await this.restarts?.stop();
     this.status.running = false;
     this.status.state = "stopped";
     this.stopping = true;

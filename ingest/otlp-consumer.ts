@@ -130,7 +130,7 @@ export class OtlpConsumer {
 
   /** Stops fetching, lets the batches handed to ingest commit, then leaves the group. Before ingest stops. */
   async stop(): Promise<void> {
-    this.restarts?.stop();
+    await this.restarts?.stop();
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     await this.expiring;

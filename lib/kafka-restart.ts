@@ -21,9 +21,16 @@ function backoffMs(attempt: number): number {
   return Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
 }
 
+/** A consumer that ran this long after joining before it crashed starts its backoff over. */
+const HEALTHY_RUN_MS = 60_000;
+
 export class CrashRestarts {
   private timer: NodeJS.Timeout | null = null;
+  /** The restart under way (reconnect, then run: joined once it resolves), awaited by stop(). */
+  private restarting: Promise<void> | null = null;
+  private crashedWhileRestarting = false;
   private attempts = 0;
+  private joinedAt = 0;
   private stopped = false;
 
   /**
@@ -37,31 +44,54 @@ export class CrashRestarts {
     private readonly log: pino.Logger,
     private readonly onFailedRestart: (err: Error) => void = () => {},
   ) {
-    consumer.on(consumer.events.CRASH, () => this.schedule());
-    consumer.on(consumer.events.GROUP_JOIN, () => (this.attempts = 0));
+    consumer.on(consumer.events.CRASH, () => {
+      // A consumer that crashes again right after each join (a batch its handler cannot take,
+      // say) backs off further each time instead of restarting every half second.
+      if (this.joinedAt && Date.now() - this.joinedAt > HEALTHY_RUN_MS) this.attempts = 0;
+      this.joinedAt = 0;
+      this.schedule();
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => (this.joinedAt = Date.now()));
   }
 
-  /** No restart after this: call it before disconnecting the consumer on purpose. */
-  stop(): void {
+  /**
+   * No restart after this; resolves once a restart under way has ended (joined or failed), so
+   * that the caller's disconnect() that follows stops a consumer that is really running. A
+   * reconnect that ends after stop() disconnects again.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await this.restarting;
   }
 
   private schedule(): void {
     if (this.stopped || this.timer) return;
+    // A crash while a restart is under way (its join failed: kafkajs reports that as a crash,
+    // and run() still resolves) is restarted once that restart has ended.
+    if (this.restarting) {
+      this.crashedWhileRestarting = true;
+      return;
+    }
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.stopped) return;
       this.attempts++;
       this.log.warn({ attempt: this.attempts }, "restarting the consumer after a crash");
-      this.consumer
+      this.restarting = this.consumer
         .connect()
-        .then(() => (this.stopped ? undefined : this.run()))
+        .then(() => (this.stopped ? this.consumer.disconnect() : this.run()))
         .catch((err: Error) => {
           this.log.error({ err: err.message }, "consumer restart failed");
           this.onFailedRestart(err);
-          this.schedule();
+          return err;
+        })
+        .then((failed) => {
+          this.restarting = null;
+          const again = failed instanceof Error || this.crashedWhileRestarting;
+          this.crashedWhileRestarting = false;
+          if (again) this.schedule();
         });
     }, backoffMs(this.attempts));
   }

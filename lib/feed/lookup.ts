@@ -43,7 +43,9 @@ export interface Lookup {
 
 export async function lookupStatuses(ids: string[]): Promise<Lookup> {
   const m = mirror();
-  if (m?.ready) return { statuses: ids.map((id) => m.status(id)), source: "feed" };
+  // A key whose latest feed value the mirror could not read is answered by coverage, and so is
+  // the rest of its request: one source per answer (the x-revenant-source header).
+  if (m?.ready && ids.every((id) => m.readable(id))) return { statuses: ids.map((id) => m.status(id)), source: "feed" };
   return { statuses: await credentialStatuses(store().lookup, ids, "feed:lookup"), source: "coverage" };
 }
 

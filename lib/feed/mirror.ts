@@ -24,6 +24,7 @@ export class FeedMirror {
   private restarts: CrashRestarts | null = null;
   private caughtUp = false;
   private crashed = false;
+  private stopped = false;
   /** The topic's end offsets the mirror must reach before it is ready again, by partition. */
   private ends = new Map<number, bigint>();
   /** Partitions not read up to `ends` yet. */
@@ -43,7 +44,12 @@ export class FeedMirror {
 
   /** True while the mirror holds the deny-set: it has read the whole topic once and is still following it. */
   get ready(): boolean {
-    return this.caughtUp && !this.crashed && this.unreadable.size === 0;
+    return this.caughtUp && !this.crashed;
+  }
+
+  /** False while the key's latest value on the topic is not a credential status: ask coverage. */
+  readable(id: string): boolean {
+    return !this.unreadable.has(id);
   }
 
   get size(): number {
@@ -91,11 +97,11 @@ export class FeedMirror {
   private apply(partition: number, message: KafkaMessage): void {
     const key = message.key?.toString();
     if (key !== undefined) {
-      const status = message.value === null ? null : parsedStatus(message.value);
+      const status = message.value === null ? null : parsedStatus(key, message.value);
       if (status === undefined) {
         // Not written by Revenant's publisher. Throwing here would crash the consumer on the
         // same message at every restart; guessing would answer wrongly. The key's status is
-        // unknown until a readable value replaces it, and lookups read coverage meanwhile.
+        // unknown until a readable value replaces it, and its lookups read coverage meanwhile.
         if (!this.unreadable.has(key)) this.log.error({ credential_id: key, partition, offset: message.offset }, "feed mirror: a value that is not a credential status");
         this.unreadable.add(key);
         this.statuses.delete(key);
@@ -118,10 +124,10 @@ export class FeedMirror {
    * own join takes over) or stop.
    */
   private async catchUpAfterCrash(crashes: number): Promise<void> {
-    while (crashes === this.crashes && this.consumer) {
+    while (crashes === this.crashes && !this.stopped) {
       try {
         const ends = await this.endOffsets(false);
-        if (crashes === this.crashes) this.catchUpTo(ends);
+        if (crashes === this.crashes && !this.stopped) this.catchUpTo(ends);
         return;
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, "feed mirror: the topic's end not read yet; lookups stay on the coverage table");
@@ -149,34 +155,38 @@ export class FeedMirror {
   }
 
   private settleIfCaughtUp(): void {
-    if (this.pending.size > 0 || this.crashed || this.caughtUp) return;
+    if (this.pending.size > 0 || this.crashed || this.caughtUp || this.stopped) return;
     this.caughtUp = true;
     this.log.info({ credentials: this.statuses.size }, "feed mirror caught up");
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.caughtUp = false;
-    this.restarts?.stop();
+    await this.restarts?.stop();
     await this.consumer?.disconnect();
     this.consumer = null;
   }
 }
 
-/** What the publisher writes (lib/feed/publisher.ts); fields added later are passed on. */
-const coveringRevocationSchema = z.looseObject({
+/**
+ * What the publisher writes (lib/feed/publisher.ts, the shape of lib/feed/status.ts): unknown
+ * fields are dropped, so that the mirror answers exactly what a coverage read would.
+ */
+const coveringRevocationSchema = z.object({
   event_id: z.string(),
   scope: z.string(),
   subject: z.string(),
   since: z.string(),
   via: z.enum(["direct", "cascade"]),
 });
-const feedValueSchema = z.looseObject({ credential_id: z.string(), covered: z.boolean(), revocations: z.array(coveringRevocationSchema) });
+const feedValueSchema = z.object({ credential_id: z.string(), covered: z.boolean(), revocations: z.array(coveringRevocationSchema) });
 
-/** A feed value as a credential status, or undefined when it is not one. */
-function parsedStatus(value: Buffer): CredentialStatus | undefined {
+/** A feed value as the status of the credential its key names, or undefined when it is not one. */
+function parsedStatus(key: string, value: Buffer): CredentialStatus | undefined {
   try {
     const parsed = feedValueSchema.safeParse(JSON.parse(value.toString()));
-    return parsed.success ? parsed.data : undefined;
+    return parsed.success && parsed.data.credential_id === key ? parsed.data : undefined;
   } catch {
     return undefined; // not JSON
   }

@@ -2,7 +2,7 @@
  * The feed mirror (lib/feed/mirror.ts) and the consumer restart policy it shares with ingest
  * (lib/kafka-restart.ts), on the shared test broker:
  * - a value on the feed topic that is not a credential status does not crash the mirror: the
- *   mirror keeps following, and is not ready (lookups read coverage) until the key is readable;
+ *   mirror keeps following, and lookups of that key read coverage until it is readable again;
  * - a consumer crash that kafkajs leaves stopped (a non-retriable error) is restarted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,7 +44,7 @@ describe("the feed mirror and the consumer restart policy", () => {
     await producer?.disconnect();
   });
 
-  it("keeps following past a value that is not a credential status, and stays off until the key is readable", async () => {
+  it("keeps following past a value that is not a credential status, and sends only that key's lookups to coverage until it is readable", async () => {
     const topic = await newTopic();
     await producer.send({
       topic,
@@ -52,26 +52,36 @@ describe("the feed mirror and the consumer restart policy", () => {
         { key: "tok-good", value: JSON.stringify(status("tok-good", "rev-1")) },
         { key: "tok-garbled", value: "{not json" },
         { key: "tok-odd", value: JSON.stringify({ credential_id: "tok-odd", covered: "yes" }) },
+        // Another key's status under this key: not this credential's answer.
+        { key: "tok-misfiled", value: JSON.stringify(status("tok-other", "rev-4")) },
       ],
     });
     mirror = new FeedMirror(createKafka(), topic);
     await mirror.start();
-    // Read past both unreadable values without crashing: a later key arrives.
+    // Read past the unreadable values without crashing: a later key arrives, and the mirror
+    // serves lookups of every other key.
     await producer.send({ topic, messages: [{ key: "tok-later", value: JSON.stringify(status("tok-later", "rev-2")) }] });
     await eventually(async () => mirror!.status("tok-later").covered, 30_000, "the mirror reading past the unreadable values");
-    expect(mirror.status("tok-good")).toMatchObject({ covered: true, revocations: [{ event_id: "rev-1" }] });
-    expect(mirror.ready).toBe(false);
+    expect(mirror.ready).toBe(true);
+    expect(mirror.status("tok-good")).toEqual(status("tok-good", "rev-1"));
+    expect(["tok-good", "tok-later", "tok-never-seen"].map((id) => mirror!.readable(id))).toEqual([true, true, true]);
+    expect(["tok-garbled", "tok-odd", "tok-misfiled"].map((id) => mirror!.readable(id))).toEqual([false, false, false]);
 
-    // One key readable again: still off, the other is unknown.
-    await producer.send({ topic, messages: [{ key: "tok-garbled", value: JSON.stringify(status("tok-garbled", "rev-3")) }] });
-    await eventually(async () => mirror!.status("tok-garbled").covered, 30_000, "the garbled key replaced");
-    expect(mirror.ready).toBe(false);
-
-    // The last one tombstoned: every key is known, and the mirror serves lookups.
-    await producer.send({ topic, messages: [{ key: "tok-odd", value: null }] });
-    await eventually(async () => mirror!.ready, 30_000, "the mirror ready once every key is readable");
+    // Readable again once a status or a tombstone replaces the value; fields the publisher
+    // does not write are not passed on.
+    await producer.send({
+      topic,
+      messages: [
+        { key: "tok-garbled", value: JSON.stringify({ ...status("tok-garbled", "rev-3"), note: "extra" }) },
+        { key: "tok-odd", value: null },
+        { key: "tok-misfiled", value: JSON.stringify(status("tok-misfiled", "rev-5")) },
+      ],
+    });
+    await eventually(async () => mirror!.readable("tok-misfiled"), 30_000, "the unreadable keys replaced");
+    expect(["tok-garbled", "tok-odd", "tok-misfiled"].map((id) => mirror!.readable(id))).toEqual([true, true, true]);
+    expect(mirror.status("tok-garbled")).toEqual(status("tok-garbled", "rev-3"));
     expect(mirror.status("tok-odd").covered).toBe(false);
-    expect(mirror.size).toBe(3);
+    expect(mirror.size).toBe(4);
   }, 90_000);
 
   it("restarts a consumer after a crash kafkajs leaves stopped", async () => {

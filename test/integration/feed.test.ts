@@ -214,4 +214,27 @@ describe("covered-credentials feed", () => {
     expect(await lookupStatuses(["tok-zed"])).toEqual({ source: "feed", statuses: [{ credential_id: "tok-zed", covered: false, revocations: [] }] });
     expect(sorted(await readFeedToEnd())).toEqual(await coveredInStore());
   }, 120_000);
+  it("answers a key whose feed value is not a credential status from coverage, and every other key from the feed", async () => {
+    const { lookupStatuses } = await import("@/lib/feed/lookup");
+    expect(await mirrorReady()).toBe(true);
+    await send([issued("yan", "tok-yan", undefined, 1), revoke("rev-yan", "agent", "yan", 60)]);
+    await eventually(async () => (await lookupStatuses(["tok-yan"])).statuses[0].covered, 30_000, "tok-yan covered on the feed");
+    // A producer other than Revenant writes a value of the wrong shape under tok-yan's key.
+    await producer.send({ topic: config().KAFKA_FEED_TOPIC, messages: [{ key: "tok-yan", value: JSON.stringify({ credential_id: "tok-yan", covered: "no" }) }] });
+    const answered = await eventually(async () => {
+      const lookup = await lookupStatuses(["tok-yan"]);
+      return lookup.source === "coverage" ? lookup : null;
+    }, 30_000, "tok-yan's lookups moved to coverage");
+    // Coverage's answer, not the foreign value's: still covered by rev-yan.
+    expect(answered!.statuses[0]).toMatchObject({ covered: true, revocations: [{ event_id: "rev-yan" }] });
+    expect((await lookupStatuses(["tok-zed"])).source).toBe("feed");
+    expect((await lookupStatuses(["tok-zed", "tok-yan"])).source).toBe("coverage");
+    // The worker's next publish of tok-yan (its coverage changes: reinstated) makes it readable again.
+    await send([reinstate("agent", "yan", 90)]);
+    const back = await eventually(async () => {
+      const lookup = await lookupStatuses(["tok-yan"]);
+      return lookup.source === "feed" ? lookup : null;
+    }, 30_000, "tok-yan's lookups back on the feed");
+    expect(back!.statuses[0]).toEqual({ credential_id: "tok-yan", covered: false, revocations: [] });
+  });
 });

@@ -39,7 +39,7 @@ describe("a tool call waiting for its agent", () => {
   it("is stored with its agent when the ancestor comes within the wait, and dead-lettered naming the missing span when it does not", async () => {
     const src = new OtelSource({ "service.name": "planner" });
 
-    // In time: the agent's span half the wait after its tool call.
+    // In time: the agent's span as soon as its tool call waits for it.
     const punctual = src.agent("punctual-agent", T);
     src.tool({ tool: "search", callId: "in-time", time: T + 1 }, punctual);
     await sendSpans(await src.take());
