@@ -214,6 +214,7 @@ describe("covered-credentials feed", () => {
     expect(await lookupStatuses(["tok-zed"])).toEqual({ source: "feed", statuses: [{ credential_id: "tok-zed", covered: false, revocations: [] }] });
     expect(sorted(await readFeedToEnd())).toEqual(await coveredInStore());
   }, 120_000);
+
   it("answers a key whose feed value is not a credential status from coverage, and every other key from the feed", async () => {
     const { lookupStatuses } = await import("@/lib/feed/lookup");
     expect(await mirrorReady()).toBe(true);
